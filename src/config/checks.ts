@@ -1,0 +1,278 @@
+// Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
+import { Liquid } from 'liquidjs';
+import { hostAllowed } from './hosts.js';
+import { isPlainObject } from './issues.js';
+import type { PathProblem } from './issues.js';
+import { suggestion } from './problems.js';
+import { CHANNELS } from './schema.js';
+
+// Parsing only: nothing is rendered here, so the engine's options do not matter.
+const liquid = new Liquid();
+
+type Path = PropertyKey[];
+
+/**
+ * Checks the merged configuration as written (before defaults), reading each value defensively: what
+ * has the wrong shape is the schema's to report, and must not stop these checks elsewhere.
+ */
+export function semanticProblems(raw: unknown): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const root = isPlainObject(raw) ? raw : {};
+  const workspaces = isPlainObject(root.workspaces) ? root.workspaces : {};
+  const bots = isPlainObject(root.bots) ? root.bots : {};
+  const numberOwners = new Map<string, string>();
+
+  for (const [botId, bot] of Object.entries(bots)) {
+    if (!isPlainObject(bot)) continue;
+    const base: Path = ['bots', botId];
+    const workspaceId = typeof bot.workspace === 'string' ? bot.workspace : undefined;
+    const workspace = workspaceId === undefined ? undefined : workspaces[workspaceId];
+    if (workspaceId !== undefined && !Object.hasOwn(workspaces, workspaceId)) {
+      problems.push({
+        path: [...base, 'workspace'],
+        message: `workspace "${workspaceId}" does not exist`,
+        hint: suggestion(workspaceId, Object.keys(workspaces), 'Workspaces'),
+      });
+    }
+    const allowHosts =
+      isPlainObject(workspace) && Array.isArray(workspace.allowHosts)
+        ? workspace.allowHosts.filter((h): h is string => typeof h === 'string')
+        : undefined;
+    const flows = isPlainObject(bot.flows) ? bot.flows : undefined;
+    const flowNames = flows === undefined ? [] : Object.keys(flows);
+    const authNames = isPlainObject(bot.auth) ? Object.keys(bot.auth) : [];
+    const ctx: BotContext = {
+      problems,
+      flowNames,
+      authNames,
+      urlScope: allowHosts === undefined ? undefined : { workspaceId: workspaceId!, allowHosts },
+    };
+
+    if (flows !== undefined && !Object.hasOwn(flows, 'main')) {
+      const near = suggestion('main', flowNames, 'Flows');
+      problems.push({
+        path: [...base, 'flows'],
+        message: 'there is no "main" flow; every conversation starts there',
+        hint: near.startsWith('did you mean') ? near : `add a flow named "main". ${near}`,
+      });
+    }
+
+    checkNumbers(bot.numbers, botId, numberOwners, problems);
+
+    if (isPlainObject(bot.auth)) {
+      for (const [name, component] of Object.entries(bot.auth)) {
+        if (isPlainObject(component)) checkAuthComponent(component, [...base, 'auth', name], ctx);
+      }
+    }
+
+    for (const [flowName, steps] of Object.entries(flows ?? {})) {
+      if (!Array.isArray(steps)) continue;
+      steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx));
+    }
+  }
+  return problems;
+}
+
+interface BotContext {
+  problems: PathProblem[];
+  flowNames: string[];
+  authNames: string[];
+  /** Absent when the bot's workspace is missing or broken (reported elsewhere): hosts are not checked. */
+  urlScope: { workspaceId: string; allowHosts: string[] } | undefined;
+}
+
+function checkNumbers(
+  numbers: unknown,
+  botId: string,
+  owners: Map<string, string>,
+  problems: PathProblem[],
+): void {
+  if (!isPlainObject(numbers)) return;
+  for (const channel of CHANNELS) {
+    const list = numbers[channel];
+    if (!Array.isArray(list)) continue;
+    list.forEach((number, index) => {
+      if (typeof number !== 'string') return;
+      const key = `${channel}:${number}`;
+      const owner = owners.get(key);
+      const path = ['bots', botId, 'numbers', channel, index];
+      if (owner === undefined) owners.set(key, botId);
+      else if (owner === botId) problems.push({ path, message: `${number} is listed twice` });
+      else {
+        problems.push({
+          path,
+          message: `${number} is on ${channel} for both bot "${owner}" and bot "${botId}"`,
+          hint: `a number reaches one bot per channel; remove it from one of them.`,
+        });
+      }
+    });
+  }
+}
+
+function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx: BotContext): void {
+  if (typeof component.url === 'string') checkUrl(component.url, [...path, 'url'], ctx);
+  if (Array.isArray(component.fields)) {
+    component.fields.forEach((field, i) => {
+      if (isPlainObject(field)) checkText(field.prompt, [...path, 'fields', i, 'prompt'], ctx);
+    });
+  }
+  checkHeaders(component.headers, [...path, 'headers'], ctx);
+  checkBody(component.body, [...path, 'body'], ctx);
+}
+
+// Works on the step as written, so that a schema error elsewhere in the step hides nothing here.
+function checkStep(step: unknown, path: Path, ctx: BotContext): void {
+  if (!isPlainObject(step)) return;
+  const entries = Object.entries(step);
+  if (entries.length !== 1) return;
+  const [kind, value] = entries[0]!;
+  const at = [...path, kind];
+  const options = isPlainObject(value) ? value : {};
+  switch (kind) {
+    case 'say':
+    case 'end':
+      checkText(value, at, ctx);
+      break;
+    case 'ask':
+      checkText(options.prompt, [...at, 'prompt'], ctx);
+      checkText(options.invalid, [...at, 'invalid'], ctx);
+      break;
+    case 'auth':
+      if (typeof value === 'string') checkAuthName(value, at, ctx);
+      break;
+    case 'request':
+      if (typeof options.url === 'string') checkUrl(options.url, [...at, 'url'], ctx);
+      checkHeaders(options.headers, [...at, 'headers'], ctx);
+      checkBody(options.body, [...at, 'body'], ctx);
+      if (typeof options.auth === 'string') checkAuthName(options.auth, [...at, 'auth'], ctx);
+      if (typeof options.onError === 'string') checkFlowName(options.onError, [...at, 'onError'], ctx);
+      break;
+    case 'switch':
+      checkText(options.value, [...at, 'value'], ctx);
+      if (isPlainObject(options.cases)) {
+        for (const [caseValue, flow] of Object.entries(options.cases)) {
+          if (typeof flow === 'string') checkFlowName(flow, [...at, 'cases', caseValue], ctx);
+        }
+      }
+      if (typeof options.default === 'string') checkFlowName(options.default, [...at, 'default'], ctx);
+      break;
+    case 'set':
+      for (const [name, template] of Object.entries(options)) checkText(template, [...at, name], ctx);
+      break;
+    case 'profile':
+      checkText(options.name, [...at, 'name'], ctx);
+      checkText(options.email, [...at, 'email'], ctx);
+      break;
+    case 'goto':
+      if (typeof value === 'string') checkFlowName(value, at, ctx);
+      break;
+  }
+}
+
+function checkFlowName(name: string, path: Path, ctx: BotContext): void {
+  if (ctx.flowNames.includes(name)) return;
+  ctx.problems.push({
+    path,
+    message: `flow "${name}" does not exist`,
+    hint: suggestion(name, ctx.flowNames, 'Flows'),
+  });
+}
+
+function checkAuthName(name: string, path: Path, ctx: BotContext): void {
+  if (ctx.authNames.includes(name)) return;
+  ctx.problems.push({
+    path,
+    message: `auth component "${name}" does not exist`,
+    hint: suggestion(name, ctx.authNames, 'Auth components'),
+  });
+}
+
+function checkTemplate(text: string, path: Path, ctx: BotContext): boolean {
+  try {
+    liquid.parse(text);
+    return true;
+  } catch (err) {
+    ctx.problems.push({
+      path,
+      message: `not a valid Liquid template: ${(err as Error).message}`,
+      hint: 'variables are written {{ name }} and tags {% if ... %}...{% endif %}.',
+    });
+    return false;
+  }
+}
+
+/** Text that is not a string is the schema's to report. */
+function checkText(text: unknown, path: Path, ctx: BotContext): void {
+  if (typeof text === 'string') checkTemplate(text, path, ctx);
+}
+
+function checkHeaders(headers: unknown, path: Path, ctx: BotContext): void {
+  if (!isPlainObject(headers)) return;
+  for (const [name, value] of Object.entries(headers)) checkText(value, [...path, name], ctx);
+}
+
+// A body is data: only its text leaves are templates.
+function checkBody(body: unknown, path: Path, ctx: BotContext): void {
+  if (typeof body === 'string') checkTemplate(body, path, ctx);
+  else if (Array.isArray(body)) body.forEach((item, i) => checkBody(item, [...path, i], ctx));
+  else if (isPlainObject(body))
+    for (const [key, value] of Object.entries(body)) checkBody(value, [...path, key], ctx);
+}
+
+const LITERAL_ORIGIN = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/;
+
+/** A URL's scheme and host are literal and allowed; only its path and query may be templated (SPEC 3.2). */
+function checkUrl(url: string, path: Path, ctx: BotContext): void {
+  if (!checkTemplate(url, path, ctx)) return;
+  const origin = LITERAL_ORIGIN.exec(url);
+  const marker = [url.indexOf('{{'), url.indexOf('{%')].filter((i) => i >= 0).sort((a, b) => a - b)[0];
+  const templatedOrigin =
+    marker !== undefined &&
+    (origin === null ? !url.slice(0, marker).includes('/') : marker < origin[0].length);
+  if (templatedOrigin) {
+    ctx.problems.push({
+      path,
+      message: 'the scheme and host of a URL must be literal',
+      hint: 'put variables in the path or query.',
+    });
+    return;
+  }
+  if (origin === null) {
+    ctx.problems.push({
+      path,
+      message: 'not an absolute URL',
+      hint: 'start it with https:// and the host, e.g. "https://api.example.com/v1/balance".',
+    });
+    return;
+  }
+  const scheme = origin[1]!.toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') {
+    ctx.problems.push({ path, message: `the scheme must be http or https, not "${scheme}"` });
+    return;
+  }
+  const authority = origin[2]!;
+  if (authority.includes('@')) {
+    ctx.problems.push({
+      path,
+      message: 'a URL cannot carry credentials',
+      hint: 'send them in a header, e.g. Authorization, with the secret from ${NAME}.',
+    });
+    return;
+  }
+  let host: string;
+  try {
+    host = new URL(`${scheme}://${authority}/`).hostname;
+  } catch {
+    ctx.problems.push({ path, message: `"${authority}" is not a valid host` });
+    return;
+  }
+  const scope = ctx.urlScope;
+  if (scope === undefined || hostAllowed(host, scope.allowHosts)) return;
+  const allowed =
+    scope.allowHosts.length === 0 ? 'It lists none.' : `Allowed: ${scope.allowHosts.join(', ')}.`;
+  ctx.problems.push({
+    path,
+    message: `host "${host}" is not in the allowHosts of workspace "${scope.workspaceId}"`,
+    hint: `add it to workspaces.${scope.workspaceId}.allowHosts if the bot may call it. ${allowed}`,
+  });
+}
