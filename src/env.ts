@@ -1,0 +1,60 @@
+// The process environment, read and validated in this one place.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const EnvSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
+  SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.yaml'),
+  SWITCHBOARD_MODE: z.enum(['production', 'sandbox']).optional(),
+  SWITCHBOARD_DATA_KEY: z.string().optional(),
+  SWITCHBOARD_DATA_KEYS: z.string().optional(),
+  SWITCHBOARD_SANDBOX_AUTH_TOKEN: z.string().min(8).default('sandbox-auth-token-0000000000000000'),
+  SWITCHBOARD_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('sb'),
+  SWITCHBOARD_QUEUE_SHARDS: int(1, 64).default(1),
+  SWITCHBOARD_CONCURRENCY: int(1, 1000).default(32),
+  SWITCHBOARD_SEND_CONCURRENCY: int(1, 1000).default(32),
+  SWITCHBOARD_LOCK_MS: int(1000, 600_000).default(30_000),
+  SWITCHBOARD_TURN_ATTEMPTS: int(1, 50).default(3),
+  SWITCHBOARD_SEND_ATTEMPTS: int(1, 50).default(8),
+  SWITCHBOARD_RETRY_BASE_MS: int(1, 600_000).default(1000),
+  SWITCHBOARD_REDIS_SERVER: bool.default(true),
+  PORT: int(0, 65535).optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+});
+
+export type Env = z.output<typeof EnvSchema>;
+
+export class EnvError extends Error {}
+
+/** Validates the environment; every problem names the variable and what would be valid. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const parsed = EnvSchema.safeParse(blanksRemoved);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    return `  ${name}: ${issue.message} (got ${JSON.stringify(source[name] ?? '')})`;
+  });
+  throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+}
+
+/** The raw variables used for `${NAME}` substitution in the configuration. */
+export function configVariables(source: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  return { ...source };
+}

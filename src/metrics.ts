@@ -1,0 +1,67 @@
+// Prometheus metrics (prom-client), on a registry of our own so tests can build several gateways.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  inbound: Counter<'channel' | 'status'>;
+  outbound: Counter<'channel' | 'status'>;
+  auth: Counter<'component_type' | 'result'>;
+  tokenCache: Counter<'result'>;
+  turnSeconds: Histogram<'channel'>;
+  queueDepth: Gauge<'queue'>;
+}
+
+export function createMetrics(depth?: () => Promise<{ conversations: number; sends: number }>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
+  return {
+    registry,
+    inbound: new Counter({
+      name: 'switchboard_inbound_messages_total',
+      help: 'Inbound webhooks by channel and outcome (accepted, duplicate, rejected, unavailable).',
+      labelNames: ['channel', 'status'],
+      registers: [registry],
+    }),
+    outbound: new Counter({
+      name: 'switchboard_outbound_messages_total',
+      help: 'Replies by channel and outcome (sent, retried, failed).',
+      labelNames: ['channel', 'status'],
+      registers: [registry],
+    }),
+    auth: new Counter({
+      name: 'switchboard_auth_results_total',
+      help: 'Auth component calls by result (success, wrong_credentials, unavailable, locked).',
+      labelNames: ['component_type', 'result'],
+      registers: [registry],
+    }),
+    tokenCache: new Counter({
+      name: 'switchboard_token_cache_total',
+      help: 'Token cache lookups by result (hit, miss).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    turnSeconds: new Histogram({
+      name: 'switchboard_turn_seconds',
+      help: 'Seconds from webhook to the end of the turn it started.',
+      labelNames: ['channel'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'switchboard_queue_depth',
+      help: 'Conversations and outboxes with work waiting or running.',
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        if (!depth) return;
+        try {
+          const d = await depth();
+          this.set({ queue: 'conversations' }, d.conversations);
+          this.set({ queue: 'sends' }, d.sends);
+        } catch {
+          // Redis unreachable: the gauge keeps its last value; /readyz reports the outage.
+        }
+      },
+    }),
+  };
+}

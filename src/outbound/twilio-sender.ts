@@ -1,0 +1,81 @@
+// Sends replies through Twilio's REST API with the official client, one client per account.
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import type { MessageSender, OutboundText } from './sender.js';
+import { SendRejectedError, SendRetryableError } from './sender.js';
+
+export interface TwilioAccount {
+  accountSid: string;
+  authToken: string;
+  /** A Twilio-compatible REST API to use instead of api.twilio.com (another provider, a test double). */
+  apiBaseUrl?: string;
+}
+
+/** Rewrites Twilio's API host to a configured base URL, keeping path and query. */
+class BaseUrlRequestClient extends twilio.RequestClient {
+  constructor(private readonly baseUrl: string) {
+    super({ timeout: 10_000, keepAlive: true });
+  }
+
+  override request<T>(opts: RequestClient.RequestOptions<T>) {
+    const original = new URL(opts.uri);
+    const rewritten = new URL(original.pathname + original.search, this.baseUrl);
+    return super.request<T>({ ...opts, uri: rewritten.href });
+  }
+}
+
+function classify(error: unknown): Error {
+  const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : undefined;
+  const code = typeof error === 'object' && error && 'code' in error ? Number(error.code) : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  if (status === undefined || Number.isNaN(status))
+    return new SendRetryableError(`Twilio unreachable: ${message}`);
+  if (status === 429 || status >= 500)
+    return new SendRetryableError(`Twilio answered ${status}: ${message}`, status);
+  return new SendRejectedError(
+    `Twilio refused the message (${status}${code ? `, error ${code}` : ''}): ${message}`,
+    status,
+    code,
+  );
+}
+
+export class TwilioSender implements MessageSender {
+  private readonly clients = new Map<string, twilio.Twilio>();
+
+  constructor(private readonly accounts: Map<string, TwilioAccount>) {}
+
+  private client(accountSid: string): twilio.Twilio {
+    let client = this.clients.get(accountSid);
+    if (!client) {
+      const account = this.accounts.get(accountSid);
+      if (!account) throw new SendRejectedError(`no Twilio account ${accountSid} is configured`, 400);
+      client = twilio(account.accountSid, account.authToken, {
+        autoRetry: false, // the send queue owns retries, with backoff that survives restarts
+        ...(account.apiBaseUrl ? { httpClient: new BaseUrlRequestClient(account.apiBaseUrl) } : {}),
+      });
+      this.clients.set(accountSid, client);
+    }
+    return client;
+  }
+
+  async send(message: OutboundText): Promise<{ sid: string }> {
+    try {
+      const created = await this.client(message.accountSid).messages.create(
+        message.contentSid
+          ? { from: message.from, to: message.to, contentSid: message.contentSid }
+          : { from: message.from, to: message.to, body: message.body },
+      );
+      return { sid: created.sid };
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  async deleteMessage(accountSid: string, messageSid: string): Promise<void> {
+    try {
+      await this.client(accountSid).messages(messageSid).remove();
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+}

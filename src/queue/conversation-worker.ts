@@ -1,0 +1,187 @@
+// Drains a conversation's inbox one event at a time, in order: the thin shell around the dialog engine.
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { channels } from '../../channels/index.js';
+import type { DialogEngine, DialogState } from '../core/dialog.js';
+import { DialogError } from '../core/errors.js';
+import type { InboundEvent } from '../core/events.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
+import type { Directory } from '../runtime/directory.js';
+import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
+import { backoffMs } from './backoff.js';
+
+export interface ConversationWorkerOptions {
+  connection: Redis;
+  queues: Queues;
+  store: ConversationStore;
+  engine: DialogEngine;
+  directory: () => Directory;
+  logger: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  lockDuration: number;
+  /** Attempts at one event before it is dead-lettered. */
+  maxAttempts: number;
+  retryBaseMs: number;
+}
+
+export interface HandledTurn {
+  state: DialogState | null;
+  stateTtlSeconds: number;
+  replies: OutboxItem[];
+  voiceTurn?: { turn: number; answer: string };
+}
+
+/** Runs one event through the dialog and renders what it produced for the event's channel. */
+export async function handleEvent(
+  opts: Pick<ConversationWorkerOptions, 'engine' | 'directory'>,
+  cid: string,
+  event: InboundEvent,
+  state: DialogState | null,
+): Promise<HandledTurn> {
+  const directory = opts.directory();
+  const bot = directory.bot(event.botId);
+  if (!bot) throw new DialogError(`bot ${event.botId} is no longer configured`);
+  const now = Date.now();
+  const result = await opts.engine.turn({ botId: event.botId, bot, event, now }, state);
+  const stateTtlSeconds = bot.sessionTimeout + 60;
+  if (event.channel === 'voice') {
+    if (event.kind === 'call.end') return { state: null, stateTtlSeconds, replies: [] };
+    const answer = channels.voice.toTwiml(result.output, {
+      publicUrl: directory.publicUrl,
+      turn: event.turn ?? 0,
+      settings: directory.voiceSettings(bot),
+    });
+    return {
+      state: result.state,
+      stateTtlSeconds,
+      replies: [],
+      voiceTurn: { turn: event.turn ?? 0, answer },
+    };
+  }
+  const adapter = channels[event.channel];
+  const replies: OutboxItem[] = [];
+  for (const reply of result.output.replies) {
+    for (const body of adapter.toTexts(reply.text)) {
+      replies.push({
+        id: `${event.id}:${replies.length}`,
+        cid,
+        botId: event.botId,
+        channel: event.channel,
+        accountSid: event.accountSid,
+        from: event.to,
+        to: event.from,
+        body,
+        windowStart: event.receivedAt,
+      });
+    }
+  }
+  return { state: result.state, stateTtlSeconds, replies };
+}
+
+export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): Worker<KickData> {
+  const { store, queues, logger, metrics } = opts;
+
+  async function deadLetter(cid: string, raw: string, event: InboundEvent | undefined, reason: string) {
+    const log = logger.child({ conversation: cid, bot: event?.botId, channel: event?.channel });
+    log.error('turn dead-lettered', { event: event?.id, reason });
+    await store.deadLetter({
+      cid,
+      eventId: event?.id ?? 'unknown',
+      reason,
+      at: Date.now(),
+      sealedEvent: raw,
+    });
+    if (event?.channel === 'voice' && event.kind !== 'call.end') {
+      // The caller's webhook is waiting for this turn: give it an apology rather than silence.
+      const bot = opts.directory().bot(event.botId);
+      if (bot) {
+        const answer = channels.voice.apologyTwiml(opts.directory().voiceSettings(bot));
+        await store.publishTurn(cid, event.turn ?? 0, answer);
+      }
+    }
+    return store.dropHead(cid, raw, event?.id ?? '');
+  }
+
+  async function process(job: Job<KickData>, token?: string): Promise<void> {
+    const { cid } = job.data;
+    const head = await store.head(cid);
+    if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
+    let raw = head.raw;
+    let state = head.state;
+    while (raw) {
+      const event = store.openEvent(raw);
+      if (!event) {
+        const dropped = await deadLetter(
+          cid,
+          raw,
+          undefined,
+          'the event cannot be decrypted with any known data key',
+        );
+        raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
+        continue;
+      }
+      let turn: HandledTurn;
+      try {
+        turn = await handleEvent(opts, cid, event, state);
+      } catch (error) {
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const attempts = await store.countAttempt(cid, event.id);
+        if (!(error instanceof DialogError) && attempts < opts.maxAttempts) {
+          logger.warn('turn failed; will retry', {
+            conversation: cid,
+            bot: event.botId,
+            channel: event.channel,
+            event: event.id,
+            attempt: attempts,
+            reason,
+          });
+          await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
+          throw new DelayedError();
+        }
+        const dropped = await deadLetter(cid, raw, event, reason);
+        raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
+        continue;
+      }
+      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn });
+      if (committed.lost) {
+        // Another worker took this conversation over and committed the turn: carry on from the inbox.
+        const again = await store.head(cid);
+        raw = again.raw;
+        state = again.state;
+        continue;
+      }
+      metrics.turnSeconds.observe({ channel: event.channel }, (Date.now() - event.receivedAt) / 1000);
+      logger.info('turn handled', {
+        conversation: cid,
+        bot: event.botId,
+        channel: event.channel,
+        event: event.id,
+        kind: event.kind,
+        replies: turn.replies.length + (turn.voiceTurn ? 1 : 0),
+        ended: turn.state === null,
+      });
+      if (turn.replies.length) await queues.kickSend(cid);
+      raw = committed.next;
+      state = turn.state;
+    }
+  }
+
+  const worker = new Worker<KickData>(CONVERSATION_QUEUE, process, {
+    connection: opts.connection,
+    prefix: queues.keys.conversationQueuePrefix(shard),
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockDuration,
+    stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
+    maxStalledCount: 10,
+  });
+  worker.on('failed', (job, error) => {
+    logger.error('conversation job failed', { conversation: job?.data.cid, reason: error.message });
+    // Keep the conversation moving: a new kick drains whatever is left in its inbox.
+    if (job) queues.kickConversation(job.data.cid).catch(() => undefined);
+  });
+  worker.on('error', (error) => logger.error('conversation worker error', { reason: error.message }));
+  return worker;
+}

@@ -1,0 +1,77 @@
+// The BullMQ queues: one job per conversation (or outbox) with pending work, never one per message.
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { Keys } from '../store/keys.js';
+
+export const CONVERSATION_QUEUE = 'conversations';
+export const SEND_QUEUE = 'replies';
+
+/** Which shard a conversation lives on: stable, so all its work meets on one queue. */
+export function shardOf(cid: string, shards: number): number {
+  if (shards <= 1) return 0;
+  return createHash('sha1').update(cid).digest().readUInt32BE(0) % shards;
+}
+
+export interface KickData {
+  cid: string;
+}
+
+/**
+ * Producers for both queues. A "kick" says "this conversation has work": deduplicated by conversation
+ * id while a job for it waits, and kept for after the active one (keepLastIfActive), so one worker at a
+ * time drains a conversation, in order, and an event that arrives mid-drain is never left behind.
+ */
+export class Queues {
+  readonly conversations: Queue<KickData>[];
+  readonly sends: Queue<KickData>[];
+
+  constructor(
+    connection: Redis,
+    readonly keys: Keys,
+    readonly shards: number,
+  ) {
+    this.conversations = Array.from(
+      { length: shards },
+      (_, shard) =>
+        new Queue<KickData>(CONVERSATION_QUEUE, { connection, prefix: keys.conversationQueuePrefix(shard) }),
+    );
+    this.sends = Array.from(
+      { length: shards },
+      (_, shard) => new Queue<KickData>(SEND_QUEUE, { connection, prefix: keys.sendQueuePrefix(shard) }),
+    );
+  }
+
+  async kickConversation(cid: string): Promise<void> {
+    await this.kick(this.conversations[shardOf(cid, this.shards)]!, cid);
+  }
+
+  async kickSend(cid: string): Promise<void> {
+    await this.kick(this.sends[shardOf(cid, this.shards)]!, cid);
+  }
+
+  private async kick(queue: Queue<KickData>, cid: string): Promise<void> {
+    await queue.add(
+      'kick',
+      { cid },
+      {
+        deduplication: { id: cid, keepLastIfActive: true },
+        removeOnComplete: true,
+        removeOnFail: { age: 86_400 },
+      },
+    );
+  }
+
+  /** Jobs waiting or running, per queue kind (for /metrics). */
+  async depth(): Promise<{ conversations: number; sends: number }> {
+    const count = async (queues: Queue[]) =>
+      (
+        await Promise.all(queues.map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')))
+      ).reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
+    return { conversations: await count(this.conversations), sends: await count(this.sends) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.conversations, ...this.sends].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,123 @@
+// Drains a conversation's outbox through the message sender, in order, retrying what may pass.
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
+import type { Directory } from '../runtime/directory.js';
+import { SendRejectedError, SendRetryableError, type MessageSender } from '../outbound/sender.js';
+import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
+import { backoffMs } from './backoff.js';
+
+/** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
+export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface SendFailure {
+  item: OutboxItem;
+  reason: string;
+  code?: number;
+}
+
+export interface SendWorkerOptions {
+  connection: Redis;
+  queues: Queues;
+  store: ConversationStore;
+  sender: MessageSender;
+  directory: () => Directory;
+  logger: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  lockDuration: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Told about every reply that could not be delivered (logs, metrics, `message.failed`). */
+  onFailure: (failure: SendFailure) => Promise<void>;
+}
+
+export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker<KickData> {
+  const { store, logger, metrics } = opts;
+
+  async function fail(item: OutboxItem, reason: string, code?: number) {
+    metrics.outbound.inc({ channel: item.channel, status: 'failed' });
+    logger.warn('reply not delivered', {
+      conversation: item.cid,
+      bot: item.botId,
+      channel: item.channel,
+      reply: item.id,
+      reason,
+    });
+    await opts.onFailure({ item, reason, ...(code !== undefined ? { code } : {}) });
+  }
+
+  async function process(job: Job<KickData>, token?: string): Promise<void> {
+    const { cid } = job.data;
+    let raw = await store.outboxHead(cid);
+    while (raw) {
+      const item = store.openReply(raw);
+      if (item) {
+        try {
+          await sendOne(item);
+          metrics.outbound.inc({ channel: item.channel, status: 'sent' });
+        } catch (error) {
+          if (error instanceof SendRetryableError) {
+            const attempts = await store.countAttempt(cid, item.id);
+            if (attempts < opts.maxAttempts) {
+              metrics.outbound.inc({ channel: item.channel, status: 'retried' });
+              logger.warn('reply will be retried', {
+                conversation: cid,
+                reply: item.id,
+                attempt: attempts,
+                reason: error.message,
+              });
+              await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
+              throw new DelayedError();
+            }
+            await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
+          } else if (error instanceof SendRejectedError) {
+            await fail(item, error.message, error.code);
+          } else {
+            throw error;
+          }
+        }
+      }
+      const popped = await store.popReply(cid, raw, item?.id ?? '');
+      raw = popped.lost ? await store.outboxHead(cid) : popped.next;
+    }
+  }
+
+  async function sendOne(item: OutboxItem): Promise<void> {
+    let contentSid: string | undefined;
+    if (item.channel === 'whatsapp' && Date.now() - item.windowStart > WHATSAPP_WINDOW_MS) {
+      contentSid = opts.directory().bot(item.botId)?.whatsappTemplate?.contentSid;
+      if (!contentSid) {
+        throw new SendRejectedError(
+          'outside the WhatsApp 24-hour window and the bot has no whatsappTemplate',
+          400,
+          63016,
+        );
+      }
+    }
+    await opts.sender.send({
+      accountSid: item.accountSid,
+      from: item.from,
+      to: item.to,
+      body: item.body,
+      ...(contentSid ? { contentSid } : {}),
+    });
+  }
+
+  const worker = new Worker<KickData>(SEND_QUEUE, process, {
+    connection: opts.connection,
+    prefix: opts.queues.keys.sendQueuePrefix(shard),
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockDuration,
+    stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
+    maxStalledCount: 10,
+  });
+  worker.on('failed', (job, error) => {
+    logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
+    if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);
+  });
+  worker.on('error', (error) => logger.error('send worker error', { reason: error.message }));
+  return worker;
+}
