@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// The `switchboard` command: start, serve, worker, check-config and chat.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, formatProblems, loadConfig, type Config } from './config/index.js';
+import { configVariables, EnvError, readEnv, type Env } from './env.js';
+import { createLogger, type Logger } from './log.js';
+import { startGateway, type Gateway } from './runtime/gateway.js';
+import { DataKeyError } from './store/cipher.js';
+import { localRedis } from './runtime/local-redis.js';
+import { runChat } from './chat.js';
+import { startDemoServices } from './runtime/demo.js';
+
+const USAGE = `Usage: switchboard <command> [options]
+
+Commands:
+  start [--sandbox]          web server and workers in one process
+  serve                      web server only (webhooks, operator API, health, metrics)
+  worker                     workers only
+  check-config [path]        validate the configuration; exit 1 on any problem
+  chat --bot ID --channel sms|whatsapp|voice --from +E164 [--url http://127.0.0.1:3000]
+                             talk to a running gateway as Twilio would
+
+Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, LOG_LEVEL (see README).`;
+
+/** Errors that are the operator's to fix: printed as they are, no stack trace. */
+class UsageError extends Error {}
+
+async function loadOrExplain(path: string, variables: Record<string, string | undefined>): Promise<Config> {
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `No configuration at ${path}. Set SWITCHBOARD_CONFIG to your YAML file or directory, or run "npm start" for the sandbox demo.`,
+    );
+  }
+  return loadConfig({ path, env: variables });
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 1;
+  }
+
+  if (command === 'check-config') {
+    const env = readEnv();
+    const path = rest[0] ?? env.SWITCHBOARD_CONFIG;
+    try {
+      const config = await loadOrExplain(path, configVariables());
+      const bots = Object.keys(config.bots);
+      process.stdout.write(
+        `${path}: OK (${bots.length} bot${bots.length === 1 ? '' : 's'}: ${bots.join(', ')})\n`,
+      );
+      return 0;
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`${formatProblems(error.problems)}\n`);
+        process.stderr.write(
+          `${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found.\n`,
+        );
+        return 1;
+      }
+      throw error;
+    }
+  }
+
+  if (command === 'chat') return runChat(rest);
+
+  if (command !== 'start' && command !== 'serve' && command !== 'worker') {
+    throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  }
+  const { values } = parseArgs({ args: rest, options: { sandbox: { type: 'boolean', default: false } } });
+  const variables = configVariables();
+  let stopDemo: (() => Promise<void>) | undefined;
+  if (values.sandbox) {
+    // `npm start`: the example bank with its demo auth service and API beside it, no Twilio account needed.
+    variables.SWITCHBOARD_MODE = 'sandbox';
+    variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
+    const demo = await startDemoServices();
+    stopDemo = demo.close;
+    Object.assign(variables, demo.variables);
+    variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
+  }
+  const env = readEnv(variables);
+  const logger = createLogger({ level: env.LOG_LEVEL });
+
+  let stopRedis: (() => Promise<void>) | undefined;
+  if (command === 'start') {
+    const redis = await localRedis(env.REDIS_URL, env.SWITCHBOARD_REDIS_SERVER, logger);
+    env.REDIS_URL = redis.url;
+    stopRedis = redis.stop;
+  }
+
+  const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
+  const gateway = await startGateway({
+    env,
+    config,
+    logger,
+    roles: { web: command !== 'worker', workers: command !== 'serve' },
+    ...(env.PORT !== undefined ? { port: env.PORT } : {}),
+  });
+  if (values.sandbox) printSandboxWelcome(gateway, env);
+  return waitForSignals(gateway, env, variables, logger, async () => {
+    await stopDemo?.();
+    await stopRedis?.();
+  });
+}
+
+function printSandboxWelcome(gateway: Gateway, env: Env) {
+  const base = `http://127.0.0.1:${gateway.port}`;
+  process.stderr.write(
+    [
+      '',
+      `  Switchboard sandbox is running at ${base}`,
+      `  Simulator:  ${base}/simulator`,
+      `  Chat:       node dist/src/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
+      `  Config:     ${env.SWITCHBOARD_CONFIG}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+function waitForSignals(
+  gateway: Gateway,
+  env: Env,
+  variables: Record<string, string | undefined>,
+  logger: Logger,
+  after: () => Promise<void>,
+): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('stopping: finishing turns in flight', { signal });
+      try {
+        await gateway.close();
+        await after();
+        resolve(0);
+      } catch (error) {
+        logger.error('error while stopping', {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+        resolve(1);
+      }
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      loadConfig({ path: env.SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } })
+        .then((config) => gateway.reload(config))
+        .catch((error: unknown) => {
+          const detail = error instanceof ConfigError ? formatProblems(error.problems) : String(error);
+          logger.error('configuration reload refused; keeping the running configuration', {
+            problems: detail,
+          });
+        });
+    });
+  });
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Invalid configuration:\n${formatProblems(error.problems)}\n`);
+    } else if (error instanceof UsageError || error instanceof EnvError || error instanceof DataKeyError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(
+        `switchboard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+// The express application: webhooks, health, metrics and the sandbox endpoints.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  /** Redis reachable and (in processes that run them) workers running. */
+  ready: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  routers: Router[];
+}
+
+interface BodyParserError extends Error {
+  status?: number;
+  type?: string;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready();
+    res.status(ready.ok ? 200 : 503).json({ status: ready.ok ? 'ready' : 'not ready', checks: ready.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  for (const router of deps.routers) app.use(router);
+
+  app.use((req, res) => {
+    res.status(404).type('text/plain').send(`No route for ${req.method} ${req.path}.`);
+  });
+
+  // Bad input is answered with a 4xx that says what is wrong; only our own bugs are 500s.
+  app.use((error: BodyParserError, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status ?? 500;
+    if (error.type === 'entity.too.large') {
+      return void res
+        .status(413)
+        .type('text/plain')
+        .send('Payload too large: the limit is 64 KiB for webhooks.');
+    }
+    if (status >= 400 && status < 500) {
+      return void res.status(status).type('text/plain').send(`Bad request: ${error.message}.`);
+    }
+    deps.logger.error('request failed', { path: req.path, reason: error.message });
+    res.status(500).type('text/plain').send('Internal error.');
+  });
+  return app;
+}

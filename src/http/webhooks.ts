@@ -1,0 +1,263 @@
+// Twilio's webhooks: check the signature, read the event, queue it once, answer quickly.
+import express, { type Request, type Response, type Router } from 'express';
+import twilio from 'twilio';
+import { channels, type ChannelAdapter, type WebhookParams } from '../../channels/index.js';
+import type { ChannelEvent } from '../../channels/channel-adapter.js';
+import type { Channel, InboundEvent } from '../core/events.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Queues } from '../queue/queues.js';
+import type { TurnWaiter } from '../queue/turn-waiter.js';
+import { conversationId } from '../store/keys.js';
+import type { ConversationStore } from '../store/conversation-store.js';
+import type { Directory } from '../runtime/directory.js';
+import type { StatusRecorder } from './status-recorder.js';
+
+export interface WebhookDeps {
+  directory: () => Directory;
+  store: ConversationStore;
+  queues: Queues;
+  waiter: TurnWaiter;
+  statuses: StatusRecorder;
+  logger: Logger;
+  metrics: Metrics;
+  /** How long a webhook waits on Redis before answering 503 (so Twilio's retry and fallback act). */
+  redisDeadlineMs: number;
+  /** Set while shutting down: new webhooks get 503 so Twilio retries elsewhere. */
+  draining: () => boolean;
+}
+
+/** Holds after which a voice turn that still has no answer is given up (about a minute of hold). */
+const MAX_HOLDS = 20;
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+/** Rejects when Redis does not answer in time, so a webhook never hangs on an outage. */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (error) {
+    throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(String(error));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function flatten(body: unknown): WebhookParams {
+  const params: WebhookParams = {};
+  if (!body || typeof body !== 'object') return params;
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value === 'string') params[key] = value;
+    else if (Array.isArray(value) && typeof value[0] === 'string') params[key] = value[0];
+  }
+  return params;
+}
+
+function turnOf(req: Request): number | undefined {
+  const raw = req.query.turn;
+  if (typeof raw !== 'string' || !/^\d{1,6}$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+export function webhookRouter(deps: WebhookDeps): Router {
+  const { logger, metrics } = deps;
+  const router = express.Router();
+
+  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 });
+
+  /** Content type, signature and draining checks shared by every webhook; undefined when answered. */
+  function admit(req: Request, res: Response, channel: string): WebhookParams | undefined {
+    if (deps.draining()) {
+      res.status(503).set('Retry-After', '1').type('text/plain').send('Shutting down; retry.');
+      return undefined;
+    }
+    if (!req.is('application/x-www-form-urlencoded')) {
+      metrics.inbound.inc({ channel, status: 'rejected' });
+      res
+        .status(400)
+        .type('text/plain')
+        .send('Expected an application/x-www-form-urlencoded body, as Twilio sends.');
+      return undefined;
+    }
+    const params = flatten(req.body);
+    const directory = deps.directory();
+    const signature = req.get('X-Twilio-Signature');
+    const authToken = params.AccountSid ? directory.authToken(params.AccountSid) : undefined;
+    const url = directory.publicUrl + req.originalUrl;
+    let reason: string | undefined;
+    if (!signature) reason = 'no X-Twilio-Signature header';
+    else if (!params.AccountSid) reason = 'no AccountSid parameter';
+    else if (!authToken) reason = 'unknown AccountSid';
+    else if (!twilio.validateRequest(authToken, signature, url, params)) reason = 'signature does not match';
+    if (reason) {
+      metrics.inbound.inc({ channel, status: 'forbidden' });
+      logger.warn('webhook refused', { path: req.path, reason, url });
+      res.status(403).type('text/plain').send(`Forbidden: ${reason}.`);
+      return undefined;
+    }
+    return params;
+  }
+
+  function badRequest(res: Response, channel: string, problem: string) {
+    metrics.inbound.inc({ channel, status: 'rejected' });
+    res.status(400).type('text/plain').send(`Bad request: ${problem}.`);
+  }
+
+  function unavailable(res: Response, channel: string, error: unknown) {
+    metrics.inbound.inc({ channel, status: 'unavailable' });
+    logger.error('webhook could not reach Redis', {
+      channel,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    res
+      .status(503)
+      .set('Retry-After', '1')
+      .type('text/plain')
+      .send('Service unavailable: the queue cannot be reached. Retry.');
+  }
+
+  /** Finds the bot for an event and queues it; returns the conversation id. */
+  async function enqueue(channel: Channel, parsed: ChannelEvent, number: string | undefined, res: Response) {
+    const bot = number ? deps.directory().botFor(channel, number) : undefined;
+    if (!bot) {
+      metrics.inbound.inc({ channel, status: 'rejected' });
+      logger.warn('webhook for a number no bot serves', { channel, number });
+      res
+        .status(404)
+        .type('text/plain')
+        .send(`No bot serves ${channel} number ${number ?? '(none)'}.`);
+      return undefined;
+    }
+    const event: InboundEvent = { ...parsed, botId: bot.id };
+    const cid = conversationId(bot.id, event.identity);
+    try {
+      const fresh = await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs);
+      // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
+      await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
+      metrics.inbound.inc({ channel, status: fresh ? 'accepted' : 'duplicate' });
+      if (!fresh)
+        logger.info('duplicate webhook ignored', {
+          conversation: cid,
+          bot: bot.id,
+          channel,
+          event: event.id,
+        });
+      return { cid, bot };
+    } catch (error) {
+      unavailable(res, channel, error);
+      return undefined;
+    }
+  }
+
+  function messaging(adapter: ChannelAdapter & { channel: 'sms' | 'whatsapp' }) {
+    return async (req: Request, res: Response) => {
+      const params = admit(req, res, adapter.channel);
+      if (!params) return;
+      const parsed = adapter.parseInbound(params, { turn: 0, receivedAt: Date.now() });
+      if (!parsed.ok) return badRequest(res, adapter.channel, parsed.problem);
+      const queued = await enqueue(adapter.channel, parsed.value, adapter.ourNumber(params), res);
+      if (queued) res.status(200).type('text/xml').send(EMPTY_TWIML);
+    };
+  }
+
+  /** Answers a voice turn: the worker's TwiML, or hold-and-redirect while it is still working. */
+  async function answerTurn(res: Response, cid: string, botId: string, turn: number, hold: number) {
+    const directory = deps.directory();
+    const bot = directory.bot(botId);
+    if (!bot) return res.status(404).type('text/plain').send('The bot is no longer configured.');
+    const settings = directory.voiceSettings(bot);
+    try {
+      const answer = await deps.waiter.wait(cid, turn, bot.voice.replyWaitMs);
+      if (answer !== undefined) return res.status(200).type('text/xml').send(answer);
+    } catch (error) {
+      return unavailable(res, 'voice', error);
+    }
+    if (hold >= MAX_HOLDS) {
+      logger.error('voice turn not answered in time; hanging up', {
+        conversation: cid,
+        bot: botId,
+        channel: 'voice',
+        turn,
+      });
+      return res.status(200).type('text/xml').send(channels.voice.apologyTwiml(settings));
+    }
+    return res
+      .status(200)
+      .type('text/xml')
+      .send(channels.voice.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
+  }
+
+  async function voiceTurn(req: Request, res: Response, turn: number) {
+    const params = admit(req, res, 'voice');
+    if (!params) return;
+    const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
+    if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
+    const queued = await enqueue('voice', parsed.value, channels.voice.ourNumber(params), res);
+    if (queued) await answerTurn(res, queued.cid, queued.bot.id, turn, 0);
+  }
+
+  router.post('/webhooks/sms', form, messaging(channels.sms));
+  router.post('/webhooks/whatsapp', form, messaging(channels.whatsapp));
+  router.post('/webhooks/voice', form, (req, res) => voiceTurn(req, res, 0));
+
+  router.post('/webhooks/voice/gather', form, async (req, res) => {
+    const turn = turnOf(req);
+    if (turn === undefined || turn < 1)
+      return void badRequest(res, 'voice', 'the turn query parameter must be a number from 1');
+    await voiceTurn(req, res, turn);
+  });
+
+  router.post('/webhooks/voice/result', form, async (req, res) => {
+    const params = admit(req, res, 'voice');
+    if (!params) return;
+    const turn = turnOf(req);
+    const hold = Number(
+      typeof req.query.hold === 'string' && /^\d{1,3}$/.test(req.query.hold) ? req.query.hold : 0,
+    );
+    if (turn === undefined) return badRequest(res, 'voice', 'the turn query parameter must be a number');
+    const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
+    if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
+    const number = channels.voice.ourNumber(params);
+    const bot = number ? deps.directory().botFor('voice', number) : undefined;
+    if (!bot)
+      return void res
+        .status(404)
+        .type('text/plain')
+        .send(`No bot serves voice number ${number ?? '(none)'}.`);
+    await answerTurn(res, conversationId(bot.id, parsed.value.identity), bot.id, turn, hold);
+  });
+
+  router.post('/webhooks/voice/status', form, async (req, res) => {
+    const params = admit(req, res, 'voice');
+    if (!params) return;
+    const parsed = channels.voice.parseStatus(params, Date.now());
+    if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
+    if (!parsed.value) return void res.status(204).end();
+    const queued = await enqueue('voice', parsed.value, channels.voice.ourNumber(params), res);
+    if (queued) res.status(204).end();
+  });
+
+  router.post('/webhooks/status', form, async (req, res) => {
+    const params = admit(req, res, 'status');
+    if (!params) return;
+    if (!params.MessageSid || !params.MessageStatus) {
+      return badRequest(res, 'status', 'missing MessageSid or MessageStatus');
+    }
+    try {
+      await withDeadline(deps.statuses.record(params), deps.redisDeadlineMs);
+      res.status(204).end();
+    } catch (error) {
+      unavailable(res, 'status', error);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,227 @@
+// The composition root: builds the web server and workers from the environment and configuration.
+import type { Server } from 'node:http';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Worker } from 'bullmq';
+import type { Config } from '../config/index.js';
+import { DialogEngine } from '../core/dialog.js';
+import { Templates } from '../core/templates.js';
+import type { Env } from '../env.js';
+import { createApp } from '../http/app.js';
+import { sandboxRouter } from '../http/sandbox.js';
+import { StatusRecorder } from '../http/status-recorder.js';
+import { webhookRouter } from '../http/webhooks.js';
+import type { Logger } from '../log.js';
+import { createMetrics } from '../metrics.js';
+import { SandboxRecorder } from '../outbound/sandbox-recorder.js';
+import type { MessageSender } from '../outbound/sender.js';
+import { TwilioSender } from '../outbound/twilio-sender.js';
+import { createConversationWorker } from '../queue/conversation-worker.js';
+import { Queues } from '../queue/queues.js';
+import { createSendWorker } from '../queue/send-worker.js';
+import { TurnWaiter } from '../queue/turn-waiter.js';
+import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
+import { ConversationStore } from '../store/conversation-store.js';
+import { Keys } from '../store/keys.js';
+import { Directory } from './directory.js';
+
+export interface GatewayOptions {
+  env: Env;
+  config: Config;
+  logger: Logger;
+  /** `web`: webhooks, API, health, metrics. `workers`: the conversation and send workers. */
+  roles: { web: boolean; workers: boolean };
+  /** Overrides `server.port` (0 picks a free port). */
+  port?: number;
+}
+
+export interface Gateway {
+  readonly sandbox: boolean;
+  readonly port: number | undefined;
+  readonly keys: Keys;
+  /** Swaps in a new configuration; conversations in flight carry on. */
+  reload(config: Config): void;
+  /** Stops taking webhooks, finishes turns in flight, closes connections. */
+  close(): Promise<void>;
+}
+
+export function isSandbox(env: Env, config: Config): boolean {
+  if (env.SWITCHBOARD_MODE) return env.SWITCHBOARD_MODE === 'sandbox';
+  return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
+}
+
+/** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
+function connect(url: string, name: string, options: RedisOptions, logger: Logger): Redis {
+  const redis = new Redis(url, { connectionName: name, ...options });
+  let down = false;
+  redis.on('error', (error) => {
+    if (!down) logger.error('Redis connection error', { connection: name, reason: error.message });
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('Redis connection restored', { connection: name });
+    down = false;
+  });
+  return redis;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { env, logger } = opts;
+  const sandbox = isSandbox(env, opts.config);
+  const keys = new Keys(env.SWITCHBOARD_KEY_PREFIX);
+
+  const dataKey = env.SWITCHBOARD_DATA_KEY ?? (sandbox ? SANDBOX_DATA_KEY : undefined);
+  if (!dataKey) {
+    throw new DataKeyError(
+      'SWITCHBOARD_DATA_KEY is not set. Outside sandbox mode Switchboard encrypts tokens and message text at rest ' +
+        'and will not start without a key. Make one with: openssl rand -base64 32',
+    );
+  }
+  const oldKeys = (env.SWITCHBOARD_DATA_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const cipher = createDataCipher(dataKey, oldKeys);
+  if (sandbox && !env.SWITCHBOARD_DATA_KEY) logger.warn('sandbox mode: using the built-in sandbox data key');
+
+  let directory = new Directory(
+    opts.config,
+    sandbox ? { authToken: env.SWITCHBOARD_SANDBOX_AUTH_TOKEN } : undefined,
+  );
+  const currentDirectory = () => directory;
+
+  // Webhooks fail fast when Redis is away (503, so Twilio retries); workers wait for it to come back.
+  const web = connect(
+    env.REDIS_URL,
+    'switchboard:web',
+    { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    logger,
+  );
+  const work = connect(env.REDIS_URL, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
+  const connections: Redis[] = [web, work];
+
+  const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
+  const queuesForWork = new Queues(work, keys, env.SWITCHBOARD_QUEUE_SHARDS);
+  const metrics = createMetrics(() => queuesForWeb.depth());
+  const webStore = new ConversationStore(web, keys, cipher);
+  const workStore = new ConversationStore(work, keys, cipher);
+  const recorder = sandbox ? new SandboxRecorder(work, keys) : undefined;
+  const sender: MessageSender = recorder ?? new TwilioSender(directory.accounts());
+
+  const workers: Worker[] = [];
+  if (opts.roles.workers) {
+    const engine = new DialogEngine({ templates: new Templates() });
+    const common = {
+      connection: work,
+      queues: queuesForWork,
+      store: workStore,
+      directory: currentDirectory,
+      logger,
+      metrics,
+      lockDuration: env.SWITCHBOARD_LOCK_MS,
+      retryBaseMs: env.SWITCHBOARD_RETRY_BASE_MS,
+    };
+    for (let shard = 0; shard < env.SWITCHBOARD_QUEUE_SHARDS; shard++) {
+      workers.push(
+        createConversationWorker(shard, {
+          ...common,
+          engine,
+          concurrency: env.SWITCHBOARD_CONCURRENCY,
+          maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
+        }),
+        createSendWorker(shard, {
+          ...common,
+          sender,
+          concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
+          maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
+          onFailure: async () => undefined,
+        }),
+      );
+    }
+  }
+
+  let server: Server | undefined;
+  let waiter: TurnWaiter | undefined;
+  let draining = false;
+  if (opts.roles.web) {
+    const subscriber = connect(env.REDIS_URL, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
+    connections.push(subscriber);
+    waiter = new TurnWaiter(subscriber, webStore);
+    const statuses = new StatusRecorder(web, keys, logger, metrics, async () => undefined);
+    const routers = [
+      webhookRouter({
+        directory: currentDirectory,
+        store: webStore,
+        queues: queuesForWeb,
+        waiter,
+        statuses,
+        logger,
+        metrics,
+        redisDeadlineMs: 1000,
+        draining: () => draining,
+      }),
+    ];
+    if (recorder) routers.push(sandboxRouter(recorder, currentDirectory));
+    const app = createApp({
+      logger,
+      metrics,
+      routers,
+      ready: async () => {
+        const redisOk = await Promise.race([
+          web.ping().then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref()),
+        ]);
+        const checks: Record<string, boolean> = { redis: redisOk };
+        if (opts.roles.workers) checks.workers = workers.every((w) => w.isRunning());
+        return { ok: Object.values(checks).every(Boolean), checks };
+      },
+    });
+    const port = opts.port ?? opts.config.server.port;
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(port, opts.config.server.host, (error?: Error) =>
+        error ? reject(error) : resolve(s),
+      );
+    });
+    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+  }
+
+  const address = server?.address();
+  const boundPort = typeof address === 'object' && address ? address.port : undefined;
+  logger.info('switchboard started', {
+    mode: sandbox ? 'sandbox' : 'production',
+    roles: Object.entries(opts.roles)
+      .filter(([, on]) => on)
+      .map(([role]) => role),
+    port: boundPort,
+    bots: Object.keys(opts.config.bots),
+    shards: env.SWITCHBOARD_QUEUE_SHARDS,
+  });
+
+  return {
+    sandbox,
+    port: boundPort,
+    keys,
+    reload(config) {
+      directory = new Directory(
+        config,
+        sandbox ? { authToken: env.SWITCHBOARD_SANDBOX_AUTH_TOKEN } : undefined,
+      );
+      logger.info('configuration reloaded', { bots: Object.keys(config.bots) });
+    },
+    async close() {
+      draining = true;
+      const closing = server
+        ? new Promise<void>((resolve) => server!.close(() => resolve()))
+        : Promise.resolve();
+      server?.closeIdleConnections();
+      await Promise.all(workers.map((w) => w.close()));
+      await waiter?.close();
+      await closing;
+      await Promise.all([queuesForWeb.close(), queuesForWork.close()]);
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      logger.info('switchboard stopped');
+    },
+  };
+}
