@@ -16,7 +16,8 @@ export interface SourceFile {
 
 export type Env = Record<string, string | undefined>;
 
-const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
+// The closing brace is optional in the match so that an unclosed `${NAME` is reported, not kept as text.
+const REFERENCE = /\$(\$?)\{([^}]*)(\}?)/g;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Parses one file; YAML syntax errors and missing variables come back as problems. */
@@ -86,32 +87,35 @@ function substitute(
   const text = node.value as string;
   const before = problems.length;
   let replaced = false;
-  const out = text.replace(REFERENCE, (match: string, escape: string, name: string, offset: number) => {
-    if (escape === '$') return match.slice(1);
-    if (!ENV_NAME.test(name)) {
-      problems.push({
-        file: source.file,
-        line: scalarLine(source, node, text, offset),
-        path,
-        message: `"${match}" is not a valid environment variable reference.`,
-        hint: 'write ${NAME} with letters, digits and "_", or $${...} for a literal "${".',
-      });
-      return match;
-    }
-    const value = env[name];
-    if (value === undefined) {
-      problems.push({
-        file: source.file,
-        line: scalarLine(source, node, text, offset),
-        path,
-        message: `environment variable ${name} is not set.`,
-        hint: `set ${name} in the environment, or write $\${${name}} for a literal "\${${name}}".`,
-      });
-      return match;
-    }
-    replaced = true;
-    return value;
-  });
+  const out = text.replace(
+    REFERENCE,
+    (match: string, escape: string, name: string, close: string, offset: number) => {
+      if (escape === '$') return match.slice(1);
+      if (close === '' || !ENV_NAME.test(name)) {
+        problems.push({
+          file: source.file,
+          line: scalarLine(source, node, text, offset),
+          path,
+          message: `"${match}" is not a valid environment variable reference.`,
+          hint: 'write ${NAME} with letters, digits and "_", or $${...} for a literal "${".',
+        });
+        return match;
+      }
+      const value = env[name];
+      if (value === undefined) {
+        problems.push({
+          file: source.file,
+          line: scalarLine(source, node, text, offset),
+          path,
+          message: `environment variable ${name} is not set.`,
+          hint: `set ${name} in the environment, or write $\${${name}} for a literal "\${${name}}".`,
+        });
+        return match;
+      }
+      replaced = true;
+      return value;
+    },
+  );
   if (replaced) source.fromEnv.add(node);
   if (problems.length > before) source.unresolved.add(node);
   node.value = typedValue(node, text, out);
