@@ -71,7 +71,6 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
     'broken/bad-public-url.yaml',
     'broken/bad-public-url.yaml:2: server.publicUrl: "gateway.example.com" is not an absolute URL. Hint: write a full URL such as "https://gateway.example.com".',
   ],
-  ['broken/yaml-syntax.yaml', 'broken/yaml-syntax.yaml:8: YAML syntax error: Missing closing "quote.'],
   [
     'broken/digits-without-keypad.yaml',
     'broken/digits-without-keypad.yaml:14: bots.bank.flows.main[0].ask.digits: "digits" only applies to keypad input. Hint: add "keypad: true", or use "pattern" to check the length of a typed answer.',
@@ -148,6 +147,18 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
 describe('a broken configuration is rejected with file, line, path and a hint', () => {
   it.each(cases)('%s', (name, expected, env) => {
     expect(problemsOf([fixture(name)], env)).toBe(expected);
+  });
+
+  // Inline rather than a fixture file: prettier would refuse to format a file that is not YAML.
+  it('reports a YAML syntax error with its line, and nothing else', () => {
+    const text =
+      'server:\n  publicUrl: https://gw.example.com\n  port: 1\n  port: 2\nbots:\n  b:\n    flows:\n      main:\n        - say: "Hello\n';
+    expect(problemsOf([{ file: 'syntax.yaml', text }])).toBe(
+      [
+        'syntax.yaml:4: YAML syntax error: Map keys must be unique.',
+        'syntax.yaml:9: YAML syntax error: Missing closing "quote.',
+      ].join('\n'),
+    );
   });
 
   it('reports every problem of a file, not just the first, in line order', () => {
