@@ -64,6 +64,23 @@ function connect(url: string, name: string, options: RedisOptions, logger: Logge
   return redis;
 }
 
+/**
+ * Resolves once the connection is ready, or after `ms`. The web connection has no offline queue (so an
+ * outage answers 503 at once), which would also refuse every webhook in the moments before it connects.
+ */
+function readyWithin(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { env, logger } = opts;
   const sandbox = isSandbox(env, opts.config);
@@ -179,6 +196,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
     });
     const port = opts.port ?? opts.config.server.port;
+    // Not ready by then: listen anyway; webhooks answer 503 until Redis answers, /readyz says why.
+    await readyWithin(web, 5000);
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(port, opts.config.server.host, (error?: Error) =>
         error ? reject(error) : resolve(s),
