@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { channels } from '../../channels/index.js';
 import type { DialogEngine, DialogState } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
-import type { InboundEvent } from '../core/events.js';
+import type { InboundEvent, TurnOutput } from '../core/events.js';
+import { createTurnServices, type TurnServiceDeps } from '../runtime/turn-services.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
@@ -14,6 +15,9 @@ import { backoffMs } from './backoff.js';
 
 export interface ConversationWorkerOptions {
   connection: Redis;
+  services: TurnServiceDeps;
+  /** Deletes an inbound message that carried a secret from the provider's log (redactSecretMessages). */
+  redactInbound?: (event: InboundEvent) => Promise<void>;
   queues: Queues;
   store: ConversationStore;
   engine: DialogEngine;
@@ -28,6 +32,7 @@ export interface ConversationWorkerOptions {
 }
 
 export interface HandledTurn {
+  optOut?: boolean;
   state: DialogState | null;
   stateTtlSeconds: number;
   replies: OutboxItem[];
@@ -36,17 +41,41 @@ export interface HandledTurn {
 
 /** Runs one event through the dialog and renders what it produced for the event's channel. */
 export async function handleEvent(
-  opts: Pick<ConversationWorkerOptions, 'engine' | 'directory'>,
+  opts: Pick<ConversationWorkerOptions, 'engine' | 'directory' | 'services' | 'store' | 'redactInbound'>,
   cid: string,
   event: InboundEvent,
   state: DialogState | null,
+  optedOut: boolean,
 ): Promise<HandledTurn> {
   const directory = opts.directory();
   const bot = directory.bot(event.botId);
   if (!bot) throw new DialogError(`bot ${event.botId} is no longer configured`);
+  const workspace = directory.config.workspaces[bot.workspace];
+  if (!workspace) throw new DialogError(`workspace ${bot.workspace} is no longer configured`);
   const now = Date.now();
-  const result = await opts.engine.turn({ botId: event.botId, bot, event, now }, state);
   const stateTtlSeconds = bot.sessionTimeout + 60;
+  if (event.kind === 'message' && !optedOut) {
+    const count = await opts.store.countMessage(cid, now);
+    if (count > bot.rateLimit.messagesPerMinute) {
+      // Over the limit: one polite reply, then silence until the minute is over.
+      const output = {
+        replies: count === bot.rateLimit.messagesPerMinute + 1 ? [{ text: bot.rateLimit.reply }] : [],
+        hangup: false,
+      };
+      return { state, stateTtlSeconds, replies: outbox(cid, event, output) };
+    }
+  }
+  const services = createTurnServices(opts.services, {
+    cid,
+    botId: event.botId,
+    bot,
+    workspaceId: bot.workspace,
+    workspace,
+    event,
+  });
+  const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
+  if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
+    await opts.redactInbound(event);
   if (event.channel === 'voice') {
     if (event.kind === 'call.end') return { state: null, stateTtlSeconds, replies: [] };
     const answer = channels.voice.toTwiml(result.output, {
@@ -59,11 +88,23 @@ export async function handleEvent(
       stateTtlSeconds,
       replies: [],
       voiceTurn: { turn: event.turn ?? 0, answer },
+      ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
     };
   }
+  return {
+    state: result.state,
+    stateTtlSeconds,
+    replies: outbox(cid, event, result.output),
+    ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
+  };
+}
+
+/** The texts of a turn as outbox items, split to the channel's limit, with ids stable across retries. */
+function outbox(cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
+  if (event.channel === 'voice') return [];
   const adapter = channels[event.channel];
   const replies: OutboxItem[] = [];
-  for (const reply of result.output.replies) {
+  for (const reply of output.replies) {
     for (const body of adapter.toTexts(reply.text)) {
       replies.push({
         id: `${event.id}:${replies.length}`,
@@ -78,7 +119,7 @@ export async function handleEvent(
       });
     }
   }
-  return { state: result.state, stateTtlSeconds, replies };
+  return replies;
 }
 
 export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): Worker<KickData> {
@@ -111,6 +152,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
     let raw = head.raw;
     let state = head.state;
+    let optedOut = head.optedOut;
     while (raw) {
       const event = store.openEvent(raw);
       if (!event) {
@@ -125,7 +167,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       }
       let turn: HandledTurn;
       try {
-        turn = await handleEvent(opts, cid, event, state);
+        turn = await handleEvent(opts, cid, event, state, optedOut);
       } catch (error) {
         const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         const attempts = await store.countAttempt(cid, event.id);
@@ -151,6 +193,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         const again = await store.head(cid);
         raw = again.raw;
         state = again.state;
+        optedOut = again.optedOut;
         continue;
       }
       metrics.turnSeconds.observe({ channel: event.channel }, (Date.now() - event.receivedAt) / 1000);
@@ -166,6 +209,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       if (turn.replies.length) await queues.kickSend(cid);
       raw = committed.next;
       state = turn.state;
+      if (turn.optOut !== undefined) optedOut = turn.optOut;
     }
   }
 
@@ -178,7 +222,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     maxStalledCount: 10,
   });
   worker.on('failed', (job, error) => {
-    logger.error('conversation job failed', { conversation: job?.data.cid, reason: error.message });
+    logger.error('conversation job failed', {
+      conversation: job?.data.cid,
+      reason: error.message,
+      stack: error.stack,
+    });
     // Keep the conversation moving: a new kick drains whatever is left in its inbox.
     if (job) queues.kickConversation(job.data.cid).catch(() => undefined);
   });

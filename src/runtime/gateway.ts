@@ -23,6 +23,8 @@ import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/ciphe
 import { ConversationStore } from '../store/conversation-store.js';
 import { Keys } from '../store/keys.js';
 import { Directory } from './directory.js';
+import { createOutboundClient } from '../net/outbound.js';
+import type { TurnServiceDeps } from './turn-services.js';
 
 export interface GatewayOptions {
   env: Env;
@@ -126,7 +128,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const workers: Worker[] = [];
   if (opts.roles.workers) {
-    const engine = new DialogEngine({ templates: new Templates() });
+    const templates = new Templates();
+    const engine = new DialogEngine({ templates });
+    const services: TurnServiceDeps = { outbound: createOutboundClient(), templates, logger, metrics };
     const common = {
       connection: work,
       queues: queuesForWork,
@@ -142,6 +146,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         createConversationWorker(shard, {
           ...common,
           engine,
+          services,
+          redactInbound: async (event) => {
+            // Twilio keeps message bodies in its log; delete the ones that carried a secret, when asked to.
+            const account = directory.config.twilio;
+            if (!account?.redactSecretMessages || !sender.deleteMessage) return;
+            await sender.deleteMessage(event.accountSid, event.id).catch((error: unknown) =>
+              logger.warn('could not delete a secret-bearing message from Twilio', {
+                bot: event.botId,
+                channel: event.channel,
+                reason: error instanceof Error ? error.message : String(error),
+              }),
+            );
+          },
           concurrency: env.SWITCHBOARD_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
         }),

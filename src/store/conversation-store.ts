@@ -18,20 +18,22 @@ return 0`;
  * Commit a handled turn, only if its event is still at the head of the inbox (so a turn taken over by
  * another worker is committed once): pop it, keep or drop the state, queue the replies, publish a voice
  * answer. Returns the next event, or false.
- * KEYS: inbox, state, outbox, attempts, turn
- * ARGV: head, eventId, state ('' to drop), stateTtl, turnAnswer ('' for none), turnTtl, channel, turnRef, reply...
+ * KEYS: inbox, state, outbox, attempts, turn, optout
+ * ARGV: head, eventId, state ('' to drop), stateTtl, turnAnswer ('' for none), turnTtl, channel, turnRef,
+ *       optOut ('1' set, '0' clear, '' unchanged), reply...
  */
 const COMMIT = `
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
 redis.call('LPOP', KEYS[1])
+if ARGV[9] == '1' then redis.call('SET', KEYS[6], '1') elseif ARGV[9] == '0' then redis.call('DEL', KEYS[6]) end
 redis.call('HDEL', KEYS[4], ARGV[2])
 if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[6])
   redis.call('PUBLISH', ARGV[7], ARGV[8])
 end
-if #ARGV > 8 then
-  for i = 9, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+if #ARGV > 9 then
+  for i = 10, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
   redis.call('EXPIRE', KEYS[3], ${MAILBOX_TTL})
 end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
@@ -61,7 +63,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
   const scripted = redis as ScriptedRedis;
   if (typeof scripted.sbAccept !== 'function') {
     redis.defineCommand('sbAccept', { numberOfKeys: 2, lua: ACCEPT });
-    redis.defineCommand('sbCommit', { numberOfKeys: 5, lua: COMMIT });
+    redis.defineCommand('sbCommit', { numberOfKeys: 6, lua: COMMIT });
     redis.defineCommand('sbPopIfHead', { numberOfKeys: 2, lua: POP_IF_HEAD });
     redis.defineCommand('sbCountAttempt', { numberOfKeys: 1, lua: COUNT_ATTEMPT });
   }
@@ -91,6 +93,8 @@ export interface CommitInput {
   stateTtlSeconds: number;
   replies: OutboxItem[];
   voiceTurn?: { turn: number; answer: string };
+  /** true: the identity opted out; false: opted back in; undefined: unchanged. */
+  optOut?: boolean;
 }
 
 /** Result of a conditional update: `lost` when another worker already did it. */
@@ -123,12 +127,13 @@ export class ConversationStore {
   /** The oldest unhandled event (raw, to commit against) and the dialog state, in one round trip. */
   async head(
     cid: string,
-  ): Promise<{ raw: string | null; state: DialogState | null; pendingReplies: number }> {
+  ): Promise<{ raw: string | null; state: DialogState | null; pendingReplies: number; optedOut: boolean }> {
     const replies = (await this.redis
       .pipeline()
       .lindex(this.keys.inbox(cid), 0)
       .get(this.keys.state(cid))
       .llen(this.keys.outbox(cid))
+      .exists(this.keys.optOut(cid))
       .exec()) as [Error | null, unknown][];
     for (const [error] of replies) if (error) throw error;
     const raw = replies[0]![1] as string | null;
@@ -137,6 +142,7 @@ export class ConversationStore {
       raw,
       state: state ? this.openJson<DialogState>(state) : null,
       pendingReplies: Number(replies[2]![1]),
+      optedOut: Number(replies[3]![1]) === 1,
     };
   }
 
@@ -158,6 +164,7 @@ export class ConversationStore {
       this.keys.outbox(cid),
       this.keys.attempts(cid),
       this.keys.turn(cid, turn?.turn ?? 0),
+      this.keys.optOut(cid),
       input.head,
       input.eventId,
       input.state ? this.cipher.seal(JSON.stringify(input.state)) : '',
@@ -166,6 +173,7 @@ export class ConversationStore {
       TURN_RESULT_TTL,
       this.keys.turnsChannel(),
       turn ? `${cid}:${turn.turn}` : '',
+      input.optOut === undefined ? '' : input.optOut ? '1' : '0',
       ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r))),
     );
     if (result === -1) return { lost: true };
@@ -202,6 +210,15 @@ export class ConversationStore {
   async turnAnswer(cid: string, turn: number): Promise<string | undefined> {
     const raw = await this.redis.get(this.keys.turn(cid, turn));
     return raw ? this.cipher.open(raw) : undefined;
+  }
+
+  /** Counts a message against the identity's per-minute limit; returns the count in this minute. */
+  async countMessage(cid: string, now: number): Promise<number> {
+    const key = this.keys.rate(cid, Math.floor(now / 60_000));
+    const [[, count]] = (await this.redis.multi().incr(key).expire(key, 120).exec()) as [
+      [Error | null, number],
+    ];
+    return Number(count);
   }
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */

@@ -49,6 +49,16 @@ export class Keys {
     return `${this.conv(cid)}:att`;
   }
 
+  /** Set while the channel identity has opted out of this bot (kept until it opts back in). */
+  optOut(cid: string): string {
+    return `${this.conv(cid)}:optout`;
+  }
+
+  /** Messages counted in the current minute, for the per-identity rate limit. */
+  rate(cid: string, minute: number): string {
+    return `${this.conv(cid)}:rate:${minute}`;
+  }
+
   /** The rendered answer to one voice turn. */
   turn(cid: string, turn: number): string {
     return `${this.conv(cid)}:turn:${turn}`;

@@ -1,0 +1,52 @@
+// Whole-message commands (SPEC 3.3): STOP and friends, HELP, MENU, LOGOUT, LINK <code>, "who am I".
+import type { BotConfig } from '../config/index.js';
+import type { InboundEvent } from './events.js';
+
+export type Keyword =
+  | { kind: 'stop' }
+  | { kind: 'start' }
+  | { kind: 'help' }
+  | { kind: 'restart' }
+  | { kind: 'logout' }
+  | { kind: 'whoami' }
+  | { kind: 'link'; code: string };
+
+const WORDS: Record<string, Keyword> = {
+  STOP: { kind: 'stop' },
+  STOPALL: { kind: 'stop' },
+  UNSUBSCRIBE: { kind: 'stop' },
+  CANCEL: { kind: 'stop' },
+  END: { kind: 'stop' },
+  QUIT: { kind: 'stop' },
+  START: { kind: 'start' },
+  UNSTOP: { kind: 'start' },
+  HELP: { kind: 'help' },
+  INFO: { kind: 'help' },
+  MENU: { kind: 'restart' },
+  RESET: { kind: 'restart' },
+  LOGOUT: { kind: 'logout' },
+};
+
+const WHO_AM_I = /^who\s*am\s*i\??$/i;
+const LINK = /^LINK\s+([A-Za-z0-9-]{4,32})$/i;
+
+export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | undefined {
+  if (event.optOut === 'STOP') return { kind: 'stop' };
+  if (event.optOut === 'START') return { kind: 'start' };
+  if (event.optOut === 'HELP') return { kind: 'help' };
+  const text = event.text.trim();
+  if (event.channel === 'voice') {
+    // On the keypad a caller has no words, only the restart key.
+    if (event.kind === 'call.input' && bot.voice.restartKey !== '' && text === bot.voice.restartKey) {
+      return { kind: 'restart' };
+    }
+    if (event.kind === 'call.input' && WHO_AM_I.test(text)) return { kind: 'whoami' };
+    return undefined;
+  }
+  const word = WORDS[text.toUpperCase()];
+  if (word) return word;
+  if (WHO_AM_I.test(text)) return { kind: 'whoami' };
+  const link = LINK.exec(text);
+  if (link) return { kind: 'link', code: link[1]! };
+  return undefined;
+}

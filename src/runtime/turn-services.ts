@@ -1,0 +1,117 @@
+// Binds the dialog engine's ports to HTTP, Redis and the operator's services for one turn of one conversation.
+import type { BotConfig, WorkspaceConfig } from '../config/index.js';
+import { authenticate } from '../auth/authenticate.js';
+import type { InboundEvent } from '../core/events.js';
+import { DialogError } from '../core/errors.js';
+import type { DialogServices, OperatorEventType, UserView } from '../core/ports.js';
+import type { Templates } from '../core/templates.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { OutboundClient } from '../net/outbound.js';
+
+/** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
+export interface IdentityServices {
+  forTurn(
+    scope: TurnScope,
+  ): Pick<
+    DialogServices,
+    | 'user'
+    | 'markVerified'
+    | 'saveProfile'
+    | 'redeemLinkCode'
+    | 'logout'
+    | 'whoAmI'
+    | 'token'
+    | 'storeToken'
+    | 'revokeToken'
+    | 'lockedFor'
+    | 'recordFailure'
+    | 'clearFailures'
+  >;
+}
+
+export interface EventEmitter {
+  emit(event: {
+    type: OperatorEventType;
+    workspace: string;
+    externalId?: string;
+    userId?: string;
+    channel?: string;
+    data: Record<string, unknown>;
+  }): void;
+}
+
+export interface TurnScope {
+  cid: string;
+  botId: string;
+  bot: BotConfig;
+  workspaceId: string;
+  workspace: WorkspaceConfig;
+  event: InboundEvent;
+}
+
+export interface TurnServiceDeps {
+  outbound: OutboundClient;
+  templates: Templates;
+  logger: Logger;
+  metrics: Metrics;
+  identity?: IdentityServices;
+  events?: EventEmitter;
+}
+
+function missingIdentity(): never {
+  throw new DialogError('identity services are not configured in this process');
+}
+
+const anonymous = (event: InboundEvent): UserView => ({ id: `anon:${event.identity}`, tier: 'anonymous' });
+
+export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): DialogServices {
+  const identity = deps.identity?.forTurn(scope);
+  const http: DialogServices['http'] = (request) =>
+    deps.outbound.send({ ...request, allowHosts: scope.workspace.allowHosts });
+  let knownUser: UserView | undefined;
+  return {
+    http,
+    user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
+    markVerified: (userId) => (identity ? identity.markVerified(userId) : missingIdentity()),
+    saveProfile: (profile) => (identity ? identity.saveProfile(profile) : missingIdentity()),
+    redeemLinkCode: (code) => (identity ? identity.redeemLinkCode(code) : missingIdentity()),
+    logout: () => (identity ? identity.logout() : Promise.resolve(0)),
+    whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve("I don't know you yet.")),
+    token: async (component) => {
+      const token = identity ? await identity.token(component) : undefined;
+      deps.metrics.tokenCache.inc({ result: token ? 'hit' : 'miss' });
+      return token;
+    },
+    storeToken: (component, userId, token) =>
+      identity ? identity.storeToken(component, userId, token) : missingIdentity(),
+    revokeToken: (component) => (identity ? identity.revokeToken(component) : Promise.resolve()),
+    lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
+    recordFailure: (component, name) =>
+      identity ? identity.recordFailure(component, name) : Promise.resolve(0),
+    clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
+    authenticate: async (component, values) => {
+      const outcome = await authenticate(component, values, { http, templates: deps.templates });
+      deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
+      if (outcome.result === 'unavailable') {
+        deps.logger.warn('auth service unavailable', {
+          conversation: scope.cid,
+          bot: scope.botId,
+          channel: scope.event.channel,
+          reason: outcome.reason,
+        });
+      }
+      return outcome;
+    },
+    emit: (type, data = {}, userId) => {
+      deps.events?.emit({
+        type,
+        workspace: scope.workspaceId,
+        channel: scope.event.channel,
+        data: { bot: scope.botId, ...data },
+        ...((userId ?? knownUser?.id) ? { userId: userId ?? knownUser?.id } : {}),
+        ...(knownUser?.externalId ? { externalId: knownUser.externalId } : {}),
+      });
+    },
+  };
+}
