@@ -1,0 +1,283 @@
+// A fake Twilio REST API on loopback: the real `twilio` client sends replies to it, tests script its failures.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A message Twilio accepted (answered 201), as it arrived. */
+export interface FakeTwilioMessage {
+  sid: string;
+  /** The account in the URL path. */
+  accountSid: string;
+  /** The user name of the Basic auth header: the account the client authenticated as. */
+  authAccount: string | undefined;
+  to: string;
+  from: string;
+  body: string | undefined;
+  contentSid: string | undefined;
+  /** Every form field, as sent. */
+  params: Record<string, string>;
+  at: number;
+}
+
+/** Every request the fake received, including the ones it refused. */
+export interface FakeTwilioRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  authAccount: string | undefined;
+  /** What the fake answered. */
+  status: number;
+}
+
+/** A scripted answer for one message creation that Twilio refuses. */
+export interface FakeTwilioFailure {
+  status: number;
+  /** Twilio's error code; a plausible one for the status when left out. */
+  code?: number;
+  message?: string;
+}
+
+export interface FakeTwilioApi {
+  /** http://127.0.0.1:PORT: put it in the configuration as `twilio.apiBaseUrl`. */
+  readonly url: string;
+  /** Messages accepted (201), oldest first. */
+  readonly messages: FakeTwilioMessage[];
+  /** Every request, oldest first. */
+  readonly requests: FakeTwilioRequest[];
+  /** Message sids deleted with DELETE .../Messages/:sid.json. */
+  readonly deleted: string[];
+  /** Accepted messages to one address (`+1…` or `whatsapp:+…`), oldest first. */
+  messagesTo(to: string): FakeTwilioMessage[];
+  /** Requests to create a message for one address, accepted or not, oldest first. */
+  attemptsTo(to: string): FakeTwilioRequest[];
+  /** The next message creations (whatever their address) are answered with these failures, in order. */
+  failNext(...failures: FakeTwilioFailure[]): void;
+  /** Resolves as soon as `count` messages to `to` were accepted (with the first `count`); rejects on timeout. */
+  waitForMessages(to: string, count: number, timeoutMs?: number): Promise<FakeTwilioMessage[]>;
+  /** Resolves when `count` messages were accepted in all (with the first `count`); rejects on timeout. */
+  waitForTotal(count: number, timeoutMs?: number): Promise<FakeTwilioMessage[]>;
+  /** Forgets what was received and any scripted failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const MESSAGES = /^\/2010-04-01\/Accounts\/(AC[0-9a-zA-Z]+)\/Messages\.json$/;
+const MESSAGE = /^\/2010-04-01\/Accounts\/(AC[0-9a-zA-Z]+)\/Messages\/((?:SM|MM)[0-9a-zA-Z]+)\.json$/;
+
+/** Twilio's error codes for the statuses tests script. */
+const DEFAULT_CODES: Record<number, { code: number; message: string }> = {
+  400: { code: 21211, message: "Invalid 'To' Phone Number" },
+  401: { code: 20003, message: 'Authenticate' },
+  404: { code: 20404, message: 'The requested resource was not found' },
+  429: { code: 20429, message: 'Too Many Requests' },
+  500: { code: 20500, message: 'Internal Server Error' },
+  503: { code: 20503, message: 'Service Unavailable' },
+};
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Twilio's error body: `{code, message, more_info, status}`. */
+function sendError(res: ServerResponse, failure: FakeTwilioFailure): void {
+  const known = DEFAULT_CODES[failure.status];
+  const code = failure.code ?? known?.code ?? 20001;
+  sendJson(res, failure.status, {
+    code,
+    message: failure.message ?? known?.message ?? 'Error',
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status: failure.status,
+  });
+}
+
+function basicAuthUser(req: IncomingMessage): { user: string; password: string } | undefined {
+  const header = req.headers.authorization ?? '';
+  if (!header.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function describe(messages: FakeTwilioMessage[]): string {
+  if (messages.length === 0) return '(nothing)';
+  return messages
+    .map((m) => `  ${m.to} <- ${JSON.stringify(m.body ?? `[template ${m.contentSid}]`)}`)
+    .join('\n');
+}
+
+/**
+ * Starts the fake. `accounts` maps account sids to auth tokens: a request with other credentials gets
+ * Twilio's 401 (error 20003), so tests also prove the sender authenticates as the right account.
+ */
+export async function startFakeTwilioApi(accounts: Record<string, string>): Promise<FakeTwilioApi> {
+  const messages: FakeTwilioMessage[] = [];
+  const requests: FakeTwilioRequest[] = [];
+  const deleted: string[] = [];
+  const failures: FakeTwilioFailure[] = [];
+  const arrivals = new EventEmitter();
+  arrivals.setMaxListeners(0);
+
+  function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
+    const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    const params = Object.fromEntries(new URLSearchParams(raw));
+    const auth = basicAuthUser(req);
+    const record = (status: number) =>
+      requests.push({ method: req.method ?? '', path, params, authAccount: auth?.user, status });
+
+    const create = MESSAGES.exec(path);
+    const single = MESSAGE.exec(path);
+    const accountSid = create?.[1] ?? single?.[1];
+    if (!accountSid || (!create && !single)) {
+      record(404);
+      return sendError(res, { status: 404 });
+    }
+    if (!auth || auth.user !== accountSid || accounts[accountSid] !== auth.password) {
+      record(401);
+      return sendError(res, { status: 401 });
+    }
+
+    if (single && req.method === 'DELETE') {
+      record(204);
+      deleted.push(single[2]!);
+      res.writeHead(204).end();
+      return;
+    }
+    if (!create || req.method !== 'POST') {
+      record(405);
+      return sendError(res, { status: 405, code: 20004, message: 'Method not allowed' });
+    }
+    if (!params.To || !params.From || (!params.Body && !params.ContentSid && !params.MediaUrl)) {
+      record(400);
+      return sendError(res, {
+        status: 400,
+        code: 21602,
+        message: 'Message body is required.',
+      });
+    }
+    const scripted = failures.shift();
+    if (scripted) {
+      record(scripted.status);
+      return sendError(res, scripted);
+    }
+    record(201);
+    const now = new Date();
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const message: FakeTwilioMessage = {
+      sid,
+      accountSid,
+      authAccount: auth.user,
+      to: params.To,
+      from: params.From,
+      body: params.Body,
+      contentSid: params.ContentSid,
+      params,
+      at: now.getTime(),
+    };
+    messages.push(message);
+    // The fields and shapes of Twilio's Message resource, as messages.create receives them.
+    sendJson(res, 201, {
+      account_sid: accountSid,
+      api_version: '2010-04-01',
+      body: params.Body ?? '',
+      date_created: now.toUTCString(),
+      date_sent: null,
+      date_updated: now.toUTCString(),
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: params.From,
+      messaging_service_sid: params.MessagingServiceSid ?? null,
+      num_media: '0',
+      num_segments: String(Math.max(1, Math.ceil((params.Body ?? '').length / 153))),
+      price: null,
+      price_unit: 'USD',
+      sid,
+      status: 'queued',
+      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+      to: params.To,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+    });
+    arrivals.emit('message', message);
+  }
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  /** Resolves with the first `count` messages matching `filter` once they are all there. */
+  function waitUntil(
+    filter: (m: FakeTwilioMessage) => boolean,
+    count: number,
+    timeoutMs: number,
+    what: string,
+  ): Promise<FakeTwilioMessage[]> {
+    const matching = () => messages.filter(filter);
+    const now = matching();
+    if (now.length >= count) return Promise.resolve(now.slice(0, count));
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: FakeTwilioMessage) => {
+        if (!filter(message)) return;
+        const all = matching();
+        if (all.length < count) return;
+        cleanup();
+        resolve(all.slice(0, count));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const got = matching();
+        reject(
+          new Error(
+            `fake Twilio: expected ${count} ${what} within ${timeoutMs} ms, got ${got.length}:\n${describe(got)}\n` +
+              `all ${messages.length} accepted messages:\n${describe(messages.slice(-30))}` +
+              (requests.length > messages.length
+                ? `\nrefused requests: ${requests
+                    .filter((r) => r.status !== 201)
+                    .map((r) => `${r.method} ${r.path} -> ${r.status}`)
+                    .join(', ')}`
+                : ''),
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        arrivals.off('message', onMessage);
+      };
+      arrivals.on('message', onMessage);
+    });
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    messages,
+    requests,
+    deleted,
+    messagesTo: (to) => messages.filter((m) => m.to === to),
+    attemptsTo: (to) => requests.filter((r) => r.method === 'POST' && r.params.To === to),
+    failNext: (...scripted) => void failures.push(...scripted),
+    waitForMessages: (to, count, timeoutMs = 10_000) =>
+      waitUntil((m) => m.to === to, count, timeoutMs, `message(s) to ${to}`),
+    waitForTotal: (count, timeoutMs = 10_000) => waitUntil(() => true, count, timeoutMs, 'messages in all'),
+    reset() {
+      messages.length = 0;
+      requests.length = 0;
+      deleted.length = 0;
+      failures.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,198 @@
+// The integration test harness: a config on disk, a fresh key prefix, a fake Twilio API, the gateway in
+// process, worker processes on demand, signed webhooks, and a cleanup that leaves Redis as it found it.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { readEnv, type Env } from '../../src/env.js';
+import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
+import { conversationId, Keys } from '../../src/store/keys.js';
+import { startFakeTwilioApi, type FakeTwilioApi } from '../fakes/twilio-api.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  configVariables,
+  dataKey,
+  testConfigYaml,
+  writeConfigFile,
+} from './config.js';
+import { captureLogs, type LogCollector } from './logs.js';
+import { spawnSwitchboard, type SwitchboardProcess } from './processes.js';
+import { TwilioWebhookClient } from './webhooks.js';
+
+export interface HarnessOptions {
+  /** The `bots:` section of the configuration (see `botYaml`). */
+  bots: string;
+  /** Roles of the gateway started in this process; `false` starts none (start them later). */
+  gateway?: { web: boolean; workers: boolean } | false;
+  /** More environment for the gateway and the worker processes (SWITCHBOARD_LOCK_MS, …). */
+  env?: Record<string, string>;
+  /** Another Redis than the suite's (a private one a test may stop). */
+  redisUrl?: string;
+  /** No twilio section: sandbox mode, replies recorded in Redis instead of the fake API. */
+  sandbox?: boolean;
+  logLevel?: string;
+  /** A name for the key prefix, to tell tests apart when reading a busy Redis. */
+  label?: string;
+}
+
+/** A dead-lettered turn as the conversation worker records it. */
+export interface DeadLetter {
+  cid: string;
+  eventId: string;
+  reason: string;
+  at: number;
+  sealedEvent: string;
+}
+
+export interface RunningGateway {
+  gateway: Gateway;
+  logs: LogCollector;
+  /** http://127.0.0.1:PORT when it has the web role. */
+  url: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface Harness {
+  readonly prefix: string;
+  readonly keys: Keys;
+  /** The variables a `switchboard` process of this test gets (REDIS_URL, SWITCHBOARD_*, secrets). */
+  readonly processEnv: Record<string, string>;
+  readonly env: Env;
+  readonly config: Config;
+  readonly configPath: string;
+  /** The fake Twilio REST API (absent in sandbox mode). */
+  readonly twilio: FakeTwilioApi;
+  /** The gateway started in this process, if any. */
+  readonly main: RunningGateway | undefined;
+  /** Signs and posts webhooks to the main gateway. */
+  readonly webhooks: TwilioWebhookClient;
+  /** A plain connection for assertions on keys. */
+  readonly redis: Redis;
+  /** The conversation id of a bot and a channel identity (`sms:+1…`). */
+  conversation(botId: string, identity: string): string;
+  /** Starts another gateway in this process (for example the workers, later in a test). */
+  startGateway(roles: { web: boolean; workers: boolean }, name?: string): Promise<RunningGateway>;
+  /** Spawns `switchboard worker` (or serve) with this test's environment plus `env`. */
+  spawn(
+    command: 'worker' | 'serve',
+    name?: string,
+    env?: Record<string, string>,
+  ): Promise<SwitchboardProcess>;
+  deadLetters(): Promise<DeadLetter[]>;
+  /** Stops everything this harness started and deletes every key under its prefix. */
+  close(): Promise<void>;
+}
+
+export function randomPrefix(label = 't'): string {
+  return `${label.replace(/[^A-Za-z0-9_-]/g, '-')}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Deletes every key under `prefix:` (SCAN, so a shared Redis is not blocked). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const prefix = randomPrefix(options.label);
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  try {
+    const twilio = await startFakeTwilioApi({ [ACCOUNT_SID]: AUTH_TOKEN });
+    cleanups.push(() => twilio.close());
+    const file = await writeConfigFile(
+      testConfigYaml({ bots: options.bots, ...(options.sandbox ? {} : { twilioApiUrl: twilio.url }) }),
+    );
+    cleanups.push(file.remove);
+
+    const processEnv: Record<string, string> = {
+      ...configVariables(),
+      REDIS_URL: redisUrl,
+      SWITCHBOARD_CONFIG: file.path,
+      SWITCHBOARD_KEY_PREFIX: prefix,
+      SWITCHBOARD_DATA_KEY: dataKey(),
+      SWITCHBOARD_MODE: options.sandbox ? 'sandbox' : 'production',
+      SWITCHBOARD_SANDBOX_AUTH_TOKEN: AUTH_TOKEN,
+      SWITCHBOARD_RETRY_BASE_MS: '20',
+      SWITCHBOARD_REDIS_SERVER: 'false',
+      LOG_LEVEL: options.logLevel ?? 'info',
+      ...options.env,
+    };
+    const env = readEnv(processEnv);
+    const config = await loadConfig({ path: file.path, env: processEnv });
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    redis.on('error', () => undefined); // a test may stop its private Redis on purpose
+    await redis.connect();
+    const keys = new Keys(prefix);
+
+    const gateways: RunningGateway[] = [];
+    const children: SwitchboardProcess[] = [];
+
+    async function startInProcess(roles: { web: boolean; workers: boolean }, name: string) {
+      const { logger, logs } = captureLogs(env.LOG_LEVEL, name);
+      const gateway = await startGateway({ env, config, logger, roles, port: 0 });
+      let closed = false;
+      const running: RunningGateway = {
+        gateway,
+        logs,
+        url: gateway.port === undefined ? undefined : `http://127.0.0.1:${gateway.port}`,
+        async close() {
+          if (closed) return;
+          closed = true;
+          await gateway.close();
+        },
+      };
+      gateways.push(running);
+      return running;
+    }
+
+    const main =
+      options.gateway === false
+        ? undefined
+        : await startInProcess(options.gateway ?? { web: true, workers: true }, 'gateway');
+
+    let closed = false;
+    return {
+      prefix,
+      keys,
+      processEnv,
+      env,
+      config,
+      configPath: file.path,
+      twilio,
+      main,
+      webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1'),
+      redis,
+      conversation: (botId, identity) => conversationId(botId, identity),
+      startGateway: (roles, name = roles.web ? 'web' : 'workers') => startInProcess(roles, name),
+      async spawn(command, name = command, extra = {}) {
+        const child = await spawnSwitchboard(command, { ...processEnv, ...extra }, name);
+        children.push(child);
+        return child;
+      },
+      async deadLetters() {
+        const raw = await redis.lrange(keys.deadLetters(), 0, -1);
+        return raw.map((r) => JSON.parse(r) as DeadLetter);
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Workers first (SIGTERM lets them finish turns in flight), then the in-process gateways.
+        await Promise.all(children.map((c) => c.stop('SIGTERM')));
+        for (const g of gateways.reverse()) await g.close();
+        if (redis.status === 'ready') await deletePrefix(redis, prefix);
+        redis.disconnect();
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}

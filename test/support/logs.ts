@@ -1,0 +1,92 @@
+// Collects JSON log lines (from an in-process winston logger or a child's stdout) and lets tests await one.
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/log.js';
+
+export type LogLine = Record<string, unknown> & { level: string; message: string };
+export type LogPredicate = (line: LogLine) => boolean;
+
+/** Log lines as they arrive, with waits that resolve on the line itself, never on a timer. */
+export class LogCollector {
+  readonly lines: LogLine[] = [];
+  private readonly events = new EventEmitter();
+  private partial = '';
+
+  constructor(readonly name = 'logs') {
+    this.events.setMaxListeners(0);
+  }
+
+  /** Feeds raw output; complete lines that are JSON objects are kept, other text is kept as a message. */
+  write(chunk: string): void {
+    this.partial += chunk;
+    let newline: number;
+    while ((newline = this.partial.indexOf('\n')) >= 0) {
+      const text = this.partial.slice(0, newline).trim();
+      this.partial = this.partial.slice(newline + 1);
+      if (text) this.add(parse(text));
+    }
+  }
+
+  private add(line: LogLine): void {
+    this.lines.push(line);
+    this.events.emit('line', line);
+  }
+
+  /** Lines with this message (and optionally matching more), oldest first. */
+  find(message: string, where: LogPredicate = () => true): LogLine[] {
+    return this.lines.filter((l) => l.message === message && where(l));
+  }
+
+  /** Resolves with the first line (already seen or still to come) that matches; rejects on timeout. */
+  waitFor(predicate: LogPredicate, what: string, timeoutMs = 10_000): Promise<LogLine> {
+    const seen = this.lines.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const onLine = (line: LogLine) => {
+        if (!predicate(line)) return;
+        cleanup();
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const tail = this.lines
+          .slice(-15)
+          .map((l) => `  ${JSON.stringify(l)}`)
+          .join('\n');
+        reject(new Error(`${this.name}: no log line "${what}" within ${timeoutMs} ms; last lines:\n${tail}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.events.off('line', onLine);
+      };
+      this.events.on('line', onLine);
+    });
+  }
+
+  /** Resolves with the first line with this message (and matching `where`). */
+  waitForMessage(message: string, where: LogPredicate = () => true, timeoutMs?: number): Promise<LogLine> {
+    return this.waitFor((l) => l.message === message && where(l), message, timeoutMs);
+  }
+}
+
+function parse(text: string): LogLine {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && 'message' in value) return value as LogLine;
+  } catch {
+    // not JSON: a crash trace or a library printing on its own
+  }
+  return { level: 'raw', message: text };
+}
+
+/** A real Switchboard logger (winston, JSON, secrets scrubbed) whose lines land in a collector. */
+export function captureLogs(level = 'info', name = 'gateway'): { logger: Logger; logs: LogCollector } {
+  const logs = new LogCollector(name);
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      logs.write(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { logger: createLogger({ level, stream }), logs };
+}
