@@ -13,7 +13,8 @@ export interface Metrics {
 
 export function createMetrics(depth?: () => Promise<{ conversations: number; sends: number }>): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
+  // prom-client's default names already start with process_ or nodejs_: switchboard_process_resident_memory_bytes.
+  collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
   return {
     registry,
     inbound: new Counter({
