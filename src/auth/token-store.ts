@@ -1,0 +1,180 @@
+// Cached auth tokens per (workspace, externalId, user, component): sealed at rest, never returned past their expiry.
+import type { Redis } from 'ioredis';
+import type { Metrics } from '../metrics.js';
+import type { DataCipher } from '../store/cipher.js';
+import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
+
+/** Who a token belongs to: the same user id in two workspaces or two externalIds is four scopes. */
+export type TokenScope = UserScope;
+
+export interface CachedToken {
+  token: string;
+  /** Absolute expiry, ms since the epoch. */
+  expiresAt: number;
+  /** Values that travel with the token, e.g. a verify component's `auth_id` and `auth_code` (sealed too). */
+  extra?: Record<string, string>;
+}
+
+export interface NewToken {
+  token: string;
+  /** Seconds the token is valid from now (fractions allowed). */
+  ttlSeconds: number;
+  extra?: Record<string, string>;
+}
+
+/** Which components have a live token, and until when: never the values. */
+export interface CachedTokenInfo {
+  component: string;
+  expiresAt: number;
+}
+
+/**
+ * The token cache (SPEC 5). Implemented by `RedisTokenStore`. A token past its expiry is never
+ * returned, even when the store has not evicted it yet.
+ */
+export interface TokenStore {
+  get(scope: TokenScope, component: string): Promise<CachedToken | undefined>;
+  /** Stores (or replaces) a token; returns its absolute expiry. */
+  put(scope: TokenScope, component: string, token: NewToken): Promise<{ expiresAt: number }>;
+  /** Returns whether a token was there. */
+  revoke(scope: TokenScope, component: string): Promise<boolean>;
+  /** Returns how many tokens were revoked. */
+  revokeAll(scope: TokenScope): Promise<number>;
+  list(scope: TokenScope): Promise<CachedTokenInfo[]>;
+}
+
+export class TokenTtlError extends Error {}
+
+/** Store the sealed token with its lifetime as TTL and note its expiry in the scope's index. */
+const PUT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 1`;
+
+/** Remove one token and its index entry. */
+const REVOKE = `
+local n = redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return n`;
+
+interface TokenRedis extends Redis {
+  sbTokenPut(
+    token: string,
+    index: string,
+    sealed: string,
+    ttlMs: number,
+    component: string,
+    expiresAt: number,
+  ): Promise<number>;
+  sbTokenRevoke(token: string, index: string, component: string): Promise<number>;
+}
+
+function withTokenScripts(redis: Redis): TokenRedis {
+  const scripted = redis as TokenRedis;
+  if (typeof scripted.sbTokenPut !== 'function') {
+    redis.defineCommand('sbTokenPut', { numberOfKeys: 2, lua: PUT });
+    redis.defineCommand('sbTokenRevoke', { numberOfKeys: 2, lua: REVOKE });
+  }
+  return scripted;
+}
+
+interface SealedToken {
+  t: string;
+  e: number;
+  x?: Record<string, string>;
+}
+
+export interface RedisTokenStoreOptions {
+  /** The clock (ms); tests move it forward to see expiry without waiting. */
+  now?: () => number;
+  metrics?: Pick<Metrics, 'tokenCache'>;
+}
+
+export class RedisTokenStore implements TokenStore {
+  private readonly redis: TokenRedis;
+  private readonly now: () => number;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: IdentityKeys,
+    private readonly cipher: DataCipher,
+    private readonly options: RedisTokenStoreOptions = {},
+  ) {
+    this.redis = withTokenScripts(redis);
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(scope: TokenScope, component: string): Promise<CachedToken | undefined> {
+    const found = await this.read(scope, component);
+    this.options.metrics?.tokenCache.inc({ result: found ? 'hit' : 'miss' });
+    return found;
+  }
+
+  private async read(scope: TokenScope, component: string): Promise<CachedToken | undefined> {
+    const sealed = await this.redis.get(this.keys.token(scope, component));
+    if (sealed === null) return undefined;
+    const plain = this.cipher.open(sealed);
+    // Sealed under a key we no longer hold: the token is as good as missing.
+    if (plain === undefined) return undefined;
+    let value: SealedToken;
+    try {
+      value = JSON.parse(plain) as SealedToken;
+    } catch {
+      return undefined;
+    }
+    if (typeof value.t !== 'string' || typeof value.e !== 'number' || value.e <= this.now()) return undefined;
+    return { token: value.t, expiresAt: value.e, ...(value.x ? { extra: { ...value.x } } : {}) };
+  }
+
+  async put(scope: TokenScope, component: string, token: NewToken): Promise<{ expiresAt: number }> {
+    if (!Number.isFinite(token.ttlSeconds) || token.ttlSeconds <= 0) {
+      throw new TokenTtlError(`a token's ttl must be a positive number of seconds, got ${token.ttlSeconds}`);
+    }
+    const ttlMs = Math.ceil(token.ttlSeconds * 1000);
+    const expiresAt = this.now() + ttlMs;
+    const value: SealedToken = { t: token.token, e: expiresAt, ...(token.extra ? { x: token.extra } : {}) };
+    await this.redis.sbTokenPut(
+      this.keys.token(scope, component),
+      this.keys.tokenIndex(scope),
+      this.cipher.seal(JSON.stringify(value)),
+      ttlMs,
+      component,
+      expiresAt,
+    );
+    return { expiresAt };
+  }
+
+  async revoke(scope: TokenScope, component: string): Promise<boolean> {
+    const n = await this.redis.sbTokenRevoke(
+      this.keys.token(scope, component),
+      this.keys.tokenIndex(scope),
+      component,
+    );
+    return n > 0;
+  }
+
+  async revokeAll(scope: TokenScope): Promise<number> {
+    const index = this.keys.tokenIndex(scope);
+    const components = await this.redis.hkeys(index);
+    if (components.length === 0) {
+      await this.redis.del(index);
+      return 0;
+    }
+    // Every key carries the scope's hash tag, so this DEL is single-slot on a cluster too.
+    const removed = await this.redis.del(...components.map((c) => this.keys.token(scope, c)), index);
+    // The index existed (it listed components), so one of the removed keys is the index.
+    return Math.max(0, removed - 1);
+  }
+
+  async list(scope: TokenScope): Promise<CachedTokenInfo[]> {
+    const components = (await this.redis.hkeys(this.keys.tokenIndex(scope))).sort();
+    const found: CachedTokenInfo[] = [];
+    // Opened (not just indexed) so that a token `get` would not return is not listed either.
+    for (const component of components) {
+      const token = await this.read(scope, component);
+      if (token) found.push({ component, expiresAt: token.expiresAt });
+    }
+    return found;
+  }
+}
