@@ -1,0 +1,28 @@
+// Operator events (SPEC 9): the sink the rest of Switchboard emits into, the delivery worker, signatures.
+export {
+  EVENTS_QUEUE,
+  QueuedEventSink,
+  cleanEventData,
+  noEvents,
+  wantsEvent,
+  type ConfigSource,
+  type EventInput,
+  type EventSink,
+  type EventValue,
+  type OperatorEvent,
+  type QueuedEventSinkOptions,
+} from './sink.js';
+export {
+  DEFAULT_EVENT_BACKOFF,
+  EventDeliveryError,
+  createEventWorker,
+  eventRetryDelay,
+  type EventBackoff,
+  type EventWorkerOptions,
+} from './worker.js';
+export {
+  SIGNATURE_HEADER,
+  signSwitchboardEvent,
+  verifySwitchboardSignature,
+  type SignatureCheck,
+} from './signature.js';

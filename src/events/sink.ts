@@ -1,0 +1,135 @@
+// Operator events (SPEC 9): what the rest of Switchboard calls to announce something to a workspace's webhook.
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config, EventType } from '../config/index.js';
+import type { Channel } from '../core/events.js';
+import type { Logger } from '../log.js';
+import { IdentityKeys } from '../store/identity-keys.js';
+
+export const EVENTS_QUEUE = 'events';
+
+/** The configuration as it is now (it changes on SIGHUP); the runtime's `Directory` fits. */
+export type ConfigSource = () => { config: Config };
+
+/** A value of an event's data: flat on purpose, so a secret cannot hide in a nested object. */
+export type EventValue = string | number | boolean | null;
+
+/** What the caller says happened. */
+export interface EventInput {
+  type: EventType;
+  workspace: string;
+  externalId?: string | undefined;
+  userId?: string | undefined;
+  channel?: Channel | undefined;
+  data?: Record<string, EventValue | undefined>;
+}
+
+/** What the operator receives, byte for byte (as JSON). `id` is the same on every retry. */
+export interface OperatorEvent {
+  id: string;
+  type: EventType;
+  /** ISO 8601, when the event happened. */
+  at: string;
+  workspace: string;
+  externalId: string | null;
+  userId: string | null;
+  channel: Channel | null;
+  data: Record<string, EventValue>;
+}
+
+/**
+ * Where events go. Implemented by `QueuedEventSink` (a BullMQ queue drained by the delivery worker).
+ * `emit` returns the event id, or undefined when the workspace does not take this event.
+ */
+export interface EventSink {
+  emit(event: EventInput): Promise<string | undefined>;
+}
+
+/** Data field names that would carry a credential: never sent, whatever the caller put there. */
+const SECRET_NAMES =
+  /^(password|pass|passcode|pin|secret|token|authtoken|auth_code|code|link_code|apikey|api_key|authorization|credentials?)$|(token|secret|password)$/i;
+
+/** Keeps scalar values under names that cannot be secrets; reports what it dropped (names only). */
+export function cleanEventData(data: Record<string, unknown> = {}): {
+  data: Record<string, EventValue>;
+  dropped: string[];
+} {
+  const clean: Record<string, EventValue> = {};
+  const dropped: string[] = [];
+  for (const [name, value] of Object.entries(data)) {
+    if (value === undefined) continue;
+    const scalar =
+      value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number';
+    if (!scalar || SECRET_NAMES.test(name)) dropped.push(name);
+    else clean[name] = value;
+  }
+  return { data: clean, dropped };
+}
+
+/** Whether a workspace takes events of this type (no `types` list: all of them). */
+export function wantsEvent(config: Config, workspace: string, type: EventType): boolean {
+  if (!Object.hasOwn(config.workspaces, workspace)) return false;
+  const events = config.workspaces[workspace]?.events;
+  if (!events) return false;
+  return events.types === undefined || events.types.includes(type);
+}
+
+export interface QueuedEventSinkOptions {
+  connection: Redis;
+  /** The key prefix (`Keys.prefix`). */
+  prefix: string;
+  directory: ConfigSource;
+  logger: Logger;
+  /** Safety net on top of the 24-hour limit the delivery worker's backoff enforces. */
+  maxAttempts?: number;
+  now?: () => number;
+}
+
+export class QueuedEventSink implements EventSink {
+  readonly queue: Queue<OperatorEvent>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: QueuedEventSinkOptions) {
+    this.queue = new Queue<OperatorEvent>(EVENTS_QUEUE, {
+      connection: options.connection,
+      prefix: new IdentityKeys(options.prefix).eventsQueuePrefix(),
+    });
+    this.now = options.now ?? Date.now;
+  }
+
+  async emit(input: EventInput): Promise<string | undefined> {
+    if (!wantsEvent(this.options.directory().config, input.workspace, input.type)) return undefined;
+    const { data, dropped } = cleanEventData(input.data);
+    if (dropped.length > 0) {
+      // A caller tried to send something that may be a secret: a bug worth hearing about, names only.
+      this.options.logger.warn('operator event data fields dropped', { type: input.type, fields: dropped });
+    }
+    const event: OperatorEvent = {
+      id: `evt_${randomUUID().replaceAll('-', '')}`,
+      type: input.type,
+      at: new Date(this.now()).toISOString(),
+      workspace: input.workspace,
+      externalId: input.externalId ?? null,
+      userId: input.userId ?? null,
+      channel: input.channel ?? null,
+      data,
+    };
+    await this.queue.add(input.type, event, {
+      jobId: event.id,
+      attempts: this.options.maxAttempts ?? 200,
+      backoff: { type: 'switchboard-event' },
+      removeOnComplete: true,
+      // Given-up events stay a week for inspection, then go: Redis memory stays bounded.
+      removeOnFail: { age: 7 * 86_400, count: 10_000 },
+    });
+    return event.id;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** A sink that drops everything: for processes and tests with no events. */
+export const noEvents: EventSink = { emit: async () => undefined };

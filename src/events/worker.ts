@@ -1,0 +1,131 @@
+// The operator events delivery worker: signed POSTs, at least once, exponential backoff for up to 24 hours.
+import { Worker, type Job, type MinimalJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { IdentityKeys } from '../store/identity-keys.js';
+import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
+import { EVENTS_QUEUE, type ConfigSource, type OperatorEvent } from './sink.js';
+
+/** The receiver did not take the event (a non-2xx answer, a timeout, a network failure): try again later. */
+export class EventDeliveryError extends Error {}
+
+export interface EventBackoff {
+  /** Delay before the first retry; doubles with every attempt. */
+  baseMs: number;
+  /** The longest wait between two attempts. */
+  maxDelayMs: number;
+  /** After this long since the event was queued, it is given up. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_EVENT_BACKOFF: EventBackoff = {
+  baseMs: 10_000,
+  maxDelayMs: 3_600_000,
+  maxAgeMs: 86_400_000,
+};
+
+/**
+ * The delay before the next attempt, or -1 to give up (BullMQ's "do not retry"). The last attempt is
+ * placed at the end of the allowed age rather than skipped, so a receiver down for 23 hours still gets it.
+ */
+export function eventRetryDelay(
+  attemptsMade: number,
+  queuedAt: number,
+  now: number,
+  backoff: EventBackoff,
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(backoff.baseMs * 2 ** Math.max(0, attemptsMade - 1), backoff.maxDelayMs);
+  // ±10% jitter so that a receiver coming back is not hit by every queued event at once.
+  const delay = Math.max(1, Math.round(exponential * (0.9 + random() * 0.2)));
+  const left = queuedAt + backoff.maxAgeMs - now;
+  if (left <= 0) return -1;
+  return Math.min(delay, left);
+}
+
+export interface EventWorkerOptions {
+  /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers need. */
+  connection: Redis;
+  /** The key prefix (`Keys.prefix`). */
+  prefix: string;
+  directory: ConfigSource;
+  logger: Logger;
+  concurrency?: number;
+  backoff?: Partial<EventBackoff>;
+  /** Milliseconds to wait for the receiver's answer. */
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export function createEventWorker(options: EventWorkerOptions): Worker<OperatorEvent> {
+  const backoff = { ...DEFAULT_EVENT_BACKOFF, ...options.backoff };
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const { logger } = options;
+
+  const deliver = async (job: Job<OperatorEvent>): Promise<string> => {
+    const event = job.data;
+    const config = options.directory().config;
+    // The URL and secret are looked up at delivery time from the event's own workspace: never another's.
+    const events = Object.hasOwn(config.workspaces, event.workspace)
+      ? config.workspaces[event.workspace]?.events
+      : undefined;
+    if (!events || (events.types !== undefined && !events.types.includes(event.type))) {
+      logger.warn('operator event dropped: the workspace no longer takes it', {
+        workspace: event.workspace,
+        type: event.type,
+        eventId: event.id,
+      });
+      return 'dropped';
+    }
+    const body = JSON.stringify(event);
+    let status: number;
+    try {
+      const response = await fetch(events.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Switchboard-Events/1',
+          [SIGNATURE_HEADER]: signSwitchboardEvent(body, events.secret, now() / 1000),
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = response.status;
+      await response.body?.cancel();
+    } catch (error) {
+      throw new EventDeliveryError(`the receiver could not be reached: ${(error as Error).message}`);
+    }
+    // A redirect is not followed (it could point anywhere) and counts as a failure.
+    if (status < 200 || status >= 300) throw new EventDeliveryError(`the receiver answered ${status}`);
+    return 'delivered';
+  };
+
+  const worker = new Worker<OperatorEvent>(EVENTS_QUEUE, deliver, {
+    connection: options.connection,
+    prefix: new IdentityKeys(options.prefix).eventsQueuePrefix(),
+    concurrency: options.concurrency ?? 8,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error, job?: MinimalJob) =>
+        eventRetryDelay(attemptsMade, job?.timestamp ?? now(), now(), backoff),
+    },
+  });
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = job.finishedOn !== undefined;
+    const meta = {
+      workspace: job.data.workspace,
+      type: job.data.type,
+      eventId: job.data.id,
+      attempt: job.attemptsMade,
+      reason: error.message,
+    };
+    if (final) logger.error('operator event given up', meta);
+    else logger.warn('operator event delivery failed; will retry', meta);
+  });
+  worker.on('error', (error) => {
+    logger.error('operator events worker error', { reason: error.message });
+  });
+  return worker;
+}

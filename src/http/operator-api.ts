@@ -1,0 +1,397 @@
+// The operator API (SPEC 7.2): Bearer workspace keys, zod at the edge, JSON errors, per-key rate limits.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { TokenStore } from '../auth/token-store.js';
+import type { Config } from '../config/index.js';
+import { identityOf } from '../core/events.js';
+import type { ConfigSource } from '../events/sink.js';
+import { IdentityInUseError, type IdentityStore } from '../identity/identity-store.js';
+import type { LinkCodes } from '../identity/link-codes.js';
+import { ANONYMOUS_PREFIX, type UserView } from '../identity/types.js';
+import type { Logger } from '../log.js';
+import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
+import {
+  CreateLinkCodeBodySchema,
+  HistoryQuerySchema,
+  RegisterUserBodySchema,
+  RenewTokenBodySchema,
+  UserQuerySchema,
+  operatorOpenApiDocument,
+} from './openapi.js';
+
+export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_REQUESTS_PER_MINUTE = 600;
+
+export interface OperatorApiDeps {
+  directory: ConfigSource;
+  /** For the per-key rate limit; a connection that fails fast (the web one). */
+  redis: Redis;
+  keys: IdentityKeys;
+  identity: IdentityStore;
+  tokens: TokenStore;
+  linkCodes: LinkCodes;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A refusal the caller can act on: its status and code are part of the API. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+interface Caller {
+  workspace: string;
+  keyHash: string;
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Hashes of every workspace's keys, computed once per configuration (it is replaced on reload). */
+const keyHashes = new WeakMap<Config, { workspace: string; hash: Buffer }[]>();
+
+function hashesOf(config: Config): { workspace: string; hash: Buffer }[] {
+  let hashes = keyHashes.get(config);
+  if (!hashes) {
+    hashes = Object.entries(config.workspaces).flatMap(([workspace, ws]) =>
+      ws.apiKeys.map((key) => ({ workspace, hash: sha256(key) })),
+    );
+    keyHashes.set(config, hashes);
+  }
+  return hashes;
+}
+
+/**
+ * The workspace of a presented key. Both sides are hashed to equal lengths and every configured key is
+ * compared, match or not, so the time taken says nothing about how close a guess was.
+ */
+export function workspaceOfKey(config: Config, presented: string): string | undefined {
+  const hash = sha256(presented);
+  let found: string | undefined;
+  for (const entry of hashesOf(config)) {
+    if (timingSafeEqual(entry.hash, hash) && found === undefined) found = entry.workspace;
+  }
+  return found;
+}
+
+function describeIssues(error: z.ZodError, where: string): ApiError {
+  const details = error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
+    return { path, message };
+  });
+  const message = details
+    .slice(0, 5)
+    .map((d) => (d.path ? `${where} ${d.path}: ${d.message}` : `${where}: ${d.message}`))
+    .join('; ');
+  return new ApiError(422, 'validation_failed', message, details);
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw describeIssues(result.error, where);
+  return result.data;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function userJson(view: UserView): Record<string, unknown> {
+  return {
+    userId: view.userId,
+    externalId: view.externalId ?? null,
+    tier: view.tier,
+    profile: {
+      name: view.name ?? null,
+      email: view.email ?? null,
+      customData: view.customData ?? null,
+      verified: view.profileVerified,
+    },
+    identities: view.identities.map((i) => ({
+      channel: i.channel,
+      address: i.address,
+      verified: i.verified,
+      via: i.via ?? null,
+      verifiedAt: iso(i.verifiedAt),
+    })),
+    tokens: view.tokens.map((t) => ({ component: t.component, expiresAt: iso(t.expiresAt) })),
+    createdAt: iso(view.createdAt),
+    updatedAt: iso(view.updatedAt),
+  };
+}
+
+/** The auth components of every bot of a workspace. */
+function componentsOf(config: Config, workspace: string): Set<string> {
+  const names = new Set<string>();
+  for (const bot of Object.values(config.bots)) {
+    if (bot.workspace === workspace) for (const name of Object.keys(bot.auth)) names.add(name);
+  }
+  return names;
+}
+
+/** ioredis refusing a command because Redis is away (fail-fast web connection). */
+function redisUnavailable(error: Error): boolean {
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|ECONNREFUSED/.test(error.message)
+  );
+}
+
+interface BodyParserError extends Error {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+}
+
+export function operatorApiRouter(deps: OperatorApiDeps): Router {
+  const router = express.Router();
+  const now = deps.now ?? Date.now;
+  const { identity, tokens, linkCodes, logger } = deps;
+  let openapi: string | undefined;
+
+  router.get('/v1/openapi.json', (_req, res) => {
+    openapi ??= JSON.stringify(operatorOpenApiDocument());
+    res.type('application/json').send(openapi);
+  });
+
+  // Authentication comes before the body is read: an unknown caller costs us a hash, not a parse.
+  router.use('/v1', (req, res, next) => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '');
+    const workspace = match?.[1] ? workspaceOfKey(deps.directory().config, match[1]) : undefined;
+    if (!match?.[1] || workspace === undefined) {
+      res.set('WWW-Authenticate', 'Bearer');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        match ? 'The API key is not valid.' : 'Send "Authorization: Bearer <workspace API key>".',
+      );
+    }
+    res.locals.caller = {
+      workspace,
+      keyHash: sha256(match[1]).toString('base64url').slice(0, 22),
+    } satisfies Caller;
+    next();
+  });
+
+  // A fixed one-minute window per key: simple, one round trip, and at most twice the rate across a boundary.
+  router.use('/v1', async (_req, res, next) => {
+    const caller = res.locals.caller as Caller;
+    const limit =
+      deps.directory().config.workspaces[caller.workspace]?.rateLimit?.requestsPerMinute ??
+      DEFAULT_REQUESTS_PER_MINUTE;
+    const at = now();
+    const window = Math.floor(at / 60_000);
+    const key = deps.keys.apiRateLimit(caller.keyHash, window);
+    const result = await deps.redis.multi().incr(key).pexpire(key, 61_000).exec();
+    const count = Number(result?.[0]?.[1] ?? 0);
+    res.set('RateLimit-Limit', String(limit));
+    res.set('RateLimit-Remaining', String(Math.max(0, limit - count)));
+    if (count > limit) {
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - at) / 1000));
+      res.set('Retry-After', String(retryAfter));
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `Too many requests: at most ${limit} per minute. Retry in ${retryAfter} s.`,
+      );
+    }
+    next();
+  });
+
+  // Any content type is read as JSON: the API speaks nothing else, and a wrong header should not hide a body.
+  router.use('/v1', express.json({ limit: OPERATOR_API_BODY_LIMIT, strict: true, type: () => true }));
+
+  const callerOf = (res: Response): Caller => res.locals.caller as Caller;
+  const scopeOf = (res: Response, userId: string, externalId: string | undefined): UserScope => ({
+    workspace: callerOf(res).workspace,
+    userId,
+    ...(externalId !== undefined ? { externalId } : {}),
+  });
+  const param = (req: Request, name: string): string => {
+    const value = req.params[name];
+    return typeof value === 'string' ? value : '';
+  };
+  /** The scope of `/v1/users/:userId`, 404 when this workspace has no such user. */
+  const existingUser = async (
+    req: Request,
+    res: Response,
+    externalId: string | undefined,
+  ): Promise<UserScope> => {
+    const scope = scopeOf(res, param(req, 'userId'), externalId);
+    if (scope.userId.length > 256 || !(await identity.userExists(scope))) {
+      throw new ApiError(404, 'user_not_found', 'No such user in this workspace.');
+    }
+    return scope;
+  };
+  const knownComponent = (res: Response, component: string): void => {
+    if (!componentsOf(deps.directory().config, callerOf(res).workspace).has(component)) {
+      throw new ApiError(
+        404,
+        'component_not_found',
+        `No bot of this workspace has an auth component "${component}".`,
+      );
+    }
+  };
+
+  router.post('/v1/users', async (req, res) => {
+    const body = parse(RegisterUserBodySchema, req.body, 'body');
+    const workspace = callerOf(res).workspace;
+    const components = componentsOf(deps.directory().config, workspace);
+    for (const component of Object.keys(body.tokens ?? {})) {
+      if (!components.has(component)) {
+        throw new ApiError(
+          422,
+          'validation_failed',
+          `body tokens.${component}: no bot of this workspace has this auth component`,
+          [{ path: `tokens.${component}`, message: 'unknown auth component' }],
+        );
+      }
+    }
+    const scope = scopeOf(res, body.userId, body.externalId);
+    try {
+      await identity.registerUser({
+        ...scope,
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.email !== undefined ? { email: body.email } : {}),
+        ...(body.customData !== undefined ? { customData: body.customData } : {}),
+        identities: body.identities.map((i) => identityOf(i.channel, i.address)),
+      });
+    } catch (error) {
+      if (error instanceof IdentityInUseError) throw new ApiError(409, 'identity_in_use', error.message);
+      throw error;
+    }
+    for (const [component, token] of Object.entries(body.tokens ?? {})) {
+      await tokens.put(scope, component, { token: token.token, ttlSeconds: token.ttl });
+    }
+    res.status(201).json({
+      userId: body.userId,
+      ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
+      tier: 'verified',
+    });
+  });
+
+  router.get('/v1/users/:userId', async (req, res) => {
+    const query = parse(UserQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    const view = await identity.getUser(scope);
+    if (!view) throw new ApiError(404, 'user_not_found', 'No such user in this workspace.');
+    res.json(userJson(view));
+  });
+
+  router.get('/v1/users/:userId/history', async (req, res) => {
+    const query = parse(HistoryQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    const entries = await identity.readHistory(scope, query.limit ?? 50);
+    res.json({
+      userId: scope.userId,
+      entries: entries.map((e) => ({
+        at: iso(e.at),
+        direction: e.direction,
+        channel: e.channel,
+        address: e.identity.slice(e.identity.indexOf(':') + 1),
+        text: e.text,
+        secret: e.secret === true,
+      })),
+    });
+  });
+
+  router.put('/v1/users/:userId/tokens/:component', async (req, res) => {
+    const query = parse(UserQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    if (scope.userId.startsWith(ANONYMOUS_PREFIX)) {
+      throw new ApiError(404, 'user_not_found', 'Only verified users have tokens.');
+    }
+    const component = param(req, 'component');
+    knownComponent(res, component);
+    const body = parse(RenewTokenBodySchema, req.body, 'body');
+    await tokens.put(scope, component, { token: body.token, ttlSeconds: body.ttl });
+    res.status(204).end();
+  });
+
+  router.delete('/v1/users/:userId/tokens', async (req, res) => {
+    const query = parse(UserQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    await tokens.revokeAll(scope);
+    res.status(204).end();
+  });
+
+  router.delete('/v1/users/:userId/tokens/:component', async (req, res) => {
+    const query = parse(UserQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    const component = param(req, 'component');
+    knownComponent(res, component);
+    await tokens.revoke(scope, component);
+    res.status(204).end();
+  });
+
+  router.delete('/v1/users/:userId', async (req, res) => {
+    const query = parse(UserQuerySchema, req.query, 'query');
+    const scope = await existingUser(req, res, query.externalId);
+    if (!(await identity.eraseUser(scope)))
+      throw new ApiError(404, 'user_not_found', 'No such user in this workspace.');
+    logger.info('user erased through the operator API', { workspace: scope.workspace });
+    res.status(204).end();
+  });
+
+  router.post('/v1/link-codes', async (req, res) => {
+    const body = parse(CreateLinkCodeBodySchema, req.body, 'body');
+    const created = await linkCodes.create({
+      workspace: callerOf(res).workspace,
+      userId: body.userId,
+      ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.customData !== undefined ? { customData: body.customData } : {}),
+      ...(body.ttl !== undefined ? { ttlSeconds: body.ttl } : {}),
+    });
+    res.status(201).json({ code: created.code, expiresAt: iso(created.expiresAt) });
+  });
+
+  router.use('/v1', () => {
+    throw new ApiError(404, 'not_found', 'No such endpoint.');
+  });
+
+  router.use('/v1', (error: BodyParserError, req: Request, res: Response, _next: NextFunction) => {
+    let problem: ApiError;
+    if (error instanceof ApiError) problem = error;
+    else if (error.type === 'entity.too.large') {
+      problem = new ApiError(413, 'payload_too_large', 'The body is over the 1 MiB limit.');
+    } else if (error.type === 'entity.parse.failed') {
+      problem = new ApiError(400, 'invalid_json', 'The body is not valid JSON (or not a JSON object).');
+    } else if (redisUnavailable(error)) {
+      res.set('Retry-After', '1');
+      problem = new ApiError(503, 'unavailable', 'Storage is unavailable; retry shortly.');
+    } else if ((error.status ?? error.statusCode ?? 500) < 500) {
+      problem = new ApiError(400, 'bad_request', 'The request could not be read.');
+    } else {
+      logger.error('operator API request failed', {
+        method: req.method,
+        path: req.route?.path ?? '/v1',
+        reason: error.message,
+      });
+      problem = new ApiError(500, 'internal', 'Something went wrong on our side.');
+    }
+    res.status(problem.status).json({
+      error: {
+        code: problem.code,
+        message: problem.message,
+        ...(problem.details ? { details: problem.details } : {}),
+      },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,691 @@
+// Users, channel identities, tiers, profiles, history and erasure in Redis (SPEC 7.1), sealed at rest.
+import type { Redis } from 'ioredis';
+import type { TokenStore } from '../auth/token-store.js';
+import type { Channel } from '../core/events.js';
+import type { EventSink } from '../events/sink.js';
+import type { DataCipher } from '../store/cipher.js';
+import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
+import {
+  ANONYMOUS_PREFIX,
+  addressOfIdentity,
+  channelOfIdentity,
+  type CustomData,
+  type HistoryEntry,
+  type ResolvedUser,
+  type StoredHistoryEntry,
+  type UserIdentityView,
+  type UserView,
+  type VerifiedVia,
+} from './types.js';
+
+/** An identity the operator wants to register already belongs to another verified user (HTTP 409). */
+export class IdentityInUseError extends Error {
+  constructor(readonly identity: string) {
+    super(`${identity} already belongs to another user; remove it from that user first`);
+  }
+}
+
+/** Which verified user an identity belongs to (sealed in the identity record's `bind` field). */
+interface Binding {
+  userId: string;
+  externalId?: string;
+  via: VerifiedVia;
+  at: number;
+  /** Set when a voice identity was verified inside one call: honoured only in that call (caller ID is not proof). */
+  callId?: string;
+}
+
+/** A verified user's profile (sealed). */
+interface StoredProfile {
+  userId: string;
+  externalId?: string;
+  name?: string;
+  email?: string;
+  customData?: CustomData;
+  via: VerifiedVia;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What an identity told a `profile` step: unverified. */
+interface Claims {
+  name?: string;
+  email?: string;
+  at: number;
+}
+
+/** An entry of a verified user's identity list (sealed). */
+interface IdentityLink {
+  identity: string;
+  via: VerifiedVia;
+  at: number;
+  callId?: string;
+}
+
+interface SealedHistory {
+  i: string;
+  d: 'in' | 'out';
+  c: Channel;
+  t: string;
+  a: number;
+  s?: 1;
+}
+
+export const REDACTED = '[redacted]';
+
+/**
+ * First contact or activity of an identity: remember it (sealed), and let an identity that belongs to
+ * nobody expire after a quiet period. KEYS: record. ARGV: sealed identity, workspace, now, ttl seconds.
+ */
+const TOUCH = `
+redis.call('HSETNX', KEYS[1], 'id', ARGV[1])
+redis.call('HSET', KEYS[1], 'ws', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'seen', ARGV[3])
+if redis.call('HEXISTS', KEYS[1], 'bind') == 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return 1`;
+
+/** Unbind an identity only if it is still bound as we read it (another request may have rebound it). */
+const UNBIND_IF = `
+if redis.call('HGET', KEYS[1], 'bind') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'bind')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/** Delete an identity's keys only if it is still bound as we read it. KEYS: record, history, lockout, link failures. */
+const ERASE_IF = `
+if redis.call('HGET', KEYS[1], 'bind') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])`;
+
+interface IdentityRedis extends Redis {
+  sbIdentityTouch(
+    record: string,
+    sealedIdentity: string,
+    workspace: string,
+    now: number,
+    ttl: number,
+  ): Promise<number>;
+  sbIdentityUnbindIf(record: string, expected: string, ttl: number): Promise<number>;
+  sbIdentityEraseIf(
+    record: string,
+    history: string,
+    lockout: string,
+    failures: string,
+    expected: string,
+  ): Promise<number>;
+}
+
+function withIdentityScripts(redis: Redis): IdentityRedis {
+  const scripted = redis as IdentityRedis;
+  if (typeof scripted.sbIdentityTouch !== 'function') {
+    redis.defineCommand('sbIdentityTouch', { numberOfKeys: 1, lua: TOUCH });
+    redis.defineCommand('sbIdentityUnbindIf', { numberOfKeys: 1, lua: UNBIND_IF });
+    redis.defineCommand('sbIdentityEraseIf', { numberOfKeys: 4, lua: ERASE_IF });
+  }
+  return scripted;
+}
+
+export interface IdentityStoreOptions {
+  redis: Redis;
+  keys: IdentityKeys;
+  cipher: DataCipher;
+  tokens: TokenStore;
+  /** Receives `user.verified`; absent: no events. */
+  events?: EventSink;
+  now?: () => number;
+  /** Entries kept per history (a verified user's, or an identity's). */
+  historyLimit?: number;
+  /** Seconds a history lives after its last entry. */
+  historyTtlSeconds?: number;
+  /** Seconds an identity that belongs to no verified user is remembered after its last activity. */
+  anonymousTtlSeconds?: number;
+  /**
+   * Called after a user is erased, with the identities they had: lets the runtime wipe what other stores
+   * keep about those identities (conversation state, inboxes).
+   */
+  onErase?: (erased: { workspace: string; identities: string[] }) => Promise<void>;
+}
+
+export interface ResolveInput {
+  workspace: string;
+  /** The channel identity, e.g. `voice:+15551234567`. */
+  identity: string;
+  /** The identity's channel (read from the identity when absent). */
+  channel?: Channel;
+  /** The bot's `voice.trustCallerId`: only then does a call borrow the same number's SMS or WhatsApp user. */
+  trustCallerId?: boolean;
+  /** Voice: the call (CallSid), so that a caller verified earlier in this call stays verified. */
+  callId?: string;
+}
+
+export interface MarkVerifiedInput {
+  workspace: string;
+  identity: string;
+  /** The user id the auth component yielded (or the link code's). */
+  userId: string;
+  /** Absent on an auth success: the identity's current externalId is kept when it is the same user. */
+  externalId?: string;
+  via: 'auth' | 'link';
+  /** Voice: the call in which the caller proved who they are. */
+  callId?: string;
+  /** The auth component that verified the user (goes into the `user.verified` event). */
+  component?: string;
+  /** Data that comes with the verification (a link code's), replacing what was there. */
+  profile?: { name?: string; email?: string; customData?: CustomData };
+}
+
+export interface RegisterInput {
+  workspace: string;
+  externalId?: string;
+  userId: string;
+  name?: string;
+  email?: string;
+  customData?: CustomData;
+  /** The complete list of the user's identities (`sms:+1…`); identities no longer listed are released. */
+  identities: string[];
+}
+
+function sameScope(binding: Binding, scope: UserScope): boolean {
+  return binding.userId === scope.userId && binding.externalId === scope.externalId;
+}
+
+function scopeOf(workspace: string, binding: Binding): UserScope {
+  return {
+    workspace,
+    userId: binding.userId,
+    ...(binding.externalId !== undefined ? { externalId: binding.externalId } : {}),
+  };
+}
+
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * The identity store. A channel identity belongs to at most one verified user per workspace; below
+ * that, the user is the identity itself, with a derived id `anon:<hash>` and its own history.
+ */
+export class IdentityStore {
+  private readonly redis: IdentityRedis;
+  private readonly keys: IdentityKeys;
+  private readonly cipher: DataCipher;
+  private readonly now: () => number;
+  private readonly historyLimit: number;
+  private readonly historyTtl: number;
+  private readonly anonymousTtl: number;
+
+  constructor(private readonly options: IdentityStoreOptions) {
+    this.redis = withIdentityScripts(options.redis);
+    this.keys = options.keys;
+    this.cipher = options.cipher;
+    this.now = options.now ?? Date.now;
+    this.historyLimit = options.historyLimit ?? 200;
+    this.historyTtl = options.historyTtlSeconds ?? 90 * 86_400;
+    this.anonymousTtl = options.anonymousTtlSeconds ?? 90 * 86_400;
+  }
+
+  /** The derived user id of an identity below the verified tier. */
+  anonymousId(workspace: string, identity: string): string {
+    return `${ANONYMOUS_PREFIX}${identityHash(workspace, identity)}`;
+  }
+
+  // --- sealed values ---
+
+  private seal(value: unknown): string {
+    return this.cipher.seal(JSON.stringify(value));
+  }
+
+  private open<T>(sealed: string | null | undefined): T | undefined {
+    if (sealed === null || sealed === undefined) return undefined;
+    const plain = this.cipher.open(sealed);
+    if (plain === undefined) return undefined;
+    try {
+      return JSON.parse(plain) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async readProfile(scope: UserScope): Promise<StoredProfile | undefined> {
+    return this.open<StoredProfile>(await this.redis.get(this.keys.userProfile(scope)));
+  }
+
+  private async readBinding(
+    workspace: string,
+    identity: string,
+  ): Promise<{ binding: Binding; sealed: string } | undefined> {
+    const sealed = await this.redis.hget(this.keys.identityRecord(identityHash(workspace, identity)), 'bind');
+    const binding = this.open<Binding>(sealed);
+    return binding && sealed ? { binding, sealed } : undefined;
+  }
+
+  // --- resolving ---
+
+  /** Who is behind an identity now (SPEC 7.1). Reads only: first contact is recorded by `touch` or `appendHistory`. */
+  async resolveUser(input: ResolveInput): Promise<ResolvedUser> {
+    const { workspace, identity } = input;
+    const channel = input.channel ?? channelOfIdentity(identity) ?? 'sms';
+    const hash = identityHash(workspace, identity);
+    const [bindSealed, claimsSealed] = await this.redis.hmget(
+      this.keys.identityRecord(hash),
+      'bind',
+      'claims',
+    );
+    let binding = this.open<Binding>(bindSealed);
+    if (binding && channel === 'voice' && !input.trustCallerId) {
+      // Caller ID can be spoofed: a voice binding counts only when the operator made it, or in the call that proved it.
+      const provenInThisCall = binding.callId !== undefined && binding.callId === input.callId;
+      if (binding.via !== 'operator' && !provenInThisCall) binding = undefined;
+    }
+    if (!binding && channel === 'voice' && input.trustCallerId) {
+      const address = addressOfIdentity(identity);
+      for (const other of ['sms', 'whatsapp'] as const) {
+        binding = (await this.readBinding(workspace, `${other}:${address}`))?.binding;
+        if (binding) break;
+      }
+    }
+    if (binding) {
+      const profile = await this.readProfile(scopeOf(workspace, binding));
+      if (profile) {
+        return compact({
+          workspace,
+          userId: binding.userId,
+          externalId: binding.externalId,
+          tier: 'verified' as const,
+          name: profile.name,
+          email: profile.email,
+          customData: profile.customData,
+          identity,
+          channel,
+        });
+      }
+    }
+    const claims = this.open<Claims>(claimsSealed);
+    const unverified = claims !== undefined && (claims.name !== undefined || claims.email !== undefined);
+    return compact({
+      workspace,
+      userId: `${ANONYMOUS_PREFIX}${hash}`,
+      tier: unverified ? ('unverified' as const) : ('anonymous' as const),
+      name: unverified ? claims.name : undefined,
+      email: unverified ? claims.email : undefined,
+      identity,
+      channel,
+    });
+  }
+
+  /** Records first contact (or activity) of an identity; an identity nobody verified expires after a quiet period. */
+  async touch(workspace: string, identity: string): Promise<void> {
+    await this.redis.sbIdentityTouch(
+      this.keys.identityRecord(identityHash(workspace, identity)),
+      this.cipher.seal(identity),
+      workspace,
+      this.now(),
+      this.anonymousTtl,
+    );
+  }
+
+  // --- becoming someone ---
+
+  /**
+   * An auth step succeeded (or a link code was redeemed): the identity now belongs to the verified user.
+   * Emits `user.verified`. Returns the user as `resolveUser` will see them in this conversation.
+   */
+  async markVerified(input: MarkVerifiedInput): Promise<ResolvedUser> {
+    const { workspace, identity } = input;
+    const channel = channelOfIdentity(identity) ?? 'sms';
+    const existing = await this.readBinding(workspace, identity);
+    let externalId = input.externalId;
+    if (input.via === 'auth' && externalId === undefined && existing?.binding.userId === input.userId) {
+      externalId = existing.binding.externalId;
+    }
+    const scope: UserScope = {
+      workspace,
+      userId: input.userId,
+      ...(externalId !== undefined ? { externalId } : {}),
+    };
+    const profile = await this.upsertProfile(scope, input.profile ?? {}, input.via);
+    await this.bind(workspace, identity, scope, input.via, input.callId, existing);
+    await this.options.events?.emit({
+      type: 'user.verified',
+      workspace,
+      externalId,
+      userId: input.userId,
+      channel,
+      data: { identity, via: input.via, ...(input.component ? { component: input.component } : {}) },
+    });
+    return compact({
+      workspace,
+      userId: input.userId,
+      externalId,
+      tier: 'verified' as const,
+      name: profile.name,
+      email: profile.email,
+      customData: profile.customData,
+      identity,
+      channel,
+    });
+  }
+
+  /** A `profile` step: stored on the identity as unverified, whatever the identity's tier. */
+  async saveProfile(input: {
+    workspace: string;
+    identity: string;
+    name?: string;
+    email?: string;
+  }): Promise<void> {
+    const record = this.keys.identityRecord(identityHash(input.workspace, input.identity));
+    const previous = this.open<Claims>(await this.redis.hget(record, 'claims'));
+    const claims: Claims = compact({
+      name: input.name ?? previous?.name,
+      email: input.email ?? previous?.email,
+      at: this.now(),
+    });
+    await this.redis.hset(record, 'claims', this.seal(claims));
+    await this.touch(input.workspace, input.identity);
+  }
+
+  /** The operator registers or updates a verified user (`POST /v1/users`). */
+  async registerUser(input: RegisterInput): Promise<void> {
+    const scope: UserScope = {
+      workspace: input.workspace,
+      userId: input.userId,
+      ...(input.externalId !== undefined ? { externalId: input.externalId } : {}),
+    };
+    const wanted = [...new Set(input.identities)];
+    const bindings = new Map<string, { binding: Binding; sealed: string } | undefined>();
+    for (const identity of wanted) {
+      const current = await this.readBinding(input.workspace, identity);
+      if (current && !sameScope(current.binding, scope)) throw new IdentityInUseError(identity);
+      bindings.set(identity, current);
+    }
+    await this.upsertProfile(
+      scope,
+      { name: input.name, email: input.email, customData: input.customData },
+      'operator',
+    );
+    for (const link of await this.links(scope)) {
+      if (!wanted.includes(link.identity)) await this.unbind(scope, link.identity);
+    }
+    for (const identity of wanted) {
+      await this.bind(input.workspace, identity, scope, 'operator', undefined, bindings.get(identity));
+    }
+  }
+
+  private async upsertProfile(
+    scope: UserScope,
+    patch: { name?: string | undefined; email?: string | undefined; customData?: CustomData | undefined },
+    via: VerifiedVia,
+  ): Promise<StoredProfile> {
+    const previous = await this.readProfile(scope);
+    const now = this.now();
+    const profile: StoredProfile = compact({
+      userId: scope.userId,
+      externalId: scope.externalId,
+      name: patch.name ?? previous?.name,
+      email: patch.email ?? previous?.email,
+      customData: patch.customData ?? previous?.customData,
+      via,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    });
+    await this.redis.set(this.keys.userProfile(scope), this.seal(profile));
+    return profile;
+  }
+
+  private async bind(
+    workspace: string,
+    identity: string,
+    scope: UserScope,
+    via: VerifiedVia,
+    callId: string | undefined,
+    previous: { binding: Binding; sealed: string } | undefined,
+  ): Promise<void> {
+    const hash = identityHash(workspace, identity);
+    const record = this.keys.identityRecord(hash);
+    const now = this.now();
+    const binding: Binding = compact({
+      userId: scope.userId,
+      externalId: scope.externalId,
+      via,
+      at: now,
+      callId,
+    });
+    await this.redis
+      .multi()
+      .hset(record, { id: this.cipher.seal(identity), ws: workspace, bind: this.seal(binding) })
+      .hsetnx(record, 'seen', String(now))
+      .persist(record)
+      .exec();
+    const link: IdentityLink = compact({ identity, via, at: now, callId });
+    await this.redis.hset(this.keys.userIdentities(scope), hash, this.seal(link));
+    if (previous && !sameScope(previous.binding, scope)) {
+      await this.redis.hdel(this.keys.userIdentities(scopeOf(workspace, previous.binding)), hash);
+    }
+  }
+
+  private async unbind(scope: UserScope, identity: string): Promise<void> {
+    const hash = identityHash(scope.workspace, identity);
+    const current = await this.readBinding(scope.workspace, identity);
+    if (current && sameScope(current.binding, scope)) {
+      await this.redis.sbIdentityUnbindIf(this.keys.identityRecord(hash), current.sealed, this.anonymousTtl);
+    }
+    await this.redis.hdel(this.keys.userIdentities(scope), hash);
+  }
+
+  /** A verified user's identities that still point back at them. */
+  private async links(scope: UserScope): Promise<(IdentityLink & { hash: string })[]> {
+    const entries = await this.redis.hgetall(this.keys.userIdentities(scope));
+    const links: (IdentityLink & { hash: string })[] = [];
+    for (const [hash, sealed] of Object.entries(entries)) {
+      const link = this.open<IdentityLink>(sealed);
+      if (!link) continue;
+      const current = await this.readBinding(scope.workspace, link.identity);
+      if (current && sameScope(current.binding, scope)) links.push({ ...link, hash });
+    }
+    return links.sort((a, b) => a.identity.localeCompare(b.identity));
+  }
+
+  // --- reading for the operator ---
+
+  /** An anonymous user id's identity, if it is one of this workspace's. */
+  private async anonymousIdentity(
+    scope: UserScope,
+  ): Promise<{ hash: string; identity: string; claims?: Claims; seen?: number } | undefined> {
+    if (!scope.userId.startsWith(ANONYMOUS_PREFIX) || scope.externalId !== undefined) return undefined;
+    const hash = scope.userId.slice(ANONYMOUS_PREFIX.length);
+    if (!/^[A-Za-z0-9_-]{22}$/.test(hash)) return undefined;
+    const [sealedId, ws, claims, seen] = await this.redis.hmget(
+      this.keys.identityRecord(hash),
+      'id',
+      'ws',
+      'claims',
+      'seen',
+    );
+    if (ws !== scope.workspace || !sealedId) return undefined;
+    const identity = this.cipher.open(sealedId);
+    // The hash is derived from (workspace, identity): a record that does not match it is not this user.
+    if (identity === undefined || identityHash(scope.workspace, identity) !== hash) return undefined;
+    const opened = this.open<Claims>(claims);
+    return compact({ hash, identity, claims: opened, seen: seen ? Number(seen) : undefined });
+  }
+
+  /** Whether a verified user exists (the operator API's 404). */
+  async userExists(scope: UserScope): Promise<boolean> {
+    if (scope.userId.startsWith(ANONYMOUS_PREFIX)) return (await this.anonymousIdentity(scope)) !== undefined;
+    return (await this.redis.exists(this.keys.userProfile(scope))) === 1;
+  }
+
+  /** What the operator API shows about a user, or undefined when this workspace has no such user. */
+  async getUser(scope: UserScope): Promise<UserView | undefined> {
+    const anonymous = await this.anonymousIdentity(scope);
+    if (anonymous) {
+      const claimed =
+        anonymous.claims && (anonymous.claims.name !== undefined || anonymous.claims.email !== undefined);
+      const channel = channelOfIdentity(anonymous.identity) ?? 'sms';
+      return compact({
+        workspace: scope.workspace,
+        userId: scope.userId,
+        tier: claimed ? ('unverified' as const) : ('anonymous' as const),
+        name: anonymous.claims?.name,
+        email: anonymous.claims?.email,
+        profileVerified: false,
+        // Below the verified tier the one identity is the user, proven by nothing.
+        identities: [
+          {
+            channel,
+            address: addressOfIdentity(anonymous.identity),
+            identity: anonymous.identity,
+            verified: false,
+          },
+        ],
+        tokens: [],
+        createdAt: anonymous.seen,
+        updatedAt: anonymous.claims?.at,
+      });
+    }
+    if (scope.userId.startsWith(ANONYMOUS_PREFIX)) return undefined;
+    const profile = await this.readProfile(scope);
+    if (!profile) return undefined;
+    const identities: UserIdentityView[] = (await this.links(scope)).map((link) => ({
+      channel: channelOfIdentity(link.identity) ?? 'sms',
+      address: addressOfIdentity(link.identity),
+      identity: link.identity,
+      verified: true,
+      via: link.via,
+      verifiedAt: link.at,
+    }));
+    return compact({
+      workspace: scope.workspace,
+      userId: scope.userId,
+      externalId: scope.externalId,
+      tier: 'verified' as const,
+      name: profile.name,
+      email: profile.email,
+      customData: profile.customData,
+      profileVerified: true,
+      identities,
+      tokens: await this.options.tokens.list(scope),
+      createdAt: profile.createdAt,
+      updatedAt: profile.updatedAt,
+    });
+  }
+
+  // --- history ---
+
+  private historyKey(scope: UserScope): string | undefined {
+    if (scope.userId.startsWith(ANONYMOUS_PREFIX)) {
+      return scope.externalId === undefined
+        ? this.keys.identityHistory(scope.userId.slice(ANONYMOUS_PREFIX.length))
+        : undefined;
+    }
+    return this.keys.userHistory(scope);
+  }
+
+  /**
+   * One message of a conversation. A verified user's history is shared by their identities; below that,
+   * each identity has its own. A secret answer is stored as `[redacted]`, never its text.
+   */
+  async appendHistory(user: ResolvedUser, entry: HistoryEntry): Promise<void> {
+    const scope: UserScope =
+      user.tier === 'verified'
+        ? {
+            workspace: user.workspace,
+            userId: user.userId,
+            ...(user.externalId !== undefined ? { externalId: user.externalId } : {}),
+          }
+        : { workspace: user.workspace, userId: this.anonymousId(user.workspace, user.identity) };
+    const key = this.historyKey(scope);
+    if (!key) return;
+    const stored: SealedHistory = {
+      i: user.identity,
+      d: entry.direction,
+      c: entry.channel,
+      t: entry.secret ? REDACTED : entry.text,
+      a: entry.at,
+      ...(entry.secret ? { s: 1 as const } : {}),
+    };
+    await this.redis
+      .multi()
+      .lpush(key, this.seal(stored))
+      .ltrim(key, 0, this.historyLimit - 1)
+      .expire(key, this.historyTtl)
+      .exec();
+    if (user.tier !== 'verified') await this.touch(user.workspace, user.identity);
+  }
+
+  /** The last `limit` entries, oldest first. For an `anon:` id, that identity's own history only. */
+  async readHistory(scope: UserScope, limit = 50): Promise<StoredHistoryEntry[]> {
+    const key = this.historyKey(scope);
+    if (!key || limit <= 0) return [];
+    const sealed = await this.redis.lrange(key, 0, Math.min(limit, this.historyLimit) - 1);
+    const entries: StoredHistoryEntry[] = [];
+    for (const item of sealed.reverse()) {
+      const value = this.open<SealedHistory>(item);
+      if (!value) continue;
+      entries.push({
+        identity: value.i,
+        direction: value.d,
+        channel: value.c,
+        text: value.t,
+        at: value.a,
+        ...(value.s ? { secret: true } : {}),
+      });
+    }
+    return entries;
+  }
+
+  // --- erasure ---
+
+  /**
+   * Erases a user everywhere: profile, identities (their records, histories, lockouts), tokens, history,
+   * outstanding link codes. Afterwards their identities are anonymous strangers. False when there was no such user.
+   */
+  async eraseUser(scope: UserScope): Promise<boolean> {
+    const anonymous = await this.anonymousIdentity(scope);
+    if (anonymous) {
+      const h = anonymous.hash;
+      await this.redis.del(
+        this.keys.identityRecord(h),
+        this.keys.identityHistory(h),
+        this.keys.lockout(h),
+        this.keys.linkCodeFailures(h),
+      );
+      await this.options.onErase?.({ workspace: scope.workspace, identities: [anonymous.identity] });
+      return true;
+    }
+    if (scope.userId.startsWith(ANONYMOUS_PREFIX)) return false;
+    const userKeys = [
+      this.keys.userProfile(scope),
+      this.keys.userIdentities(scope),
+      this.keys.tokenIndex(scope),
+      this.keys.userHistory(scope),
+      this.keys.userLinkCodes(scope),
+    ];
+    if ((await this.redis.exists(...userKeys)) === 0) return false;
+
+    const erased: string[] = [];
+    const entries = await this.redis.hgetall(this.keys.userIdentities(scope));
+    for (const sealed of Object.values(entries)) {
+      const link = this.open<IdentityLink>(sealed);
+      if (!link) continue;
+      const current = await this.readBinding(scope.workspace, link.identity);
+      if (!current || !sameScope(current.binding, scope)) continue;
+      const h = identityHash(scope.workspace, link.identity);
+      await this.redis.sbIdentityEraseIf(
+        this.keys.identityRecord(h),
+        this.keys.identityHistory(h),
+        this.keys.lockout(h),
+        this.keys.linkCodeFailures(h),
+        current.sealed,
+      );
+      erased.push(link.identity);
+    }
+    for (const code of await this.redis.smembers(this.keys.userLinkCodes(scope))) {
+      // Only our own link-code key names are ever added to this set.
+      if (code.startsWith(`${this.keys.prefix}:lc:`)) await this.redis.del(code);
+    }
+    await this.options.tokens.revokeAll(scope);
+    await this.redis.del(...userKeys);
+    await this.options.onErase?.({ workspace: scope.workspace, identities: erased });
+    return true;
+  }
+}

@@ -1,0 +1,164 @@
+// One-time link codes (SPEC 7.3): random, single-use, expiring, never in clear in Redis, 5 wrong tries per 15 minutes.
+import { randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DataCipher } from '../store/cipher.js';
+import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
+import type { IdentityStore } from './identity-store.js';
+import type { CustomData, ResolvedUser } from './types.js';
+
+export interface LinkCodeData {
+  workspace: string;
+  userId: string;
+  externalId?: string;
+  name?: string;
+  customData?: CustomData;
+}
+
+export type RedeemResult =
+  | { ok: true; user: ResolvedUser }
+  | {
+      ok: false;
+      reason: 'invalid' | 'expired' | 'rate_limited';
+      /** rate_limited: when the identity may try again (ms). */ until?: number;
+    };
+
+export interface LinkCodesOptions {
+  redis: Redis;
+  keys: IdentityKeys;
+  cipher: DataCipher;
+  identity: IdentityStore;
+  now?: () => number;
+  /** Seconds a code is valid when the operator does not say (SPEC 7.3: 10 minutes). */
+  defaultTtlSeconds?: number;
+  /** Digits of a code; 6 matches SPEC 7.3's example and is easy to key on a phone. */
+  digits?: number;
+  /** Wrong codes an identity may send per window. */
+  maxFailures?: number;
+  failureWindowSeconds?: number;
+}
+
+interface StoredCode extends LinkCodeData {
+  expiresAt: number;
+}
+
+/**
+ * Reserve one try for an identity: count it first (so concurrent tries cannot exceed the limit), and
+ * start the window on the first one. KEYS: failures. ARGV: window seconds. Returns {count, ttl ms}.
+ */
+const RESERVE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}`;
+
+/** Give back a try that turned out right (only while the window lives: DECR would create a key without TTL). */
+const RELEASE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then redis.call('DEL', KEYS[1]) end
+return n`;
+
+/** How long an expired code is kept, so that it is refused as "expired" rather than "invalid". */
+const EXPIRED_GRACE_MS = 3_600_000;
+
+interface LinkRedis extends Redis {
+  sbLinkReserve(failures: string, windowSeconds: number): Promise<[number, number]>;
+  sbLinkRelease(failures: string): Promise<number>;
+}
+
+export class LinkCodeCollisionError extends Error {}
+
+export class LinkCodes {
+  private readonly redis: LinkRedis;
+  private readonly now: () => number;
+  private readonly digits: number;
+
+  constructor(private readonly options: LinkCodesOptions) {
+    const scripted = options.redis as LinkRedis;
+    if (typeof scripted.sbLinkReserve !== 'function') {
+      options.redis.defineCommand('sbLinkReserve', { numberOfKeys: 1, lua: RESERVE });
+      options.redis.defineCommand('sbLinkRelease', { numberOfKeys: 1, lua: RELEASE });
+    }
+    this.redis = scripted;
+    this.now = options.now ?? Date.now;
+    this.digits = options.digits ?? 6;
+  }
+
+  /** Issues a code bound to the user's data; the code is returned once and only its hash names the key. */
+  async create(data: LinkCodeData & { ttlSeconds?: number }): Promise<{ code: string; expiresAt: number }> {
+    const { ttlSeconds, ...bound } = data;
+    const ttlMs = Math.ceil((ttlSeconds ?? this.options.defaultTtlSeconds ?? 600) * 1000);
+    const expiresAt = this.now() + ttlMs;
+    const stored: StoredCode = { ...bound, expiresAt };
+    const sealed = this.options.cipher.seal(JSON.stringify(stored));
+    const scope: UserScope = {
+      workspace: data.workspace,
+      userId: data.userId,
+      ...(data.externalId !== undefined ? { externalId: data.externalId } : {}),
+    };
+    for (let tries = 0; tries < 8; tries++) {
+      const code = String(randomInt(0, 10 ** this.digits)).padStart(this.digits, '0');
+      const key = this.options.keys.linkCode(data.workspace, code);
+      // NX: a live code is never overwritten by a new one that happens to be equal.
+      const set = await this.redis.set(key, sealed, 'PX', ttlMs + EXPIRED_GRACE_MS, 'NX');
+      if (set !== 'OK') continue;
+      const index = this.options.keys.userLinkCodes(scope);
+      await this.redis.sadd(index, key);
+      // The index lives as long as its longest-lived code.
+      if ((await this.redis.pttl(index)) < ttlMs + EXPIRED_GRACE_MS)
+        await this.redis.pexpire(index, ttlMs + EXPIRED_GRACE_MS);
+      return { code, expiresAt };
+    }
+    throw new LinkCodeCollisionError('could not find a free link code; use more digits');
+  }
+
+  /** `LINK <code>`: binds the identity to the code's user, verified, with the code's data. */
+  async redeem(input: {
+    workspace: string;
+    identity: string;
+    code: string;
+    /** Voice: the call in which the code was keyed (SPEC 4: caller ID is not proof). */
+    callId?: string;
+  }): Promise<RedeemResult> {
+    const { keys } = this.options;
+    const failures = keys.linkCodeFailures(identityHash(input.workspace, input.identity));
+    const maxFailures = this.options.maxFailures ?? 5;
+    const [count, ttlMs] = await this.redis.sbLinkReserve(failures, this.options.failureWindowSeconds ?? 900);
+    if (count > maxFailures)
+      return { ok: false, reason: 'rate_limited', until: this.now() + Math.max(0, ttlMs) };
+
+    const code = input.code.replace(/[\s-]/g, '');
+    if (!new RegExp(`^\\d{${this.digits}}$`).test(code)) return { ok: false, reason: 'invalid' };
+    // GETDEL: of two identities racing with the same code, exactly one gets it.
+    const sealed = await this.redis.getdel(keys.linkCode(input.workspace, code));
+    const plain = sealed === null ? undefined : this.options.cipher.open(sealed);
+    let stored: StoredCode | undefined;
+    try {
+      stored = plain === undefined ? undefined : (JSON.parse(plain) as StoredCode);
+    } catch {
+      stored = undefined;
+    }
+    if (!stored || stored.workspace !== input.workspace) return { ok: false, reason: 'invalid' };
+    if (stored.expiresAt <= this.now()) return { ok: false, reason: 'expired' };
+
+    await this.redis.sbLinkRelease(failures);
+    const scope: UserScope = {
+      workspace: stored.workspace,
+      userId: stored.userId,
+      ...(stored.externalId !== undefined ? { externalId: stored.externalId } : {}),
+    };
+    await this.redis.srem(keys.userLinkCodes(scope), keys.linkCode(input.workspace, code));
+    const user = await this.options.identity.markVerified({
+      workspace: input.workspace,
+      identity: input.identity,
+      userId: stored.userId,
+      ...(stored.externalId !== undefined ? { externalId: stored.externalId } : {}),
+      via: 'link',
+      ...(input.callId !== undefined ? { callId: input.callId } : {}),
+      profile: {
+        ...(stored.name !== undefined ? { name: stored.name } : {}),
+        ...(stored.customData !== undefined ? { customData: stored.customData } : {}),
+      },
+    });
+    return { ok: true, user };
+  }
+}
