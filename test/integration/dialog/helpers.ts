@@ -1,0 +1,381 @@
+// Dialog test helpers: a gateway whose workspace lists allowHosts, scripted SMS/WhatsApp/voice chats, TwiML builders.
+import { randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { loadConfig, type Config } from '../../../src/config/index.js';
+import type { InboundEvent } from '../../../src/core/events.js';
+import { readEnv, type Env } from '../../../src/env.js';
+import { Queues } from '../../../src/queue/queues.js';
+import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
+import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
+import { ConversationStore } from '../../../src/store/conversation-store.js';
+import { conversationId, Keys } from '../../../src/store/keys.js';
+import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  configVariables,
+  dataKey,
+  NUMBERS,
+  PUBLIC_URL,
+  testConfigYaml,
+  writeConfigFile,
+} from '../../support/config.js';
+import { deletePrefix, randomPrefix } from '../../support/harness.js';
+import { captureLogs, type LogCollector, type LogLine } from '../../support/logs.js';
+import { twimlAttribute, twimlText } from '../../support/twiml.js';
+import { newSid, TwilioWebhookClient, type WebhookAnswer } from '../../support/webhooks.js';
+
+export { NUMBERS, PUBLIC_URL };
+
+export interface DialogHarnessOptions {
+  /** The `bots:` section (see `botYaml` in test/support/config.ts). */
+  bots: string;
+  /** The test workspace's allowHosts (the shared harness's workspace lists none). */
+  allowHosts?: string[];
+  /**
+   * Changes the configuration after it was loaded and validated, before the gateway starts: how a test
+   * reaches the run-time guards behind what check-config already refuses.
+   */
+  adjust?: (config: Config) => void;
+  /** Start the in-process gateway (web and workers); default true. */
+  gateway?: boolean;
+  label?: string;
+}
+
+/** The whole configuration file of a dialog test: the shared test file plus the workspace's allowHosts. */
+export function dialogConfigYaml(bots: string, twilioApiUrl: string, allowHosts: string[] = []): string {
+  const yaml = testConfigYaml({ bots, twilioApiUrl });
+  const apiKeys = '    apiKeys: ["${TEST_API_KEY}"]';
+  if (!yaml.includes(apiKeys)) throw new Error('the test configuration no longer has the expected workspace');
+  return yaml.replace(apiKeys, `${apiKeys}\n    allowHosts: ${JSON.stringify(allowHosts)}`);
+}
+
+export class DialogHarness {
+  readonly webhooks: TwilioWebhookClient;
+  readonly store: ConversationStore;
+  private queues: Queues | undefined;
+  private closed = false;
+
+  constructor(
+    readonly prefix: string,
+    readonly keys: Keys,
+    readonly env: Env,
+    readonly processEnv: Record<string, string>,
+    readonly config: Config,
+    readonly configPath: string,
+    readonly twilio: FakeTwilioApi,
+    readonly redis: Redis,
+    readonly cipher: DataCipher,
+    readonly gateway: Gateway | undefined,
+    readonly logs: LogCollector,
+    private readonly cleanups: (() => Promise<unknown>)[],
+  ) {
+    this.webhooks = new TwilioWebhookClient(this.url);
+    this.store = new ConversationStore(redis, keys, cipher);
+  }
+
+  /** http://127.0.0.1:PORT of the in-process gateway. */
+  get url(): string {
+    return this.gateway?.port === undefined ? 'http://127.0.0.1:1' : `http://127.0.0.1:${this.gateway.port}`;
+  }
+
+  cid(botId: string, identity: string): string {
+    return conversationId(botId, identity);
+  }
+
+  sms(from = randomNumber(), to: string = NUMBERS.sms): TextChat {
+    return new TextChat(this, 'sms', from, to);
+  }
+
+  whatsapp(from = randomNumber(), to: string = NUMBERS.whatsapp): TextChat {
+    return new TextChat(this, 'whatsapp', from, to);
+  }
+
+  call(from = randomNumber(), to: string = NUMBERS.voice): CallChat {
+    return new CallChat(this, from, to);
+  }
+
+  /**
+   * Moves a conversation's stored expiry into the past, as if `sessionTimeout` seconds of silence had
+   * gone by: the state is opened, changed and sealed again with the gateway's data key.
+   */
+  async expireConversation(cid: string): Promise<void> {
+    const state = await this.store.state(cid);
+    if (!state) throw new Error(`conversation ${cid} has no state to expire`);
+    const sealed = this.cipher.seal(JSON.stringify({ ...state, expiresAt: Date.now() - 1 }));
+    await this.redis.set(this.keys.state(cid), sealed, 'KEEPTTL');
+  }
+
+  /** Queues an event as the webhook would (sealed into the inbox, conversation kicked), for events a webhook cannot make. */
+  async inject(event: InboundEvent): Promise<void> {
+    const cid = conversationId(event.botId, event.identity);
+    this.queues ??= new Queues(this.redis, this.keys, this.env.SWITCHBOARD_QUEUE_SHARDS);
+    expect(await this.store.accept(cid, event)).toBe(true);
+    await this.queues.kickConversation(cid);
+  }
+
+  /** Waits for the worker to finish the turn of one provider id; fails at once if it was dead-lettered. */
+  async handled(eventId: string): Promise<LogLine> {
+    const line = await this.logs.waitFor(
+      (l) => (l.message === 'turn handled' || l.message === 'turn dead-lettered') && l.event === eventId,
+      `turn handled for ${eventId}`,
+    );
+    if (line.message !== 'turn handled')
+      throw new Error(`turn ${eventId} was dead-lettered: ${String(line.reason)}`);
+    return line;
+  }
+
+  /** One sample of a Prometheus counter from /metrics, 0 when it has none yet. */
+  async metric(name: string, labels: Record<string, string>): Promise<number> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const wanted = Object.entries(labels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .sort();
+    for (const line of text.split('\n')) {
+      const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const have = match[2]!.split(',').sort();
+      if (JSON.stringify(have) === JSON.stringify(wanted)) return Number(match[3]);
+    }
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.gateway?.close();
+    await this.queues?.close();
+    if (this.redis.status === 'ready') await deletePrefix(this.redis, this.prefix);
+    this.redis.disconnect();
+    for (const cleanup of this.cleanups.reverse()) await cleanup();
+  }
+}
+
+/** Starts a fake Twilio API, writes the configuration, loads it (check-config's checks) and starts a gateway. */
+export async function startDialogHarness(options: DialogHarnessOptions): Promise<DialogHarness> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const prefix = randomPrefix(options.label ?? 'dialog');
+    const twilio = await startFakeTwilioApi({ [ACCOUNT_SID]: AUTH_TOKEN });
+    cleanups.push(() => twilio.close());
+    const file = await writeConfigFile(dialogConfigYaml(options.bots, twilio.url, options.allowHosts));
+    cleanups.push(file.remove);
+    const processEnv: Record<string, string> = {
+      ...configVariables(),
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      SWITCHBOARD_CONFIG: file.path,
+      SWITCHBOARD_KEY_PREFIX: prefix,
+      SWITCHBOARD_DATA_KEY: dataKey(),
+      SWITCHBOARD_MODE: 'production',
+      SWITCHBOARD_RETRY_BASE_MS: '20',
+      SWITCHBOARD_REDIS_SERVER: 'false',
+      LOG_LEVEL: 'info',
+    };
+    const env = readEnv(processEnv);
+    const config = await loadConfig({ path: file.path, env: processEnv });
+    options.adjust?.(config);
+    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => redis.disconnect());
+    const { logger, logs } = captureLogs(env.LOG_LEVEL, 'gateway');
+    const gateway =
+      options.gateway === false
+        ? undefined
+        : await startGateway({ env, config, logger, roles: { web: true, workers: true }, port: 0 });
+    return new DialogHarness(
+      prefix,
+      new Keys(prefix),
+      env,
+      processEnv,
+      config,
+      file.path,
+      twilio,
+      redis,
+      createDataCipher(processEnv.SWITCHBOARD_DATA_KEY!),
+      gateway,
+      logs,
+      cleanups,
+    );
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A US number nobody else in the run uses, so each test has a conversation of its own. */
+export function randomNumber(): string {
+  return `+1202${String(randomInt(1_000_000, 9_999_999))}`;
+}
+
+/** An SMS or WhatsApp conversation: each `send` returns exactly the replies of its turn, in order. */
+export class TextChat {
+  constructor(
+    private readonly h: DialogHarness,
+    readonly channel: 'sms' | 'whatsapp',
+    readonly from: string,
+    readonly to: string,
+  ) {}
+
+  /** Where replies go, as Twilio's API sees it. */
+  get address(): string {
+    return this.channel === 'whatsapp' ? `whatsapp:${this.from}` : this.from;
+  }
+
+  get identity(): string {
+    return `${this.channel}:${this.from}`;
+  }
+
+  /** Posts the message, waits until the worker handled it and every reply it made was accepted by Twilio. */
+  async send(body: string, extra: Record<string, string> = {}): Promise<string[]> {
+    const sid = extra.MessageSid ?? newSid();
+    const before = this.h.twilio.messagesTo(this.address).length;
+    const answer = await this.post(body, { ...extra, MessageSid: sid });
+    expect(answer.status, answer.body).toBe(200);
+    const handled = await this.h.handled(sid);
+    const count = Number(handled.replies);
+    const all =
+      count === 0
+        ? this.h.twilio.messagesTo(this.address)
+        : await this.h.twilio.waitForMessages(this.address, before + count);
+    return all.slice(before).map((m) => m.body ?? `[template ${String(m.contentSid)}]`);
+  }
+
+  /** Posts the message only. */
+  post(body: string, extra: Record<string, string> = {}): Promise<WebhookAnswer> {
+    const to = this.channel === 'whatsapp' ? `whatsapp:${this.to}` : this.to;
+    return this.channel === 'sms'
+      ? this.h.webhooks.sms(this.from, body, { To: to, ...extra })
+      : this.h.webhooks.whatsapp(this.from, body, { To: to, ...extra });
+  }
+}
+
+/** A phone call: each step returns the TwiML Twilio would get, following hold redirects. */
+export class CallChat {
+  readonly callSid = newSid('CA');
+  private action: string | undefined;
+
+  constructor(
+    private readonly h: DialogHarness,
+    readonly from: string,
+    readonly to: string,
+  ) {}
+
+  get identity(): string {
+    return `voice:${this.from}`;
+  }
+
+  /** The call comes in. */
+  async start(): Promise<string> {
+    return this.take(
+      await this.h.webhooks.post('/webhooks/voice', {
+        ...this.params('ringing'),
+        CallerCountry: 'US',
+      }),
+    );
+  }
+
+  /** Keys pressed in answer to the last Gather ('' is Twilio's empty result: no input). */
+  async press(digits: string): Promise<string> {
+    return this.take(
+      await this.h.webhooks.post(this.h.webhooks.pathOf(this.gatherAction()), {
+        ...this.params('in-progress'),
+        Digits: digits,
+        FinishedOnKey: digits ? '#' : '',
+      }),
+    );
+  }
+
+  /** Words spoken in answer to the last Gather, as Twilio's speech recognition reports them. */
+  async speak(words: string): Promise<string> {
+    return this.take(
+      await this.h.webhooks.post(this.h.webhooks.pathOf(this.gatherAction()), {
+        ...this.params('in-progress'),
+        SpeechResult: words,
+        Confidence: '0.92',
+      }),
+    );
+  }
+
+  private gatherAction(): string {
+    if (!this.action) throw new Error('the call has no pending Gather to answer');
+    return this.action;
+  }
+
+  private params(status: string): Record<string, string> {
+    return {
+      AccountSid: ACCOUNT_SID,
+      ApiVersion: '2010-04-01',
+      CallSid: this.callSid,
+      CallStatus: status,
+      Direction: 'inbound',
+      From: this.from,
+      Caller: this.from,
+      To: this.to,
+      Called: this.to,
+    };
+  }
+
+  private async take(answer: WebhookAnswer): Promise<string> {
+    let current = answer;
+    // A slow turn answers "hold on" and a Redirect back to the gateway: follow it as Twilio does.
+    for (let hops = 0; hops < 20; hops++) {
+      expect(current.status, current.body).toBe(200);
+      const redirect = twimlText(current.body, 'Redirect');
+      if (redirect === undefined) break;
+      current = await this.h.webhooks.post(this.h.webhooks.pathOf(redirect), this.params('in-progress'));
+    }
+    this.action = twimlAttribute(current.body, 'Gather', 'action');
+    return current.body;
+  }
+}
+
+// --- exact TwiML, written out ---
+
+export interface VoiceLook {
+  voice: string;
+  language: string;
+  gatherTimeout: number;
+}
+
+/** The default voice settings of a bot. */
+export const DEFAULT_VOICE: VoiceLook = { voice: 'Polly.Joanna', language: 'en-US', gatherTimeout: 5 };
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function twiml(...parts: string[]): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Response>${parts.join('')}</Response>`;
+}
+
+export function say(text: string, look: VoiceLook = DEFAULT_VOICE): string {
+  return `<Say voice="${look.voice}" language="${look.language}">${escapeXml(text)}</Say>`;
+}
+
+/** A Gather with its prompt inside; `keypad: false` gathers speech too, in the bot's language. */
+export function gather(
+  turn: number,
+  prompt: string,
+  opts: { keypad: boolean; digits?: number; timeout?: number },
+  look: VoiceLook = DEFAULT_VOICE,
+): string {
+  return (
+    `<Gather input="${opts.keypad ? 'dtmf' : 'dtmf speech'}"` +
+    (opts.digits !== undefined ? ` numDigits="${opts.digits}"` : '') +
+    ` finishOnKey="#" timeout="${opts.timeout ?? look.gatherTimeout}"` +
+    ` action="${PUBLIC_URL}/webhooks/voice/gather?turn=${turn}" method="POST" actionOnEmptyResult="true"` +
+    (opts.keypad ? '' : ` language="${look.language}"`) +
+    `>${say(prompt, look)}</Gather>`
+  );
+}
+
+export const HANGUP = '<Hangup/>';
+
+/** Waits until the clock is at least `marginMs` away from the next whole minute (per-minute counters). */
+export async function awayFromMinuteEnd(marginMs: number): Promise<void> {
+  const deadline = Date.now() + 61_000;
+  while (60_000 - (Date.now() % 60_000) < marginMs) {
+    if (Date.now() > deadline) throw new Error('the clock did not move past the minute');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
