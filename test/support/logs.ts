@@ -63,6 +63,12 @@ export class LogCollector {
     });
   }
 
+  /** Calls `listener` with every line from now on; returns a function that stops it. */
+  onLine(listener: (line: LogLine) => void): () => void {
+    this.events.on('line', listener);
+    return () => this.events.off('line', listener);
+  }
+
   /** Resolves with the first line with this message (and matching `where`). */
   waitForMessage(message: string, where: LogPredicate = () => true, timeoutMs?: number): Promise<LogLine> {
     return this.waitFor((l) => l.message === message && where(l), message, timeoutMs);
@@ -89,4 +95,36 @@ export function captureLogs(level = 'info', name = 'gateway'): { logger: Logger;
     },
   });
   return { logger: createLogger({ level, stream }), logs };
+}
+
+/**
+ * Resolves once `check` holds over several collectors (checked now and after every new line of any of
+ * them), e.g. "150 turns handled across three workers"; rejects on timeout.
+ */
+export function waitForLogs(
+  collectors: LogCollector[],
+  check: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const stops = collectors.map((c) =>
+      c.onLine(() => {
+        if (!check()) return;
+        cleanup();
+        resolve();
+      }),
+    );
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(`logs of ${collectors.map((c) => c.name).join(', ')}: not within ${timeoutMs} ms: ${what}`),
+      );
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      for (const stop of stops) stop();
+    };
+  });
 }
