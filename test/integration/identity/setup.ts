@@ -108,8 +108,10 @@ export interface IdentityWorld {
   config: { current: Config };
   logger: Logger;
   logLines: string[];
-  /** A clock the test can move forward (ms). */
+  /** A clock the test can move forward (ms); used only with `useClock`. */
   clock: { now: number };
+  /** The clock every store (and the API) of this world reads. */
+  now: () => number;
   /** Every key under the test's prefix. */
   scan(): Promise<string[]>;
   close(): Promise<void>;
@@ -164,6 +166,7 @@ export async function identityWorld(
     logger,
     logLines: lines,
     clock,
+    now,
     scan: () => scanPrefix(redis, prefix),
     async close() {
       const left = await scanPrefix(redis, prefix);
@@ -190,6 +193,7 @@ export async function startApi(world: IdentityWorld): Promise<ApiServer> {
       tokens: world.tokens,
       linkCodes: world.linkCodes,
       logger: world.logger,
+      now: world.now,
     }),
   );
   const server = await new Promise<Server>((resolve, reject) => {
