@@ -12,7 +12,7 @@ import { OutboundError, OutboundRefusedError } from '../net/errors.js';
 import type { InboundEvent, Reply, TurnOutput } from './events.js';
 import { detectKeyword, type Keyword } from './keywords.js';
 import type { CachedToken, DialogServices, OperatorEventType, UserView } from './ports.js';
-import type { TemplateContext, Templates } from './templates.js';
+import { TemplateError, type TemplateContext, type Templates } from './templates.js';
 import { DialogError } from './errors.js';
 
 /** What the conversation waits for. The step index in `flow` points at the step that asked. */
@@ -460,9 +460,10 @@ export class DialogEngine {
     try {
       response = await this.send(turn, request, context);
     } catch (error) {
-      if (!(error instanceof OutboundError)) throw error;
-      if (error instanceof OutboundRefusedError)
-        turn.ctx.services.emit('message.failed', { reason: 'request refused' });
+      // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
+      const refused = error instanceof OutboundRefusedError || error instanceof TemplateError;
+      if (!refused && !(error instanceof OutboundError)) throw error;
+      if (refused) turn.ctx.services.emit('message.failed', { reason: 'request refused' });
       return this.requestFailed(turn, request);
     }
     if ((response.status === 401 || response.status === 403) && request.auth) {
