@@ -3,10 +3,37 @@ import express, { type Router } from 'express';
 import type { SandboxRecorder } from '../outbound/sandbox-recorder.js';
 import type { Directory } from '../runtime/directory.js';
 
-export function sandboxRouter(recorder: SandboxRecorder, directory: () => Directory): Router {
+export interface SandboxRouterOptions {
+  /** Set while shutting down: long-polls answer at once, so they do not hold the server open. */
+  draining?: () => boolean;
+}
+
+/** The longest a `GET /sandbox/outbox?waitMs=` long-poll is held open. */
+export const OUTBOX_MAX_WAIT_MS = 25_000;
+const OUTBOX_POLL_MS = 100;
+
+function wholeNumber(raw: unknown, max: number): number | undefined | 'invalid' {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return 'invalid';
+  return Math.min(Number(raw), max);
+}
+
+export function sandboxRouter(
+  recorder: SandboxRecorder,
+  directory: () => Directory,
+  options: SandboxRouterOptions = {},
+): Router {
   const router = express.Router();
+  const draining = options.draining ?? (() => false);
+
+  /**
+   * The whole outbox of an address, or with `after=N` what came after the first N messages; with
+   * `waitMs` as well, waits (long-poll) until something new arrives or the time is up.
+   */
   router.get('/sandbox/outbox', async (req, res) => {
     const to = req.query.to;
+    const after = wholeNumber(req.query.after, Number.MAX_SAFE_INTEGER);
+    const waitMs = wholeNumber(req.query.waitMs, OUTBOX_MAX_WAIT_MS);
     if (typeof to !== 'string' || to.length === 0 || to.length > 64) {
       return void res.status(400).json({
         error: {
@@ -15,8 +42,28 @@ export function sandboxRouter(recorder: SandboxRecorder, directory: () => Direct
         },
       });
     }
-    res.json(await recorder.list(to));
+    if (after === 'invalid' || waitMs === 'invalid') {
+      return void res.status(400).json({
+        error: {
+          code: 'invalid_request',
+          message: `after and waitMs must be whole numbers (waitMs up to ${OUTBOX_MAX_WAIT_MS}).`,
+        },
+      });
+    }
+    let messages = (await recorder.list(to)).slice(after ?? 0);
+    if (messages.length === 0 && waitMs) {
+      let gone = false;
+      res.on('close', () => (gone = true));
+      const deadline = Date.now() + waitMs;
+      while (messages.length === 0 && !gone && !draining() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, OUTBOX_POLL_MS));
+        messages = (await recorder.list(to)).slice(after ?? 0);
+      }
+      if (gone) return;
+    }
+    res.set('Cache-Control', 'no-store').json(messages);
   });
+
   router.get('/sandbox/bots', (_req, res) => {
     const d = directory();
     res.json({

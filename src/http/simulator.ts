@@ -1,0 +1,427 @@
+// Sandbox-only simulator: the phone page, and endpoints that play Twilio for it with signed webhooks over loopback.
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import twilio from 'twilio';
+import { z } from 'zod';
+import { identityOf, type Channel } from '../core/events.js';
+import type { Logger } from '../log.js';
+import type { Directory } from '../runtime/directory.js';
+import { SIMULATOR_CSS, SIMULATOR_HTML, SIMULATOR_JS } from './simulator-page.js';
+
+/** The account the simulator's webhooks name; in sandbox mode one auth token signs for every account. */
+export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+
+/** How long the simulator waits for the gateway's own webhook to answer (voice holds answer in seconds). */
+const WEBHOOK_TIMEOUT_MS = 30_000;
+
+export type SimulatedTier = 'anonymous' | 'unverified' | 'verified';
+
+/** What the simulator shows about the user behind a channel identity: never a token's value. */
+export interface SandboxUserView {
+  tier: SimulatedTier;
+  name?: string;
+  /** Components with a live cached token, and their absolute expiry (ms since the epoch). */
+  tokens: { component: string; expiresAt: number }[];
+}
+
+/**
+ * Who Switchboard thinks is behind a channel identity, as the simulator shows it. Implemented by
+ * `sandboxUserLookup` over the identity store and the token store.
+ */
+export interface SandboxUserLookup {
+  describe(botId: string, identity: string): Promise<SandboxUserView>;
+}
+
+/** The parts of `IdentityStore` and `TokenStore` that `sandboxUserLookup` reads. */
+export interface SandboxUserSources {
+  directory: () => Directory;
+  identities: {
+    resolveUser(input: {
+      workspace: string;
+      identity: string;
+      trustCallerId?: boolean;
+    }): Promise<{ userId: string; externalId?: string; tier: SimulatedTier; name?: string }>;
+  };
+  tokens: {
+    list(scope: {
+      workspace: string;
+      userId: string;
+      externalId?: string;
+    }): Promise<{ component: string; expiresAt: number }[]>;
+  };
+}
+
+/** The lookup over the real stores: the bot's workspace scopes the user, as the dialogs see it. */
+export function sandboxUserLookup(sources: SandboxUserSources): SandboxUserLookup {
+  return {
+    async describe(botId, identity) {
+      const bot = sources.directory().bot(botId);
+      if (!bot) throw new Error(`no bot ${botId}`);
+      const user = await sources.identities.resolveUser({
+        workspace: bot.workspace,
+        identity,
+        trustCallerId: bot.voice.trustCallerId,
+      });
+      const tokens = await sources.tokens.list({
+        workspace: bot.workspace,
+        userId: user.userId,
+        ...(user.externalId !== undefined ? { externalId: user.externalId } : {}),
+      });
+      return { tier: user.tier, ...(user.name ? { name: user.name } : {}), tokens };
+    },
+  };
+}
+
+export interface SimulatorDeps {
+  directory: () => Directory;
+  /** Signs the simulator's webhooks; default: the directory's sandbox token (SWITCHBOARD_SANDBOX_AUTH_TOKEN). */
+  authToken?: string;
+  /**
+   * Where this gateway's webhooks are reached over HTTP, e.g. `http://127.0.0.1:3000`; default: the
+   * address the simulator's own request came in on (the same server).
+   */
+  selfUrl?: string | (() => string | undefined);
+  /** What Switchboard knows about users; absent, the page says "unknown". */
+  users?: SandboxUserLookup;
+  logger?: Logger;
+}
+
+/** A voice answer, read out of the gateway's TwiML for the page. */
+export interface SimulatedVoiceStep {
+  says: string[];
+  gather?: { action: string; numDigits?: number; input: string[]; finishOnKey?: string; timeout?: number };
+  pauseSeconds?: number;
+  redirect?: string;
+  hangup: boolean;
+}
+
+const E164 = z.string().regex(/^\+[1-9][0-9]{5,14}$/, 'must be an E.164 number like +15551234567');
+const BotId = z.string().min(1).max(200);
+const CallSid = z.string().regex(/^CA[0-9a-f]{32}$/, 'must be the callSid the call started with');
+const ActionUrl = z.string().max(2000);
+
+const MessageRequest = z.object({
+  bot: BotId,
+  from: E164,
+  text: z.string().min(1, 'type a message').max(1600, 'a message is at most 1,600 characters'),
+  profileName: z.string().max(100).optional(),
+});
+
+const VoiceRequest = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start'), bot: BotId, from: E164 }),
+  z.object({
+    action: z.literal('gather'),
+    bot: BotId,
+    from: E164,
+    callSid: CallSid,
+    url: ActionUrl,
+    digits: z
+      .string()
+      .regex(/^[0-9*#]{0,64}$/, 'keypad keys only: 0-9, * and #')
+      .default(''),
+    speech: z.string().max(500).optional(),
+  }),
+  z.object({ action: z.literal('redirect'), bot: BotId, from: E164, callSid: CallSid, url: ActionUrl }),
+  z.object({ action: z.literal('hangup'), bot: BotId, from: E164, callSid: CallSid }),
+]);
+
+const ADDRESS = /^(?:(sms|whatsapp|voice):)?(\+[1-9][0-9]{5,14})$/;
+
+function newSid(prefix: 'SM' | 'CA'): string {
+  return prefix + randomBytes(16).toString('hex');
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+function attribute(tag: string, name: string): string | undefined {
+  const value = new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+  return value === undefined ? undefined : unescapeXml(value);
+}
+
+/** Reads the gateway's TwiML (Say, Gather, Pause, Redirect, Hangup) in document order. */
+export function readVoiceTwiml(xml: string): SimulatedVoiceStep {
+  const says = [...xml.matchAll(/<Say\b[^>]*>([\s\S]*?)<\/Say>/g)].map((m) => unescapeXml(m[1]!));
+  const step: SimulatedVoiceStep = { says, hangup: /<Hangup\s*\/>/.test(xml) };
+  const gatherTag = /<Gather\b([^>]*)>/.exec(xml)?.[1];
+  if (gatherTag !== undefined) {
+    const numDigits = attribute(gatherTag, 'numDigits');
+    const finishOnKey = attribute(gatherTag, 'finishOnKey');
+    const timeout = attribute(gatherTag, 'timeout');
+    step.gather = {
+      action: attribute(gatherTag, 'action') ?? '',
+      input: (attribute(gatherTag, 'input') ?? 'dtmf').split(/\s+/).filter(Boolean),
+      ...(numDigits !== undefined ? { numDigits: Number(numDigits) } : {}),
+      ...(finishOnKey !== undefined ? { finishOnKey } : {}),
+      ...(timeout !== undefined ? { timeout: Number(timeout) } : {}),
+    };
+  }
+  const pause = /<Pause\b([^>]*)\/?>/.exec(xml)?.[1];
+  if (pause !== undefined) step.pauseSeconds = Number(attribute(pause, 'length') ?? 1);
+  const redirect = /<Redirect\b[^>]*>([^<]*)<\/Redirect>/.exec(xml)?.[1];
+  if (redirect !== undefined) step.redirect = unescapeXml(redirect);
+  return step;
+}
+
+/** The address a request came in on, as a URL the server can post to itself. */
+function arrivalUrl(req: Request): string {
+  let host = req.socket.localAddress ?? '127.0.0.1';
+  if (host.startsWith('::ffff:')) host = host.slice('::ffff:'.length);
+  if (host === '::' || host === '0.0.0.0') host = '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${req.socket.localPort ?? 80}`;
+}
+
+function problem(res: Response, status: number, code: string, message: string) {
+  res.status(status).json({ error: { code, message } });
+}
+
+function zodMessage(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+interface WebhookAnswer {
+  status: number;
+  body: string;
+}
+
+export function simulatorRouter(deps: SimulatorDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '16kb' });
+
+  // Belt and braces: the router is mounted only in sandbox mode, and it also refuses outside it.
+  router.use(['/simulator', '/sandbox/simulate', '/sandbox/user'], (_req, res, next) => {
+    if (!deps.directory().sandbox)
+      return void res.status(404).type('text/plain').send('Not in sandbox mode.');
+    next();
+  });
+
+  const page = (type: string, body: string) => (_req: Request, res: Response) => {
+    res
+      .status(200)
+      .type(type)
+      .set({
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'Content-Security-Policy':
+          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      })
+      .send(body);
+  };
+  router.get('/simulator', page('html', SIMULATOR_HTML));
+  router.get('/simulator/app.js', page('text/javascript', SIMULATOR_JS));
+  router.get('/simulator/app.css', page('text/css', SIMULATOR_CSS));
+
+  /** Signs `params` for the public URL + path, as Twilio would, and posts them to this gateway. */
+  async function post(req: Request, path: string, params: Record<string, string>): Promise<WebhookAnswer> {
+    const directory = deps.directory();
+    const authToken = deps.authToken ?? directory.sandbox?.authToken ?? '';
+    const configured = typeof deps.selfUrl === 'function' ? deps.selfUrl() : deps.selfUrl;
+    const base = (configured ?? arrivalUrl(req)).replace(/\/$/, '');
+    const signature = twilio.getExpectedTwilioSignature(authToken, directory.publicUrl + path, params);
+    const res = await fetch(base + path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': signature,
+        'user-agent': 'TwilioProxy/1.1 (Switchboard simulator)',
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  function unreachable(res: Response, error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    deps.logger?.warn('simulator could not reach the gateway webhooks', { reason });
+    problem(res, 502, 'webhook_unreachable', `The gateway's webhook did not answer: ${reason}.`);
+  }
+
+  /** The bot's first number on a channel, or an answer saying why there is none. */
+  function numberOf(res: Response, botId: string, channel: Channel): string | undefined {
+    const bot = deps.directory().bot(botId);
+    if (!bot) return void problem(res, 404, 'unknown_bot', `There is no bot "${botId}".`);
+    const number = bot.numbers[channel][0];
+    if (!number) return void problem(res, 422, 'no_number', `Bot "${botId}" has no ${channel} number.`);
+    return number;
+  }
+
+  router.post('/sandbox/simulate/:channel', json, async (req, res) => {
+    const channel = req.params.channel;
+    if (!req.is('application/json'))
+      return problem(res, 415, 'invalid_request', 'Send the request as application/json.');
+    if (channel === 'sms' || channel === 'whatsapp') {
+      const parsed = MessageRequest.safeParse(req.body);
+      if (!parsed.success) return problem(res, 400, 'invalid_request', zodMessage(parsed.error));
+      const { bot, from, text, profileName } = parsed.data;
+      const number = numberOf(res, bot, channel);
+      if (!number) return;
+      const sid = newSid('SM');
+      const prefix = channel === 'whatsapp' ? 'whatsapp:' : '';
+      const params: Record<string, string> = {
+        ToCountry: 'US',
+        SmsMessageSid: sid,
+        NumMedia: '0',
+        SmsSid: sid,
+        SmsStatus: 'received',
+        Body: text,
+        To: prefix + number,
+        NumSegments: String(Math.max(1, Math.ceil(text.length / 153))),
+        MessageSid: sid,
+        AccountSid: SIMULATOR_ACCOUNT_SID,
+        From: prefix + from,
+        ApiVersion: '2010-04-01',
+        ...(channel === 'whatsapp'
+          ? {
+              WaId: from.slice(1),
+              ProfileName: profileName || 'Sandbox User',
+              MessageType: 'text',
+              ReferralNumMedia: '0',
+            }
+          : {}),
+      };
+      let answer: WebhookAnswer;
+      try {
+        answer = await post(req, `/webhooks/${channel}`, params);
+      } catch (error) {
+        return unreachable(res, error);
+      }
+      const accepted = answer.status === 200;
+      return void res.json({
+        status: accepted ? 'accepted' : 'refused',
+        httpStatus: answer.status,
+        messageSid: sid,
+        ...(accepted ? {} : { detail: answer.body.slice(0, 500) }),
+      });
+    }
+    if (channel !== 'voice') {
+      return problem(res, 404, 'unknown_channel', 'The channel must be sms, whatsapp or voice.');
+    }
+
+    const parsed = VoiceRequest.safeParse(req.body);
+    if (!parsed.success) return problem(res, 400, 'invalid_request', zodMessage(parsed.error));
+    const request = parsed.data;
+    const number = numberOf(res, request.bot, 'voice');
+    if (!number) return;
+    const callSid = request.action === 'start' ? newSid('CA') : request.callSid;
+    const call = {
+      AccountSid: SIMULATOR_ACCOUNT_SID,
+      ApiVersion: '2010-04-01',
+      CallSid: callSid,
+      Direction: 'inbound',
+      From: request.from,
+      Caller: request.from,
+      To: number,
+      Called: number,
+    };
+
+    let path = '/webhooks/voice';
+    let params: Record<string, string>;
+    if (request.action === 'start') {
+      params = { ...call, CallStatus: 'ringing', CallerCountry: 'US' };
+    } else if (request.action === 'hangup') {
+      path = '/webhooks/voice/status';
+      params = { ...call, CallStatus: 'completed', CallDuration: '0' };
+    } else {
+      // Only URLs the gateway's own TwiML can name: the simulator never posts anywhere else.
+      const publicUrl = deps.directory().publicUrl;
+      const rest = request.url.startsWith(publicUrl) ? request.url.slice(publicUrl.length) : '';
+      if (!/^\/webhooks\/voice\/(gather|result)\?[A-Za-z0-9=&]{1,200}$/.test(rest)) {
+        return problem(
+          res,
+          400,
+          'invalid_request',
+          'url must be a Gather action or Redirect from the gateway TwiML.',
+        );
+      }
+      path = rest;
+      params = { ...call, CallStatus: 'in-progress' };
+      if (request.action === 'gather') {
+        const keys = request.digits.replace(/#$/, '');
+        params.Digits = keys;
+        params.FinishedOnKey = request.digits.endsWith('#') ? '#' : '';
+        if (request.speech) {
+          params.SpeechResult = request.speech;
+          params.Confidence = '0.92';
+        }
+        if (keys || request.speech) params.msg = 'Gather End';
+      }
+    }
+
+    let answer: WebhookAnswer;
+    try {
+      answer = await post(req, path, params);
+    } catch (error) {
+      return unreachable(res, error);
+    }
+    if (request.action === 'hangup') {
+      return void res.json({
+        status: answer.status < 300 ? 'ended' : 'refused',
+        httpStatus: answer.status,
+        callSid,
+      });
+    }
+    if (answer.status !== 200) {
+      return void res.json({
+        status: 'refused',
+        httpStatus: answer.status,
+        callSid,
+        detail: answer.body.slice(0, 500),
+      });
+    }
+    res.json({
+      status: 'answered',
+      httpStatus: answer.status,
+      callSid,
+      twiml: readVoiceTwiml(answer.body),
+      xml: answer.body,
+    });
+  });
+
+  router.get('/sandbox/user', async (req, res) => {
+    const { bot, address } = req.query;
+    const match = typeof address === 'string' ? ADDRESS.exec(address) : null;
+    if (typeof bot !== 'string' || !match) {
+      return problem(
+        res,
+        400,
+        'invalid_request',
+        'Give ?bot=ID&address=whatsapp:+15551234567 (or sms:+…, voice:+…; a bare number is SMS).',
+      );
+    }
+    if (!deps.directory().bot(bot)) return problem(res, 404, 'unknown_bot', `There is no bot "${bot}".`);
+    const identity = identityOf((match[1] ?? 'sms') as Channel, match[2]!);
+    res.set('Cache-Control', 'no-store');
+    if (!deps.users) return void res.json({ available: false, identity });
+    let user: SandboxUserView;
+    try {
+      user = await deps.users.describe(bot, identity);
+    } catch (error) {
+      deps.logger?.warn('simulator could not describe a user', {
+        bot,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return problem(res, 503, 'unavailable', 'The identity store did not answer; try again.');
+    }
+    // Copied field by field, so nothing but a component's name and expiry can ever reach the page.
+    res.json({
+      available: true,
+      identity,
+      tier: user.tier,
+      ...(user.name ? { name: user.name } : {}),
+      tokens: user.tokens.map((t) => ({ component: t.component, expiresAt: t.expiresAt })),
+    });
+  });
+
+  return router;
+}
