@@ -2,7 +2,7 @@
 import type { ResolvedUser } from './types.js';
 
 /** Messages that ask the question (whole message, any case, trailing "?" or "." ignored). */
-const QUESTIONS = new Set(['who am i', 'whoami', 'who am i?']);
+const QUESTIONS = new Set(['who am i', 'whoami']);
 
 export function isWhoAmI(text: string): boolean {
   return QUESTIONS.has(

@@ -49,6 +49,25 @@ describe('authentication', () => {
     expect(prefixOnly.status).toBe(401);
   });
 
+  it('answers 401 to an unknown key before reading a 2 MiB body', async () => {
+    const { api } = await open();
+    const big = JSON.stringify({ ...valid, name: 'x'.repeat(2 * 1024 * 1024) });
+    const answer = await call(api, 'POST', '/v1/users', { key: 'wrong-key', body: big });
+    expect(answer.status).toBe(401);
+    expect((answer.json as { error: { code: string } }).error.code).toBe('unauthorized');
+  });
+
+  it('serves the OpenAPI document without a key', async () => {
+    const { api } = await open();
+    const answer = await call(api, 'GET', '/v1/openapi.json', { key: null });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect((answer.json as { openapi: string; paths: Record<string, unknown> }).openapi).toBe('3.1.0');
+    expect(Object.keys((answer.json as { paths: Record<string, unknown> }).paths)).toContain(
+      '/v1/users/{userId}/history',
+    );
+  });
+
   it('answers 404 with the JSON error shape for an unknown path', async () => {
     const { api } = await open();
     const answer = await call(api, 'GET', '/v1/nothing-here');
