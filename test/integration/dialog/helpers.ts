@@ -1,5 +1,8 @@
 // Dialog test helpers: a gateway whose workspace lists allowHosts, scripted SMS/WhatsApp/voice chats, TwiML builders.
 import { randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config/index.js';
@@ -30,7 +33,7 @@ export { NUMBERS, PUBLIC_URL };
 
 export interface DialogHarnessOptions {
   /** The `bots:` section (see `botYaml` in test/support/config.ts). */
-  bots: string;
+  bots?: string;
   /** The test workspace's allowHosts (the shared harness's workspace lists none). */
   allowHosts?: string[];
   /**
@@ -38,6 +41,12 @@ export interface DialogHarnessOptions {
    * reaches the run-time guards behind what check-config already refuses.
    */
   adjust?: (config: Config) => void;
+  /**
+   * Instead of `bots`: the files of a configuration directory (merged as SWITCHBOARD_CONFIG does),
+   * given the fake Twilio API's URL; `variables` are the `${NAME}`s they need beyond the test's own.
+   */
+  files?: (twilioApiUrl: string) => Record<string, string>;
+  variables?: Record<string, string>;
   /** Start the in-process gateway (web and workers); default true. */
   gateway?: boolean;
   label?: string;
@@ -159,7 +168,9 @@ export async function startDialogHarness(options: DialogHarnessOptions): Promise
     const prefix = randomPrefix(options.label ?? 'dialog');
     const twilio = await startFakeTwilioApi({ [ACCOUNT_SID]: AUTH_TOKEN });
     cleanups.push(() => twilio.close());
-    const file = await writeConfigFile(dialogConfigYaml(options.bots, twilio.url, options.allowHosts));
+    const file = options.files
+      ? await writeConfigDirectory(options.files(twilio.url))
+      : await writeConfigFile(dialogConfigYaml(options.bots ?? '', twilio.url, options.allowHosts));
     cleanups.push(file.remove);
     const processEnv: Record<string, string> = {
       ...configVariables(),
@@ -171,6 +182,7 @@ export async function startDialogHarness(options: DialogHarnessOptions): Promise
       SWITCHBOARD_RETRY_BASE_MS: '20',
       SWITCHBOARD_REDIS_SERVER: 'false',
       LOG_LEVEL: 'info',
+      ...options.variables,
     };
     const env = readEnv(processEnv);
     const config = await loadConfig({ path: file.path, env: processEnv });
@@ -200,6 +212,26 @@ export async function startDialogHarness(options: DialogHarnessOptions): Promise
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     throw error;
   }
+}
+
+/** Writes configuration files to a fresh temporary directory; returns its path and a remover. */
+async function writeConfigDirectory(
+  files: Record<string, string>,
+): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-dialog-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text, 'utf8');
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The `twilio:` section pointing at the fake Twilio API, as its own file of a configuration directory. */
+export function twilioYaml(twilioApiUrl: string): string {
+  return [
+    'twilio:',
+    '  accountSid: ${TWILIO_ACCOUNT_SID}',
+    '  authToken: ${TWILIO_AUTH_TOKEN}',
+    `  apiBaseUrl: ${twilioApiUrl}`,
+    '',
+  ].join('\n');
 }
 
 /** A US number nobody else in the run uses, so each test has a conversation of its own. */

@@ -1,0 +1,199 @@
+// The example bots in config/examples/ pass check-config and hold scripted conversations, unmodified.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startDemoBank } from '../../../examples/demo-bank/server.js';
+import { CLI, ensureBuilt, REPO_ROOT } from '../../support/processes.js';
+import {
+  gather,
+  HANGUP,
+  say,
+  startDialogHarness,
+  twilioYaml,
+  twiml,
+  type DialogHarness,
+  type VoiceLook,
+} from './helpers.js';
+
+// The pharmacy's API (api.northside-pharmacy.example) does not exist: its name fails to resolve at once,
+// the same on every machine, so the example's onError paths run without touching the network.
+vi.mock('node:dns', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:dns')>();
+  const lookup = ((hostname: string, options: unknown, callback: (...args: unknown[]) => void) => {
+    if (hostname.endsWith('.example')) {
+      return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
+    }
+    return (real.lookup as (...args: unknown[]) => void)(hostname, options, callback);
+  }) as typeof real.lookup;
+  return { ...real, lookup, default: { ...real, lookup } };
+});
+
+const example = (name: string) => readFileSync(join(REPO_ROOT, 'config/examples', name), 'utf8');
+
+function checkConfig(file: string, variables: Record<string, string>) {
+  ensureBuilt();
+  return spawnSync(process.execPath, [CLI, 'check-config', `config/examples/${file}`], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...variables },
+    encoding: 'utf8',
+  });
+}
+
+const BANK_VARIABLES = {
+  PUBLIC_URL: 'https://switchboard.test',
+  DEMO_API_KEY: 'demo-key',
+  DEMO_BANK_PORT: '4010',
+};
+const PHARMACY_VARIABLES = {
+  PUBLIC_URL: 'https://switchboard.test',
+  PHARMACY_API_KEY: 'pharmacy-key',
+  PHARMACY_API_TOKEN: 'pharmacy-token',
+};
+
+// The first CLI run may build a stale dist/ (npm test builds before vitest; a bare vitest run may not).
+describe('check-config', { timeout: 120_000 }, () => {
+  it('accepts demo-bank.yaml', () => {
+    const result = checkConfig('demo-bank.yaml', BANK_VARIABLES);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('config/examples/demo-bank.yaml: OK (1 bot: demo-bank)\n');
+    expect(result.status).toBe(0);
+  });
+
+  it('accepts voice-menu.yaml', () => {
+    const result = checkConfig('voice-menu.yaml', PHARMACY_VARIABLES);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('config/examples/voice-menu.yaml: OK (1 bot: refill-line)\n');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('demo-bank.yaml', () => {
+  const WELCOME = 'Welcome to Demo Bank.';
+  const MENU = 'Reply 1 for your balance or 2 for your last payment.';
+  const NOT_AN_OPTION = 'Sorry, that is not an option. Goodbye.';
+  let bank: Awaited<ReturnType<typeof startDemoBank>>;
+  let h: DialogHarness;
+
+  beforeAll(async () => {
+    bank = await startDemoBank({ port: 0 });
+    // The example file as shipped, beside a file with the fake Twilio API (a directory is merged).
+    h = await startDialogHarness({
+      files: (twilioUrl) => ({
+        'demo-bank.yaml': example('demo-bank.yaml'),
+        'twilio.yaml': twilioYaml(twilioUrl),
+      }),
+      variables: { ...BANK_VARIABLES, DEMO_BANK_PORT: String(bank.port) },
+      label: 'demo-bank',
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await bank?.close();
+  });
+
+  it('SMS: the main menu, two invalid choices re-asked, the third ends with the invalid text', async () => {
+    const c = h.sms(undefined, '+15005550006');
+    expect(await c.send('hello')).toEqual([WELCOME, MENU]);
+    expect(await c.send('3')).toEqual([MENU]);
+    expect(await c.send('balance')).toEqual([MENU]);
+    expect(await c.send('12')).toEqual([NOT_AN_OPTION]);
+    expect(h.twilio.messagesTo(c.address).every((m) => m.from === '+15005550006')).toBe(true);
+  });
+
+  it('WhatsApp: HELP is the bank help text and repeats the menu; MENU starts over', async () => {
+    const c = h.whatsapp(undefined, '+14155238886');
+    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
+    expect(await c.send('help')).toEqual([
+      'Demo Bank: reply MENU to start over, LOGOUT to sign out, STOP to opt out.',
+      MENU,
+    ]);
+    expect(await c.send('MENU')).toEqual([WELCOME, MENU]);
+    expect(await c.send('7')).toEqual([MENU]);
+  });
+
+  it('voice: the menu as TwiML, a wrong key, no input, then the invalid text and a hang-up', async () => {
+    const c = h.call(undefined, '+15005550006');
+    const menu = (turn: number) => gather(turn, MENU, { keypad: true, digits: 1 });
+    expect(await c.start()).toBe(twiml(say(WELCOME), menu(1)));
+    expect(await c.press('5')).toBe(twiml(menu(2)));
+    expect(await c.press('')).toBe(twiml(menu(3)));
+    expect(await c.press('0')).toBe(twiml(say(NOT_AN_OPTION), HANGUP));
+  });
+});
+
+describe('voice-menu.yaml', () => {
+  const AMY: VoiceLook = { voice: 'Polly.Amy', language: 'en-GB', gatherTimeout: 7 };
+  const WELCOME = 'Thank you for calling Northside Pharmacy. Press star at any time to start over.';
+  const MENU =
+    'For a prescription refill press 1. For opening hours press 2. To speak to a pharmacist press 0.';
+  const PHARMACIST = 'Please call our pharmacists directly on 0 1 6 1, 4 9 6, 0 0 0 0. Goodbye.';
+  const menu = (turn: number) => gather(turn, MENU, { keypad: true, digits: 1 }, AMY);
+  let h: DialogHarness;
+
+  beforeAll(async () => {
+    h = await startDialogHarness({
+      files: (twilioUrl) => ({
+        'voice-menu.yaml': example('voice-menu.yaml'),
+        'twilio.yaml': twilioYaml(twilioUrl),
+      }),
+      variables: PHARMACY_VARIABLES,
+      label: 'voice-menu',
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('hours: the pharmacy API is unreachable, so onError says the usual hours and goes back to the menu', async () => {
+    const c = h.call(undefined, '+15005550009');
+    expect(await c.start()).toBe(twiml(say(WELCOME, AMY), menu(1)));
+    expect(await c.press('2')).toBe(
+      twiml(
+        say('We are usually open from nine to six, Monday to Saturday.', AMY),
+        say(WELCOME, AMY),
+        menu(2),
+      ),
+    );
+    expect(await c.press('0')).toBe(twiml(say(PHARMACIST, AMY), HANGUP));
+  });
+
+  it('refill: seven digits, a secret date of birth (keypad only), then the refill-failed path; * starts over', async () => {
+    const c = h.call(undefined, '+15005550009');
+    await c.start();
+    const rx = gather(
+      2,
+      'Enter your seven digit prescription number, then press pound.',
+      {
+        keypad: true,
+        digits: 7,
+        timeout: 10,
+      },
+      AMY,
+    );
+    expect(await c.press('1')).toBe(twiml(rx));
+    expect(await c.press('*')).toBe(twiml(say(WELCOME, AMY), menu(3)));
+    await c.press('1');
+    expect(await c.press('1234567')).toBe(
+      twiml(
+        gather(
+          5,
+          'Enter your date of birth as eight digits, day, month and year.',
+          { keypad: true, digits: 8 },
+          AMY,
+        ),
+      ),
+    );
+    expect(await c.press('01021990')).toBe(
+      twiml(say('Sorry, we could not process that refill.', AMY), say(PHARMACIST, AMY), HANGUP),
+    );
+  });
+
+  it('SMS: the same menu over text; an invalid choice twice ends politely', async () => {
+    const c = h.sms(undefined, '+15005550009');
+    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
+    expect(await c.send('9')).toEqual([MENU]);
+    expect(await c.send('8')).toEqual([MENU]);
+    expect(await c.send('7')).toEqual(['Sorry, I did not get that. Please call again. Goodbye.']);
+  });
+});
