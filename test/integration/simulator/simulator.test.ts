@@ -49,10 +49,32 @@ interface SideServer {
  * The simulator's routers on their own loopback server, posting to the harness gateway's webhooks (until
  * the gateway mounts them itself, and so that a test can give it a fake user lookup).
  */
-async function serveSimulator(h: Harness, deps: Partial<SimulatorDeps> = {}): Promise<SideServer> {
+async function serveSimulator(
+  h: Harness,
+  deps: Partial<SimulatorDeps> = {},
+  options: { ownWebhooks?: boolean } = {},
+): Promise<SideServer> {
   const directory = new Directory(h.config, { authToken: h.env.SWITCHBOARD_SANDBOX_AUTH_TOKEN });
   const app = express();
-  app.use(simulatorRouter({ directory: () => directory, selfUrl: h.main!.url!, ...deps }));
+  if (options.ownWebhooks) {
+    // Webhooks on this same server (forwarded to the gateway as they are): the simulator posts to where it was reached.
+    app.use('/webhooks', express.raw({ type: () => true }), async (req, res) => {
+      const answer = await fetch(h.main!.url! + req.originalUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': req.get('content-type')!,
+          'x-twilio-signature': req.get('x-twilio-signature')!,
+        },
+        body: req.body as Buffer,
+      });
+      res
+        .status(answer.status)
+        .type(answer.headers.get('content-type') ?? 'text/plain')
+        .send(await answer.text());
+    });
+  }
+  const selfUrl = options.ownWebhooks ? {} : { selfUrl: h.main!.url! };
+  app.use(simulatorRouter({ directory: () => directory, ...selfUrl, ...deps }));
   app.use(sandboxRouter(new SandboxRecorder(h.redis, h.keys), () => directory));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -265,6 +287,39 @@ describe('sandbox simulator', () => {
       expect(String(answer.detail)).toContain('signature does not match');
     } finally {
       await forged.close();
+    }
+  });
+
+  it('without selfUrl, posts the webhooks to the server it was reached on', async () => {
+    const same = await serveSimulator(h, {}, { ownWebhooks: true });
+    try {
+      const sms = await json(
+        await postJson(`${same.url}/sandbox/simulate/sms`, {
+          bot: 'sim-bank',
+          from: '+15551230008',
+          text: 'hi',
+        }),
+      );
+      expect(sms).toMatchObject({ status: 'accepted', httpStatus: 200 });
+      const call = await json(
+        await postJson(`${same.url}/sandbox/simulate/voice`, {
+          action: 'start',
+          bot: 'sim-bank',
+          from: '+15551230008',
+        }),
+      );
+      expect(call).toMatchObject({ status: 'answered', httpStatus: 200 });
+      expect((call.twiml as { says: string[] }).says).toEqual([
+        'Welcome to Sim Bank.',
+        'Reply 1 for your balance or 2 for your last payment.',
+      ]);
+      expect((call.twiml as { gather: object }).gather).toMatchObject({
+        numDigits: 1,
+        input: ['dtmf'],
+        action: 'https://switchboard.test/webhooks/voice/gather?turn=1',
+      });
+    } finally {
+      await same.close();
     }
   });
 
