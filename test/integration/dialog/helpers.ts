@@ -17,6 +17,7 @@ import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.j
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
+  botYaml,
   configVariables,
   dataKey,
   NUMBERS,
@@ -212,6 +213,18 @@ export async function startDialogHarness(options: DialogHarnessOptions): Promise
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * `botYaml` with any numbers: the shared helper types them as the default numbers' literals, so a bot on
+ * a number of its own needs this (same YAML).
+ */
+export function botOn(
+  id: string,
+  body: string,
+  numbers: Partial<Record<keyof typeof NUMBERS, string>> = NUMBERS,
+): string {
+  return botYaml(id, body, numbers as Partial<typeof NUMBERS>);
 }
 
 /** Writes configuration files to a fresh temporary directory; returns its path and a remover. */

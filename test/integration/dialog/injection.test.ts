@@ -6,15 +6,14 @@ import {
   type FakeOperatorApi,
   type ReceivedRequest,
 } from '../../fakes/operator-api.js';
-import { botYaml } from '../../support/config.js';
-import { startDialogHarness, type DialogHarness } from './helpers.js';
+import { botOn, startDialogHarness, type DialogHarness } from './helpers.js';
 
 const BULK_NUMBER = '+15005550010';
 const UNAVAILABLE = 'Sorry, that service is not available right now. Please try again later.';
 
 function bots(api: string): string {
   return [
-    botYaml(
+    botOn(
       'notes',
       `    flows:
       main:
@@ -28,7 +27,7 @@ function bots(api: string): string {
             save: { stored: "stored" }
         - end: "Stored {{stored}}: {{note}}"`,
     ),
-    botYaml(
+    botOn(
       'bulk',
       `    flows:
       main:

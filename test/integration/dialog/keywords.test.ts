@@ -1,7 +1,7 @@
 // Keywords on each channel: STOP (and OptOutType) silences until START, HELP, MENU/RESET, and * on voice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { botYaml, NUMBERS } from '../../support/config.js';
-import { gather, say, startDialogHarness, twiml, type DialogHarness } from './helpers.js';
+import { NUMBERS } from '../../support/config.js';
+import { botOn, gather, say, startDialogHarness, twiml, type DialogHarness } from './helpers.js';
 
 const HELP = 'Desk help: reply MENU to start over, STOP to opt out.';
 const OPTED_IN = 'You are subscribed again. Reply HELP for help.';
@@ -19,8 +19,8 @@ const FLOWS = `    flows:
         - end: "Everything costs one dollar."`;
 
 const BOTS = [
-  botYaml('desk', `    help: "${HELP}"\n${FLOWS}`, NUMBERS),
-  botYaml('desk-no-restart', `    voice: { restartKey: "" }\n${FLOWS}`, { voice: NO_RESTART_VOICE }),
+  botOn('desk', `    help: "${HELP}"\n${FLOWS}`, NUMBERS),
+  botOn('desk-no-restart', `    voice: { restartKey: "" }\n${FLOWS}`, { voice: NO_RESTART_VOICE }),
 ].join('\n');
 
 const MAIN = ['Welcome to the desk.', 'Reply 1 for hours or 2 for prices.'];

@@ -46,7 +46,7 @@ async function sms(from: string, body: string, count: number): Promise<string[]>
 }
 
 /** Sends SIGHUP to the process and resolves with the log line that answers it. */
-async function sighup(signalled: Promise<unknown>) {
+async function sighup<T>(signalled: Promise<T>): Promise<T> {
   proc.child.kill('SIGHUP');
   return signalled;
 }

@@ -1,7 +1,6 @@
 // Session timeout (a message after sessionTimeout starts main again) and the per-identity rate limit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { botYaml } from '../../support/config.js';
-import { awayFromMinuteEnd, startDialogHarness, type DialogHarness } from './helpers.js';
+import { awayFromMinuteEnd, botOn, startDialogHarness, type DialogHarness } from './helpers.js';
 
 const HASTY_SMS = '+15005550012';
 const LIMITED_SMS = '+15005550013';
@@ -18,9 +17,9 @@ const FLOWS = `    flows:
         - end: "Noted: {{question}}."`;
 
 const BOTS = [
-  botYaml('patient', `    sessionTimeout: 3600\n${FLOWS}`),
-  botYaml('hasty', `    sessionTimeout: 1\n${FLOWS}`, { sms: HASTY_SMS }),
-  botYaml(
+  botOn('patient', `    sessionTimeout: 3600\n${FLOWS}`),
+  botOn('hasty', `    sessionTimeout: 1\n${FLOWS}`, { sms: HASTY_SMS }),
+  botOn(
     'limited',
     `    rateLimit: { messagesPerMinute: 3, reply: "${SLOW_DOWN}" }
     flows:

@@ -1,9 +1,9 @@
 // WhatsApp specifics: a button's payload is the answer; outside the 24-hour window the template is sent, or the reply fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../../src/core/events.js';
-import { ACCOUNT_SID, botYaml, NUMBERS } from '../../support/config.js';
+import { ACCOUNT_SID, NUMBERS } from '../../support/config.js';
 import { newSid } from '../../support/webhooks.js';
-import { randomNumber, startDialogHarness, type DialogHarness } from './helpers.js';
+import { botOn, randomNumber, startDialogHarness, type DialogHarness } from './helpers.js';
 
 const TEMPLATE_SID = 'HX0123456789abcdef0123456789abcdef';
 const PLAIN_WHATSAPP = '+15005550015';
@@ -19,10 +19,10 @@ const FLOWS = `    flows:
         - end: "No delivery then."`;
 
 const BOTS = [
-  botYaml('shop', `    whatsappTemplate: { contentSid: ${TEMPLATE_SID} }\n${FLOWS}`, {
+  botOn('shop', `    whatsappTemplate: { contentSid: ${TEMPLATE_SID} }\n${FLOWS}`, {
     whatsapp: NUMBERS.whatsapp,
   }),
-  botYaml('plain-shop', FLOWS, { whatsapp: PLAIN_WHATSAPP }),
+  botOn('plain-shop', FLOWS, { whatsapp: PLAIN_WHATSAPP }),
 ].join('\n');
 
 const DAY_MS = 24 * 3600 * 1000;
