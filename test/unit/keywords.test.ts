@@ -1,0 +1,91 @@
+// detectKeyword: STOP/START/HELP/MENU words in any case, Twilio's OptOutType, and the restart key on voice.
+import { describe, expect, it } from 'vitest';
+import { BotSchema, type BotConfig } from '../../src/config/index.js';
+import type { Channel, InboundEvent, InboundKind } from '../../src/core/events.js';
+import { detectKeyword } from '../../src/core/keywords.js';
+
+function bot(voice: Record<string, unknown> = {}): BotConfig {
+  return BotSchema.parse({ workspace: 'w', voice, flows: { main: [{ say: 'hi' }] } });
+}
+
+function event(text: string, channel: Channel = 'sms', extra: Partial<InboundEvent> = {}): InboundEvent {
+  const kind: InboundKind = channel === 'voice' ? 'call.input' : 'message';
+  return {
+    id: 'SM1',
+    kind,
+    botId: 'b',
+    channel,
+    identity: `${channel}:+12025550100`,
+    from: '+12025550100',
+    to: '+15005550006',
+    accountSid: 'AC1',
+    text,
+    receivedAt: 0,
+    ...extra,
+  };
+}
+
+const DEFAULT = bot();
+
+describe.each(['sms', 'whatsapp'] as const)('words on %s', (channel) => {
+  it.each([
+    ['STOP', 'stop'],
+    ['stop', 'stop'],
+    ['StopAll', 'stop'],
+    ['UNSUBSCRIBE', 'stop'],
+    ['cancel', 'stop'],
+    ['End', 'stop'],
+    ['QUIT', 'stop'],
+    ['  stop\n', 'stop'],
+    ['START', 'start'],
+    ['unstop', 'start'],
+    ['Help', 'help'],
+    ['INFO', 'help'],
+    ['menu', 'restart'],
+    ['RESET', 'restart'],
+  ])('%j is %s', (text, kind) => {
+    expect(detectKeyword(event(text, channel), DEFAULT)).toEqual({ kind });
+  });
+
+  it.each(['stop please', 'STOPP', 'start over', 'help me', 'the menu', '', 'S T O P', '*'])(
+    '%j is not a keyword',
+    (text) => {
+      expect(detectKeyword(event(text, channel), DEFAULT)).toBeUndefined();
+    },
+  );
+});
+
+describe("Twilio's OptOutType", () => {
+  it.each([
+    ['STOP', 'stop'],
+    ['START', 'start'],
+    ['HELP', 'help'],
+  ] as const)('OptOutType=%s is %s whatever the words', (optOut, kind) => {
+    expect(detectKeyword(event('ARRET', 'sms', { optOut }), DEFAULT)).toEqual({ kind });
+    expect(detectKeyword(event('menu', 'sms', { optOut }), DEFAULT)).toEqual({ kind });
+  });
+});
+
+describe('voice', () => {
+  it('* (the default restart key) pressed at a prompt restarts', () => {
+    expect(detectKeyword(event('*', 'voice'), DEFAULT)).toEqual({ kind: 'restart' });
+  });
+
+  it('the restart key is configurable, and "" turns it off', () => {
+    expect(detectKeyword(event('0', 'voice'), bot({ restartKey: '0' }))).toEqual({ kind: 'restart' });
+    expect(detectKeyword(event('*', 'voice'), bot({ restartKey: '0' }))).toBeUndefined();
+    expect(detectKeyword(event('*', 'voice'), bot({ restartKey: '' }))).toBeUndefined();
+  });
+
+  it('only an answer to a prompt can restart; a call starting or silence cannot', () => {
+    expect(detectKeyword(event('*', 'voice', { kind: 'call.start' }), DEFAULT)).toBeUndefined();
+    expect(detectKeyword(event('', 'voice', { kind: 'call.noinput' }), DEFAULT)).toBeUndefined();
+    expect(detectKeyword(event('**', 'voice'), DEFAULT)).toBeUndefined();
+  });
+
+  it('words gathered as speech are answers, not commands (the keypad has no words)', () => {
+    for (const words of ['Stop', 'STOP', 'menu', 'help', 'start']) {
+      expect(detectKeyword(event(words, 'voice'), DEFAULT)).toBeUndefined();
+    }
+  });
+});
