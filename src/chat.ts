@@ -153,7 +153,8 @@ async function voiceChat(opts: ChatOptions, reader: LineReader) {
       res = await post(opts, path(step.gather.action), {
         ...base,
         CallStatus: 'in-progress',
-        Digits: keys.replace(/[^0-9*#]/g, ''),
+        // Twilio leaves the finishing key out of Digits and reports it apart.
+        Digits: keys.replace(/#$/, '').replace(/[^0-9*#]/g, ''),
         FinishedOnKey: keys.endsWith('#') ? '#' : '',
       });
       continue;

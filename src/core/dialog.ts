@@ -210,8 +210,7 @@ export class DialogEngine {
         turn.carriedSecret = true;
         const outcome = await ctx.services.redeemLinkCode(keyword.code);
         if (outcome.ok) {
-          turn.userView = outcome.user;
-          turn.emit('user.verified', { via: 'link_code' });
+          turn.userView = outcome.user; // the link code's redemption reports user.verified itself
           turn.say(TEXT.linked(await ctx.services.whoAmI()));
         } else {
           turn.say(
@@ -391,19 +390,19 @@ export class DialogEngine {
     }
     const outcome = await services.authenticate(component, values);
     if (outcome.result === 'success') {
+      // Verified first, so that the token is cached under the verified user (and reported as user.verified).
+      turn.userView = await services.markVerified(outcome.userId);
       await services.storeToken(pending.component, outcome.userId, {
         token: outcome.token,
         ttlSeconds: outcome.ttlSeconds,
         ...(outcome.extra ? { extra: outcome.extra } : {}),
       });
-      turn.userView = await services.markVerified(outcome.userId);
       await services.clearFailures(pending.component);
       turn.tokens.set(pending.component, {
         token: outcome.token,
         expiresAt: Date.now() + outcome.ttlSeconds * 1000,
         ...(outcome.extra ? { extra: outcome.extra } : {}),
       });
-      turn.emit('user.verified', { via: 'auth', component: pending.component });
       return 'next'; // the step that asked runs again, now with a token
     }
     if (outcome.result === 'unavailable') {

@@ -584,7 +584,10 @@ export class IdentityStore {
    * One message of a conversation. A verified user's history is shared by their identities; below that,
    * each identity has its own. A secret answer is stored as `[redacted]`, never its text.
    */
-  async appendHistory(user: ResolvedUser, entry: HistoryEntry): Promise<void> {
+  /** Appends entries (one round trip for a whole turn); a secret entry is stored as `[redacted]`. */
+  async appendHistory(user: ResolvedUser, entries: HistoryEntry | HistoryEntry[]): Promise<void> {
+    const list = Array.isArray(entries) ? entries : [entries];
+    if (list.length === 0) return;
     const scope: UserScope =
       user.tier === 'verified'
         ? {
@@ -595,17 +598,19 @@ export class IdentityStore {
         : { workspace: user.workspace, userId: this.anonymousId(user.workspace, user.identity) };
     const key = this.historyKey(scope);
     if (!key) return;
-    const stored: SealedHistory = {
-      i: user.identity,
-      d: entry.direction,
-      c: entry.channel,
-      t: entry.secret ? REDACTED : entry.text,
-      a: entry.at,
-      ...(entry.secret ? { s: 1 as const } : {}),
-    };
+    const sealed = list.map((entry) =>
+      this.seal({
+        i: user.identity,
+        d: entry.direction,
+        c: entry.channel,
+        t: entry.secret ? REDACTED : entry.text,
+        a: entry.at,
+        ...(entry.secret ? { s: 1 as const } : {}),
+      } satisfies SealedHistory),
+    );
     await this.redis
       .multi()
-      .lpush(key, this.seal(stored))
+      .lpush(key, ...sealed)
       .ltrim(key, 0, this.historyLimit - 1)
       .expire(key, this.historyTtl)
       .exec();

@@ -8,6 +8,16 @@ import { Templates } from '../core/templates.js';
 import type { Env } from '../env.js';
 import { createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
+import { sandboxUserLookup, simulatorRouter } from '../http/simulator.js';
+import { operatorApiRouter } from '../http/operator-api.js';
+import { Lockout } from '../auth/lockout.js';
+import { RedisTokenStore } from '../auth/token-store.js';
+import type { Channel } from '../core/events.js';
+import { createEventWorker, QueuedEventSink, type EventSink } from '../events/index.js';
+import { IdentityStore, LinkCodes } from '../identity/index.js';
+import { IdentityKeys } from '../store/identity-keys.js';
+import { conversationId } from '../store/keys.js';
+import { identityServices } from './identity-services.js';
 import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
 import type { Logger } from '../log.js';
@@ -124,13 +134,79 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const webStore = new ConversationStore(web, keys, cipher);
   const workStore = new ConversationStore(work, keys, cipher);
   const recorder = sandbox ? new SandboxRecorder(work, keys) : undefined;
+
+  // Identity, tokens and operator events: one set per connection (workers wait for Redis, the web fails fast).
+  const identityKeys = new IdentityKeys(keys);
+  const onErase = async ({ workspace, identities }: { workspace: string; identities: string[] }) => {
+    const bots = Object.entries(directory.config.bots).filter(([, bot]) => bot.workspace === workspace);
+    for (const identity of identities) {
+      for (const [botId] of bots) await workStore.forget(conversationId(botId, identity));
+    }
+  };
+  const identitySet = (redis: Redis, events: EventSink) => {
+    const tokens = new RedisTokenStore(redis, identityKeys, cipher, { metrics });
+    const identity = new IdentityStore({ redis, keys: identityKeys, cipher, tokens, events, onErase });
+    const linkCodes = new LinkCodes({ redis, keys: identityKeys, cipher, identity });
+    return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
+  };
+  const workEvents = new QueuedEventSink({
+    connection: work,
+    prefix: keys.prefix,
+    directory: currentDirectory,
+    logger,
+  });
+  const webEvents = new QueuedEventSink({
+    connection: web,
+    prefix: keys.prefix,
+    directory: currentDirectory,
+    logger,
+  });
+  const workIdentity = identitySet(work, workEvents);
+  const webIdentity = identitySet(web, webEvents);
+  const emitter = (sink: EventSink) => ({
+    emit: (event: Parameters<EventSink['emit']>[0]) => {
+      sink.emit(event).catch((error: unknown) =>
+        logger.error('operator event not queued', {
+          type: event.type,
+          workspace: event.workspace,
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+      );
+    },
+  });
+  /** `message.failed` for a reply that did not go out (send worker) or was not delivered (status callback). */
+  const messageFailed = (
+    sink: EventSink,
+    f: { botId?: string; channel: Channel; to: string; reason: string; code?: string | number },
+  ) => {
+    const bot = f.botId ? directory.bot(f.botId) : undefined;
+    if (!bot) return;
+    emitter(sink).emit({
+      type: 'message.failed',
+      workspace: bot.workspace,
+      channel: f.channel,
+      data: {
+        bot: f.botId,
+        to: f.to,
+        reason: f.reason,
+        ...(f.code !== undefined ? { errorCode: String(f.code) } : {}),
+      },
+    });
+  };
   const sender: MessageSender = recorder ?? new TwilioSender(directory.accounts());
 
   const workers: Worker[] = [];
   if (opts.roles.workers) {
     const templates = new Templates();
     const engine = new DialogEngine({ templates });
-    const services: TurnServiceDeps = { outbound: createOutboundClient(), templates, logger, metrics };
+    const services: TurnServiceDeps = {
+      outbound: createOutboundClient(),
+      templates,
+      logger,
+      metrics,
+      identity: identityServices(workIdentity),
+      events: emitter(workEvents),
+    };
     const common = {
       connection: work,
       queues: queuesForWork,
@@ -167,10 +243,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           sender,
           concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
-          onFailure: async () => undefined,
+          onFailure: async ({ item, reason, code }) =>
+            messageFailed(workEvents, {
+              botId: item.botId,
+              channel: item.channel,
+              to: item.to,
+              reason,
+              ...(code !== undefined ? { code } : {}),
+            }),
         }),
       );
     }
+    workers.push(
+      createEventWorker({ connection: work, prefix: keys.prefix, directory: currentDirectory, logger }),
+    );
   }
 
   let server: Server | undefined;
@@ -180,7 +266,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const subscriber = connect(env.REDIS_URL, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
     connections.push(subscriber);
     waiter = new TurnWaiter(subscriber, webStore);
-    const statuses = new StatusRecorder(web, keys, logger, metrics, async () => undefined);
+    const statuses = new StatusRecorder(web, keys, logger, metrics, async (failure) => {
+      const number = failure.from.replace(/^whatsapp:/, '');
+      messageFailed(webEvents, {
+        botId: directory.botFor(failure.channel, number)?.id,
+        channel: failure.channel,
+        to: failure.to,
+        reason: `Twilio reported ${failure.status}`,
+        ...(failure.errorCode ? { code: failure.errorCode } : {}),
+      });
+    });
     const routers = [
       webhookRouter({
         directory: currentDirectory,
@@ -193,8 +288,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         redisDeadlineMs: 1000,
         draining: () => draining,
       }),
+      operatorApiRouter({
+        directory: currentDirectory,
+        redis: web,
+        keys: identityKeys,
+        identity: webIdentity.identity,
+        tokens: webIdentity.tokens,
+        linkCodes: webIdentity.linkCodes,
+        logger,
+      }),
     ];
-    if (recorder) routers.push(sandboxRouter(recorder, currentDirectory));
+    if (recorder) {
+      routers.push(sandboxRouter(recorder, currentDirectory, { draining: () => draining }));
+      routers.push(
+        simulatorRouter({
+          directory: currentDirectory,
+          logger,
+          users: sandboxUserLookup({
+            directory: currentDirectory,
+            identities: webIdentity.identity,
+            tokens: webIdentity.tokens,
+          }),
+        }),
+      );
+    }
     const app = createApp({
       logger,
       metrics,
@@ -255,6 +372,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await Promise.all(workers.map((w) => w.close()));
       await waiter?.close();
       await closing;
+      await Promise.all([workEvents.close(), webEvents.close()]);
       await Promise.all([queuesForWeb.close(), queuesForWork.close()]);
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       logger.info('switchboard stopped');

@@ -1,7 +1,7 @@
 // Binds the dialog engine's ports to HTTP, Redis and the operator's services for one turn of one conversation.
 import type { BotConfig, WorkspaceConfig } from '../config/index.js';
 import { authenticate } from '../auth/authenticate.js';
-import type { InboundEvent } from '../core/events.js';
+import type { Channel, InboundEvent } from '../core/events.js';
 import { DialogError } from '../core/errors.js';
 import type { DialogServices, OperatorEventType, UserView } from '../core/ports.js';
 import type { Templates } from '../core/templates.js';
@@ -27,8 +27,18 @@ export interface IdentityServices {
     | 'lockedFor'
     | 'recordFailure'
     | 'clearFailures'
-  >;
+  > & { recordHistory(entries: HistoryLine[]): Promise<void> };
 }
+
+/** One line of a conversation's history; a secret line is kept as `[redacted]`. */
+export interface HistoryLine {
+  direction: 'in' | 'out';
+  text: string;
+  secret?: boolean;
+}
+
+/** The engine's ports plus what the worker itself records after a turn. */
+export type TurnServices = DialogServices & { recordHistory(entries: HistoryLine[]): Promise<void> };
 
 export interface EventEmitter {
   emit(event: {
@@ -36,8 +46,9 @@ export interface EventEmitter {
     workspace: string;
     externalId?: string;
     userId?: string;
-    channel?: string;
-    data: Record<string, unknown>;
+    channel?: Channel;
+    /** Flat values only; the sink drops anything that looks like a credential. */
+    data: Record<string, string | number | boolean | null | undefined>;
   }): void;
 }
 
@@ -65,7 +76,7 @@ function missingIdentity(): never {
 
 const anonymous = (event: InboundEvent): UserView => ({ id: `anon:${event.identity}`, tier: 'anonymous' });
 
-export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): DialogServices {
+export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): TurnServices {
   const identity = deps.identity?.forTurn(scope);
   const http: DialogServices['http'] = (request) =>
     deps.outbound.send({ ...request, allowHosts: scope.workspace.allowHosts });
@@ -90,6 +101,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Dia
     recordFailure: (component, name) =>
       identity ? identity.recordFailure(component, name) : Promise.resolve(0),
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
+    recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),
     authenticate: async (component, values) => {
       const outcome = await authenticate(component, values, { http, templates: deps.templates });
       deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
@@ -108,10 +120,26 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Dia
         type,
         workspace: scope.workspaceId,
         channel: scope.event.channel,
-        data: { bot: scope.botId, ...data },
+        data: { bot: scope.botId, ...flat(data) },
         ...((userId ?? knownUser?.id) ? { userId: userId ?? knownUser?.id } : {}),
         ...(knownUser?.externalId ? { externalId: knownUser.externalId } : {}),
       });
     },
   };
+}
+
+/** Event data is flat: nested values are dropped rather than serialized (they could carry anything). */
+function flat(data: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (
+      value === null ||
+      typeof value === 'string' ||
+      typeof value === 'number' ||
+      typeof value === 'boolean'
+    ) {
+      out[key] = value;
+    }
+  }
+  return out;
 }

@@ -212,6 +212,12 @@ export class ConversationStore {
     return raw ? this.cipher.open(raw) : undefined;
   }
 
+  /** Forgets a conversation entirely (the user was erased): state, pending events and replies, opt-out. */
+  async forget(cid: string): Promise<void> {
+    const k = this.keys;
+    await this.redis.del(k.inbox(cid), k.state(cid), k.outbox(cid), k.attempts(cid), k.optOut(cid));
+  }
+
   /** Counts a message against the identity's per-minute limit; returns the count in this minute. */
   async countMessage(cid: string, now: number): Promise<number> {
     const key = this.keys.rate(cid, Math.floor(now / 60_000));

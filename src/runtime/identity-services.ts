@@ -1,0 +1,127 @@
+// Binds users, link codes, the token cache and lockouts to one turn of one conversation.
+import type { Lockout } from '../auth/lockout.js';
+import type { TokenStore } from '../auth/token-store.js';
+import type { UserView } from '../core/ports.js';
+import type { IdentityStore, LinkCodes, ResolvedUser } from '../identity/index.js';
+import { whoAmIText } from '../identity/index.js';
+import type { IdentityServices, TurnScope } from './turn-services.js';
+
+export interface IdentityDeps {
+  identity: IdentityStore;
+  tokens: TokenStore;
+  linkCodes: LinkCodes;
+  lockout: Lockout;
+}
+
+function view(user: ResolvedUser): UserView {
+  return {
+    id: user.userId,
+    tier: user.tier,
+    ...(user.externalId !== undefined ? { externalId: user.externalId } : {}),
+    ...(user.name !== undefined ? { name: user.name } : {}),
+    ...(user.email !== undefined ? { email: user.email } : {}),
+  };
+}
+
+/** The bare CallSid of a voice event (`CA…:3` → `CA…`): a caller verified in a call stays so for that call. */
+function callIdOf(scope: TurnScope): string | undefined {
+  return scope.event.channel === 'voice' ? scope.event.id.split(':')[0] : undefined;
+}
+
+export function identityServices(deps: IdentityDeps): IdentityServices {
+  return {
+    forTurn(scope) {
+      const workspace = scope.workspaceId;
+      const identity = scope.event.identity;
+      const callId = callIdOf(scope);
+      let resolved: ResolvedUser | undefined;
+      const resolve = async () =>
+        (resolved ??= await deps.identity.resolveUser({
+          workspace,
+          identity,
+          channel: scope.event.channel,
+          trustCallerId: scope.bot.voice.trustCallerId,
+          ...(callId ? { callId } : {}),
+        }));
+      const userScope = async () => {
+        const user = await resolve();
+        return {
+          workspace,
+          userId: user.userId,
+          ...(user.externalId !== undefined ? { externalId: user.externalId } : {}),
+        };
+      };
+      const target = (component: string) => ({ workspace, identity, component });
+      return {
+        user: async () => view(await resolve()),
+        markVerified: async (userId) => {
+          resolved = await deps.identity.markVerified({
+            workspace,
+            identity,
+            userId,
+            via: 'auth',
+            ...(callId ? { callId } : {}),
+          });
+          return view(resolved);
+        },
+        saveProfile: async (profile) => {
+          await deps.identity.saveProfile({ workspace, identity, ...profile });
+          resolved = undefined;
+        },
+        redeemLinkCode: async (code) => {
+          const outcome = await deps.linkCodes.redeem({
+            workspace,
+            identity,
+            code,
+            ...(callId ? { callId } : {}),
+          });
+          if (!outcome.ok) return { ok: false, reason: outcome.reason };
+          resolved = outcome.user;
+          return { ok: true, user: view(outcome.user) };
+        },
+        logout: async () => {
+          const user = await resolve();
+          if (user.tier !== 'verified') return 0;
+          return deps.tokens.revokeAll(await userScope());
+        },
+        whoAmI: async () => whoAmIText(await resolve()),
+        token: async (component) => {
+          const user = await resolve();
+          if (user.tier !== 'verified') return undefined;
+          return deps.tokens.get(await userScope(), component);
+        },
+        storeToken: async (component, _userId, token) => {
+          // markVerified ran first: the scope is the verified user's, externalId included.
+          await deps.tokens.put(await userScope(), component, token);
+        },
+        revokeToken: async (component) => {
+          const user = await resolve();
+          if (user.tier === 'verified') await deps.tokens.revoke(await userScope(), component);
+        },
+        lockedFor: async (component) => {
+          const locked = await deps.lockout.isLocked(target(component));
+          return locked ? Math.max(1, Math.ceil((locked.until - Date.now()) / 1000)) : 0;
+        },
+        recordFailure: async (component, name) => {
+          const outcome = await deps.lockout.recordFailure(target(name), {
+            maxAttempts: component.maxAttempts,
+            lockoutSeconds: component.lockout,
+          });
+          return outcome.locked && outcome.until
+            ? Math.max(1, Math.ceil((outcome.until - Date.now()) / 1000))
+            : 0;
+        },
+        clearFailures: (component) => deps.lockout.clear(target(component)),
+        recordHistory: async (entries) => {
+          if (entries.length === 0) return;
+          const user = await resolve();
+          const at = Date.now();
+          await deps.identity.appendHistory(
+            user,
+            entries.map((e) => ({ ...e, channel: scope.event.channel, at })),
+          );
+        },
+      };
+    },
+  };
+}
