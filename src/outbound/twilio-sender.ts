@@ -42,18 +42,20 @@ function classify(error: unknown): Error {
 export class TwilioSender implements MessageSender {
   private readonly clients = new Map<string, twilio.Twilio>();
 
-  constructor(private readonly accounts: Map<string, TwilioAccount>) {}
+  /** `accounts` is read on every send, so a configuration reload's new credentials take effect. */
+  constructor(private readonly accounts: () => Map<string, TwilioAccount>) {}
 
   private client(accountSid: string): twilio.Twilio {
-    let client = this.clients.get(accountSid);
+    const account = this.accounts().get(accountSid);
+    if (!account) throw new SendRejectedError(`no Twilio account ${accountSid} is configured`, 400);
+    const cacheKey = `${accountSid}\n${account.authToken}\n${account.apiBaseUrl ?? ''}`;
+    let client = this.clients.get(cacheKey);
     if (!client) {
-      const account = this.accounts.get(accountSid);
-      if (!account) throw new SendRejectedError(`no Twilio account ${accountSid} is configured`, 400);
       client = twilio(account.accountSid, account.authToken, {
         autoRetry: false, // the send queue owns retries, with backoff that survives restarts
         ...(account.apiBaseUrl ? { httpClient: new BaseUrlRequestClient(account.apiBaseUrl) } : {}),
       });
-      this.clients.set(accountSid, client);
+      this.clients.set(cacheKey, client);
     }
     return client;
   }

@@ -193,7 +193,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
     });
   };
-  const sender: MessageSender = recorder ?? new TwilioSender(directory.accounts());
+  const sender: MessageSender = recorder ?? new TwilioSender(() => directory.accounts());
 
   const workers: Worker[] = [];
   if (opts.roles.workers) {
