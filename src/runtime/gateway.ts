@@ -119,10 +119,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const currentDirectory = () => directory;
 
   // Webhooks fail fast when Redis is away (503, so Twilio retries); workers wait for it to come back.
+  // Auto-pipelining sends the commands of concurrent webhooks in one write: a write per command made
+  // socket writes the largest cost of a webhook (bench/webhook.bench.ts, docs/architecture.md).
   const web = connect(
     env.REDIS_URL,
     'switchboard:web',
-    { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
     logger,
   );
   const work = connect(env.REDIS_URL, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
