@@ -2,11 +2,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogCollector } from './logs.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository: found upwards from here, so this module works from test/ and from dist/test/ alike. */
+export const REPO_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const CLI = join(REPO_ROOT, 'dist/src/cli.js');
 
 function newestSource(dir: string): number {
@@ -77,8 +82,8 @@ export interface SwitchboardProcess {
 }
 
 /**
- * Starts `node dist/src/cli.js <command>` with exactly the given environment (plus PATH) and waits
- * until it logs "switchboard started".
+ * Starts `node dist/src/cli.js <command>` with exactly the given environment (plus PATH; LOG_LEVEL at
+ * least info) and waits until it logs "switchboard started".
  */
 export async function spawnSwitchboard(
   command: 'worker' | 'serve' | 'start',
@@ -86,9 +91,11 @@ export async function spawnSwitchboard(
   name: string = command,
 ): Promise<SwitchboardProcess> {
   ensureBuilt();
+  // Readiness is read from the "switchboard started" line, which is logged at info.
+  const level = ['error', 'warn'].includes(env.LOG_LEVEL ?? '') ? 'info' : (env.LOG_LEVEL ?? 'info');
   const child = spawn(process.execPath, [CLI, command], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: level },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = new LogCollector(name);
