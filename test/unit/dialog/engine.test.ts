@@ -159,6 +159,19 @@ describe('starting and ending', () => {
     expect(await c.say('again')).toEqual(['Hello, you wrote again.', 'Pick 1 or 2.']);
   });
 
+  it('end without text ends silently (a call hangs up)', async () => {
+    const b = bot(`
+flows:
+  main:
+    - say: "Closing."
+    - end:
+    - say: "Never said."
+`);
+    const result = await new Conversation(b, 'voice').send('');
+    expect(result.output).toEqual({ replies: [{ text: 'Closing.' }], hangup: true });
+    expect(result.state).toBeNull();
+  });
+
   it('a state past its expiry starts over at main, its variables forgotten', async () => {
     const c = new Conversation(MENU_BOT);
     await c.send('hi');
