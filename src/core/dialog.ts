@@ -179,7 +179,7 @@ export class DialogEngine {
     const keep = (): TurnResult => ({
       state: live,
       output: { replies: turn.replies, hangup: false },
-      carriedSecret: false,
+      carriedSecret: turn.carriedSecret, // LINK <code>: the code is a secret
     });
     switch (keyword.kind) {
       case 'stop':
