@@ -2,10 +2,15 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { channels } from '../../channels/index.js';
-import type { DialogEngine, DialogState } from '../core/dialog.js';
+import type { DialogEngine, DialogState, TurnResult } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { InboundEvent, TurnOutput } from '../core/events.js';
-import { createTurnServices, type TurnServiceDeps } from '../runtime/turn-services.js';
+import {
+  createTurnServices,
+  type HistoryLine,
+  type TurnServiceDeps,
+  type TurnServices,
+} from '../runtime/turn-services.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
@@ -74,6 +79,15 @@ export async function handleEvent(
     event,
   });
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
+  await recordHistory(services, event, result).catch((error: unknown) =>
+    // History is the operator's record, not the user's answer: a failure to write it must not replay the turn.
+    opts.services.logger.error('history not recorded', {
+      conversation: cid,
+      bot: event.botId,
+      channel: event.channel,
+      reason: error instanceof Error ? error.message : String(error),
+    }),
+  );
   if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
     await opts.redactInbound(event);
   if (event.channel === 'voice') {
@@ -97,6 +111,16 @@ export async function handleEvent(
     replies: outbox(cid, event, result.output),
     ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
   };
+}
+
+/** What the user sent and what the bot answered, for the user's history; a secret-bearing message is kept as `[redacted]`. */
+async function recordHistory(services: TurnServices, event: InboundEvent, result: TurnResult): Promise<void> {
+  const lines: HistoryLine[] = [];
+  if ((event.kind === 'message' || event.kind === 'call.input') && event.text !== '') {
+    lines.push({ direction: 'in', text: event.text, ...(result.carriedSecret ? { secret: true } : {}) });
+  }
+  for (const reply of result.output.replies) lines.push({ direction: 'out', text: reply.text });
+  await services.recordHistory(lines);
 }
 
 /** The texts of a turn as outbox items, split to the channel's limit, with ids stable across retries. */
