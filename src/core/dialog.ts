@@ -56,6 +56,13 @@ export interface TurnContext {
   services: DialogServices;
 }
 
+/** Pause before retrying an idempotent request, times the attempt number. */
+const RETRY_PAUSE_MS = 200;
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Steps run per turn before the engine concludes a flow loops forever (goto cycles). */
 const MAX_STEPS_PER_TURN = 200;
 
@@ -161,6 +168,8 @@ export class DialogEngine {
     const ended = flow === 'ended';
     if (ended) turn.emit('conversation.ended');
     else turn.state.expiresAt = ctx.now + ctx.bot.sessionTimeout * 1000;
+    // A secret answer is discarded once used: it must not rest in the state as the last message.
+    if (turn.carriedSecret) turn.state.vars.input = '';
     return {
       state: ended ? null : turn.state,
       output: { replies: turn.replies, hangup: ended },
@@ -462,7 +471,8 @@ export class DialogEngine {
       // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
       const refused = error instanceof OutboundRefusedError || error instanceof TemplateError;
       if (!refused && !(error instanceof OutboundError)) throw error;
-      if (refused) turn.ctx.services.emit('message.failed', { reason: 'request refused' });
+      if (refused)
+        turn.ctx.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
       return this.requestFailed(turn, request);
     }
     if ((response.status === 401 || response.status === 403) && request.auth) {
@@ -492,6 +502,7 @@ export class DialogEngine {
     };
     for (let attempt = 0; ; attempt++) {
       const retriesLeft = idempotent ? request.retry - attempt : 0;
+      if (attempt > 0) await pause(RETRY_PAUSE_MS * attempt); // a short pause: the user is waiting
       try {
         const response = await turn.ctx.services.http(call);
         if (response.status >= 500 && retriesLeft > 0) continue;
@@ -611,7 +622,7 @@ function userContext(u: UserView): Record<string, string> {
 function baseContext(turn: Turn): TemplateContext {
   return {
     ...turn.state.vars,
-    input: turn.ctx.event.text,
+    input: turn.carriedSecret ? '' : turn.ctx.event.text, // a secret answer is never rendered back
     channel: turn.ctx.event.channel,
     from: turn.ctx.event.identity,
     bot: turn.ctx.botId,

@@ -34,18 +34,17 @@ export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | un
   if (event.optOut === 'STOP') return { kind: 'stop' };
   if (event.optOut === 'START') return { kind: 'start' };
   if (event.optOut === 'HELP') return { kind: 'help' };
-  const text = event.text.trim();
+  let text = event.text.trim();
   if (event.channel === 'voice') {
-    // On the keypad a caller has no words, only the restart key.
-    if (event.kind === 'call.input' && bot.voice.restartKey !== '' && text === bot.voice.restartKey) {
-      return { kind: 'restart' };
-    }
-    if (event.kind === 'call.input' && WHO_AM_I.test(text)) return { kind: 'whoami' };
-    return undefined;
+    if (event.kind !== 'call.input') return undefined;
+    if (bot.voice.restartKey !== '' && text === bot.voice.restartKey) return { kind: 'restart' };
+    // Speech comes back as a sentence ("Help."): the same words count, without the punctuation.
+    text = text.replace(/[.!?,]+$/, '');
   }
   const word = WORDS[text.toUpperCase()];
   if (word) return word;
   if (WHO_AM_I.test(text)) return { kind: 'whoami' };
+  if (event.channel === 'voice') return undefined; // a link code is keyed where a voice flow asks for it
   const link = LINK.exec(text);
   if (link) return { kind: 'link', code: link[1]! };
   return undefined;

@@ -71,4 +71,6 @@ export interface DialogServices {
   clearFailures(component: string): Promise<void>;
   authenticate(component: AuthComponent, fields: Record<string, string>): Promise<AuthOutcome>;
   emit(type: OperatorEventType, data?: Record<string, unknown>, userId?: string): void;
+  /** Tells the operator (through the log) about a problem of the bot's configuration met at run time. */
+  report(problem: string): void;
 }

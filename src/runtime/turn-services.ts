@@ -115,6 +115,13 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       }
       return outcome;
     },
+    report: (problem) =>
+      deps.logger.warn('bot configuration problem at run time', {
+        conversation: scope.cid,
+        bot: scope.botId,
+        channel: scope.event.channel,
+        problem,
+      }),
     emit: (type, data = {}, userId) => {
       deps.events?.emit({
         type,

@@ -83,9 +83,15 @@ describe('voice', () => {
     expect(detectKeyword(event('**', 'voice'), DEFAULT)).toBeUndefined();
   });
 
-  it('words gathered as speech are answers, not commands (the keypad has no words)', () => {
-    for (const words of ['Stop', 'STOP', 'menu', 'help', 'start']) {
-      expect(detectKeyword(event(words, 'voice'), DEFAULT)).toBeUndefined();
-    }
+  it('spoken keywords count on voice too, with the punctuation speech recognition adds', () => {
+    expect(detectKeyword(event('Stop.', 'voice'), DEFAULT)).toEqual({ kind: 'stop' });
+    expect(detectKeyword(event('Menu', 'voice'), DEFAULT)).toEqual({ kind: 'restart' });
+    expect(detectKeyword(event('help?', 'voice'), DEFAULT)).toEqual({ kind: 'help' });
+    expect(detectKeyword(event('Who am I?', 'voice'), DEFAULT)).toEqual({ kind: 'whoami' });
+  });
+
+  it('a spoken sentence that merely contains a keyword is an answer, and LINK is not a voice command', () => {
+    expect(detectKeyword(event('I want to stop', 'voice'), DEFAULT)).toBeUndefined();
+    expect(detectKeyword(event('link 482910', 'voice'), DEFAULT)).toBeUndefined();
   });
 });

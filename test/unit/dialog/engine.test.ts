@@ -28,6 +28,7 @@ class FakeServices {
   readonly calls: Omit<OutboundRequest, 'allowHosts'>[] = [];
   readonly events: { type: OperatorEventType; data?: Record<string, unknown> }[] = [];
   readonly profiles: { name?: string; email?: string }[] = [];
+  readonly reports: string[] = [];
   readonly answers: Answer[] = [];
 
   readonly ports: DialogServices = {
@@ -51,6 +52,7 @@ class FakeServices {
     clearFailures: async () => undefined,
     authenticate: async () => ({ result: 'unavailable', reason: 'not in these tests' }),
     emit: (type, data) => void this.events.push({ type, ...(data ? { data } : {}) }),
+    report: (problem) => void this.reports.push(problem),
   };
 }
 
@@ -397,13 +399,15 @@ flows:
     expect(c.services.calls).toHaveLength(1);
   });
 
-  it('a refused call is not retried and is reported as message.failed', async () => {
+  it('a refused call is not retried and is reported to the operator', async () => {
     const { c, replies } = await run('{ method: GET, url: "https://api.example/v", retry: 2 }', [
       new OutboundRefusedError('api.example', 'loopback address (not listed in allowHosts)'),
     ]);
     expect(replies).toEqual([UNAVAILABLE]);
     expect(c.services.calls).toHaveLength(1);
-    expect(c.services.events).toContainEqual({ type: 'message.failed', data: { reason: 'request refused' } });
+    expect(c.services.reports).toEqual([
+      'request refused: outbound call to api.example refused: loopback address (not listed in allowHosts)',
+    ]);
   });
 
   it('a value that renders a ".." path segment is refused before any call, like a bad host', async () => {
@@ -414,7 +418,8 @@ flows:
     );
     expect(replies).toEqual(['Rescued.']);
     expect(c.services.calls).toEqual([]);
-    expect(c.services.events).toContainEqual({ type: 'message.failed', data: { reason: 'request refused' } });
+    expect(c.services.reports).toHaveLength(1);
+    expect(c.services.reports[0]).toMatch(/^request refused: /);
   });
 
   it('a path missing from the answer saves an empty value', async () => {
