@@ -31,18 +31,20 @@ export interface IssuedToken {
   revoked: boolean;
 }
 
+/** What an auth endpoint did with a request: `held` while a slow answer is still to come. */
+export type AuthAnswer = number | 'dropped' | 'held';
+
 export interface LoginRecord {
   username: string;
   /** Whether the credentials matched (the password itself is not kept). */
   ok: boolean;
-  /** What the service answered. */
-  status: number | 'dropped';
+  status: AuthAnswer;
 }
 
 export interface VerifyRecord {
   authId: string;
   ok: boolean;
-  status: number | 'dropped';
+  status: AuthAnswer;
 }
 
 export interface ApiCall {
@@ -124,7 +126,7 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
     });
 
   /** Applies the mode to an auth endpoint: "go", or what already happened to the request (dropped, answered). */
-  async function authGate(res: ServerResponse, req: IncomingMessage): Promise<'go' | number | 'dropped'> {
+  async function authGate(res: ServerResponse, req: IncomingMessage): Promise<'go' | 500 | 'dropped'> {
     if (mode === 'down') {
       req.socket.destroy();
       return 'dropped';
@@ -147,19 +149,25 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
     const json = parseJson(raw);
 
     if (req.method === 'POST' && path === '/auth/token') {
-      const username = typeof json?.username === 'string' ? json.username : '';
+      // Recorded on arrival, so a request held by a slow service is seen at once.
+      const login: LoginRecord = {
+        username: typeof json?.username === 'string' ? json.username : '',
+        ok: false,
+        status: 'held',
+      };
+      logins.push(login);
       const gate = await authGate(res, req);
       if (gate !== 'go') {
-        logins.push({ username, ok: false, status: gate });
+        login.status = gate;
         return;
       }
       if (typeof json?.username !== 'string' || typeof json.password !== 'string') {
-        logins.push({ username, ok: false, status: 400 });
+        login.status = 400;
         return sendJson(res, 400, { error: 'invalid_request' });
       }
       const account = accounts.find((a) => a.username === json.username && a.password === json.password);
       if (!account) {
-        logins.push({ username, ok: false, status: 401 });
+        login.status = 401;
         return sendJson(res, 401, { error: 'invalid_grant' });
       }
       const expiresIn = fakeService.expiresIn;
@@ -172,7 +180,7 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
       };
       issued.push(entry);
       byToken.set(entry.token, entry);
-      logins.push({ username, ok: true, status: 200 });
+      Object.assign(login, { ok: true, status: 200 });
       return sendJson(res, 200, {
         access_token: entry.token,
         token_type: 'Bearer',
@@ -182,18 +190,23 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
     }
 
     if (req.method === 'POST' && path === '/auth/verify') {
-      const authId = typeof json?.auth_id === 'string' ? json.auth_id : '';
+      const verify: VerifyRecord = {
+        authId: typeof json?.auth_id === 'string' ? json.auth_id : '',
+        ok: false,
+        status: 'held',
+      };
+      verifies.push(verify);
       const gate = await authGate(res, req);
       if (gate !== 'go') {
-        verifies.push({ authId, ok: false, status: gate });
+        verify.status = gate;
         return;
       }
       if (typeof json?.auth_id !== 'string' || typeof json.auth_code !== 'string') {
-        verifies.push({ authId, ok: false, status: 400 });
+        verify.status = 400;
         return sendJson(res, 400, { error: 'invalid_request' });
       }
       const ok = accounts.some((a) => a.memberId === json.auth_id && a.pin === json.auth_code);
-      verifies.push({ authId, ok, status: 200 });
+      Object.assign(verify, { ok, status: 200 });
       return sendJson(res, 200, { status: ok });
     }
 

@@ -1,0 +1,62 @@
+// Wrong credentials: asked again, locked out after maxAttempts with no auth call while locked, then a login after the lockout.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { identityHash } from '../../../src/store/identity-keys.js';
+import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
+import { eventually } from '../../support/wait.js';
+import type { DialogHarness } from '../dialog/helpers.js';
+import { account, bankBot, startBankHarness, TEXT, tokenKey } from './helpers.js';
+
+const BALANCE = TEXT.balance('1,234.56', 'USD');
+
+let bank: FakeAuthService;
+let h: DialogHarness;
+
+beforeAll(async () => {
+  bank = await startFakeAuthService([account('lock-gus')]);
+  // A lockout of 2 seconds (it is also the window in which failures count): the test waits it out.
+  h = await startBankHarness({
+    bots: bankBot({ bank: bank.url, maxAttempts: 3, lockout: 2 }),
+    label: 'auth-lockout',
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await bank?.close();
+});
+
+describe('lockout', () => {
+  it('three wrong passwords lock the identity; a fourth try makes no auth call; after the lockout the user logs in', async () => {
+    const c = h.sms();
+    expect(await c.send('balance?')).toEqual([TEXT.username]);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      expect(await c.send('lock-gus')).toEqual([TEXT.password]);
+      expect(await c.send(`wrong-${attempt}`)).toEqual([TEXT.wrong, TEXT.username]);
+    }
+    expect(await c.send('lock-gus')).toEqual([TEXT.password]);
+    expect(await c.send('wrong-3')).toEqual([TEXT.locked(1)]);
+    expect(bank.logins.map((l) => l.status)).toEqual([401, 401, 401]);
+
+    // Locked: the credential dialog does not even start, and the auth service hears nothing.
+    expect(await c.send('balance?')).toEqual([TEXT.locked(1)]);
+    expect(await c.send('lock-gus')).toEqual([TEXT.locked(1)]);
+    expect(bank.logins).toHaveLength(3);
+
+    const lock = new IdentityKeys(h.keys).lockout(identityHash('test', c.identity));
+    expect(await h.redis.pttl(lock)).toBeGreaterThan(0);
+    expect(await h.redis.pttl(lock)).toBeLessThanOrEqual(2000);
+    // The lockout record lives exactly as long as the lockout.
+    await eventually(async () => ((await h.redis.exists(lock)) === 0 ? true : undefined), 'lockout over', {
+      timeoutMs: 5000,
+    });
+
+    expect(await c.send('balance?')).toEqual([TEXT.username]);
+    expect(await c.send('lock-gus')).toEqual([TEXT.password]);
+    expect(await c.send('pw-lock-gus')).toEqual([BALANCE]);
+    expect(bank.logins.map((l) => l.status)).toEqual([401, 401, 401, 200]);
+    expect(await h.redis.exists(tokenKey(h, { workspace: 'test', userId: 'u-lock-gus' }, 'bank-login'))).toBe(
+      1,
+    );
+  });
+});
