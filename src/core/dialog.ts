@@ -158,7 +158,10 @@ export class DialogEngine {
       // No question pending: a finished conversation starts over, its variables forgotten.
       turn.state = freshState(event);
     }
-    if (!live) turn.emit('conversation.started');
+    if (!live) {
+      await turn.user(); // the event names who started it: the operator's only handle on an anonymous user
+      turn.emit('conversation.started');
+    }
     if (flow === 'next') flow = await this.run(turn);
     return this.finish(turn, flow);
   }
