@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startFakeAuthService,
+  type AuthAnswer,
   type AuthServiceMode,
   type FakeAuthService,
 } from '../../fakes/auth-service.js';

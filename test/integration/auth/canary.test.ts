@@ -1,0 +1,287 @@
+// Secret canaries: passwords, a PIN and issued tokens never appear in clear (or base64/URL-encoded) in Redis, logs, replies or history.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identityHash } from '../../../src/store/identity-keys.js';
+import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
+import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fakes/operator-api.js';
+import { captureLogs } from '../../support/logs.js';
+import type { DialogHarness } from '../dialog/helpers.js';
+import { account, bankBot, startBankHarness, TEXT } from './helpers.js';
+
+const API_KEY = 'test-api-key-0123456789';
+
+// --- the scanner ---
+
+interface Finding {
+  where: string;
+  canary: string;
+  /** How it was written: plain, url, form, json, base64… */
+  encoding: string;
+}
+
+/** Base64 text that any base64 of a string containing `secret` must contain, whatever the offset. */
+function base64Cores(secret: string, alphabet: 'base64' | 'base64url'): string[] {
+  const cores: string[] = [];
+  for (let pad = 0; pad < 3; pad++) {
+    const encoded = Buffer.from('\0'.repeat(pad) + secret, 'utf8').toString(alphabet);
+    // Drop the characters that mix in the padding before and whatever follows after.
+    const start = Math.ceil((pad * 4) / 3);
+    const end = Math.floor(((pad + Buffer.byteLength(secret)) * 4) / 3) - 1;
+    if (end - start >= 8) cores.push(encoded.slice(start, end));
+  }
+  return cores;
+}
+
+/** Every form the canary could take on its way into storage or a log. */
+function needles(canary: string): { encoding: string; text: string }[] {
+  const list = [
+    { encoding: 'plain', text: canary },
+    { encoding: 'url', text: encodeURIComponent(canary) },
+    { encoding: 'form', text: new URLSearchParams({ x: canary }).toString().slice(2) },
+    { encoding: 'json', text: JSON.stringify(canary).slice(1, -1) },
+    ...base64Cores(canary, 'base64').map((text) => ({ encoding: 'base64', text })),
+    ...base64Cores(canary, 'base64url').map((text) => ({ encoding: 'base64url', text })),
+  ];
+  const seen = new Set<string>();
+  return list.filter((n) => !seen.has(n.text) && seen.add(n.text));
+}
+
+function scanText(where: string, text: string, canaries: string[]): Finding[] {
+  const found: Finding[] = [];
+  for (const canary of canaries) {
+    for (const needle of needles(canary)) {
+      if (text.includes(needle.text)) found.push({ where, canary, encoding: needle.encoding });
+    }
+  }
+  return found;
+}
+
+/** Every value of a key, read with the command for its type (byte-safe). */
+async function readKey(redis: Redis, key: string, type: string): Promise<string[]> {
+  const text = (values: Buffer[]) => values.map((v) => v.toString('utf8'));
+  switch (type) {
+    case 'string':
+      return text([(await redis.getBuffer(key)) ?? Buffer.alloc(0)]);
+    case 'hash':
+      return Object.entries(await redis.hgetallBuffer(key)).flatMap(([field, value]) => [
+        field,
+        value.toString('utf8'),
+      ]);
+    case 'list':
+      return text(await redis.lrangeBuffer(key, 0, -1));
+    case 'set':
+      return text(await redis.smembersBuffer(key));
+    case 'zset':
+      return text(await redis.zrangeBuffer(key, '0', '-1', 'WITHSCORES'));
+    case 'stream':
+      return (await redis.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]);
+    case 'none':
+      return []; // expired between SCAN and TYPE
+    default:
+      throw new Error(`key ${key} has a type the scanner cannot read: ${type}`);
+  }
+}
+
+/** SCANs every key under `prefix:` (Switchboard's own and BullMQ's), reads each with its type's command. */
+async function scanRedis(
+  redis: Redis,
+  prefix: string,
+  canaries: string[],
+): Promise<{ findings: Finding[]; types: Map<string, number>; keys: { key: string; type: string }[] }> {
+  const findings: Finding[] = [];
+  const types = new Map<string, number>();
+  const seen: { key: string; type: string }[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      types.set(type, (types.get(type) ?? 0) + 1);
+      seen.push({ key, type });
+      findings.push(...scanText(`redis key name ${key}`, key, canaries));
+      for (const value of await readKey(redis, key, type))
+        findings.push(...scanText(`redis ${type} ${key}`, value, canaries));
+    }
+  } while (cursor !== '0');
+  return { findings, types, keys: seen };
+}
+
+function scanLines(where: string, lines: unknown[], canaries: string[]): Finding[] {
+  return lines.flatMap((line, i) => scanText(`${where} #${i}`, JSON.stringify(line), canaries));
+}
+
+// --- the run ---
+
+const hex = () => randomBytes(6).toString('hex');
+const SMS_USER = `cn-sms-${hex()}`;
+const WA_USER = `cn-wa-${hex()}`;
+const SMS_PASSWORD = `sms-${hex()}-p@ss w/rd+`;
+const SMS_WRONG = `wrong-${hex()}-p@ss w/rd+`;
+const WA_PASSWORD = `wa-${hex()}-Pa$$:wörd?&`;
+const MEMBER = String(randomInt(100_000, 999_999));
+/** Ten digits, starting with 9 so that no millisecond timestamp of this decade contains it by chance. */
+const PIN = `9${String(randomInt(100_000_000, 999_999_999))}`;
+
+let bank: FakeAuthService;
+let receiver: FakeOperatorApi;
+let h: DialogHarness;
+
+beforeAll(async () => {
+  bank = await startFakeAuthService([
+    account(SMS_USER, { password: SMS_PASSWORD, userId: `u-${SMS_USER}` }),
+    account(WA_USER, { password: WA_PASSWORD, userId: `u-${WA_USER}` }),
+    account(`cn-voice-${hex()}`, { memberId: MEMBER, pin: PIN, userId: MEMBER }),
+  ]);
+  // Operator events go to a receiver that keeps failing, so their BullMQ jobs (data hashes) stay in Redis.
+  receiver = await startFakeOperatorApi({
+    'POST /events': (_req, res) => sendJson(res, 500, { error: 'not now' }),
+  });
+  h = await startBankHarness({
+    bots: bankBot({ bank: bank.url, pinDigits: 10 }),
+    label: 'auth-canary',
+    variables: { LOG_LEVEL: 'debug' },
+    adjust: (config) => {
+      config.workspaces.test!.events = { url: `${receiver.url}/events`, secret: 'events-secret-0123456789' };
+    },
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await receiver?.close();
+  await bank?.close();
+});
+
+describe('secret canaries', () => {
+  it('the scanner finds a planted canary in a key of every type, in any encoding, and in a log line', async () => {
+    const canary = `planted-${hex()}-p@ss w/rd+`;
+    const plant = `${h.prefix}:plant`;
+    await h.redis.set(`${plant}:string`, `before ${canary} after`);
+    await h.redis.hset(
+      `${plant}:hash`,
+      'data',
+      JSON.stringify({ value: Buffer.from(`xx${canary}`).toString('base64') }),
+    );
+    await h.redis.rpush(`${plant}:list`, 'other', `q=${encodeURIComponent(canary)}`);
+    await h.redis.sadd(`${plant}:set`, Buffer.from(`y${canary}`).toString('base64url'));
+    await h.redis.zadd(`${plant}:zset`, 1, new URLSearchParams({ p: canary }).toString());
+    await h.redis.xadd(`${plant}:stream`, '*', 'event', 'login', 'text', canary);
+    const { logger, logs } = captureLogs('debug', 'planted');
+    logger.debug('a careless line', { note: `typed ${canary}` });
+
+    const { findings, types } = await scanRedis(h.redis, plant, [canary]);
+    expect([...types.keys()].sort()).toEqual(['hash', 'list', 'set', 'stream', 'string', 'zset']);
+    const foundIn = (type: string) =>
+      findings.filter((f) => f.where === `redis ${type} ${plant}:${type}`).map((f) => f.encoding);
+    expect(foundIn('string')).toContain('plain');
+    expect(foundIn('hash')).toContain('base64');
+    expect(foundIn('list')).toContain('url');
+    // base64url and base64 agree wherever the text has no + or /, so either name may be reported.
+    expect(foundIn('set').some((e) => e.startsWith('base64'))).toBe(true);
+    expect(foundIn('zset')).toContain('form');
+    expect(foundIn('stream')).toContain('plain');
+    expect(scanLines('log', logs.lines, [canary]).map((f) => f.encoding)).toEqual(['plain']);
+    await h.redis.del(...['string', 'hash', 'list', 'set', 'zset', 'stream'].map((t) => `${plant}:${t}`));
+    expect((await scanRedis(h.redis, plant, [canary])).findings).toEqual([]);
+  });
+
+  it('login dialogs on SMS, WhatsApp and voice leave the password, PIN and tokens nowhere in clear', async () => {
+    const answers: string[] = [];
+    // SMS: a wrong password first (a secret too), then the right one.
+    const sms = h.sms();
+    expect(await sms.send('balance?')).toEqual([TEXT.username]);
+    expect(await sms.send(SMS_USER)).toEqual([TEXT.password]);
+    expect(await sms.send(SMS_WRONG)).toEqual([TEXT.wrong, TEXT.username]);
+    expect(await sms.send(SMS_USER)).toEqual([TEXT.password]);
+    expect(await sms.send(SMS_PASSWORD)).toEqual([TEXT.balance('1,234.56', 'USD')]);
+
+    // WhatsApp: the auth service fails once (an error path that logs), then the login succeeds.
+    const wa = h.whatsapp();
+    expect(await wa.send('balance?')).toEqual([TEXT.username]);
+    expect(await wa.send(WA_USER)).toEqual([TEXT.password]);
+    bank.setMode('error');
+    expect(await wa.send(WA_PASSWORD)).toEqual([TEXT.unavailable]);
+    bank.setMode('up');
+    expect(await wa.send('balance?')).toEqual([TEXT.username]);
+    expect(await wa.send(WA_USER)).toEqual([TEXT.password]);
+    expect(await wa.send(WA_PASSWORD)).toEqual([TEXT.balance('1,234.56', 'USD')]);
+
+    // Voice: member number and PIN on the keypad.
+    const call = h.call();
+    answers.push(await call.start());
+    answers.push(await call.press(MEMBER));
+    answers.push(await call.press(PIN));
+    expect(answers.at(-1)).toContain(TEXT.payment('42.00 USD', 'City Power'));
+
+    // The events receiver has refused at least one delivery, so event jobs are waiting to be retried.
+    expect(receiver.requests.length).toBeGreaterThan(0);
+
+    const tokens = bank.issued.map((t) => t.token);
+    expect(tokens).toHaveLength(2);
+    const canaries = [SMS_PASSWORD, SMS_WRONG, WA_PASSWORD, PIN, ...tokens];
+
+    const { findings, types, keys } = await scanRedis(h.redis, h.prefix, canaries);
+    // The scan read Switchboard's keys and BullMQ's: strings, hashes (job data), lists, sorted sets, streams.
+    expect([...types.keys()]).toEqual(expect.arrayContaining(['string', 'hash', 'list', 'zset', 'stream']));
+    const jobHashes = [];
+    for (const { key, type } of keys)
+      if (key.startsWith(`${h.prefix}:{events}:`) && type === 'hash' && (await h.redis.hexists(key, 'data')))
+        jobHashes.push(key);
+    expect(jobHashes.length).toBeGreaterThan(0); // operator event jobs with their data were among them
+    const history = async (userId: string) => {
+      const res = await fetch(`${h.url}/v1/users/${encodeURIComponent(userId)}/history?limit=100`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { entries: { direction: string; text: string; secret: boolean }[] };
+    };
+    const user = async (userId: string) =>
+      (await fetch(`${h.url}/v1/users/${encodeURIComponent(userId)}`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      }).then((r) => r.json())) as unknown;
+    // Before the login an identity's history is its own (anonymous); after it, the verified user's.
+    const anonymous = (identity: string) => `anon:${identityHash('test', identity)}`;
+    const histories = [
+      await history(anonymous(sms.identity)),
+      await history(`u-${SMS_USER}`),
+      await history(anonymous(wa.identity)),
+      await history(`u-${WA_USER}`),
+      await history(anonymous(call.identity)),
+      await history(MEMBER),
+    ];
+    const secretLines = histories.map((x) => x.entries.filter((e) => e.secret).map((e) => e.text));
+    // History is kept (so the check below means something), with every secret answer as [redacted].
+    expect(secretLines).toEqual([
+      ['[redacted]'], // the wrong password
+      ['[redacted]'], // the right one, which verified the user
+      ['[redacted]'], // the password the unavailable service never checked
+      ['[redacted]'],
+      [],
+      ['[redacted]'], // the PIN
+    ]);
+    expect(histories[0]!.entries).toContainEqual(
+      expect.objectContaining({ direction: 'in', text: SMS_USER }),
+    );
+    expect(histories[4]!.entries).toContainEqual(expect.objectContaining({ direction: 'in', text: MEMBER }));
+
+    const everywhere = [
+      ...findings,
+      ...scanLines('gateway log', h.logs.lines, canaries),
+      ...scanLines('reply sent through Twilio', h.twilio.requests, canaries),
+      ...scanLines('TwiML answer', answers, canaries),
+      ...scanLines('history', histories, canaries),
+      ...scanLines(
+        'operator API user',
+        [await user(`u-${SMS_USER}`), await user(`u-${WA_USER}`), await user(MEMBER)],
+        canaries,
+      ),
+      ...scanLines('operator event delivered', receiver.requests, canaries),
+      ...scanLines('dead letter', await h.redis.lrange(h.keys.deadLetters(), 0, -1), canaries),
+    ];
+    expect(everywhere).toEqual([]);
+    // The log was at debug and did say something about every turn.
+    expect(h.logs.lines.filter((l) => l.message === 'turn handled').length).toBeGreaterThanOrEqual(14);
+  });
+});
