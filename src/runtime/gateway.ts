@@ -141,9 +141,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const identityKeys = new IdentityKeys(keys);
   const onErase = async ({ workspace, identities }: { workspace: string; identities: string[] }) => {
     const bots = Object.entries(directory.config.bots).filter(([, bot]) => bot.workspace === workspace);
+    const cids = new Set<string>();
     for (const identity of identities) {
-      for (const [botId] of bots) await workStore.forget(conversationId(botId, identity));
+      for (const [botId] of bots) cids.add(conversationId(botId, identity));
     }
+    for (const cid of cids) await workStore.forget(cid);
+    // forget() cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): one SCAN
+    // finds them. Erasure is rare, and SCAN does not block Redis.
+    let cursor = '0';
+    do {
+      const [next, found] = await work.scan(cursor, 'MATCH', `${keys.prefix}:c:{*`, 'COUNT', 1000);
+      cursor = next;
+      const ours = found.filter((key) => cids.has(/:c:\{([^}]+)\}/.exec(key)?.[1] ?? ''));
+      if (ours.length > 0) await work.unlink(...ours);
+    } while (cursor !== '0');
   };
   const identitySet = (redis: Redis, events: EventSink) => {
     const tokens = new RedisTokenStore(redis, identityKeys, cipher, { metrics });
