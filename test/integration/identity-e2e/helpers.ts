@@ -1,5 +1,9 @@
 // Identity end-to-end helpers: two workspaces in one gateway, a fake bank, event receivers, the operator API over HTTP.
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { EVENTS_QUEUE } from '../../../src/events/sink.js';
+import { Queues } from '../../../src/queue/queues.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   startEventReceiver,
   type FakeEventReceiver,
@@ -7,6 +11,7 @@ import {
 } from '../../fakes/event-receiver.js';
 import { startFakeProtectedApi, type FakeProtectedApi } from '../../fakes/protected-api.js';
 import { NUMBERS } from '../../support/config.js';
+import { eventually } from '../../support/wait.js';
 import { startDialogHarness, twilioYaml, type DialogHarness } from '../dialog/helpers.js';
 
 export const ACME_KEY = 'acme-e2e-key-0123456789abcdef';
@@ -247,6 +252,28 @@ export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> 
     cursor = next;
   } while (cursor !== '0');
   return [...found].sort();
+}
+
+/**
+ * Resolves when no conversation, reply or event job waits or runs, so that a SCAN sees no key that is
+ * about to go. Nothing announces "idle", so this polls (bounded).
+ */
+export async function queuesIdle(h: DialogHarness): Promise<void> {
+  const queues = new Queues(h.redis, h.keys, h.env.SWITCHBOARD_QUEUE_SHARDS);
+  const events = new Queue(EVENTS_QUEUE, {
+    connection: h.redis,
+    prefix: new IdentityKeys(h.keys).eventsQueuePrefix(),
+  });
+  try {
+    await eventually(async () => {
+      const depth = await queues.depth();
+      const pending = Object.values(await events.getJobCounts('wait', 'active', 'delayed', 'prioritized'));
+      const total = depth.conversations + depth.sends + pending.reduce((a, b) => a + b, 0);
+      return total === 0 ? true : undefined;
+    }, 'conversation, send and event queues idle');
+  } finally {
+    await Promise.all([queues.close(), events.close()]);
+  }
 }
 
 /** A US number nobody else in the run uses. */
