@@ -72,6 +72,14 @@ async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: { sandbox: { type: 'boolean', default: false } } });
   const variables = configVariables();
   let stopDemo: (() => Promise<void>) | undefined;
+  let stopRedis: (() => Promise<void>) | undefined;
+  const signals = new Signals(
+    () => loadConfig({ path: readEnv(variables).SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } }),
+    async () => {
+      await stopDemo?.();
+      await stopRedis?.();
+    },
+  );
   if (values.sandbox) {
     // `npm start`: the example bank with its demo auth service and API beside it, no Twilio account needed.
     variables.SWITCHBOARD_MODE = 'sandbox';
@@ -84,7 +92,6 @@ async function run(argv: string[]): Promise<number> {
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
 
-  let stopRedis: (() => Promise<void>) | undefined;
   if (command === 'start') {
     const redis = await localRedis(env.REDIS_URL, env.SWITCHBOARD_REDIS_SERVER, logger);
     env.REDIS_URL = redis.url;
@@ -100,10 +107,8 @@ async function run(argv: string[]): Promise<number> {
     ...(env.PORT !== undefined ? { port: env.PORT } : {}),
   });
   if (values.sandbox) printSandboxWelcome(gateway, env);
-  return waitForSignals(gateway, env, variables, logger, async () => {
-    await stopDemo?.();
-    await stopRedis?.();
-  });
+  signals.ready(gateway, logger);
+  return signals.finished;
 }
 
 function printSandboxWelcome(gateway: Gateway, env: Env) {
@@ -120,43 +125,68 @@ function printSandboxWelcome(gateway: Gateway, env: Env) {
   );
 }
 
-function waitForSignals(
-  gateway: Gateway,
-  env: Env,
-  variables: Record<string, string | undefined>,
-  logger: Logger,
-  after: () => Promise<void>,
-): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('stopping: finishing turns in flight', { signal });
-      try {
-        await gateway.close();
-        await after();
-        resolve(0);
-      } catch (error) {
-        logger.error('error while stopping', {
-          reason: error instanceof Error ? error.message : String(error),
-        });
-        resolve(1);
-      }
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      loadConfig({ path: env.SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } })
-        .then((config) => gateway.reload(config))
-        .catch((error: unknown) => {
-          const detail = error instanceof ConfigError ? formatProblems(error.problems) : String(error);
-          logger.error('configuration reload refused; keeping the running configuration', {
-            problems: detail,
+/**
+ * Signals, listened to from the moment the process starts (so a SIGTERM that arrives while it is still
+ * starting stops it cleanly once it is up, instead of killing it halfway).
+ */
+class Signals {
+  private gateway: Gateway | undefined;
+  private requested: string | undefined;
+  private stopping = false;
+  private done!: (code: number) => void;
+  readonly finished = new Promise<number>((resolve) => (this.done = resolve));
+
+  constructor(
+    private readonly reloadConfig: () => Promise<Config>,
+    private readonly after: () => Promise<void>,
+    private logger?: Logger,
+  ) {
+    process.on('SIGTERM', () => this.stop('SIGTERM'));
+    process.on('SIGINT', () => this.stop('SIGINT'));
+    process.on('SIGHUP', () => this.reload());
+  }
+
+  ready(gateway: Gateway, logger: Logger): void {
+    this.gateway = gateway;
+    this.logger = logger;
+    if (this.requested) this.stop(this.requested);
+  }
+
+  private stop(signal: string): void {
+    if (!this.gateway) {
+      this.requested = signal;
+      return;
+    }
+    if (this.stopping) return;
+    this.stopping = true;
+    const gateway = this.gateway;
+    this.logger?.info('stopping: finishing turns in flight', { signal });
+    gateway
+      .close()
+      .then(this.after)
+      .then(
+        () => this.done(0),
+        (error: unknown) => {
+          this.logger?.error('error while stopping', {
+            reason: error instanceof Error ? error.message : String(error),
           });
+          this.done(1);
+        },
+      );
+  }
+
+  private reload(): void {
+    const gateway = this.gateway;
+    if (!gateway) return; // still starting: the configuration being loaded is already the newest
+    this.reloadConfig()
+      .then((config) => gateway.reload(config))
+      .catch((error: unknown) => {
+        const detail = error instanceof ConfigError ? formatProblems(error.problems) : String(error);
+        this.logger?.error('configuration reload refused; keeping the running configuration', {
+          problems: detail,
         });
-    });
-  });
+      });
+  }
 }
 
 run(process.argv.slice(2)).then(
