@@ -1,0 +1,94 @@
+// Data key rotation: tokens sealed under an old key still open; a token sealed under an unknown key is missing, not an error.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDataCipher } from '../../../src/store/cipher.js';
+import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
+import { randomNumber, type DialogHarness } from '../dialog/helpers.js';
+import { account, bankBot, gatewayWithKeys, startBankHarness, TEXT, tokenKey } from './helpers.js';
+
+const BALANCE = TEXT.balance('1,234.56', 'USD');
+const key = () => randomBytes(32).toString('base64');
+
+let bank: FakeAuthService;
+let base: DialogHarness;
+const stops: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  bank = await startFakeAuthService([account('rot-ivy'), account('rot-jon')]);
+  // No gateway of its own: each step of the test starts one with the data keys of that moment.
+  base = await startBankHarness({
+    bots: bankBot({ bank: bank.url }),
+    gateway: false,
+    label: 'auth-rotation',
+  });
+});
+
+// A gateway left running by a failed test would take the next test's turns: each test stops its own.
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+afterAll(async () => {
+  await base?.close();
+  await bank?.close();
+});
+
+async function gateway(keys: { current: string; old?: string[] }) {
+  const g = await gatewayWithKeys(base, keys);
+  stops.push(g.stop);
+  return g;
+}
+
+describe('data key rotation', () => {
+  it('a token sealed under the old key is used after rotation (SWITCHBOARD_DATA_KEYS) without a new login', async () => {
+    const [oldKey, newKey] = [key(), key()];
+    const from = randomNumber();
+    const before = await gateway({ current: oldKey });
+    const c1 = before.h.whatsapp(from);
+    expect(await c1.send('balance?')).toEqual([TEXT.username]);
+    expect(await c1.send('rot-ivy')).toEqual([TEXT.password]);
+    expect(await c1.send('pw-rot-ivy')).toEqual([BALANCE]);
+    await before.stop();
+
+    const sealed = await base.redis.get(
+      tokenKey(base, { workspace: 'test', userId: 'u-rot-ivy' }, 'bank-login'),
+    );
+    expect(createDataCipher(newKey).open(sealed!)).toBeUndefined(); // really sealed under the old key
+
+    const after = await gateway({ current: newKey, old: [oldKey] });
+    const c2 = after.h.whatsapp(from);
+    expect(await c2.send('balance?')).toEqual([BALANCE]);
+    expect(await c2.send('balance?')).toEqual([BALANCE]);
+    expect(bank.logins.filter((l) => l.username === 'rot-ivy')).toHaveLength(1);
+    expect(await base.redis.lrange(base.keys.deadLetters(), 0, -1)).toEqual([]);
+    await after.stop();
+  });
+
+  it('a token sealed under a key nobody holds is treated as missing: the user is asked to log in', async () => {
+    const current = key();
+    const from = randomNumber();
+    const g = await gateway({ current });
+    const c = g.h.sms(from);
+    expect(await c.send('balance?')).toEqual([TEXT.username]);
+    expect(await c.send('rot-jon')).toEqual([TEXT.password]);
+    expect(await c.send('pw-rot-jon')).toEqual([BALANCE]);
+
+    // Replace the cached token by one sealed under a key this gateway does not know (a dropped old key).
+    const where = tokenKey(base, { workspace: 'test', userId: 'u-rot-jon' }, 'bank-login');
+    const foreign = createDataCipher(key()).seal(
+      JSON.stringify({ t: 'tok-foreign', e: Date.now() + 600_000 }),
+    );
+    expect(await base.redis.set(where, foreign, 'KEEPTTL')).toBe('OK');
+
+    const calls = bank.apiCalls.length;
+    expect(await c.send('balance?')).toEqual([TEXT.username]);
+    expect(bank.apiCalls.length).toBe(calls); // nothing was sent with a token it could not open
+    expect(await c.send('rot-jon')).toEqual([TEXT.password]);
+    expect(await c.send('pw-rot-jon')).toEqual([BALANCE]);
+    expect(bank.apiCalls.slice(calls).map((a) => [a.token, a.status])).toEqual([
+      [bank.latestToken('u-rot-jon')!.token, 200],
+    ]);
+    expect(await base.redis.lrange(base.keys.deadLetters(), 0, -1)).toEqual([]);
+    expect(g.h.logs.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
