@@ -1,9 +1,8 @@
 // Outside sandbox mode a missing or malformed SWITCHBOARD_DATA_KEY stops start-up with a clear message.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configVariables, testConfigYaml, writeConfigFile } from '../../support/config.js';
+import { botYaml, configVariables, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT } from '../../support/processes.js';
-import { botYaml } from '../../support/config.js';
 
 const MISSING =
   'SWITCHBOARD_DATA_KEY is not set. Outside sandbox mode Switchboard encrypts tokens and message text at rest ' +
