@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   SWITCHBOARD_TURN_ATTEMPTS: int(1, 50).default(3),
   SWITCHBOARD_SEND_ATTEMPTS: int(1, 50).default(8),
   SWITCHBOARD_RETRY_BASE_MS: int(1, 600_000).default(1000),
+  SWITCHBOARD_EVENT_RETRY_BASE_MS: int(1, 3_600_000).default(10_000),
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
   PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),

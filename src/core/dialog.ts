@@ -74,6 +74,7 @@ export const TEXT = {
   locked: (minutes: number) =>
     `Too many failed attempts. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
   invalidField: "Sorry, that doesn't look right.",
+  credentialsGaveUp: "Sorry, I couldn't read your details. Reply MENU to start over.",
   loggedOut: 'You are signed out.',
   optedIn: 'You are subscribed again. Reply HELP for help.',
   linked: (who: string) => `Thanks, your account is linked. ${who}`,
@@ -376,7 +377,7 @@ export class DialogEngine {
     if (input === undefined || !validAnswer(field, input)) {
       const misses = pending.misses + 1;
       if (misses > 2) {
-        turn.say(TEXT.requestFailed);
+        turn.say(TEXT.credentialsGaveUp);
         turn.state.pending = undefined;
         return 'ended';
       }
@@ -403,7 +404,7 @@ export class DialogEngine {
     const outcome = await services.authenticate(component, values);
     if (outcome.result === 'success') {
       // Verified first, so that the token is cached under the verified user (and reported as user.verified).
-      turn.userView = await services.markVerified(outcome.userId);
+      turn.userView = await services.markVerified(outcome.userId, pending.component);
       await services.storeToken(pending.component, outcome.userId, {
         token: outcome.token,
         ttlSeconds: outcome.ttlSeconds,

@@ -50,7 +50,7 @@ export interface DialogServices {
   /** The user behind this channel identity. */
   user(): Promise<UserView>;
   /** Binds this identity to a verified user (after a successful auth step). */
-  markVerified(userId: string): Promise<UserView>;
+  markVerified(userId: string, component: string): Promise<UserView>;
   /** Stores a name and email the user typed, as unverified. */
   saveProfile(profile: { name?: string; email?: string }): Promise<void>;
   redeemLinkCode(code: string): Promise<LinkOutcome>;

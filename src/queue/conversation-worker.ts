@@ -42,6 +42,8 @@ export interface HandledTurn {
   stateTtlSeconds: number;
   replies: OutboxItem[];
   voiceTurn?: { turn: number; answer: string };
+  /** Work for once the turn is committed (history, Twilio log redaction): done once, by the worker that won. */
+  afterCommit?: () => Promise<void>;
 }
 
 /** Runs one event through the dialog and renders what it produced for the event's channel. */
@@ -79,19 +81,21 @@ export async function handleEvent(
     event,
   });
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
-  await recordHistory(services, event, result).catch((error: unknown) =>
-    // History is the operator's record, not the user's answer: a failure to write it must not replay the turn.
-    opts.services.logger.error('history not recorded', {
-      conversation: cid,
-      bot: event.botId,
-      channel: event.channel,
-      reason: error instanceof Error ? error.message : String(error),
-    }),
-  );
-  if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
-    await opts.redactInbound(event);
+  const afterCommit = async () => {
+    await recordHistory(services, event, result).catch((error: unknown) =>
+      // History is the operator's record, not the user's answer: a failure to write it must not replay the turn.
+      opts.services.logger.error('history not recorded', {
+        conversation: cid,
+        bot: event.botId,
+        channel: event.channel,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
+      await opts.redactInbound(event);
+  };
   if (event.channel === 'voice') {
-    if (event.kind === 'call.end') return { state: null, stateTtlSeconds, replies: [] };
+    if (event.kind === 'call.end') return { state: null, stateTtlSeconds, replies: [], afterCommit };
     const answer = channels.voice.toTwiml(result.output, {
       publicUrl: directory.publicUrl,
       turn: event.turn ?? 0,
@@ -102,6 +106,7 @@ export async function handleEvent(
       stateTtlSeconds,
       replies: [],
       voiceTurn: { turn: event.turn ?? 0, answer },
+      afterCommit,
       ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
     };
   }
@@ -109,6 +114,7 @@ export async function handleEvent(
     state: result.state,
     stateTtlSeconds,
     replies: outbox(cid, event, result.output),
+    afterCommit,
     ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
   };
 }
@@ -231,6 +237,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         ended: turn.state === null,
       });
       if (turn.replies.length) await queues.kickSend(cid);
+      await turn.afterCommit?.();
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;

@@ -157,7 +157,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     } while (cursor !== '0');
   };
   const identitySet = (redis: Redis, events: EventSink) => {
-    const tokens = new RedisTokenStore(redis, identityKeys, cipher, { metrics });
+    const tokens = new RedisTokenStore(redis, identityKeys, cipher); // cache hits are counted per turn
     const identity = new IdentityStore({ redis, keys: identityKeys, cipher, tokens, events, onErase });
     const linkCodes = new LinkCodes({ redis, keys: identityKeys, cipher, identity });
     return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
@@ -238,7 +238,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           services,
           redactInbound: async (event) => {
             // Twilio keeps message bodies in its log; delete the ones that carried a secret, when asked to.
-            const account = directory.config.twilio;
+            const bot = directory.bot(event.botId);
+            const workspace = bot ? directory.config.workspaces[bot.workspace] : undefined;
+            const account = workspace?.twilio ?? directory.config.twilio;
             if (!account?.redactSecretMessages || !sender.deleteMessage) return;
             await sender.deleteMessage(event.accountSid, event.id).catch((error: unknown) =>
               logger.warn('could not delete a secret-bearing message from Twilio', {
@@ -268,7 +270,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       );
     }
     workers.push(
-      createEventWorker({ connection: work, prefix: keys.prefix, directory: currentDirectory, logger }),
+      createEventWorker({
+        connection: work,
+        prefix: keys.prefix,
+        directory: currentDirectory,
+        logger,
+        backoff: { baseMs: env.SWITCHBOARD_EVENT_RETRY_BASE_MS },
+      }),
     );
   }
 

@@ -54,12 +54,13 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
       const target = (component: string) => ({ workspace, identity, component });
       return {
         user: async () => view(await resolve()),
-        markVerified: async (userId) => {
+        markVerified: async (userId, component) => {
           resolved = await deps.identity.markVerified({
             workspace,
             identity,
             userId,
             via: 'auth',
+            component,
             ...(callId ? { callId } : {}),
           });
           return view(resolved);

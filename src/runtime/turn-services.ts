@@ -84,7 +84,8 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
   return {
     http,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
-    markVerified: (userId) => (identity ? identity.markVerified(userId) : missingIdentity()),
+    markVerified: (userId, component) =>
+      identity ? identity.markVerified(userId, component) : missingIdentity(),
     saveProfile: (profile) => (identity ? identity.saveProfile(profile) : missingIdentity()),
     redeemLinkCode: (code) => (identity ? identity.redeemLinkCode(code) : missingIdentity()),
     logout: () => (identity ? identity.logout() : Promise.resolve(0)),

@@ -86,7 +86,7 @@ describe('operator events from a conversation', () => {
       externalId: null,
       userId: 'member-5',
       channel: 'sms',
-      data: { identity, via: 'auth' },
+      data: { identity, via: 'auth', component: 'bank-login' },
     });
 
     expect(await chat.send('STOP')).toEqual([]);
