@@ -17,6 +17,15 @@ const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379'),
+  /** `host:port,host:port` of Redis Sentinels; with it, REDIS_URL gives only the password and database. */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(
+      /^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/,
+      'must be host:port pairs separated by commas, e.g. s1:26379,s2:26379',
+    )
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
   SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.yaml'),
   SWITCHBOARD_MODE: z.enum(['production', 'sandbox']).optional(),
   SWITCHBOARD_DATA_KEY: z.string().optional(),

@@ -62,8 +62,26 @@ export function isSandbox(env: Env, config: Config): boolean {
 }
 
 /** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
-function connect(url: string, name: string, options: RedisOptions, logger: Logger): Redis {
-  const redis = new Redis(url, { connectionName: name, ...options });
+function connect(env: Env, name: string, options: RedisOptions, logger: Logger): Redis {
+  let redis: Redis;
+  if (env.REDIS_SENTINELS) {
+    // Sentinel: the sentinels name the primary; REDIS_URL still carries the password and database.
+    const url = new URL(env.REDIS_URL);
+    redis = new Redis({
+      sentinels: env.REDIS_SENTINELS.split(',').map((pair) => {
+        const [host, port] = pair.split(':');
+        return { host: host!, port: Number(port) };
+      }),
+      name: env.REDIS_SENTINEL_NAME,
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      db: Number(url.pathname.slice(1) || 0),
+      connectionName: name,
+      ...options,
+    });
+  } else {
+    redis = new Redis(env.REDIS_URL, { connectionName: name, ...options });
+  }
   let down = false;
   redis.on('error', (error) => {
     if (!down) logger.error('Redis connection error', { connection: name, reason: error.message });
@@ -122,12 +140,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Auto-pipelining sends the commands of concurrent webhooks in one write: a write per command made
   // socket writes the largest cost of a webhook (bench/webhook.bench.ts, docs/architecture.md).
   const web = connect(
-    env.REDIS_URL,
+    env,
     'switchboard:web',
     { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
     logger,
   );
-  const work = connect(env.REDIS_URL, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
+  const work = connect(env, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
   const connections: Redis[] = [web, work];
 
   const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
@@ -284,7 +302,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let waiter: TurnWaiter | undefined;
   let draining = false;
   if (opts.roles.web) {
-    const subscriber = connect(env.REDIS_URL, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
+    const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
     connections.push(subscriber);
     waiter = new TurnWaiter(subscriber, webStore);
     const statuses = new StatusRecorder(web, keys, logger, metrics, async (failure) => {
