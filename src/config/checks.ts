@@ -163,6 +163,10 @@ function checkStep(step: unknown, path: Path, ctx: BotContext): void {
       checkText(options.name, [...at, 'name'], ctx);
       checkText(options.email, [...at, 'email'], ctx);
       break;
+    case 'link':
+      checkText(options.prompt, [...at, 'prompt'], ctx);
+      checkText(options.invalid, [...at, 'invalid'], ctx);
+      break;
     case 'goto':
       if (typeof value === 'string') checkFlowName(value, at, ctx);
       break;

@@ -231,6 +231,16 @@ export const ProfileStepSchema = z.strictObject({
     }),
 });
 
+/** Asks for a link code (SPEC 7.3) and redeems it: how a caller, who cannot type LINK, links on voice. */
+export const LinkStepSchema = z.strictObject({
+  // Required (write `- link: {}` for the defaults): a defaulted key would make every other step match it.
+  link: z.strictObject({
+    prompt: Text.default('Enter your link code.'),
+    retries: Count.default(2),
+    invalid: Text.default("Sorry, I couldn't link your account."),
+  }),
+});
+
 export const GotoStepSchema = z.strictObject({ goto: NonEmpty });
 
 export const EndStepSchema = z.strictObject({ end: Text.nullable() });
@@ -244,6 +254,7 @@ export const STEP_KINDS = [
   'switch',
   'set',
   'profile',
+  'link',
   'goto',
   'end',
 ] as const;
@@ -257,6 +268,7 @@ export const StepSchema = z.union([
   SwitchStepSchema,
   SetStepSchema,
   ProfileStepSchema,
+  LinkStepSchema,
   GotoStepSchema,
   EndStepSchema,
 ]);
@@ -272,6 +284,7 @@ export type SwitchStep = z.output<typeof SwitchStepSchema>;
 export type SetStep = z.output<typeof SetStepSchema>;
 export type ProfileStep = z.output<typeof ProfileStepSchema>;
 export type GotoStep = z.output<typeof GotoStepSchema>;
+export type LinkStep = z.output<typeof LinkStepSchema>;
 export type EndStep = z.output<typeof EndStepSchema>;
 
 // --- auth components (SPEC section 5) ---

@@ -21,6 +21,8 @@ export type Pending =
   /** A credential dialog: answers so far (the whole state is sealed at rest) and failed tries. */
   | { kind: 'credential'; component: string; field: number; values: Record<string, string>; misses: number }
   | { kind: 'profile'; field: 'name' | 'email'; misses: number }
+  /** A `link` step waits for a link code (keyed on voice, typed elsewhere). */
+  | { kind: 'link'; misses: number }
   /** The auth service was unavailable: the next message tries the current step again. */
   | { kind: 'resume' };
 
@@ -249,6 +251,8 @@ export class DialogEngine {
       const field = component.fields[pending.field];
       if (field) await this.fieldPrompt(turn, field);
     } else if (pending?.kind === 'profile') await this.profilePrompt(turn, pending.field);
+    else if (pending?.kind === 'link' && step && 'link' in step)
+      await this.linkPrompt(turn, step.link.prompt);
   }
 
   /** Applies the event as the answer to what is pending; re-prompts or gives up on a bad one. */
@@ -285,6 +289,8 @@ export class DialogEngine {
         return this.credentialAnswer(turn, pending, input);
       case 'profile':
         return this.profileAnswer(turn, pending, input);
+      case 'link':
+        return this.linkAnswer(turn, pending, input);
     }
   }
 
@@ -326,6 +332,10 @@ export class DialogEngine {
         const outcome = await this.request(turn, step.request);
         if (outcome === 'jumped') continue;
         if (outcome !== 'done') return outcome;
+      } else if ('link' in step) {
+        state.pending = { kind: 'link', misses: 0 };
+        await this.linkPrompt(turn, step.link.prompt);
+        return 'waiting';
       } else if ('profile' in step) {
         const first = step.profile.name ? 'name' : 'email';
         state.pending = { kind: 'profile', field: first, misses: 0 };
@@ -525,6 +535,49 @@ export class DialogEngine {
     }
     turn.say(TEXT.requestFailed);
     return 'ended';
+  }
+
+  // --- link ---
+
+  private async linkPrompt(turn: Turn, prompt: string): Promise<void> {
+    // The code is a secret: gathered on the keypad on voice, never echoed, kept as [redacted] in history.
+    turn.ask(await this.render(turn, prompt), { keypad: turn.ctx.event.channel === 'voice', secret: true });
+  }
+
+  private async linkAnswer(
+    turn: Turn,
+    pending: Extract<Pending, { kind: 'link' }>,
+    input: string | undefined,
+  ): Promise<Flow | 'next'> {
+    const step = this.stepAt(turn);
+    if (!step || !('link' in step)) {
+      turn.state.pending = undefined;
+      return 'next';
+    }
+    turn.carriedSecret = true;
+    const code = input?.replace(/[\s-]/g, '') ?? '';
+    const outcome = code ? await turn.ctx.services.redeemLinkCode(code) : undefined;
+    if (outcome?.ok) {
+      turn.userView = outcome.user; // the redemption reports user.verified itself
+      turn.say(TEXT.linked(await turn.ctx.services.whoAmI()));
+      turn.state.pending = undefined;
+      turn.state.step += 1;
+      return 'next';
+    }
+    const misses = pending.misses + 1;
+    if (outcome?.reason === 'rate_limited' || misses > step.link.retries) {
+      // Out of tries: the flow carries on unlinked (it can check {{user.tier}}).
+      turn.say(
+        outcome?.reason === 'rate_limited' ? TEXT.linkLimited : await this.render(turn, step.link.invalid),
+      );
+      turn.state.pending = undefined;
+      turn.state.step += 1;
+      return 'next';
+    }
+    if (outcome) turn.say(outcome.reason === 'expired' ? TEXT.linkExpired : TEXT.linkInvalid);
+    turn.state.pending = { kind: 'link', misses };
+    await this.linkPrompt(turn, step.link.prompt);
+    return 'waiting';
   }
 
   // --- profile ---
