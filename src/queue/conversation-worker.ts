@@ -234,6 +234,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         event: event.id,
         kind: event.kind,
         replies: turn.replies.length + (turn.voiceTurn ? 1 : 0),
+        flow: turn.state?.flow,
+        waiting: turn.state?.pending?.kind,
         ended: turn.state === null,
       });
       if (turn.replies.length) await queues.kickSend(cid);

@@ -106,13 +106,16 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     authenticate: async (component, values) => {
       const outcome = await authenticate(component, values, { http, templates: deps.templates });
       deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
+      const where = {
+        conversation: scope.cid,
+        bot: scope.botId,
+        channel: scope.event.channel,
+        componentType: component.type,
+      };
       if (outcome.result === 'unavailable') {
-        deps.logger.warn('auth service unavailable', {
-          conversation: scope.cid,
-          bot: scope.botId,
-          channel: scope.event.channel,
-          reason: outcome.reason,
-        });
+        deps.logger.warn('auth service unavailable', { ...where, reason: outcome.reason });
+      } else {
+        deps.logger.info('auth result', { ...where, result: outcome.result });
       }
       return outcome;
     },
