@@ -25,8 +25,10 @@ class BaseUrlRequestClient extends twilio.RequestClient {
 }
 
 function classify(error: unknown): Error {
+  if (error instanceof SendRejectedError || error instanceof SendRetryableError) return error;
   const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : undefined;
-  const code = typeof error === 'object' && error && 'code' in error ? Number(error.code) : undefined;
+  const rawCode = typeof error === 'object' && error && 'code' in error ? Number(error.code) : NaN;
+  const code = Number.isFinite(rawCode) ? rawCode : undefined;
   const message = error instanceof Error ? error.message : String(error);
   if (status === undefined || Number.isNaN(status))
     return new SendRetryableError(`Twilio unreachable: ${message}`);
