@@ -12,7 +12,7 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const EnvSchema = z.object({
+const EnvFields = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
@@ -26,6 +26,17 @@ const EnvSchema = z.object({
     )
     .optional(),
   REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+  /**
+   * `host:port,host:port` of Redis Cluster nodes to discover the cluster from; with it, REDIS_URL gives only
+   * the user, password and TLS (`rediss://`).
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(
+      /^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/,
+      'must be host:port pairs separated by commas, e.g. redis-1:6379,redis-2:6379',
+    )
+    .optional(),
   SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.yaml'),
   SWITCHBOARD_MODE: z.enum(['production', 'sandbox']).optional(),
   SWITCHBOARD_DATA_KEY: z.string().optional(),
@@ -46,6 +57,25 @@ const EnvSchema = z.object({
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
   PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+});
+
+const EnvSchema = EnvFields.superRefine((env, ctx) => {
+  if (!env.REDIS_CLUSTER_NODES) return;
+  if (env.REDIS_SENTINELS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_CLUSTER_NODES'],
+      message: 'is for Redis Cluster and REDIS_SENTINELS for Sentinel: set one of them',
+    });
+  }
+  // A cluster has database 0 only: a REDIS_URL that names another would otherwise be ignored in silence.
+  if (!/^\/?0?$/.test(new URL(env.REDIS_URL).pathname)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_URL'],
+      message: 'names a database, but Redis Cluster has database 0 only (leave the path out)',
+    });
+  }
 });
 
 export type Env = z.output<typeof EnvSchema>;

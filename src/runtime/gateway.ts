@@ -1,6 +1,6 @@
 // The composition root: builds the web server and workers from the environment and configuration.
 import type { Server } from 'node:http';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { DialogEngine } from '../core/dialog.js';
@@ -61,10 +61,45 @@ export function isSandbox(env: Env, config: Config): boolean {
   return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
 }
 
+/**
+ * Redis Cluster: the nodes listed are where discovery starts; REDIS_URL gives only the user, password and
+ * TLS. The per-connection options go where `Cluster` reads them: the offline queue and auto-pipelining are
+ * the cluster's own, the rest apply to each node's connection.
+ */
+function connectCluster(env: Env, name: string, options: RedisOptions): Redis {
+  const url = new URL(env.REDIS_URL);
+  const { enableOfflineQueue, enableAutoPipelining, ...perNode } = options;
+  const cluster = new Cluster(
+    env.REDIS_CLUSTER_NODES!.split(',').map((pair) => {
+      const [host, port] = pair.split(':');
+      return { host: host!, port: Number(port) };
+    }),
+    {
+      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+      ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+      redisOptions: {
+        ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+        ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+        ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+        connectionName: name,
+        ...perNode,
+      },
+    },
+  );
+  // The one place a Cluster passes for a Redis. Sound because the rest of the code only uses what
+  // `Cluster` implements with the same signatures (both are ioredis `Commander`s): single-key commands,
+  // multi-key commands, MULTIs, pipelines and `defineCommand` scripts whose keys share one hash tag,
+  // SUBSCRIBE with the 'message' event, `status`, the 'ready' and 'error' events, `quit` and `disconnect`;
+  // BullMQ tells a Cluster apart by its `isCluster` at run time.
+  return cluster as unknown as Redis;
+}
+
 /** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
 function connect(env: Env, name: string, options: RedisOptions, logger: Logger): Redis {
   let redis: Redis;
-  if (env.REDIS_SENTINELS) {
+  if (env.REDIS_CLUSTER_NODES) {
+    redis = connectCluster(env, name, options);
+  } else if (env.REDIS_SENTINELS) {
     // Sentinel: the sentinels name the primary; REDIS_URL still carries the password and database.
     const url = new URL(env.REDIS_URL);
     redis = new Redis({
