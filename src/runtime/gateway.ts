@@ -90,8 +90,14 @@ function connectCluster(env: Env, name: string, options: RedisOptions): Redis {
   // `Cluster` implements with the same signatures (both are ioredis `Commander`s): single-key commands,
   // multi-key commands, MULTIs, pipelines and `defineCommand` scripts whose keys share one hash tag,
   // SUBSCRIBE with the 'message' event, `status`, the 'ready' and 'error' events, `quit` and `disconnect`;
-  // BullMQ tells a Cluster apart by its `isCluster` at run time.
+  // BullMQ tells a Cluster apart by its `isCluster` at run time. SCAN is the exception (a cluster runs it
+  // on one node): `keyHolders` hands out every master for it.
   return cluster as unknown as Redis;
+}
+
+/** The servers that hold keys, for a SCAN: each master of a cluster, or the one Redis. */
+function keyHolders(redis: Redis): Redis[] {
+  return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
 }
 
 /** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
@@ -199,15 +205,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       for (const [botId] of bots) cids.add(conversationId(botId, identity));
     }
     for (const cid of cids) await workStore.forget(cid);
-    // forget() cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): one SCAN
-    // finds them. Erasure is rare, and SCAN does not block Redis.
-    let cursor = '0';
-    do {
-      const [next, found] = await work.scan(cursor, 'MATCH', `${keys.prefix}:c:{*`, 'COUNT', 1000);
-      cursor = next;
-      const ours = found.filter((key) => cids.has(/:c:\{([^}]+)\}/.exec(key)?.[1] ?? ''));
-      if (ours.length > 0) await work.unlink(...ours);
-    } while (cursor !== '0');
+    // forget() cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): a SCAN
+    // finds them, on every master of a cluster. Erasure is rare, and SCAN does not block Redis. One UNLINK
+    // per conversation: its keys share one hash tag, two conversations' keys may not share a slot.
+    for (const node of keyHolders(work)) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${keys.prefix}:c:{*`, 'COUNT', 1000);
+        cursor = next;
+        const ours = new Map<string, string[]>();
+        for (const key of found) {
+          const cid = /:c:\{([^}]+)\}/.exec(key)?.[1] ?? '';
+          if (cids.has(cid)) ours.set(cid, [...(ours.get(cid) ?? []), key]);
+        }
+        for (const group of ours.values()) await work.unlink(...group);
+      } while (cursor !== '0');
+    }
   };
   const identitySet = (redis: Redis, events: EventSink) => {
     const tokens = new RedisTokenStore(redis, identityKeys, cipher); // cache hits are counted per turn
