@@ -92,7 +92,8 @@ async function run(argv: string[]): Promise<number> {
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
 
-  if (command === 'start') {
+  // With a cluster or sentinels, REDIS_URL gives only credentials: there is no address to probe or stand in for.
+  if (command === 'start' && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
     const redis = await localRedis(env.REDIS_URL, env.SWITCHBOARD_REDIS_SERVER, logger);
     env.REDIS_URL = redis.url;
     stopRedis = redis.stop;
