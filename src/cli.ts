@@ -108,7 +108,7 @@ async function run(argv: string[]): Promise<number> {
     ...(env.PORT !== undefined ? { port: env.PORT } : {}),
   });
   if (values.sandbox) printSandboxWelcome(gateway, env);
-  signals.ready(gateway, logger);
+  signals.ready(gateway, logger, env.SWITCHBOARD_SHUTDOWN_MS);
   return signals.finished;
 }
 
@@ -132,6 +132,7 @@ function printSandboxWelcome(gateway: Gateway, env: Env) {
  */
 class Signals {
   private gateway: Gateway | undefined;
+  private deadlineMs = 20_000;
   private requested: string | undefined;
   private stopping = false;
   private done!: (code: number) => void;
@@ -147,9 +148,11 @@ class Signals {
     process.on('SIGHUP', () => this.reload());
   }
 
-  ready(gateway: Gateway, logger: Logger): void {
+  /** `deadlineMs`: how long a stop may take (Redis away, a turn stuck) before the process exits anyway. */
+  ready(gateway: Gateway, logger: Logger, deadlineMs: number): void {
     this.gateway = gateway;
     this.logger = logger;
+    this.deadlineMs = deadlineMs;
     if (this.requested) this.stop(this.requested);
   }
 
@@ -162,12 +165,27 @@ class Signals {
     this.stopping = true;
     const gateway = this.gateway;
     this.logger?.info('stopping: finishing turns in flight', { signal });
+    // A turn left unfinished at the deadline is not lost: its lock expires and another worker takes it over.
+    const deadline = setTimeout(() => {
+      this.logger?.error(
+        'stopping took too long; exiting with turns unfinished (other workers take them over)',
+        {
+          deadlineMs: this.deadlineMs,
+        },
+      );
+      this.done(1);
+    }, this.deadlineMs);
+    deadline.unref();
     gateway
       .close()
       .then(this.after)
       .then(
-        () => this.done(0),
+        () => {
+          clearTimeout(deadline);
+          this.done(0);
+        },
         (error: unknown) => {
+          clearTimeout(deadline);
           this.logger?.error('error while stopping', {
             reason: error instanceof Error ? error.message : String(error),
           });

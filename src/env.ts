@@ -55,6 +55,7 @@ const EnvFields = z.object({
   SWITCHBOARD_RETRY_BASE_MS: int(1, 600_000).default(1000),
   SWITCHBOARD_EVENT_RETRY_BASE_MS: int(1, 3_600_000).default(10_000),
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
+  SWITCHBOARD_SHUTDOWN_MS: int(100, 600_000).default(20_000),
   PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 });

@@ -95,6 +95,8 @@ export class QueuedEventSink implements EventSink {
       connection: options.connection,
       prefix: new IdentityKeys(options.prefix).eventsQueuePrefix(),
     });
+    // Without a listener BullMQ prints connection errors raw; the connection's own listener logs the outage.
+    this.queue.on('error', () => undefined);
     this.now = options.now ?? Date.now;
   }
 

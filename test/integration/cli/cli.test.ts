@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botYaml, configVariables, dataKey, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
 import { randomPrefix } from '../../support/harness.js';
+import { startRedisServer } from '../../../src/runtime/local-redis.js';
 
 interface Ran {
   code: number | null;
@@ -124,6 +125,31 @@ describe('switchboard serve and worker', () => {
         expect.arrayContaining(['stopping: finishing turns in flight', 'switchboard stopped']),
       );
     } finally {
+      await file.remove();
+    }
+  });
+
+  it('exits within SWITCHBOARD_SHUTDOWN_MS when stopping cannot finish (Redis gone), saying so', async () => {
+    const redis = await startRedisServer();
+    const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
+    try {
+      const worker = await spawnSwitchboard('worker', {
+        ...configVariables(),
+        REDIS_URL: redis.url,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        SWITCHBOARD_MODE: 'production',
+        SWITCHBOARD_SHUTDOWN_MS: '1500',
+      });
+      await redis.stop();
+      await worker.logs.waitForMessage('Redis connection error', () => true, 10_000);
+      expect(await worker.stop('SIGTERM')).toBe(1);
+      expect(worker.logs.lines.map((l) => l.message)).toContain(
+        'stopping took too long; exiting with turns unfinished (other workers take them over)',
+      );
+    } finally {
+      await redis.stop();
       await file.remove();
     }
   });
