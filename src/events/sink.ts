@@ -1,5 +1,5 @@
 // Operator events (SPEC 9): what the rest of Switchboard calls to announce something to a workspace's webhook.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, EventType } from '../config/index.js';
@@ -23,6 +23,12 @@ export interface EventInput {
   userId?: string | undefined;
   channel?: Channel | undefined;
   data?: Record<string, EventValue | undefined>;
+  /**
+   * What happened, as a stable key (e.g. the inbound message id and the event type): the same key gives
+   * the same event id, so a turn run again after a worker crash reports nothing new — the receiver drops
+   * the copy by its id. Without a key every emit is a new event.
+   */
+  key?: string | undefined;
 }
 
 /** What the operator receives, byte for byte (as JSON). `id` is the same on every retry. */
@@ -108,7 +114,9 @@ export class QueuedEventSink implements EventSink {
       this.options.logger.warn('operator event data fields dropped', { type: input.type, fields: dropped });
     }
     const event: OperatorEvent = {
-      id: `evt_${randomUUID().replaceAll('-', '')}`,
+      id: input.key
+        ? `evt_${createHash('sha256').update(`${input.workspace}\n${input.key}`).digest('hex').slice(0, 32)}`
+        : `evt_${randomUUID().replaceAll('-', '')}`,
       type: input.type,
       at: new Date(this.now()).toISOString(),
       workspace: input.workspace,

@@ -169,6 +169,8 @@ export interface MarkVerifiedInput {
   callId?: string;
   /** The auth component that verified the user (goes into the `user.verified` event). */
   component?: string;
+  /** A stable key for the `user.verified` event (see `EventInput.key`): a repeated turn reports once. */
+  eventKey?: string;
   /** Data that comes with the verification (a link code's), replacing what was there. */
   profile?: { name?: string; email?: string; customData?: CustomData };
 }
@@ -351,6 +353,7 @@ export class IdentityStore {
       userId: input.userId,
       channel,
       data: { identity, via: input.via, ...(input.component ? { component: input.component } : {}) },
+      ...(input.eventKey ? { key: input.eventKey } : {}),
     });
     return compact({
       workspace,

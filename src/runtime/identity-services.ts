@@ -61,6 +61,7 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             userId,
             via: 'auth',
             component,
+            eventKey: `${scope.event.id}:user.verified`,
             ...(callId ? { callId } : {}),
           });
           return view(resolved);

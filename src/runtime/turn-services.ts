@@ -49,6 +49,8 @@ export interface EventEmitter {
     channel?: Channel;
     /** Flat values only; the sink drops anything that looks like a credential. */
     data: Record<string, string | number | boolean | null | undefined>;
+    /** Same key, same event id (see `EventInput.key`). */
+    key?: string;
   }): void;
 }
 
@@ -81,6 +83,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
   const http: DialogServices['http'] = (request) =>
     deps.outbound.send({ ...request, allowHosts: scope.workspace.allowHosts });
   let knownUser: UserView | undefined;
+  const emitted = new Map<string, number>();
   return {
     http,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
@@ -127,7 +130,11 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
         problem,
       }),
     emit: (type, data = {}, userId) => {
+      // Keyed by the inbound event: the same turn run again after a crash gives the same event ids.
+      const n = emitted.get(type) ?? 0;
+      emitted.set(type, n + 1);
       deps.events?.emit({
+        key: `${scope.botId}:${scope.event.id}:${type}:${n}`,
         type,
         workspace: scope.workspaceId,
         channel: scope.event.channel,

@@ -66,6 +66,25 @@ async function rig(types?: string[]): Promise<Rig> {
 }
 
 describe('operator events', () => {
+  it('gives an event emitted again under the same key (a turn repeated after a crash) the same id, queued once', async () => {
+    const { a, sink } = await rig();
+    const what = {
+      type: 'auth.failed' as const,
+      workspace: 'acme',
+      channel: 'sms' as const,
+      data: { component: 'x' },
+    };
+    const first = await sink.emit({ ...what, key: 'SM0001:auth.failed:0' });
+    const again = await sink.emit({ ...what, key: 'SM0001:auth.failed:0' });
+    const other = await sink.emit({ ...what, key: 'SM0002:auth.failed:0' });
+    const unkeyed = [await sink.emit(what), await sink.emit(what)];
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(unkeyed[0]).not.toBe(unkeyed[1]);
+    const delivered = await a.waitForAccepted(4);
+    expect(delivered.map((d) => d.event!.id).sort()).toEqual([first, other, ...unkeyed].sort());
+  });
+
   it('delivers signed events to the workspace’s own receiver only, with no secret in them', async () => {
     const { w, a, b, sink } = await rig();
     const api = await startApi(w);
