@@ -12,7 +12,7 @@ import { sandboxUserLookup, simulatorRouter } from '../http/simulator.js';
 import { operatorApiRouter } from '../http/operator-api.js';
 import { Lockout } from '../auth/lockout.js';
 import { RedisTokenStore } from '../auth/token-store.js';
-import type { Channel } from '../core/events.js';
+import { identityOf, type Channel } from '../core/events.js';
 import { createEventWorker, QueuedEventSink, type EventSink } from '../events/index.js';
 import { IdentityStore, LinkCodes } from '../identity/index.js';
 import { IdentityKeys } from '../store/identity-keys.js';
@@ -254,16 +254,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   /** `message.failed` for a reply that did not go out (send worker) or was not delivered (status callback). */
-  const messageFailed = (
-    sink: EventSink,
-    f: { botId?: string; channel: Channel; to: string; reason: string; code?: string | number },
+  const messageFailed = async (
+    set: ReturnType<typeof identitySet>,
+    f: { botId?: string; channel: Channel; to: string; reason: string; code?: string | number; key: string },
   ) => {
     const bot = f.botId ? directory.bot(f.botId) : undefined;
     if (!bot) return;
-    emitter(sink).emit({
+    // Who the reply was for, so the operator can tell which user missed it (a read, never a write).
+    const user = await set.identity
+      .resolveUser({ workspace: bot.workspace, identity: identityOf(f.channel, f.to), channel: f.channel })
+      .catch(() => undefined);
+    emitter(set.events).emit({
       type: 'message.failed',
       workspace: bot.workspace,
       channel: f.channel,
+      key: f.key,
+      ...(user ? { userId: user.userId, ...(user.externalId ? { externalId: user.externalId } : {}) } : {}),
       data: {
         bot: f.botId,
         to: f.to,
@@ -325,10 +331,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
           onFailure: async ({ item, reason, code }) =>
-            messageFailed(workEvents, {
+            messageFailed(workIdentity, {
               botId: item.botId,
               channel: item.channel,
               to: item.to,
+              key: `reply:${item.id}:failed`,
               reason,
               ...(code !== undefined ? { code } : {}),
             }),
@@ -355,10 +362,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     waiter = new TurnWaiter(subscriber, webStore);
     const statuses = new StatusRecorder(web, keys, logger, metrics, async (failure) => {
       const number = failure.from.replace(/^whatsapp:/, '');
-      messageFailed(webEvents, {
+      await messageFailed(webIdentity, {
         botId: directory.botFor(failure.channel, number)?.id,
         channel: failure.channel,
         to: failure.to,
+        key: `status:${failure.messageSid}:${failure.status}`,
         reason: `Twilio reported ${failure.status}`,
         ...(failure.errorCode ? { code: failure.errorCode } : {}),
       });

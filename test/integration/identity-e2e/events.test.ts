@@ -118,7 +118,7 @@ describe('operator events from a conversation', () => {
       at: AT,
       workspace: 'acme',
       externalId: null,
-      userId: null, // the send worker knows the conversation, not the user (reported as a gap)
+      userId: 'member-5', // who the undelivered reply was for
       channel: 'sms',
       data: {
         bot: 'bank',
@@ -200,7 +200,7 @@ describe('operator events from a conversation', () => {
       at: AT,
       workspace: 'acme',
       externalId: null,
-      userId: null,
+      userId: expect.stringMatching(/^anon:[A-Za-z0-9_-]{22}$/), // a number that never wrote: anonymous
       channel: 'sms',
       data: { bot: 'bank', to: phone, reason: 'Twilio reported undelivered', errorCode: '30003' },
     });
