@@ -62,7 +62,7 @@ export async function handleEvent(
   const now = Date.now();
   const stateTtlSeconds = bot.sessionTimeout + 60;
   if (event.kind === 'message' && !optedOut) {
-    const count = await opts.store.countMessage(cid, now);
+    const count = await opts.store.countMessage(cid, event);
     if (count > bot.rateLimit.messagesPerMinute) {
       // Over the limit: one polite reply, then silence until the minute is over.
       const output = {

@@ -219,12 +219,14 @@ export class ConversationStore {
   }
 
   /** Counts a message against the identity's per-minute limit; returns the count in this minute. */
-  async countMessage(cid: string, now: number): Promise<number> {
-    const key = this.keys.rate(cid, Math.floor(now / 60_000));
-    const [[, count]] = (await this.redis.multi().incr(key).expire(key, 120).exec()) as [
-      [Error | null, number],
-    ];
-    return Number(count);
+  async countMessage(cid: string, event: { id: string; receivedAt: number }): Promise<number> {
+    // A set of message ids, not a counter: a turn run again after a crash is not counted twice.
+    const key = this.keys.rate(cid, Math.floor(event.receivedAt / 60_000));
+    const replies = (await this.redis.multi().sadd(key, event.id).expire(key, 120).scard(key).exec()) as [
+      Error | null,
+      number,
+    ][];
+    return Number(replies[2]![1]);
   }
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */
