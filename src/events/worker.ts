@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
 import { EVENTS_QUEUE, type ConfigSource, type OperatorEvent } from './sink.js';
+import { throttled } from '../log-throttle.js';
 
 /** The receiver did not take the event (a non-2xx answer, a timeout, a network failure): try again later. */
 export class EventDeliveryError extends Error {}
@@ -124,8 +125,7 @@ export function createEventWorker(options: EventWorkerOptions): Worker<OperatorE
     if (final) logger.error('operator event given up', meta);
     else logger.warn('operator event delivery failed; will retry', meta);
   });
-  worker.on('error', (error) => {
-    logger.error('operator events worker error', { reason: error.message });
-  });
+  const workerError = throttled((m, meta) => logger.error(m, meta), 'operator events worker error');
+  worker.on('error', (error) => workerError(error.message));
   return worker;
 }

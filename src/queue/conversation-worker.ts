@@ -17,6 +17,7 @@ import type { ConversationStore, OutboxItem } from '../store/conversation-store.
 import type { Directory } from '../runtime/directory.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
+import { throttled } from '../log-throttle.js';
 
 export interface ConversationWorkerOptions {
   connection: Redis;
@@ -263,6 +264,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     // Keep the conversation moving: a new kick drains whatever is left in its inbox.
     if (job) queues.kickConversation(job.data.cid).catch(() => undefined);
   });
-  worker.on('error', (error) => logger.error('conversation worker error', { reason: error.message }));
+  const workerError = throttled((m, meta) => logger.error(m, meta), 'conversation worker error');
+  worker.on('error', (error) => workerError(error.message));
   return worker;
 }

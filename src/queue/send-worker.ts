@@ -8,6 +8,7 @@ import type { Directory } from '../runtime/directory.js';
 import { SendRejectedError, SendRetryableError, type MessageSender } from '../outbound/sender.js';
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
+import { throttled } from '../log-throttle.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -118,6 +119,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
     if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);
   });
-  worker.on('error', (error) => logger.error('send worker error', { reason: error.message }));
+  const workerError = throttled((m, meta) => logger.error(m, meta), 'send worker error');
+  worker.on('error', (error) => workerError(error.message));
   return worker;
 }
