@@ -1,4 +1,5 @@
 // Identity end-to-end helpers: two workspaces in one gateway, a fake bank, event receivers, the operator API over HTTP.
+import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EVENTS_QUEUE } from '../../../src/events/sink.js';
@@ -114,13 +115,7 @@ ${bankBody(urls.bank, '{ trustCallerId: true }')}
 `;
 }
 
-export interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON; undefined for an empty or non-JSON body. */
-  json: unknown;
-  text: string;
-}
+export type ApiAnswer = JsonAnswer;
 
 export interface ApiCallOptions {
   /** The Bearer key; ACME_KEY unless given, null for no Authorization header. */
@@ -188,31 +183,10 @@ export async function apiCall(
   path: string,
   options: ApiCallOptions = {},
 ): Promise<ApiAnswer> {
-  const headers: Record<string, string> = {};
-  const key = options.key === undefined ? ACME_KEY : options.key;
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  let body: string | Buffer | undefined;
-  if (options.body !== undefined) {
-    body =
-      typeof options.body === 'string' || Buffer.isBuffer(options.body)
-        ? options.body
-        : JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  Object.assign(headers, options.headers);
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body } : {}),
+  return jsonRequest(baseUrl, method, path, {
+    ...options,
+    key: options.key === undefined ? ACME_KEY : options.key,
   });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, json, text };
 }
 
 /** The event types a receiver accepted, in order of arrival. */

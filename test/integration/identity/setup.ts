@@ -1,4 +1,5 @@
 // Shared set-up for the identity tests: a real Redis with a fresh key prefix, the stores, an operator API on loopback.
+import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -210,13 +211,7 @@ export async function startApi(world: IdentityWorld): Promise<ApiServer> {
   };
 }
 
-export interface CallResult {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON, or undefined for an empty body. */
-  json: unknown;
-  text: string;
-}
+export type CallResult = JsonAnswer;
 
 /** One operator API call: JSON in, JSON out. `body` as a string is sent as is. */
 export async function call(
@@ -225,25 +220,8 @@ export async function call(
   path: string,
   options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<CallResult> {
-  const headers: Record<string, string> = { ...options.headers };
-  const key = options.key === undefined ? KEY_A : options.key;
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(`${api.url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body } : {}),
+  return jsonRequest(api.url, method, path, {
+    ...options,
+    key: options.key === undefined ? KEY_A : options.key,
   });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, json, text };
 }
