@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems, loadConfig, type Config } from './config/index.js';
 import { configVariables, EnvError, readEnv, type Env } from './env.js';
 import { createLogger, type Logger } from './log.js';
-import { startGateway, type Gateway } from './runtime/gateway.js';
+import { ListenError, startGateway, type Gateway } from './runtime/gateway.js';
 import { DataKeyError } from './store/cipher.js';
 import { localRedis } from './runtime/local-redis.js';
 import { runChat } from './chat.js';
@@ -213,7 +213,12 @@ run(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`Invalid configuration:\n${formatProblems(error.problems)}\n`);
-    } else if (error instanceof UsageError || error instanceof EnvError || error instanceof DataKeyError) {
+    } else if (
+      error instanceof UsageError ||
+      error instanceof EnvError ||
+      error instanceof DataKeyError ||
+      error instanceof ListenError
+    ) {
       process.stderr.write(`${error.message}\n`);
     } else {
       process.stderr.write(

@@ -56,6 +56,11 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The web server could not listen: a message for the operator, no stack trace. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
 export function isSandbox(env: Env, config: Config): boolean {
   if (env.SWITCHBOARD_MODE) return env.SWITCHBOARD_MODE === 'sandbox';
   return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
@@ -427,10 +432,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const port = opts.port ?? opts.config.server.port;
     // Not ready by then: listen anyway; webhooks answer 503 until Redis answers, /readyz says why.
     await readyWithin(web, 5000);
+    const host = opts.config.server.host;
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(port, opts.config.server.host, (error?: Error) =>
-        error ? reject(error) : resolve(s),
-      );
+      const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+    }).catch(async (error: NodeJS.ErrnoException) => {
+      // Nothing else was started for nothing: close what is open before saying why.
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([queuesForWeb.close(), queuesForWork.close(), workEvents.close(), webEvents.close()]);
+      await waiter?.close();
+      for (const c of connections) c.disconnect();
+      if (error.code === 'EADDRINUSE') {
+        throw new ListenError(
+          `Port ${port} on ${host} is already in use. Stop the other process, or set PORT.`,
+        );
+      }
+      if (error.code === 'EACCES') {
+        throw new ListenError(
+          `Not allowed to listen on port ${port}: choose a port above 1023, or set PORT.`,
+        );
+      }
+      throw error;
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   }

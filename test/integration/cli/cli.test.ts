@@ -1,5 +1,6 @@
 // The `switchboard` command as an operator meets it: check-config's verdicts, clear start-up errors, SIGTERM.
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botYaml, configVariables, dataKey, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
@@ -150,6 +151,31 @@ describe('switchboard serve and worker', () => {
       );
     } finally {
       await redis.stop();
+      await file.remove();
+    }
+  });
+
+  it('says plainly that its port is taken, without a stack trace', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
+    try {
+      const ran = await runCli(['serve'], {
+        ...configVariables(),
+        REDIS_URL: process.env.REDIS_URL!,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        SWITCHBOARD_MODE: 'production',
+        PORT: String(port),
+      });
+      expect(ran.code).toBe(1);
+      expect(ran.stderr).toBe(
+        `Port ${port} on 127.0.0.1 is already in use. Stop the other process, or set PORT.\n`,
+      );
+    } finally {
+      blocker.close();
       await file.remove();
     }
   });
