@@ -1,4 +1,5 @@
 // Failed-credential counting and lockouts per (workspace, channel identity, auth component) (SPEC 5 step 3).
+import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import { identityHash, type IdentityKeys } from '../store/identity-keys.js';
 
@@ -76,11 +77,7 @@ export class Lockout {
     private readonly keys: IdentityKeys,
     options: { now?: () => number } = {},
   ) {
-    const scripted = redis as LockoutRedis;
-    if (typeof scripted.sbLockoutFail !== 'function') {
-      redis.defineCommand('sbLockoutFail', { numberOfKeys: 1, lua: FAIL });
-    }
-    this.redis = scripted;
+    this.redis = installScripts<LockoutRedis>(redis, { sbLockoutFail: { keys: 1, lua: FAIL } });
     this.now = options.now ?? Date.now;
   }
 

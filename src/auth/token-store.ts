@@ -1,4 +1,5 @@
 // Cached auth tokens per (workspace, externalId, user, component): sealed at rest, never returned past their expiry.
+import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics.js';
 import type { DataCipher } from '../store/cipher.js';
@@ -71,12 +72,10 @@ interface TokenRedis extends Redis {
 }
 
 function withTokenScripts(redis: Redis): TokenRedis {
-  const scripted = redis as TokenRedis;
-  if (typeof scripted.sbTokenPut !== 'function') {
-    redis.defineCommand('sbTokenPut', { numberOfKeys: 2, lua: PUT });
-    redis.defineCommand('sbTokenRevoke', { numberOfKeys: 2, lua: REVOKE });
-  }
-  return scripted;
+  return installScripts<TokenRedis>(redis, {
+    sbTokenPut: { keys: 2, lua: PUT },
+    sbTokenRevoke: { keys: 2, lua: REVOKE },
+  });
 }
 
 interface SealedToken {

@@ -1,4 +1,5 @@
 // Users, channel identities, tiers, profiles, history and erasure in Redis (SPEC 7.1), sealed at rest.
+import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from '../auth/token-store.js';
 import type { Channel } from '../core/events.js';
@@ -115,13 +116,11 @@ interface IdentityRedis extends Redis {
 }
 
 function withIdentityScripts(redis: Redis): IdentityRedis {
-  const scripted = redis as IdentityRedis;
-  if (typeof scripted.sbIdentityTouch !== 'function') {
-    redis.defineCommand('sbIdentityTouch', { numberOfKeys: 1, lua: TOUCH });
-    redis.defineCommand('sbIdentityUnbindIf', { numberOfKeys: 1, lua: UNBIND_IF });
-    redis.defineCommand('sbIdentityEraseIf', { numberOfKeys: 4, lua: ERASE_IF });
-  }
-  return scripted;
+  return installScripts<IdentityRedis>(redis, {
+    sbIdentityTouch: { keys: 1, lua: TOUCH },
+    sbIdentityUnbindIf: { keys: 1, lua: UNBIND_IF },
+    sbIdentityEraseIf: { keys: 4, lua: ERASE_IF },
+  });
 }
 
 export interface IdentityStoreOptions {

@@ -1,4 +1,5 @@
 // One-time link codes (SPEC 7.3): random, single-use, expiring, never in clear in Redis, 5 wrong tries per 15 minutes.
+import { installScripts } from '../store/scripts.js';
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DataCipher } from '../store/cipher.js';
@@ -73,12 +74,10 @@ export class LinkCodes {
   private readonly digits: number;
 
   constructor(private readonly options: LinkCodesOptions) {
-    const scripted = options.redis as LinkRedis;
-    if (typeof scripted.sbLinkReserve !== 'function') {
-      options.redis.defineCommand('sbLinkReserve', { numberOfKeys: 1, lua: RESERVE });
-      options.redis.defineCommand('sbLinkRelease', { numberOfKeys: 1, lua: RELEASE });
-    }
-    this.redis = scripted;
+    this.redis = installScripts<LinkRedis>(options.redis, {
+      sbLinkReserve: { keys: 1, lua: RESERVE },
+      sbLinkRelease: { keys: 1, lua: RELEASE },
+    });
     this.now = options.now ?? Date.now;
     this.digits = options.digits ?? 6;
   }

@@ -1,4 +1,5 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
+import { installScripts } from './scripts.js';
 import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
@@ -60,14 +61,12 @@ interface ScriptedRedis extends Redis {
 
 /** Installs our scripts on a connection (idempotent; ioredis caches them by SHA). */
 export function withScripts(redis: Redis): ScriptedRedis {
-  const scripted = redis as ScriptedRedis;
-  if (typeof scripted.sbAccept !== 'function') {
-    redis.defineCommand('sbAccept', { numberOfKeys: 2, lua: ACCEPT });
-    redis.defineCommand('sbCommit', { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand('sbPopIfHead', { numberOfKeys: 2, lua: POP_IF_HEAD });
-    redis.defineCommand('sbCountAttempt', { numberOfKeys: 1, lua: COUNT_ATTEMPT });
-  }
-  return scripted;
+  return installScripts<ScriptedRedis>(redis, {
+    sbAccept: { keys: 2, lua: ACCEPT },
+    sbCommit: { keys: 6, lua: COMMIT },
+    sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
+    sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
+  });
 }
 
 /** A reply waiting in a conversation's outbox. */
