@@ -1,7 +1,7 @@
 // A fake operator bank on loopback: a login service that issues expiring tokens, a verify endpoint, and a protected API.
+import { listenOnLoopback } from './loopback.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export interface FakeAccount {
   username: string;
@@ -258,11 +258,7 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}`,

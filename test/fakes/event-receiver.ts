@@ -1,6 +1,6 @@
 // A fake operator events receiver: a real HTTP server on loopback that records every delivery and checks its signature.
+import { listenOnLoopback } from './loopback.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { verifySwitchboardSignature, type SignatureCheck } from '../../src/events/signature.js';
 
 export interface ReceivedDelivery {
@@ -67,11 +67,7 @@ export async function startEventReceiver(secret: string): Promise<FakeEventRecei
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}/hooks`,

@@ -1,6 +1,6 @@
 // A fake operator service: a real HTTP server on loopback with per-route handlers and a record of what it received.
+import { listenOnLoopback } from './loopback.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
   method: string;
@@ -68,11 +68,7 @@ export async function startFakeOperatorApi(
     connections += 1;
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,8 +1,8 @@
 // A fake Twilio REST API on loopback: the real `twilio` client sends replies to it, tests script its failures.
+import { listenOnLoopback } from './loopback.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 /** A message Twilio accepted (answered 201), as it arrived. */
 export interface FakeTwilioMessage {
@@ -209,11 +209,7 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   /** Resolves with the first `count` messages matching `filter` once they are all there. */
   function waitUntil(

@@ -1,7 +1,7 @@
 // A TCP proxy in front of Redis that can hold a client's traffic from a chosen command on: a network-level
 // way to freeze a worker in the middle of a turn (after it computed the turn, before it commits it).
+import { listenOnLoopback } from '../fakes/loopback.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 
 export interface RedisProxy {
   /** redis://127.0.0.1:PORT: give it to the process to freeze. */
@@ -54,13 +54,9 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const proxyPort = await listenOnLoopback(server);
   return {
-    url: `redis://127.0.0.1:${address.port}`,
+    url: `redis://127.0.0.1:${proxyPort}`,
     holdWhen: (pattern) => new Promise<void>((resolve) => (hold = { pattern, resolve })),
     close: () =>
       new Promise<void>((resolve) => {
