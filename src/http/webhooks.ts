@@ -10,7 +10,7 @@ import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
 import { conversationId } from '../store/keys.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import type { Directory } from '../runtime/directory.js';
+import type { BotRef, Directory } from '../runtime/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
 
 export interface WebhookDeps {
@@ -61,6 +61,42 @@ function flatten(body: unknown): WebhookParams {
   return params;
 }
 
+/**
+ * The path and query of a request target. Twilio signs the URL it was given, which is on the public URL,
+ * so only these parts of the target count; an absolute-form target (`POST http://host/path`, as proxies
+ * send) loses its scheme and host here.
+ */
+function pathAndQuery(target: string): string {
+  if (target.startsWith('/')) return target;
+  const rest = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** Any failure inside the check (a URL the twilio package cannot parse) is a mismatch, never a 500. */
+function signatureMatches(token: string, signature: string, url: string, params: WebhookParams): boolean {
+  try {
+    return twilio.validateRequest(token, signature, url, params);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which of our numbers a webhook is about, and on which channel: `To` for what users send us, `From`
+ * for the status of a message we sent.
+ */
+function ownerOf(route: string, params: WebhookParams): { channel: Channel; number: string } | undefined {
+  if (route === 'status') {
+    const from = params.From ?? '';
+    const whatsapp = from.startsWith('whatsapp:');
+    const number = whatsapp ? from.slice('whatsapp:'.length) : from;
+    return number ? { channel: whatsapp ? 'whatsapp' : 'sms', number } : undefined;
+  }
+  if (route !== 'sms' && route !== 'whatsapp' && route !== 'voice') return undefined;
+  const number = channels[route].ourNumber(params);
+  return number ? { channel: route, number } : undefined;
+}
+
 function turnOf(req: Request): number | undefined {
   const raw = req.query.turn;
   if (typeof raw !== 'string' || !/^\d{1,6}$/.test(raw)) return undefined;
@@ -73,7 +109,11 @@ export function webhookRouter(deps: WebhookDeps): Router {
 
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 });
 
-  /** Content type, signature and draining checks shared by every webhook; undefined when answered. */
+  /**
+   * Draining, content type, signature and account checks shared by every webhook; undefined when
+   * answered. The bot that owns the webhook's number is looked up here, once, and kept in
+   * `res.locals.bot` for the route (absent when no bot serves the number: the route answers 404).
+   */
   function admit(req: Request, res: Response, channel: string): WebhookParams | undefined {
     if (deps.draining()) {
       res.status(503).set('Retry-After', '1').type('text/plain').send('Shutting down; retry.');
@@ -91,18 +131,24 @@ export function webhookRouter(deps: WebhookDeps): Router {
     const directory = deps.directory();
     const signature = req.get('X-Twilio-Signature');
     const authToken = params.AccountSid ? directory.authToken(params.AccountSid) : undefined;
-    const url = directory.publicUrl + req.originalUrl;
+    const url = directory.publicUrl + pathAndQuery(req.originalUrl);
     let reason: string | undefined;
     if (!signature) reason = 'no X-Twilio-Signature header';
     else if (!params.AccountSid) reason = 'no AccountSid parameter';
     else if (!authToken) reason = 'unknown AccountSid';
-    else if (!twilio.validateRequest(authToken, signature, url, params)) reason = 'signature does not match';
+    else if (!signatureMatches(authToken, signature, url, params)) reason = 'signature does not match';
+    const owner = reason ? undefined : ownerOf(channel, params);
+    const bot = owner ? directory.botFor(owner.channel, owner.number) : undefined;
+    if (bot && !directory.drives(params.AccountSid!, bot)) {
+      reason = `AccountSid is not the Twilio account of the bot that serves ${owner!.number}`;
+    }
     if (reason) {
       metrics.inbound.inc({ channel, status: 'forbidden' });
       logger.warn('webhook refused', { path: req.path, reason, url });
       res.status(403).type('text/plain').send(`Forbidden: ${reason}.`);
       return undefined;
     }
+    res.locals.bot = bot;
     return params;
   }
 
@@ -124,9 +170,9 @@ export function webhookRouter(deps: WebhookDeps): Router {
       .send('Service unavailable: the queue cannot be reached. Retry.');
   }
 
-  /** Finds the bot for an event and queues it; returns the conversation id. */
+  /** Queues an event for the bot `admit()` found; returns the conversation id. */
   async function enqueue(channel: Channel, parsed: ChannelEvent, number: string | undefined, res: Response) {
-    const bot = number ? deps.directory().botFor(channel, number) : undefined;
+    const bot = res.locals.bot as BotRef | undefined;
     if (!bot) {
       metrics.inbound.inc({ channel, status: 'rejected' });
       logger.warn('webhook for a number no bot serves', { channel, number });

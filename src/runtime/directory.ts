@@ -7,6 +7,11 @@ import type { TwilioAccount } from '../outbound/twilio-sender.js';
 export interface BotRef {
   id: string;
   bot: BotConfig;
+  /**
+   * The Twilio account whose webhooks may drive this bot, and on which its replies go out: its workspace's
+   * own account, else the top-level one (undefined when neither is configured).
+   */
+  accountSid: string | undefined;
 }
 
 export class Directory {
@@ -18,8 +23,11 @@ export class Directory {
     readonly sandbox: { authToken: string } | undefined,
   ) {
     for (const [id, bot] of Object.entries(config.bots)) {
+      const accountSid = (config.workspaces[bot.workspace]?.twilio ?? config.twilio)?.accountSid;
       for (const channel of ['sms', 'whatsapp', 'voice'] as const) {
-        for (const number of bot.numbers[channel]) this.byNumber.set(`${channel}:${number}`, { id, bot });
+        for (const number of bot.numbers[channel]) {
+          this.byNumber.set(`${channel}:${number}`, { id, bot, accountSid });
+        }
       }
     }
     const accounts = [config.twilio, ...Object.values(config.workspaces).map((w) => w.twilio)];
@@ -40,6 +48,14 @@ export class Directory {
 
   botFor(channel: Channel, number: string): BotRef | undefined {
     return this.byNumber.get(`${channel}:${number}`);
+  }
+
+  /**
+   * Whether a webhook signed for `accountSid` may drive a bot: only its own account's may, so one workspace's
+   * token cannot speak for another workspace's numbers. Sandbox mode has one token and no accounts.
+   */
+  drives(accountSid: string, ref: BotRef): boolean {
+    return this.sandbox !== undefined || ref.accountSid === accountSid;
   }
 
   /** The auth token that signs webhooks for an account (sandbox mode: one token for all). */
