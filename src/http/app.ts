@@ -1,4 +1,5 @@
 // The express application: webhooks, health, metrics and the sandbox endpoints.
+import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -35,7 +36,8 @@ export function createApp(deps: AppDeps): express.Express {
   for (const router of deps.routers) app.use(router);
 
   app.use((req, res) => {
-    res.status(404).type('text/plain').send(`No route for ${req.method} ${req.path}.`);
+    const path = req.path.length > 100 ? `${req.path.slice(0, 100)}…` : req.path;
+    res.status(404).type('text/plain').send(`No route for ${req.method} ${path}.`);
   });
 
   // Bad input is answered with a 4xx that says what is wrong; only our own bugs are 500s.
@@ -54,4 +56,33 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(500).type('text/plain').send('Internal error.');
   });
   return app;
+}
+
+/** What Node's HTTP parser refused before express saw the request, as one plain sentence each. */
+const UNPARSED: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request headers too large: the limit is 16 KiB in all.'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Chunk extensions too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout: the request did not arrive in time.'],
+};
+
+/**
+ * The server's `clientError` handler: a request Node could not parse gets a status and a sentence
+ * saying why (Node's own answer has no body), and the connection is closed.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const [status, text] = UNPARSED[error.code ?? ''] ?? [
+    400,
+    'Bad request: this is not a valid HTTP/1.1 request.',
+  ];
+  const reason = {
+    400: 'Bad Request',
+    408: 'Request Timeout',
+    413: 'Payload Too Large',
+    431: 'Request Header Fields Too Large',
+  }[status];
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { DialogEngine } from '../core/dialog.js';
 import { Templates } from '../core/templates.js';
 import type { Env } from '../env.js';
-import { createApp } from '../http/app.js';
+import { answerClientError, createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
 import { sandboxUserLookup, simulatorRouter } from '../http/simulator.js';
 import { operatorApiRouter } from '../http/operator-api.js';
@@ -454,6 +454,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       throw error;
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+    server.on('clientError', answerClientError);
   }
 
   const address = server?.address();
