@@ -1,14 +1,17 @@
-// Message status callbacks: failures are recorded once and reported as `message.failed`.
+// Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`.
 import type { Redis } from 'ioredis';
 import type { WebhookParams } from '../../channels/index.js';
+import { identityOf } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { SEEN_TTL } from '../store/keys.js';
+import type { BotRef } from '../runtime/directory.js';
+import { conversationId } from '../store/keys.js';
 import type { Keys } from '../store/keys.js';
 
 const FAILED = new Set(['failed', 'undelivered']);
 
 export interface MessageFailure {
+  botId: string;
   messageSid: string;
   status: string;
   errorCode?: string;
@@ -27,22 +30,34 @@ export class StatusRecorder {
     private readonly onFailure: (failure: MessageFailure) => Promise<void>,
   ) {}
 
-  async record(params: WebhookParams): Promise<void> {
+  /**
+   * Records a status for a reply of `bot` (the bot that owns `From`). Only a MessageSid the send worker
+   * remembered counts, and it is forgotten as it is reported: a callback for a message we never sent, or
+   * a replay of one already reported, however old, changes nothing.
+   */
+  async record(params: WebhookParams, bot: BotRef | undefined): Promise<void> {
     const status = params.MessageStatus!;
-    if (!FAILED.has(status)) return;
-    const key = `${this.keys.prefix}:status:${params.MessageSid}:${status}`;
-    const fresh = await this.redis.set(key, '1', 'EX', SEEN_TTL, 'NX');
-    if (fresh !== 'OK') return;
+    if (!FAILED.has(status) || !bot) return;
     const channel =
       (params.To ?? '').startsWith('whatsapp:') || params.ChannelPrefix === 'whatsapp' ? 'whatsapp' : 'sms';
+    const cid = conversationId(bot.id, identityOf(channel, params.To ?? ''));
+    if ((await this.redis.getdel(this.keys.sent(cid, params.MessageSid!))) === null) {
+      this.logger.info('status callback for a message we did not send or already reported; ignored', {
+        messageSid: params.MessageSid,
+        status,
+        bot: bot.id,
+      });
+      return;
+    }
     this.metrics.outbound.inc({ channel, status: 'failed' });
     this.logger.warn('message delivery failed', {
-      message: params.MessageSid,
+      messageSid: params.MessageSid,
       status,
       errorCode: params.ErrorCode,
       channel,
     });
     await this.onFailure({
+      botId: bot.id,
       messageSid: params.MessageSid!,
       status,
       channel,

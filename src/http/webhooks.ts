@@ -298,7 +298,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
       return badRequest(res, 'status', 'missing MessageSid or MessageStatus');
     }
     try {
-      await withDeadline(deps.statuses.record(params), deps.redisDeadlineMs);
+      await withDeadline(
+        deps.statuses.record(params, res.locals.bot as BotRef | undefined),
+        deps.redisDeadlineMs,
+      );
       res.status(204).end();
     } catch (error) {
       unavailable(res, 'status', error);

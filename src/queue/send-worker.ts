@@ -55,9 +55,10 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     let raw = await store.outboxHead(cid);
     while (raw) {
       const item = store.openReply(raw);
+      let sentSid: string | undefined;
       if (item) {
         try {
-          await sendOne(item);
+          sentSid = await sendOne(item);
           metrics.outbound.inc({ channel: item.channel, status: 'sent' });
         } catch (error) {
           if (error instanceof SendRetryableError) {
@@ -81,12 +82,13 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
           }
         }
       }
-      const popped = await store.popReply(cid, raw, item?.id ?? '');
+      const popped = await store.popReply(cid, raw, item?.id ?? '', sentSid);
       raw = popped.lost ? await store.outboxHead(cid) : popped.next;
     }
   }
 
-  async function sendOne(item: OutboxItem): Promise<void> {
+  /** Sends one reply; returns the MessageSid Twilio gave it. */
+  async function sendOne(item: OutboxItem): Promise<string> {
     let contentSid: string | undefined;
     if (item.channel === 'whatsapp' && Date.now() - item.windowStart > WHATSAPP_WINDOW_MS) {
       contentSid = opts.directory().bot(item.botId)?.whatsappTemplate?.contentSid;
@@ -98,13 +100,14 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
         );
       }
     }
-    await opts.sender.send({
+    const sent = await opts.sender.send({
       accountSid: item.accountSid,
       from: item.from,
       to: item.to,
       body: item.body,
       ...(contentSid ? { contentSid } : {}),
     });
+    return sent.sid;
   }
 
   const worker = new Worker<KickData>(SEND_QUEUE, process, {

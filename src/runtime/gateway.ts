@@ -366,9 +366,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     connections.push(subscriber);
     waiter = new TurnWaiter(subscriber, webStore);
     const statuses = new StatusRecorder(web, keys, logger, metrics, async (failure) => {
-      const number = failure.from.replace(/^whatsapp:/, '');
       await messageFailed(webIdentity, {
-        botId: directory.botFor(failure.channel, number)?.id,
+        botId: failure.botId,
         channel: failure.channel,
         to: failure.to,
         key: `status:${failure.messageSid}:${failure.status}`,

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher } from './cipher.js';
-import { Keys, MAILBOX_TTL, SEEN_TTL, TURN_RESULT_TTL } from './keys.js';
+import { Keys, MAILBOX_TTL, MESSAGE_SEEN_TTL, SEEN_TTL, SENT_TTL, TURN_RESULT_TTL } from './keys.js';
 
 /** Accept an event once: remember its provider id and append it to the conversation's inbox. */
 const ACCEPT = `
@@ -46,6 +46,18 @@ redis.call('LPOP', KEYS[1])
 if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
 
+/**
+ * Pop a reply Twilio accepted: as POP_IF_HEAD, and remember its MessageSid for the status callback
+ * (even when another worker popped it first: the message did go out).
+ * KEYS: outbox, attempts, sent. ARGV: head, replyId, sentTtl.
+ */
+const POP_SENT = `
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
+redis.call('LPOP', KEYS[1])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return redis.call('LINDEX', KEYS[1], 0) or false`;
+
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -56,6 +68,14 @@ interface ScriptedRedis extends Redis {
   sbAccept(seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number): Promise<number>;
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
+  sbPopSent(
+    outbox: string,
+    attempts: string,
+    sent: string,
+    head: string,
+    replyId: string,
+    sentTtl: number,
+  ): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
 }
 
@@ -65,6 +85,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     sbAccept: { keys: 2, lua: ACCEPT },
     sbCommit: { keys: 6, lua: COMMIT },
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
+    sbPopSent: { keys: 3, lua: POP_SENT },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
   });
 }
@@ -116,7 +137,7 @@ export class ConversationStore {
     const added = await this.redis.sbAccept(
       this.keys.seen(cid, event.id),
       this.keys.inbox(cid),
-      SEEN_TTL,
+      event.channel === 'voice' ? SEEN_TTL : MESSAGE_SEEN_TTL,
       sealed,
       MAILBOX_TTL,
     );
@@ -197,8 +218,20 @@ export class ConversationStore {
     return this.openJson<OutboxItem>(raw) ?? undefined;
   }
 
-  async popReply(cid: string, head: string, replyId: string): Promise<Committed> {
-    return this.popIfHead(this.keys.outbox(cid), this.keys.attempts(cid), head, replyId);
+  /** Removes a reply once handled; `sentSid`, when Twilio accepted it, is kept for its status callback. */
+  async popReply(cid: string, head: string, replyId: string, sentSid?: string): Promise<Committed> {
+    if (!sentSid) return this.popIfHead(this.keys.outbox(cid), this.keys.attempts(cid), head, replyId);
+    const k = this.keys;
+    const result = await this.redis.sbPopSent(
+      k.outbox(cid),
+      k.attempts(cid),
+      k.sent(cid, sentSid),
+      head,
+      replyId,
+      SENT_TTL,
+    );
+    if (result === -1) return { lost: true };
+    return { lost: false, next: typeof result === 'string' ? result : null };
   }
 
   async outboxLength(cid: string): Promise<number> {

@@ -3,6 +3,18 @@ import { createHash } from 'node:crypto';
 
 /** Seconds a provider id is remembered for deduplication (Twilio retries within hours, not days). */
 export const SEEN_TTL = 86_400;
+/**
+ * Seconds an inbound SMS or WhatsApp message's MessageSid is remembered. Twilio's message webhooks carry
+ * no timestamp, so this window is all that keeps a captured, signed webhook from being replayed into the
+ * conversation; it matches how long a user's history keeps a message (90 days). Cost: about 165 bytes
+ * of Redis per message, some 15 MB per 1,000 messages a day.
+ */
+export const MESSAGE_SEEN_TTL = 90 * 86_400;
+/**
+ * Seconds a sent reply's MessageSid is remembered for its status callback: Twilio stops trying to
+ * deliver after at most 10 hours, and a carrier's late report comes within a day or two.
+ */
+export const SENT_TTL = 3 * 86_400;
 /** Seconds an unhandled inbox or outbox lives without activity: far beyond any retry schedule. */
 export const MAILBOX_TTL = 86_400;
 /** Seconds a voice turn's rendered answer is kept for the webhook (and its redirects) to pick up. */
@@ -37,6 +49,14 @@ export class Keys {
   /** A provider id already accepted for this conversation. */
   seen(cid: string, providerId: string): string {
     return `${this.conv(cid)}:seen:${providerId}`;
+  }
+
+  /**
+   * A reply Twilio accepted, until a status callback settles it: only a message we sent can be reported
+   * as failed, and only once.
+   */
+  sent(cid: string, messageSid: string): string {
+    return `${this.conv(cid)}:sent:${messageSid}`;
   }
 
   /** Replies waiting to be sent through Twilio's REST API, in order. */

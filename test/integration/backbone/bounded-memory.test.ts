@@ -1,6 +1,7 @@
 // SPEC 6 "bounded memory": after conversations are done, what stays in Redis either expires or is bounded.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { botYaml, NUMBERS } from '../../support/config.js';
+import { MESSAGE_SEEN_TTL, SENT_TTL } from '../../../src/store/keys.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { eventually } from '../../support/wait.js';
 
@@ -76,10 +77,14 @@ describe('Redis memory', () => {
     h.twilio.reset();
     await run(users);
     const second = await keysWithTtl(h);
-    const countWithoutSeen = (m: Map<string, number>) =>
-      [...m.keys()].filter((k) => !k.includes(':seen:')).length;
-    expect(countWithoutSeen(second)).toBe(countWithoutSeen(first));
-    // Deduplication ids are per message, but each one expires within a day.
-    for (const [key, ttl] of second) if (key.includes(':seen:')) expect(ttl).toBeLessThanOrEqual(86_400_000);
+    const perMessage = (k: string) => k.includes(':seen:') || k.includes(':sent:');
+    const countWithoutPerMessage = (m: Map<string, number>) =>
+      [...m.keys()].filter((k) => !perMessage(k)).length;
+    expect(countWithoutPerMessage(second)).toBe(countWithoutPerMessage(first));
+    // Deduplication ids and sent replies are per message, but each one expires with its window.
+    for (const [key, ttl] of second) {
+      if (key.includes(':seen:')) expect(ttl).toBeLessThanOrEqual(MESSAGE_SEEN_TTL * 1000);
+      if (key.includes(':sent:')) expect(ttl).toBeLessThanOrEqual(SENT_TTL * 1000);
+    }
   });
 });

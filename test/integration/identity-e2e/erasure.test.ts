@@ -135,6 +135,7 @@ describe('DELETE /v1/users/{id}', () => {
     expect([...new Set(shapes)]).toEqual([
       'c:{H}:rate:MINUTE',
       'c:{H}:seen:SID',
+      'c:{H}:sent:SID',
       'c:{H}:state',
       'i:{H}',
       'i:{H}:hist',

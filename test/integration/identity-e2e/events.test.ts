@@ -181,11 +181,14 @@ describe('operator events from a conversation', () => {
     w.acmeEvents.respondWith((attempt) => (attempt <= 2 ? 500 : 200));
 
     const phone = randomNumber();
+    const messageSid = newSid();
+    // A reply to the phone that Twilio accepted, as the send worker remembers it: only those can fail.
+    await w.h.redis.set(w.h.keys.sent(w.h.cid('bank', `sms:${phone}`), messageSid), '1', 'EX', 600);
     const webhooks = new TwilioWebhookClient(`http://127.0.0.1:${gateway.port}`);
     const status = await webhooks.post('/webhooks/status', {
       AccountSid: webhooks.accountSid,
       ApiVersion: '2010-04-01',
-      MessageSid: newSid(),
+      MessageSid: messageSid,
       MessageStatus: 'undelivered',
       ErrorCode: '30003',
       From: NUMBERS.sms,
