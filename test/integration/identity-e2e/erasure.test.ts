@@ -1,5 +1,4 @@
 // Erasure through DELETE /v1/users/{id}: every Redis key about the user goes, conversation state included, and they start anonymous.
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
 import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
@@ -14,6 +13,7 @@ import {
   scanKeys,
   startWorld,
   typesOf,
+  valueText,
   type World,
 } from './helpers.js';
 
@@ -26,27 +26,6 @@ afterAll(async () => {
 });
 
 const BOTS = ['bank', 'bank-trusting'];
-
-/** Everything a key's value holds, as text (for "nothing about the user is left in clear"). */
-async function valueText(redis: Redis, key: string): Promise<string> {
-  const type = await redis.type(key);
-  switch (type) {
-    case 'string':
-      return (await redis.get(key)) ?? '';
-    case 'hash':
-      return JSON.stringify(await redis.hgetall(key));
-    case 'list':
-      return JSON.stringify(await redis.lrange(key, 0, -1));
-    case 'set':
-      return JSON.stringify(await redis.smembers(key));
-    case 'zset':
-      return JSON.stringify(await redis.zrange(key, '0', '-1'));
-    case 'stream':
-      return JSON.stringify(await redis.xrange(key, '-', '+'));
-    default:
-      return '';
-  }
-}
 
 describe('DELETE /v1/users/{id}', () => {
   it('removes every key about the user and their conversations; the rest stays, and they start anonymous', async () => {
