@@ -49,6 +49,33 @@ export interface TurnResult {
   carriedSecret: boolean;
 }
 
+/**
+ * How long past its expiry a conversation waiting at a secret prompt is remembered. The state is kept
+ * (sealed, as always) so that a password typed after the session timed out is still known for a secret;
+ * a day covers someone who comes back to the question that evening.
+ */
+export const SECRET_PROMPT_MEMORY_SECONDS = 86_400;
+
+/** Whether the state waits at a prompt whose answer is a secret (a secret ask or credential field, a link code). */
+export function awaitsSecret(bot: BotConfig, state: DialogState | null): boolean {
+  const pending = state?.pending;
+  if (!pending) return false;
+  switch (pending.kind) {
+    case 'link':
+      return true;
+    case 'credential': {
+      const component = Object.hasOwn(bot.auth, pending.component) ? bot.auth[pending.component] : undefined;
+      return component?.fields[pending.field]?.secret === true;
+    }
+    case 'ask': {
+      const step = bot.flows[state.flow]?.[state.step];
+      return step !== undefined && 'ask' in step && step.ask.secret;
+    }
+    default:
+      return false;
+  }
+}
+
 export interface TurnContext {
   botId: string;
   bot: BotConfig;
@@ -142,12 +169,17 @@ export class DialogEngine {
     if (event.kind === 'call.end')
       return { state: null, output: { replies: [], hangup: false }, carriedSecret: false };
 
+    // Whatever answers a secret prompt is a secret: a keyword too, and after the session expired too
+    // (the user is still answering the question on their screen, even if the bot has moved on).
+    const secret =
+      (event.kind === 'message' || event.kind === 'call.input') && awaitsSecret(ctx.bot, previous);
     const keyword = detectKeyword(event, ctx.bot);
     if (ctx.optedOut && keyword?.kind !== 'start') {
       // An opted-out identity gets nothing at all until it opts back in.
-      return { state: live, output: { replies: [], hangup: false }, carriedSecret: false };
+      return { state: live, output: { replies: [], hangup: false }, carriedSecret: secret };
     }
     const turn = new Turn(ctx, live ? { ...live, vars: { ...live.vars } } : freshState(event));
+    turn.carriedSecret = secret;
     if (keyword) {
       const handled = await this.keyword(turn, keyword, live);
       if (handled) return handled;
@@ -200,7 +232,13 @@ export class DialogEngine {
       case 'stop':
         await turn.user();
         turn.emit('user.opted_out');
-        return { state: null, output: { replies: [], hangup: true }, optOut: true, carriedSecret: false };
+        // Still an opt-out at a secret prompt (it must always work), but then its text is a secret.
+        return {
+          state: null,
+          output: { replies: [], hangup: true },
+          optOut: true,
+          carriedSecret: turn.carriedSecret,
+        };
       case 'start':
         await turn.user();
         turn.emit('user.opted_in');

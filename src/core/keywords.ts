@@ -29,6 +29,8 @@ const WORDS: Record<string, Keyword> = {
 
 const WHO_AM_I = /^who\s*am\s*i\??$/i;
 const LINK = /^LINK\s+([A-Za-z0-9-]{4,32})$/i;
+/** A code typed in groups ("LINK 482 910", "LINK 482-910"): digits only, so "link me please" stays a sentence. */
+const GROUPED_LINK = /^LINK\s+(\d+(?:[\s-]+\d+)+)$/i;
 
 export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | undefined {
   if (event.optOut === 'STOP') return { kind: 'stop' };
@@ -47,5 +49,7 @@ export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | un
   if (event.channel === 'voice') return undefined; // a link code is keyed where a voice flow asks for it
   const link = LINK.exec(text);
   if (link) return { kind: 'link', code: link[1]! };
+  const grouped = GROUPED_LINK.exec(text)?.[1]?.replace(/[\s-]/g, '');
+  if (grouped && grouped.length >= 4 && grouped.length <= 32) return { kind: 'link', code: grouped };
   return undefined;
 }

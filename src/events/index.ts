@@ -6,10 +6,13 @@ export {
   noEvents,
   wantsEvent,
   type ConfigSource,
+  type ErasedEvent,
+  type ErasedSubject,
   type EventInput,
   type EventSink,
   type EventValue,
   type OperatorEvent,
+  type QueuedEvent,
   type QueuedEventSinkOptions,
 } from './sink.js';
 export {

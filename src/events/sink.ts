@@ -1,11 +1,12 @@
 // Operator events (SPEC 9): what the rest of Switchboard calls to announce something to a workspace's webhook.
 import { createHash, randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, EventType } from '../config/index.js';
 import type { Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
-import { IdentityKeys } from '../store/identity-keys.js';
+import { ANONYMOUS_PREFIX } from '../identity/types.js';
+import { IdentityKeys, identityHash, type UserScope } from '../store/identity-keys.js';
 
 export const EVENTS_QUEUE = 'events';
 
@@ -22,6 +23,11 @@ export interface EventInput {
   externalId?: string | undefined;
   userId?: string | undefined;
   channel?: Channel | undefined;
+  /**
+   * The channel identity the event is about (`sms:+1…`), when there is one: never sent, it files the
+   * event under the identity so that erasing the identity finds it (its number may be in the data).
+   */
+  identity?: string | undefined;
   data?: Record<string, EventValue | undefined>;
   /**
    * What happened, as a stable key (e.g. the inbound message id and the event type): the same key gives
@@ -43,6 +49,33 @@ export interface OperatorEvent {
   channel: Channel | null;
   data: Record<string, EventValue>;
 }
+
+/**
+ * What is left of a queued event whose user was erased while it was being delivered (a job in delivery
+ * cannot be removed): nothing about the user, and the delivery worker drops it instead of sending it.
+ */
+export interface ErasedEvent {
+  id: string;
+  type: EventType;
+  workspace: string;
+  erased: true;
+}
+
+/** An event job's data. */
+export type QueuedEvent = OperatorEvent | ErasedEvent;
+
+/** Whom an erasure is about: the user (if verified) and the channel identities they had. */
+export interface ErasedSubject {
+  workspace: string;
+  scope?: UserScope | undefined;
+  identities: readonly string[];
+}
+
+/**
+ * How long an event job can name a user: delivery is tried for a day, a given-up event is kept a week.
+ * The per-user index of event ids keeps entries as long, then forgets them.
+ */
+const EVENT_INDEX_MS = 8 * 86_400_000;
 
 /**
  * Where events go. Implemented by `QueuedEventSink` (a BullMQ queue drained by the delivery worker).
@@ -93,13 +126,15 @@ export interface QueuedEventSinkOptions {
 }
 
 export class QueuedEventSink implements EventSink {
-  readonly queue: Queue<OperatorEvent>;
+  readonly queue: Queue<QueuedEvent>;
   private readonly now: () => number;
+  private readonly keys: IdentityKeys;
 
   constructor(private readonly options: QueuedEventSinkOptions) {
-    this.queue = new Queue<OperatorEvent>(EVENTS_QUEUE, {
+    this.keys = new IdentityKeys(options.prefix);
+    this.queue = new Queue<QueuedEvent>(EVENTS_QUEUE, {
       connection: options.connection,
-      prefix: new IdentityKeys(options.prefix).eventsQueuePrefix(),
+      prefix: this.keys.eventsQueuePrefix(),
     });
     // Without a listener BullMQ prints connection errors raw; the connection's own listener logs the outage.
     this.queue.on('error', () => undefined);
@@ -125,8 +160,11 @@ export class QueuedEventSink implements EventSink {
       channel: input.channel ?? null,
       data,
     };
+    // Filed under its user and identity first: an event queued but not filed could outlive an erasure.
+    await this.file(input, event.id);
     await this.queue.add(input.type, event, {
       jobId: event.id,
+      timestamp: this.now(), // when it was queued, for the delivery worker's age limit
       attempts: this.options.maxAttempts ?? 200,
       backoff: { type: 'switchboard-event' },
       removeOnComplete: true,
@@ -136,8 +174,86 @@ export class QueuedEventSink implements EventSink {
     return event.id;
   }
 
+  /**
+   * Removes the queued, delayed and failed events that name an erased user or their identities, found
+   * through the per-user index rather than by reading every job (a receiver that is down for a day can
+   * leave a great many). An event in delivery at that moment cannot be removed: its data is replaced by
+   * an `ErasedEvent`, which the worker drops if the delivery fails and is retried.
+   */
+  async forget(subject: ErasedSubject): Promise<{ removed: number; voided: number }> {
+    const ids = new Set<string>();
+    for (const key of this.indexKeys(subject.workspace, subject.scope, subject.identities)) {
+      // Read and dropped at once: an event filed in between is not lost from the index unread.
+      const [[, listed]] = (await this.options.connection.multi().zrange(key, '0', '-1').del(key).exec()) as [
+        [Error | null, string[]],
+      ];
+      for (const id of listed ?? []) ids.add(id);
+    }
+    let removed = 0;
+    let voided = 0;
+    for (const id of ids) {
+      // undefined: delivered (or given up and expired) since it was filed; BullMQ "removes" those too.
+      const job: Job<QueuedEvent> | undefined = await this.queue.getJob(id);
+      if (!job) continue;
+      if ((await this.queue.remove(id)) === 1) {
+        removed++;
+        continue;
+      }
+      await job.updateData({
+        id: job.data.id,
+        type: job.data.type,
+        workspace: job.data.workspace,
+        erased: true,
+      });
+      voided++;
+    }
+    if (removed + voided > 0) {
+      // Counts only: the user is gone, their id must not reappear in a log line.
+      this.options.logger.info('operator events of an erased user removed', {
+        workspace: subject.workspace,
+        removed,
+        voided,
+      });
+    }
+    return { removed, voided };
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
+  }
+
+  /** Notes the event's id under the user and the identity it names, each list trimmed to what may still exist. */
+  private async file(input: EventInput, id: string): Promise<void> {
+    const scope =
+      input.userId === undefined
+        ? undefined
+        : { workspace: input.workspace, userId: input.userId, externalId: input.externalId };
+    const identities = input.identity === undefined ? [] : [input.identity];
+    const now = this.now();
+    await Promise.all(
+      this.indexKeys(input.workspace, scope, identities).map((key) =>
+        this.options.connection
+          .multi()
+          .zadd(key, now, id)
+          .zremrangebyscore(key, '-inf', String(now - EVENT_INDEX_MS))
+          .pexpire(key, EVENT_INDEX_MS)
+          .exec(),
+      ),
+    );
+  }
+
+  /** An anonymous user id names its identity by hash: both are filed under the identity. */
+  private indexKeys(
+    workspace: string,
+    scope: UserScope | undefined,
+    identities: readonly string[],
+  ): string[] {
+    const keys = new Set<string>();
+    if (scope?.userId.startsWith(ANONYMOUS_PREFIX))
+      keys.add(this.keys.identityEvents(scope.userId.slice(ANONYMOUS_PREFIX.length)));
+    else if (scope) keys.add(this.keys.userEvents(scope));
+    for (const identity of identities) keys.add(this.keys.identityEvents(identityHash(workspace, identity)));
+    return [...keys];
   }
 }
 

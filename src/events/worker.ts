@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
-import { EVENTS_QUEUE, type ConfigSource, type OperatorEvent } from './sink.js';
+import { EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
 import { throttled } from '../log-throttle.js';
 
 /** The receiver did not take the event (a non-2xx answer, a timeout, a network failure): try again later. */
@@ -58,14 +58,15 @@ export interface EventWorkerOptions {
   now?: () => number;
 }
 
-export function createEventWorker(options: EventWorkerOptions): Worker<OperatorEvent> {
+export function createEventWorker(options: EventWorkerOptions): Worker<QueuedEvent> {
   const backoff = { ...DEFAULT_EVENT_BACKOFF, ...options.backoff };
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { logger } = options;
 
-  const deliver = async (job: Job<OperatorEvent>): Promise<string> => {
+  const deliver = async (job: Job<QueuedEvent>): Promise<string> => {
     const event = job.data;
+    if ('erased' in event) return 'erased'; // its user was erased while an earlier attempt was under way
     const config = options.directory().config;
     // The URL and secret are looked up at delivery time from the event's own workspace: never another's.
     const events = Object.hasOwn(config.workspaces, event.workspace)
@@ -103,7 +104,7 @@ export function createEventWorker(options: EventWorkerOptions): Worker<OperatorE
     return 'delivered';
   };
 
-  const worker = new Worker<OperatorEvent>(EVENTS_QUEUE, deliver, {
+  const worker = new Worker<QueuedEvent>(EVENTS_QUEUE, deliver, {
     connection: options.connection,
     prefix: new IdentityKeys(options.prefix).eventsQueuePrefix(),
     concurrency: options.concurrency ?? 8,

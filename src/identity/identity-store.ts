@@ -139,9 +139,9 @@ export interface IdentityStoreOptions {
   anonymousTtlSeconds?: number;
   /**
    * Called after a user is erased, with the identities they had: lets the runtime wipe what other stores
-   * keep about those identities (conversation state, inboxes).
+   * keep about the user and those identities (conversation state, inboxes, queued operator events).
    */
-  onErase?: (erased: { workspace: string; identities: string[] }) => Promise<void>;
+  onErase?: (erased: { workspace: string; scope: UserScope; identities: string[] }) => Promise<void>;
 }
 
 export interface ResolveInput {
@@ -351,6 +351,7 @@ export class IdentityStore {
       externalId,
       userId: input.userId,
       channel,
+      identity,
       data: { identity, via: input.via, ...(input.component ? { component: input.component } : {}) },
       ...(input.eventKey ? { key: input.eventKey } : {}),
     });
@@ -656,7 +657,7 @@ export class IdentityStore {
         this.keys.lockout(h),
         this.keys.linkCodeFailures(h),
       );
-      await this.options.onErase?.({ workspace: scope.workspace, identities: [anonymous.identity] });
+      await this.options.onErase?.({ workspace: scope.workspace, scope, identities: [anonymous.identity] });
       return true;
     }
     if (scope.userId.startsWith(ANONYMOUS_PREFIX)) return false;
@@ -692,7 +693,7 @@ export class IdentityStore {
     }
     await this.options.tokens.revokeAll(scope);
     await this.redis.del(...userKeys);
-    await this.options.onErase?.({ workspace: scope.workspace, identities: erased });
+    await this.options.onErase?.({ workspace: scope.workspace, scope, identities: erased });
     return true;
   }
 }

@@ -2,7 +2,13 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { channels } from '../../channels/index.js';
-import type { DialogEngine, DialogState, TurnResult } from '../core/dialog.js';
+import {
+  awaitsSecret,
+  SECRET_PROMPT_MEMORY_SECONDS,
+  type DialogEngine,
+  type DialogState,
+  type TurnResult,
+} from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { InboundEvent, TurnOutput } from '../core/events.js';
 import {
@@ -61,7 +67,9 @@ export async function handleEvent(
   const workspace = directory.config.workspaces[bot.workspace];
   if (!workspace) throw new DialogError(`workspace ${bot.workspace} is no longer configured`);
   const now = Date.now();
-  const stateTtlSeconds = bot.sessionTimeout + 60;
+  // A state waiting at a secret prompt outlives the session, so that a late answer is still known for a secret.
+  const ttlOf = (kept: DialogState | null) =>
+    bot.sessionTimeout + (awaitsSecret(bot, kept) ? SECRET_PROMPT_MEMORY_SECONDS : 60);
   if (event.kind === 'message' && !optedOut) {
     const count = await opts.store.countMessage(cid, event);
     if (count > bot.rateLimit.messagesPerMinute) {
@@ -70,7 +78,14 @@ export async function handleEvent(
         replies: count === bot.rateLimit.messagesPerMinute + 1 ? [{ text: bot.rateLimit.reply }] : [],
         hangup: false,
       };
-      return { state, stateTtlSeconds, replies: outbox(cid, event, output) };
+      // Not answered, but still typed at a secret prompt: it goes from the provider's log all the same.
+      const redact = awaitsSecret(bot, state) ? opts.redactInbound : undefined;
+      return {
+        state,
+        stateTtlSeconds: ttlOf(state),
+        replies: outbox(cid, event, output),
+        ...(redact ? { afterCommit: () => redact(event) } : {}),
+      };
     }
   }
   const services = createTurnServices(opts.services, {
@@ -82,6 +97,7 @@ export async function handleEvent(
     event,
   });
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
+  const stateTtlSeconds = ttlOf(result.state);
   const afterCommit = async () => {
     await recordHistory(services, event, result).catch((error: unknown) =>
       // History is the operator's record, not the user's answer: a failure to write it must not replay the turn.

@@ -13,7 +13,7 @@ import { operatorApiRouter } from '../http/operator-api.js';
 import { Lockout } from '../auth/lockout.js';
 import { RedisTokenStore } from '../auth/token-store.js';
 import { identityOf, type Channel } from '../core/events.js';
-import { createEventWorker, QueuedEventSink, type EventSink } from '../events/index.js';
+import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../events/index.js';
 import { IdentityStore, LinkCodes } from '../identity/index.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { conversationId } from '../store/keys.js';
@@ -203,7 +203,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Identity, tokens and operator events: one set per connection (workers wait for Redis, the web fails fast).
   const identityKeys = new IdentityKeys(keys);
-  const onErase = async ({ workspace, identities }: { workspace: string; identities: string[] }) => {
+  const onErase = async ({ workspace, scope, identities }: ErasedSubject & { identities: string[] }) => {
     const bots = Object.entries(directory.config.bots).filter(([, bot]) => bot.workspace === workspace);
     const cids = new Set<string>();
     for (const identity of identities) {
@@ -226,6 +226,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         for (const group of ours.values()) await work.unlink(...group);
       } while (cursor !== '0');
     }
+    // Events still queued, retrying or given up name the user and their number: they go too, undelivered.
+    await workEvents.forget({ workspace, scope, identities });
   };
   const identitySet = (redis: Redis, events: EventSink) => {
     const tokens = new RedisTokenStore(redis, identityKeys, cipher); // cache hits are counted per turn
@@ -273,6 +275,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       type: 'message.failed',
       workspace: bot.workspace,
       channel: f.channel,
+      identity: identityOf(f.channel, f.to),
       key: f.key,
       ...(user ? { userId: user.userId, ...(user.externalId ? { externalId: user.externalId } : {}) } : {}),
       data: {

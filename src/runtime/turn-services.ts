@@ -47,6 +47,8 @@ export interface EventEmitter {
     externalId?: string;
     userId?: string;
     channel?: Channel;
+    /** The conversation's channel identity: files the event for erasure, never sent. */
+    identity?: string;
     /** Flat values only; the sink drops anything that looks like a credential. */
     data: Record<string, string | number | boolean | null | undefined>;
     /** Same key, same event id (see `EventInput.key`). */
@@ -138,6 +140,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
         type,
         workspace: scope.workspaceId,
         channel: scope.event.channel,
+        identity: scope.event.identity,
         data: { bot: scope.botId, ...flat(data) },
         ...((userId ?? knownUser?.id) ? { userId: userId ?? knownUser?.id } : {}),
         ...(knownUser?.externalId ? { externalId: knownUser.externalId } : {}),

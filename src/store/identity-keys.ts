@@ -98,6 +98,16 @@ export class IdentityKeys {
     return `${this.identity(hash)}:lcf`;
   }
 
+  /** Ids of the operator event jobs that name a user, scored by when they were queued (for erasure). */
+  userEvents(scope: UserScope): string {
+    return `${this.user(scope)}:ev`;
+  }
+
+  /** Ids of the operator event jobs that name a channel identity or its anonymous user (for erasure). */
+  identityEvents(hash: string): string {
+    return `${this.identity(hash)}:ev`;
+  }
+
   /** A link code, by the hash of (workspace, code): the code itself is a secret and never a key. */
   linkCode(workspace: string, code: string): string {
     return `${this.prefix}:lc:{${digest('link', workspace, code)}}`;

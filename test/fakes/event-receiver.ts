@@ -23,22 +23,24 @@ export interface FakeEventReceiver {
   accepted(): ReceivedDelivery[];
   /** Resolves once `count` deliveries were answered with 2xx (rejects after `timeoutMs`). */
   waitForAccepted(count: number, timeoutMs?: number): Promise<ReceivedDelivery[]>;
-  /** Decides the status of the n-th attempt (1-based) of each event id. */
-  respondWith(decide: (attempt: number, delivery: Omit<ReceivedDelivery, 'status'>) => number): void;
+  /** Decides the status of the n-th attempt (1-based) of each event id; a promise holds the answer until it settles. */
+  respondWith(decide: Decide): void;
   close(): Promise<void>;
 }
+
+type Decide = (attempt: number, delivery: Omit<ReceivedDelivery, 'status'>) => number | Promise<number>;
 
 export async function startEventReceiver(secret: string): Promise<FakeEventReceiver> {
   const deliveries: ReceivedDelivery[] = [];
   const attemptsById = new Map<string, number>();
-  let decide: (attempt: number, delivery: Omit<ReceivedDelivery, 'status'>) => number = () => 200;
+  let decide: Decide = () => 200;
   const waiters: { count: number; resolve: () => void }[] = [];
   const accepted = () => deliveries.filter((d) => d.status >= 200 && d.status < 300);
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       let event: Record<string, unknown> | undefined;
       try {
@@ -56,7 +58,7 @@ export async function startEventReceiver(secret: string): Promise<FakeEventRecei
       const attempt = (attemptsById.get(id) ?? 0) + 1;
       attemptsById.set(id, attempt);
       const partial = { headers: req.headers, body, event, signature };
-      const status = decide(attempt, partial);
+      const status = await decide(attempt, partial);
       deliveries.push({ ...partial, status });
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status < 300 ? 'ok' : 'no');

@@ -55,6 +55,26 @@ describe.each(['sms', 'whatsapp'] as const)('words on %s', (channel) => {
   );
 });
 
+describe('LINK <code>', () => {
+  it.each([
+    ['LINK 482910', '482910'],
+    ['link K7F-92Q', 'K7F-92Q'],
+    ['LINK 482 910', '482910'],
+    ['Link 482-910', '482-910'], // one token, as before: redemption drops the dash
+    ['LINK  48 29 10 ', '482910'],
+    ['LINK 4821 - 9107 - 3310', '482191073310'],
+  ])('%j is a link code %s', (text, code) => {
+    expect(detectKeyword(event(text), DEFAULT)).toEqual({ kind: 'link', code });
+  });
+
+  it.each(['link me please', 'LINK 482 910 please', 'LINK 1 2', 'LINK', `LINK ${'12 '.repeat(20)}`])(
+    '%j is not a link code',
+    (text) => {
+      expect(detectKeyword(event(text), DEFAULT)).toBeUndefined();
+    },
+  );
+});
+
 describe("Twilio's OptOutType", () => {
   it.each([
     ['STOP', 'stop'],

@@ -107,14 +107,22 @@ export class DialogHarness {
   }
 
   /**
-   * Moves a conversation's stored expiry into the past, as if `sessionTimeout` seconds of silence had
-   * gone by: the state is opened, changed and sealed again with the gateway's data key.
+   * Moves a conversation into the past, as if `sessionTimeout` seconds of silence and then `pastExpiryMs`
+   * more had gone by: the stored expiry and the key's remaining lifetime shrink alike (the key goes when
+   * its lifetime would be over). The state is opened, changed and sealed again with the gateway's data key.
    */
-  async expireConversation(cid: string): Promise<void> {
+  async expireConversation(cid: string, pastExpiryMs = 1): Promise<void> {
+    const key = this.keys.state(cid);
     const state = await this.store.state(cid);
     if (!state) throw new Error(`conversation ${cid} has no state to expire`);
-    const sealed = this.cipher.seal(JSON.stringify({ ...state, expiresAt: Date.now() - 1 }));
-    await this.redis.set(this.keys.state(cid), sealed, 'KEEPTTL');
+    const now = Date.now();
+    const left = (await this.redis.pttl(key)) - (state.expiresAt - now + pastExpiryMs);
+    if (left <= 0) {
+      await this.redis.del(key);
+      return;
+    }
+    const sealed = this.cipher.seal(JSON.stringify({ ...state, expiresAt: now - pastExpiryMs }));
+    await this.redis.set(key, sealed, 'PX', left);
   }
 
   /** Queues an event as the webhook would (sealed into the inbox, conversation kicked), for events a webhook cannot make. */

@@ -1,8 +1,9 @@
 // Erasure through DELETE /v1/users/{id}: every Redis key about the user goes, conversation state included, and they start anonymous.
-import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
-import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
+import { EVENTS_QUEUE, QueuedEventSink, type OperatorEvent } from '../../../src/events/sink.js';
+import { IdentityKeys, identityHash, scopeHash } from '../../../src/store/identity-keys.js';
 import { conversationId } from '../../../src/store/keys.js';
 import {
   ASK_PASSWORD,
@@ -14,8 +15,12 @@ import {
   scanKeys,
   startWorld,
   typesOf,
+  valueText,
+  waitForEvent,
   type World,
 } from './helpers.js';
+import { captureLogs } from '../../support/logs.js';
+import { eventually } from '../../support/wait.js';
 
 let w: World;
 beforeAll(async () => {
@@ -26,27 +31,6 @@ afterAll(async () => {
 });
 
 const BOTS = ['bank', 'bank-trusting'];
-
-/** Everything a key's value holds, as text (for "nothing about the user is left in clear"). */
-async function valueText(redis: Redis, key: string): Promise<string> {
-  const type = await redis.type(key);
-  switch (type) {
-    case 'string':
-      return (await redis.get(key)) ?? '';
-    case 'hash':
-      return JSON.stringify(await redis.hgetall(key));
-    case 'list':
-      return JSON.stringify(await redis.lrange(key, 0, -1));
-    case 'set':
-      return JSON.stringify(await redis.smembers(key));
-    case 'zset':
-      return JSON.stringify(await redis.zrange(key, '0', '-1'));
-    case 'stream':
-      return JSON.stringify(await redis.xrange(key, '-', '+'));
-    default:
-      return '';
-  }
-}
 
 describe('DELETE /v1/users/{id}', () => {
   it('removes every key about the user and their conversations; the rest stays, and they start anonymous', async () => {
@@ -138,9 +122,11 @@ describe('DELETE /v1/users/{id}', () => {
       'c:{H}:sent:SID',
       'c:{H}:state',
       'i:{H}',
+      'i:{H}:ev',
       'i:{H}:hist',
       'i:{H}:lock',
       'u:{H}:codes',
+      'u:{H}:ev',
       'u:{H}:hist',
       'u:{H}:ids',
       'u:{H}:profile',
@@ -182,5 +168,105 @@ describe('DELETE /v1/users/{id}', () => {
     expect(await sms.send('1')).toEqual([ASK_USERNAME]);
     expect(await whatsapp.send(`LINK ${outstanding.code}`)).toEqual([TEXT.linkInvalid]);
     expect(ASK_PASSWORD).toBe('What is your password?');
+  });
+});
+
+describe('DELETE /v1/users/{id} while the events receiver is down', () => {
+  it('removes the user’s queued, retrying and given-up events; once the receiver is back nothing about them is delivered', async () => {
+    const phone = randomNumber();
+    const bystander = randomNumber();
+    // Every way an event job can name the user: their id, their number, the id they had while anonymous.
+    const names = ['member-ev', phone, `anon:${identityHash('acme', `sms:${phone}`)}`];
+    const naming = (text: string) => names.filter((n) => text.includes(n));
+    const queue = new Queue<OperatorEvent>(EVENTS_QUEUE, {
+      connection: w.h.redis,
+      prefix: new IdentityKeys(w.h.keys).eventsQueuePrefix(),
+    });
+    const { logger } = captureLogs('info', 'old-sink');
+    // An event queued 25 hours ago (a sink whose clock is set back): its next failure gives it up.
+    const oldSink = new QueuedEventSink({
+      connection: w.h.redis,
+      prefix: w.h.prefix,
+      directory: () => ({ config: w.h.config }),
+      logger,
+      now: () => Date.now() - 25 * 3_600_000,
+    });
+    try {
+      w.acmeEvents.respondWith(() => 503);
+      const refusedBefore = w.acmeEvents.deliveries.length;
+      // Anonymous on SMS first, then registered and talking on WhatsApp; a bystander talks too.
+      expect(await w.h.sms(phone).send('hello')).toEqual([MAIN_PROMPT]);
+      expect(
+        (
+          await w.api('POST', '/v1/users', {
+            body: {
+              userId: 'member-ev',
+              identities: [
+                { channel: 'whatsapp', address: phone },
+                { channel: 'sms', address: phone },
+              ],
+            },
+          })
+        ).status,
+      ).toBe(201);
+      expect(await w.h.whatsapp(phone).send('hi')).toEqual([MAIN_PROMPT]);
+      expect(await w.h.whatsapp(bystander).send('hi')).toEqual([MAIN_PROMPT]);
+      await oldSink.emit({
+        type: 'message.failed',
+        workspace: 'acme',
+        userId: 'member-ev',
+        channel: 'whatsapp',
+        identity: `whatsapp:${phone}`,
+        data: { bot: 'bank', to: `whatsapp:${phone}`, reason: 'Twilio reported undelivered' },
+      });
+
+      // Each event was tried once and refused: three wait to be retried, the old one was given up.
+      const jobsNaming = async (state: 'delayed' | 'failed') =>
+        (await queue.getJobs([state])).filter((j) => naming(JSON.stringify(j.data)).length > 0);
+      await eventually(async () => {
+        const {
+          waiting = 0,
+          active = 0,
+          delayed = 0,
+          failed = 0,
+        } = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        return waiting + active === 0 && delayed >= 3 && failed >= 1 ? true : undefined;
+      }, 'every event tried once');
+      expect(w.acmeEvents.deliveries.length - refusedBefore).toBe(4);
+      expect((await jobsNaming('delayed')).map((j) => j.data.type).sort()).toEqual([
+        'conversation.started',
+        'conversation.started',
+      ]);
+      expect((await jobsNaming('failed')).map((j) => j.data.type)).toEqual(['message.failed']);
+
+      const logged = w.h.logs.find('operator events of an erased user removed').length;
+      expect((await w.api('DELETE', '/v1/users/member-ev')).status).toBe(204);
+
+      // No key of the events queue, whatever its type or the job's state, names the user any more.
+      for (const key of await scanKeys(w.h.redis, `${w.h.prefix}:{events}`))
+        expect(naming(await valueText(w.h.redis, key)), key).toEqual([]);
+      // The log counts what went, and says nothing about whom.
+      const removed = w.h.logs.find('operator events of an erased user removed').slice(logged);
+      expect(removed).toEqual([expect.objectContaining({ workspace: 'acme', removed: 3, voided: 0 })]);
+      expect(naming(JSON.stringify(removed))).toEqual([]);
+
+      // The receiver is back; retries come due and given-up events are retried by hand: only the bystander's arrive.
+      w.acmeEvents.respondWith(() => 200);
+      const acceptedBefore = w.acmeEvents.accepted().length;
+      await queue.retryJobs({ state: 'failed' });
+      await queue.promoteJobs();
+      await waitForEvent(
+        w.acmeEvents,
+        (e) => e.userId === `anon:${identityHash('acme', `whatsapp:${bystander}`)}`,
+        'the bystander’s conversation.started',
+      );
+      await queuesIdle(w.h);
+      const delivered = w.acmeEvents.accepted().slice(acceptedBefore);
+      expect(delivered.flatMap((d) => naming(d.body))).toEqual([]);
+      expect(typesOf(delivered)).toEqual(['conversation.started']);
+    } finally {
+      w.acmeEvents.respondWith(() => 200);
+      await Promise.all([queue.close(), oldSink.close()]);
+    }
   });
 });

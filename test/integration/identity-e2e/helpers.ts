@@ -228,6 +228,27 @@ export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> 
   return [...found].sort();
 }
 
+/** Everything a key's value holds, as text (for "nothing about the user is left in clear"). */
+export async function valueText(redis: Redis, key: string): Promise<string> {
+  const type = await redis.type(key);
+  switch (type) {
+    case 'string':
+      return (await redis.get(key)) ?? '';
+    case 'hash':
+      return JSON.stringify(await redis.hgetall(key));
+    case 'list':
+      return JSON.stringify(await redis.lrange(key, 0, -1));
+    case 'set':
+      return JSON.stringify(await redis.smembers(key));
+    case 'zset':
+      return JSON.stringify(await redis.zrange(key, '0', '-1'));
+    case 'stream':
+      return JSON.stringify(await redis.xrange(key, '-', '+'));
+    default:
+      return '';
+  }
+}
+
 /**
  * Resolves when no conversation, reply or event job waits or runs, so that a SCAN sees no key that is
  * about to go. Nothing announces "idle", so this polls (bounded).

@@ -207,6 +207,57 @@ describe('operator events', () => {
     expect(accepted!.event).toMatchObject({ id, type: 'user.opted_out', data: { identity: 'sms:+1555' } });
   });
 
+  it('erasure voids an event that is being delivered: its retry is dropped, never sent again', async () => {
+    const { a, sink, worker } = await rig();
+    const phone = '+15550177';
+    let release!: (status: number) => void;
+    let arrived!: () => void;
+    const inDelivery = new Promise<void>((resolve) => (arrived = resolve));
+    a.respondWith((attempt) => {
+      if (attempt > 1) return 200;
+      arrived();
+      return new Promise<number>((resolve) => (release = resolve));
+    });
+    const id = (await sink.emit({
+      type: 'message.failed',
+      workspace: 'acme',
+      userId: 'member-77',
+      channel: 'sms',
+      identity: `sms:${phone}`,
+      data: { to: phone, reason: 'undelivered' },
+    }))!;
+    await inDelivery;
+    // Active, so it cannot be removed: what is left of it names nobody.
+    expect(
+      await sink.forget({
+        workspace: 'acme',
+        scope: { workspace: 'acme', userId: 'member-77' },
+        identities: [`sms:${phone}`],
+      }),
+    ).toEqual({ removed: 0, voided: 1 });
+    expect((await sink.queue.getJob(id))!.data).toEqual({
+      id,
+      type: 'message.failed',
+      workspace: 'acme',
+      erased: true,
+    });
+    const done = new Promise<unknown>((resolve) =>
+      worker.on('completed', (job, result) => job.id === id && resolve(result)),
+    );
+    release(503);
+    expect(await done).toBe('erased');
+    expect(await sink.queue.getJob(id)).toBeUndefined();
+    expect(a.deliveries.map((d) => d.status)).toEqual([503]);
+    // Nothing is left to find a second time.
+    expect(
+      await sink.forget({
+        workspace: 'acme',
+        scope: { workspace: 'acme', userId: 'member-77' },
+        identities: [],
+      }),
+    ).toEqual({ removed: 0, voided: 0 });
+  });
+
   it('queues only the types the workspace asked for, and nothing for a workspace without events', async () => {
     const { w, a, sink } = await rig(['user.locked']);
     expect(await sink.emit({ type: 'conversation.started', workspace: 'acme' })).toBeUndefined();

@@ -308,6 +308,52 @@ describe('keywords', () => {
   });
 });
 
+const SECRET_BOT = bot(`
+sessionTimeout: 600
+help: "Help text."
+flows:
+  main:
+    - say: "Hello, you wrote {{input}}."
+    - ask: { prompt: "Your PIN?", save: pin, secret: true }
+    - end: "Done."
+`);
+
+describe('at a secret prompt', () => {
+  it('after the expiry the answer is still a secret: not rendered, not kept; the conversation starts over', async () => {
+    const c = new Conversation(SECRET_BOT);
+    await c.send('hi');
+    c.now = c.state!.expiresAt + 3_600_000;
+    const late = await c.send('4821');
+    expect(late.carriedSecret).toBe(true);
+    expect(late.output.replies.map((r) => r.text)).toEqual(['Hello, you wrote .', 'Your PIN?']);
+    expect(c.state).toMatchObject({ flow: 'main', step: 1, vars: { input: '' } });
+  });
+
+  it('a keyword keeps its meaning, but its message is a secret; STOP still opts out', async () => {
+    const c = new Conversation(SECRET_BOT);
+    await c.send('hi');
+    const help = await c.send('HELP');
+    expect(help).toMatchObject({
+      carriedSecret: true,
+      output: { replies: [{ text: 'Help text.' }, { text: 'Your PIN?' }] },
+    });
+    const menu = await c.send('MENU');
+    expect(menu.carriedSecret).toBe(true);
+    expect(c.state).toMatchObject({ flow: 'main', step: 1, vars: { input: '' } });
+    expect(await c.send('STOP')).toMatchObject({ state: null, optOut: true, carriedSecret: true });
+  });
+
+  it('a message at an ordinary prompt, or after the answer, is not a secret', async () => {
+    const c = new Conversation(SECRET_BOT);
+    expect((await c.send('hi')).carriedSecret).toBe(false);
+    expect(await c.send('4821')).toMatchObject({
+      carriedSecret: true,
+      output: { replies: [{ text: 'Done.' }] },
+    });
+    expect((await c.send('HELP')).carriedSecret).toBe(false);
+  });
+});
+
 describe('profile', () => {
   const profileBot = bot(`
 flows:
