@@ -12,6 +12,27 @@ import {
 
 const ENDED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
+/**
+ * Characters XML 1.0 cannot carry: C0 controls other than tab, newline and carriage return, lone
+ * surrogates, U+FFFE and U+FFFF. The `u` flag reads a valid surrogate pair as one code point (kept).
+ */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Text with what XML cannot carry removed: the TwiML builder throws on it, whatever the text's source. */
+export function xmlSafe(text: string): string {
+  return text.replace(NOT_XML, '');
+}
+
+/** The voice settings with every text made XML-safe (they come from configuration). */
+function safeSettings(settings: VoiceSettings): VoiceSettings {
+  return {
+    language: xmlSafe(settings.language),
+    voice: xmlSafe(settings.voice),
+    gatherTimeout: settings.gatherTimeout,
+    holdMessage: xmlSafe(settings.holdMessage),
+  };
+}
+
 export interface VoiceSettings {
   language: string;
   voice: string;
@@ -70,13 +91,16 @@ export const voiceAdapter: VoiceAdapter = {
     if (!ENDED.has(params.CallStatus ?? '')) return { ok: true, value: undefined };
     return { ok: true, value: { ...base.value, id: `${params.CallSid}:end`, kind: 'call.end', text: '' } };
   },
-  toTwiml(output, { publicUrl, turn, settings }) {
+  toTwiml(output, opts) {
+    const settings = safeSettings(opts.settings);
+    const publicUrl = xmlSafe(opts.publicUrl);
+    const { turn } = opts;
     const response = new twilio.twiml.VoiceResponse();
     const say = { voice: settings.voice, language: settings.language } as const;
     let asked = false;
     for (const reply of output.replies) {
       if (!reply.ask) {
-        response.say(say as never, reply.text);
+        response.say(say as never, xmlSafe(reply.text));
         continue;
       }
       const gather = response.gather({
@@ -89,13 +113,16 @@ export const voiceAdapter: VoiceAdapter = {
         actionOnEmptyResult: true,
         ...(reply.ask.keypad ? {} : { language: settings.language as never }),
       });
-      gather.say(say as never, reply.text);
+      gather.say(say as never, xmlSafe(reply.text));
       asked = true;
     }
     if (output.hangup || !asked) response.hangup();
     return response.toString();
   },
-  holdTwiml({ publicUrl, turn, hold, settings }) {
+  holdTwiml(opts) {
+    const settings = safeSettings(opts.settings);
+    const publicUrl = xmlSafe(opts.publicUrl);
+    const { turn, hold } = opts;
     const response = new twilio.twiml.VoiceResponse();
     if (hold === 0)
       response.say({ voice: settings.voice, language: settings.language } as never, settings.holdMessage);
@@ -103,7 +130,8 @@ export const voiceAdapter: VoiceAdapter = {
     response.redirect({ method: 'POST' }, `${publicUrl}/webhooks/voice/result?turn=${turn}&hold=${hold + 1}`);
     return response.toString();
   },
-  apologyTwiml(settings) {
+  apologyTwiml(voiceSettings) {
+    const settings = safeSettings(voiceSettings);
     const response = new twilio.twiml.VoiceResponse();
     response.say(
       { voice: settings.voice, language: settings.language } as never,

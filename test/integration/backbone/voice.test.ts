@@ -170,3 +170,48 @@ describe('a turn slower than voice.replyWaitMs', () => {
     expect(workers.logs.find('turn handled').map((l) => l.event)).toEqual([`${call}:0`]);
   });
 });
+
+/** A bot that asks for a spoken answer and says it back. */
+function echoLine(): string {
+  return botYaml(
+    'echo-line',
+    `    voice: { replyWaitMs: 2500, gatherTimeout: 5 }
+    flows:
+      main:
+        - ask: { prompt: "Say something.", save: words }
+        - end: "You said {{words}}."`,
+    { voice: NUMBERS.voice },
+  );
+}
+
+const SAY_SOMETHING =
+  `${XML}<Response><Gather input="dtmf speech" finishOnKey="#" timeout="5" ` +
+  `action="${PUBLIC_URL}/webhooks/voice/gather?turn=1" method="POST" actionOnEmptyResult="true" language="en-US">` +
+  `${SAY}Say something.</Say></Gather></Response>`;
+
+/** Words spoken in answer to turn 1's Gather, as Twilio's speech recognition reports them. */
+function speak(call: string, from: string, words: string) {
+  return h!.webhooks.post('/webhooks/voice/gather?turn=1', {
+    ...h!.webhooks.callParams(call, from, 'in-progress'),
+    SpeechResult: words,
+    Confidence: '0.91',
+  });
+}
+
+describe('text XML cannot carry', () => {
+  it('a SpeechResult of control characters is echoed as valid TwiML, without them', async () => {
+    h = await startHarness({ bots: echoLine(), label: 'voice-xml' });
+    const call = newSid('CA');
+    expect((await h.webhooks.call(call, CALLER)).body).toBe(SAY_SOMETHING);
+    const answer = await speak(
+      call,
+      CALLER,
+      '\u0000\u0001pay\u0007 the\u000b\u001f bill\u0008 \uFFFE\uFFFF now\u0000',
+    );
+    expect(answer).toMatchObject({
+      status: 200,
+      body: `${XML}<Response>${SAY}You said pay the bill  now.</Say><Hangup/></Response>`,
+    });
+    expect(await h.deadLetters()).toEqual([]);
+  });
+});
