@@ -13,6 +13,25 @@ import {
 const ENDED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
 /**
+ * What Twilio puts in From when the caller withheld their number: the keypad spellings of ANONYMOUS,
+ * RESTRICTED, BLOCKED, UNKNOWN and UNAVAILABLE (or the word itself). Every such caller would otherwise be
+ * one identity, sharing an opt-out and, with `trustCallerId`, a verified user.
+ */
+const WITHHELD = new Set([
+  '+266696687',
+  '+7378742833',
+  '+2562533',
+  '+8656696',
+  '+86282452253',
+  'anonymous',
+  'restricted',
+  'blocked',
+  'unknown',
+  'unavailable',
+  'private',
+]);
+
+/**
  * Characters XML 1.0 cannot carry: C0 controls other than tab, newline and carriage return, lone
  * surrogates, U+FFFE and U+FFFF. The `u` flag reads a valid surrogate pair as one code point (kept).
  */
@@ -50,6 +69,8 @@ export interface VoiceAdapter extends ChannelAdapter {
   holdTwiml(opts: { publicUrl: string; turn: number; hold: number; settings: VoiceSettings }): string;
   /** Said when a turn cannot be answered at all. */
   apologyTwiml(settings: VoiceSettings): string;
+  /** The answer to an event of a call that is over or unknown: nothing said, nothing revealed. */
+  hangupTwiml(): string;
 }
 
 function callEvent(
@@ -58,12 +79,14 @@ function callEvent(
 ): Parsed<Omit<ChannelEvent, 'id' | 'kind' | 'text'>> {
   const problem = required(params, ['CallSid', 'AccountSid', 'From', 'To']);
   if (problem) return { ok: false, problem };
-  if (!E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
+  const withheld = WITHHELD.has(params.From!.toLowerCase());
+  if (!withheld && !E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
   return {
     ok: true,
     value: {
       channel: 'voice',
-      identity: identityOf('voice', params.From!),
+      // A caller with no number is known by the call alone: each such call is an identity of its own.
+      identity: identityOf('voice', withheld ? `withheld:${params.CallSid!}` : params.From!),
       from: params.From!,
       to: params.To!,
       accountSid: params.AccountSid!,
@@ -137,6 +160,11 @@ export const voiceAdapter: VoiceAdapter = {
       { voice: settings.voice, language: settings.language } as never,
       'Sorry, something went wrong on our side. Please call again later. Goodbye.',
     );
+    response.hangup();
+    return response.toString();
+  },
+  hangupTwiml() {
+    const response = new twilio.twiml.VoiceResponse();
     response.hangup();
     return response.toString();
   },

@@ -191,3 +191,24 @@ describe('text XML 1.0 cannot carry', () => {
     expect(xmlSafe('a\tb\nc\rd\u0000')).toBe('a\tb\nc\rd');
   });
 });
+
+describe('a caller who withholds their number', () => {
+  it('is an identity of the call alone, for the placeholder numbers and words Twilio sends', () => {
+    for (const From of ['+266696687', '+7378742833', '+2562533', '+8656696', '+86282452253', 'Anonymous']) {
+      const parsed = voiceAdapter.parseInbound(
+        { ...TWILIO_WEBHOOKS.voiceIncomingCall, From, Caller: From },
+        { turn: 0, receivedAt },
+      );
+      expect(parsed.ok && parsed.value).toMatchObject({
+        identity: 'voice:withheld:CA0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+        from: From,
+      });
+    }
+    expect(
+      voiceAdapter.parseInbound(
+        { ...TWILIO_WEBHOOKS.voiceIncomingCall, From: 'nobody' },
+        { turn: 0, receivedAt },
+      ),
+    ).toEqual({ ok: false, problem: 'From is not an E.164 number' });
+  });
+});
