@@ -19,7 +19,7 @@ export function createMetrics(depth?: () => Promise<{ conversations: number; sen
     registry,
     inbound: new Counter({
       name: 'switchboard_inbound_messages_total',
-      help: 'Inbound webhooks by channel and outcome (accepted, duplicate, rejected, unavailable).',
+      help: 'Inbound webhooks by channel and outcome (accepted, duplicate, rejected, refused, unavailable).',
       labelNames: ['channel', 'status'],
       registers: [registry],
     }),

@@ -12,6 +12,46 @@ import {
 
 const ENDED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
+/**
+ * What Twilio puts in From when the caller withheld their number: the keypad spellings of ANONYMOUS,
+ * RESTRICTED, BLOCKED, UNKNOWN and UNAVAILABLE (or the word itself). Every such caller would otherwise be
+ * one identity, sharing an opt-out and, with `trustCallerId`, a verified user.
+ */
+const WITHHELD = new Set([
+  '+266696687',
+  '+7378742833',
+  '+2562533',
+  '+8656696',
+  '+86282452253',
+  'anonymous',
+  'restricted',
+  'blocked',
+  'unknown',
+  'unavailable',
+  'private',
+]);
+
+/**
+ * Characters XML 1.0 cannot carry: C0 controls other than tab, newline and carriage return, lone
+ * surrogates, U+FFFE and U+FFFF. The `u` flag reads a valid surrogate pair as one code point (kept).
+ */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Text with what XML cannot carry removed: the TwiML builder throws on it, whatever the text's source. */
+export function xmlSafe(text: string): string {
+  return text.replace(NOT_XML, '');
+}
+
+/** The voice settings with every text made XML-safe (they come from configuration). */
+function safeSettings(settings: VoiceSettings): VoiceSettings {
+  return {
+    language: xmlSafe(settings.language),
+    voice: xmlSafe(settings.voice),
+    gatherTimeout: settings.gatherTimeout,
+    holdMessage: xmlSafe(settings.holdMessage),
+  };
+}
+
 export interface VoiceSettings {
   language: string;
   voice: string;
@@ -29,6 +69,8 @@ export interface VoiceAdapter extends ChannelAdapter {
   holdTwiml(opts: { publicUrl: string; turn: number; hold: number; settings: VoiceSettings }): string;
   /** Said when a turn cannot be answered at all. */
   apologyTwiml(settings: VoiceSettings): string;
+  /** The answer to an event of a call that is over or unknown: nothing said, nothing revealed. */
+  hangupTwiml(): string;
 }
 
 function callEvent(
@@ -37,12 +79,14 @@ function callEvent(
 ): Parsed<Omit<ChannelEvent, 'id' | 'kind' | 'text'>> {
   const problem = required(params, ['CallSid', 'AccountSid', 'From', 'To']);
   if (problem) return { ok: false, problem };
-  if (!E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
+  const withheld = WITHHELD.has(params.From!.toLowerCase());
+  if (!withheld && !E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
   return {
     ok: true,
     value: {
       channel: 'voice',
-      identity: identityOf('voice', params.From!),
+      // A caller with no number is known by the call alone: each such call is an identity of its own.
+      identity: identityOf('voice', withheld ? `withheld:${params.CallSid!}` : params.From!),
       from: params.From!,
       to: params.To!,
       accountSid: params.AccountSid!,
@@ -70,13 +114,16 @@ export const voiceAdapter: VoiceAdapter = {
     if (!ENDED.has(params.CallStatus ?? '')) return { ok: true, value: undefined };
     return { ok: true, value: { ...base.value, id: `${params.CallSid}:end`, kind: 'call.end', text: '' } };
   },
-  toTwiml(output, { publicUrl, turn, settings }) {
+  toTwiml(output, opts) {
+    const settings = safeSettings(opts.settings);
+    const publicUrl = xmlSafe(opts.publicUrl);
+    const { turn } = opts;
     const response = new twilio.twiml.VoiceResponse();
     const say = { voice: settings.voice, language: settings.language } as const;
     let asked = false;
     for (const reply of output.replies) {
       if (!reply.ask) {
-        response.say(say as never, reply.text);
+        response.say(say as never, xmlSafe(reply.text));
         continue;
       }
       const gather = response.gather({
@@ -89,13 +136,16 @@ export const voiceAdapter: VoiceAdapter = {
         actionOnEmptyResult: true,
         ...(reply.ask.keypad ? {} : { language: settings.language as never }),
       });
-      gather.say(say as never, reply.text);
+      gather.say(say as never, xmlSafe(reply.text));
       asked = true;
     }
     if (output.hangup || !asked) response.hangup();
     return response.toString();
   },
-  holdTwiml({ publicUrl, turn, hold, settings }) {
+  holdTwiml(opts) {
+    const settings = safeSettings(opts.settings);
+    const publicUrl = xmlSafe(opts.publicUrl);
+    const { turn, hold } = opts;
     const response = new twilio.twiml.VoiceResponse();
     if (hold === 0)
       response.say({ voice: settings.voice, language: settings.language } as never, settings.holdMessage);
@@ -103,12 +153,18 @@ export const voiceAdapter: VoiceAdapter = {
     response.redirect({ method: 'POST' }, `${publicUrl}/webhooks/voice/result?turn=${turn}&hold=${hold + 1}`);
     return response.toString();
   },
-  apologyTwiml(settings) {
+  apologyTwiml(voiceSettings) {
+    const settings = safeSettings(voiceSettings);
     const response = new twilio.twiml.VoiceResponse();
     response.say(
       { voice: settings.voice, language: settings.language } as never,
       'Sorry, something went wrong on our side. Please call again later. Goodbye.',
     );
+    response.hangup();
+    return response.toString();
+  },
+  hangupTwiml() {
+    const response = new twilio.twiml.VoiceResponse();
     response.hangup();
     return response.toString();
   },

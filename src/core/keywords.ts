@@ -32,6 +32,16 @@ const LINK = /^LINK\s+([A-Za-z0-9-]{4,32})$/i;
 /** A code typed in groups ("LINK 482 910", "LINK 482-910"): digits only, so "link me please" stays a sentence. */
 const GROUPED_LINK = /^LINK\s+(\d+(?:[\s-]+\d+)+)$/i;
 
+/**
+ * Speech text without its trailing `.`, `!`, `?` and `,`, in one pass from the end (the regular expression
+ * `/[.!?,]+$/` backtracks quadratically over a long run of dots that is not at the end).
+ */
+export function withoutTrailingPunctuation(text: string): string {
+  let end = text.length;
+  while (end > 0 && '.!?,'.includes(text[end - 1]!)) end--;
+  return text.slice(0, end);
+}
+
 export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | undefined {
   if (event.optOut === 'STOP') return { kind: 'stop' };
   if (event.optOut === 'START') return { kind: 'start' };
@@ -41,7 +51,7 @@ export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | un
     if (event.kind !== 'call.input') return undefined;
     if (bot.voice.restartKey !== '' && text === bot.voice.restartKey) return { kind: 'restart' };
     // Speech comes back as a sentence ("Help."): the same words count, without the punctuation.
-    text = text.replace(/[.!?,]+$/, '');
+    text = withoutTrailingPunctuation(text);
   }
   const word = WORDS[text.toUpperCase()];
   if (word) return word;

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
-import { conversationId } from '../store/keys.js';
+import { callConversationId, conversationId } from '../store/keys.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../runtime/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
@@ -222,6 +222,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     const settings = directory.voiceSettings(bot);
     try {
       const answer = await deps.waiter.wait(cid, turn, bot.voice.replyWaitMs);
+      if (answer === 'over') return res.status(200).type('text/xml').send(channels.voice.hangupTwiml());
       if (answer !== undefined) return res.status(200).type('text/xml').send(answer);
     } catch (error) {
       return unavailable(res, 'voice', error);
@@ -241,13 +242,68 @@ export function webhookRouter(deps: WebhookDeps): Router {
       .send(channels.voice.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
   }
 
+  /** The bot that answers a call to our number, or undefined when answered with a 404. */
+  function callBot(params: WebhookParams, res: Response) {
+    const number = channels.voice.ourNumber(params);
+    const bot = number ? deps.directory().botFor('voice', number) : undefined;
+    if (!bot) {
+      metrics.inbound.inc({ channel: 'voice', status: 'rejected' });
+      logger.warn('webhook for a number no bot serves', { channel: 'voice', number });
+      res
+        .status(404)
+        .type('text/plain')
+        .send(`No bot serves voice number ${number ?? '(none)'}.`);
+    }
+    return bot;
+  }
+
+  /**
+   * Queues a voice event in its call's own conversation, while the call is live; `refused` when the call
+   * is over or was never seen here (a replay), and then nothing is queued and nothing changes.
+   */
+  async function enqueueCall(parsed: ChannelEvent, params: WebhookParams, res: Response) {
+    const bot = callBot(params, res);
+    if (!bot) return undefined;
+    const event: InboundEvent = { ...parsed, botId: bot.id };
+    const cid = callConversationId(bot.id, event.identity, params.CallSid!);
+    try {
+      const outcome = await withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs);
+      if (outcome === 'ended' || outcome === 'unknown') {
+        metrics.inbound.inc({ channel: 'voice', status: 'refused' });
+        logger.warn('event of a call that is over or unknown refused', {
+          conversation: cid,
+          bot: bot.id,
+          channel: 'voice',
+          event: event.id,
+          reason: outcome === 'ended' ? 'the call is over' : 'the call did not start here',
+        });
+        return { cid, bot, refused: true };
+      }
+      // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
+      await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
+      metrics.inbound.inc({ channel: 'voice', status: outcome === 'new' ? 'accepted' : 'duplicate' });
+      if (outcome === 'duplicate')
+        logger.info('duplicate webhook ignored', {
+          conversation: cid,
+          bot: bot.id,
+          channel: 'voice',
+          event: event.id,
+        });
+      return { cid, bot, refused: false };
+    } catch (error) {
+      unavailable(res, 'voice', error);
+      return undefined;
+    }
+  }
+
   async function voiceTurn(req: Request, res: Response, turn: number) {
     const params = admit(req, res, 'voice');
     if (!params) return;
     const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
-    const queued = await enqueue('voice', parsed.value, channels.voice.ourNumber(params), res);
-    if (queued) await answerTurn(res, queued.cid, queued.bot.id, turn, 0);
+    const queued = await enqueueCall(parsed.value, params, res);
+    if (queued?.refused) res.status(200).type('text/xml').send(channels.voice.hangupTwiml());
+    else if (queued) await answerTurn(res, queued.cid, queued.bot.id, turn, 0);
   }
 
   router.post('/webhooks/sms', form, messaging(channels.sms));
@@ -271,14 +327,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
     if (turn === undefined) return badRequest(res, 'voice', 'the turn query parameter must be a number');
     const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
-    const number = channels.voice.ourNumber(params);
-    const bot = number ? deps.directory().botFor('voice', number) : undefined;
-    if (!bot)
-      return void res
-        .status(404)
-        .type('text/plain')
-        .send(`No bot serves voice number ${number ?? '(none)'}.`);
-    await answerTurn(res, conversationId(bot.id, parsed.value.identity), bot.id, turn, hold);
+    const bot = callBot(params, res);
+    if (!bot) return;
+    const cid = callConversationId(bot.id, parsed.value.identity, params.CallSid!);
+    await answerTurn(res, cid, bot.id, turn, hold);
   });
 
   router.post('/webhooks/voice/status', form, async (req, res) => {
@@ -287,7 +339,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
     const parsed = channels.voice.parseStatus(params, Date.now());
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
     if (!parsed.value) return void res.status(204).end();
-    const queued = await enqueue('voice', parsed.value, channels.voice.ourNumber(params), res);
+    // A status of a call that is over or unknown changes nothing: a replayed `completed` ends no live call.
+    const queued = await enqueueCall(parsed.value, params, res);
     if (queued) res.status(204).end();
   });
 

@@ -5,6 +5,7 @@ import type { TokenStore } from '../auth/token-store.js';
 import type { Channel } from '../core/events.js';
 import type { EventSink } from '../events/sink.js';
 import type { DataCipher } from '../store/cipher.js';
+import { MAX_CALL_MS } from '../store/keys.js';
 import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
 import {
   ANONYMOUS_PREFIX,
@@ -274,7 +275,11 @@ export class IdentityStore {
     let binding = this.open<Binding>(bindSealed);
     if (binding && channel === 'voice' && !input.trustCallerId) {
       // Caller ID can be spoofed: a voice binding counts only when the operator made it, or in the call that proved it.
-      const provenInThisCall = binding.callId !== undefined && binding.callId === input.callId;
+      // A call lasts at most MAX_CALL_MS: the same CallSid later is a replay, not the call that proved it.
+      const provenInThisCall =
+        binding.callId !== undefined &&
+        binding.callId === input.callId &&
+        this.now() - binding.at <= MAX_CALL_MS;
       if (binding.via !== 'operator' && !provenInThisCall) binding = undefined;
     }
     if (!binding && channel === 'voice' && input.trustCallerId) {

@@ -17,8 +17,11 @@ export class TurnWaiter {
     this.ready = this.subscriber.subscribe(store.keys.turnsChannel());
   }
 
-  /** The answer to a voice turn, waiting up to `ms` for the worker to finish it; undefined if it did not. */
-  async wait(cid: string, turn: number, ms: number): Promise<string | undefined> {
+  /**
+   * The answer to a voice turn of one call's conversation, waiting up to `ms` for the worker to finish it;
+   * undefined if it did not, 'over' when the call is over (its answers are no longer given out).
+   */
+  async wait(cid: string, turn: number, ms: number): Promise<string | 'over' | undefined> {
     const ref = `${cid}:${turn}`;
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));

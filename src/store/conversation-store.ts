@@ -4,7 +4,16 @@ import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher } from './cipher.js';
-import { Keys, MAILBOX_TTL, MESSAGE_SEEN_TTL, SEEN_TTL, SENT_TTL, TURN_RESULT_TTL } from './keys.js';
+import {
+  CALL_MEMORY_TTL,
+  Keys,
+  MAILBOX_TTL,
+  MAX_CALL_MS,
+  MESSAGE_SEEN_TTL,
+  SEEN_TTL,
+  SENT_TTL,
+  TURN_RESULT_TTL,
+} from './keys.js';
 
 /** Accept an event once: remember its provider id and append it to the conversation's inbox. */
 const ACCEPT = `
@@ -14,6 +23,33 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 1
 end
 return 0`;
+
+/**
+ * Accept a voice event once (as ACCEPT, after the call's check), and only while its call is live: a call
+ * is known from its first webhook (turn 0) on, for CALL_MEMORY_TTL; once Twilio reports it over, or it is
+ * older than a call can last, its events are refused. Returns 1 (new), 0 (duplicate), -1 (the call is
+ * over), -2 (no such call here).
+ * KEYS: seen, inbox, call
+ * ARGV: seenTtl, event, inboxTtl (as ACCEPT), kind ('start', 'turn' or 'end'), now (ms), callTtl, maxCallMs
+ */
+const ACCEPT_CALL =
+  `
+local at = redis.call('HGET', KEYS[3], 'at')
+if at then
+  if redis.call('HEXISTS', KEYS[3], 'ended') == 1 then return -1 end
+  if tonumber(ARGV[5]) - tonumber(at) > tonumber(ARGV[7]) then return -1 end
+elseif ARGV[4] ~= 'start' then
+  return -2
+else
+  redis.call('HSET', KEYS[3], 'at', ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+end
+if ARGV[4] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` + ACCEPT;
+
+/** A voice turn's answer, unless its call is over or never started here (-1). KEYS: turn, call */
+const TURN_ANSWER = `
+if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('HEXISTS', KEYS[2], 'ended') == 1 then return -1 end
+return redis.call('GET', KEYS[1])`;
 
 /**
  * Commit a handled turn, only if its event is still at the head of the inbox (so a turn taken over by
@@ -77,7 +113,12 @@ interface ScriptedRedis extends Redis {
     sentTtl: number,
   ): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
+  sbAcceptCall(...args: (string | number)[]): Promise<number>;
+  sbTurnAnswer(turn: string, call: string): Promise<string | number | null>;
 }
+
+/** What became of a voice event: queued, a duplicate, or refused because its call is over or unknown here. */
+export type CallAccepted = 'new' | 'duplicate' | 'ended' | 'unknown';
 
 /** Installs our scripts on a connection (idempotent; ioredis caches them by SHA). */
 export function withScripts(redis: Redis): ScriptedRedis {
@@ -87,6 +128,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
     sbPopSent: { keys: 3, lua: POP_SENT },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
+    sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
+    sbTurnAnswer: { keys: 2, lua: TURN_ANSWER },
   });
 }
 
@@ -142,6 +185,24 @@ export class ConversationStore {
       MAILBOX_TTL,
     );
     return added === 1;
+  }
+
+  /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
+  async acceptCall(cid: string, event: InboundEvent): Promise<CallAccepted> {
+    const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
+    const result = await this.redis.sbAcceptCall(
+      this.keys.seen(cid, event.id),
+      this.keys.inbox(cid),
+      this.keys.call(cid),
+      SEEN_TTL,
+      this.cipher.seal(JSON.stringify(event)),
+      MAILBOX_TTL,
+      kind,
+      event.receivedAt,
+      CALL_MEMORY_TTL,
+      MAX_CALL_MS,
+    );
+    return result === 1 ? 'new' : result === 0 ? 'duplicate' : result === -1 ? 'ended' : 'unknown';
   }
 
   /** The oldest unhandled event (raw, to commit against) and the dialog state, in one round trip. */
@@ -238,10 +299,11 @@ export class ConversationStore {
     return this.redis.llen(this.keys.outbox(cid));
   }
 
-  /** The answer to a voice turn, if the worker has finished it. */
-  async turnAnswer(cid: string, turn: number): Promise<string | undefined> {
-    const raw = await this.redis.get(this.keys.turn(cid, turn));
-    return raw ? this.cipher.open(raw) : undefined;
+  /** The answer to a voice turn, if the worker has finished it; 'over' for a call that is over or unknown. */
+  async turnAnswer(cid: string, turn: number): Promise<string | 'over' | undefined> {
+    const raw = await this.redis.sbTurnAnswer(this.keys.turn(cid, turn), this.keys.call(cid));
+    if (raw === -1) return 'over';
+    return typeof raw === 'string' ? this.cipher.open(raw) : undefined;
   }
 
   /** Forgets a conversation entirely (the user was erased): state, pending events and replies, opt-out. */

@@ -20,20 +20,44 @@ export const MAILBOX_TTL = 86_400;
 /** Seconds a voice turn's rendered answer is kept for the webhook (and its redirects) to pick up. */
 export const TURN_RESULT_TTL = 300;
 
+/**
+ * Seconds a voice call is remembered after its first event: events of an ended call, or of one older than
+ * a call can last, are refused for this long, so a captured call replayed within it changes nothing.
+ */
+export const CALL_MEMORY_TTL = 30 * 86_400;
+/** Milliseconds a call can last: Twilio's longest time limit (24 hours). Later events of it are refused. */
+export const MAX_CALL_MS = 86_400_000;
+
 /** A short, stable id for the conversation between a bot and a channel identity (no phone number in it). */
 export function conversationId(botId: string, identity: string): string {
   return createHash('sha256').update(`${botId}\n${identity}`).digest('base64url').slice(0, 22);
 }
 
 /**
+ * The conversation of one voice call: the caller's conversation id, a dot, and one for the CallSid. Its
+ * dialog state, inbox and turn answers are the call's own; its opt-out is the caller's (see `Keys`).
+ */
+export function callConversationId(botId: string, identity: string, callSid: string): string {
+  return `${conversationId(botId, identity)}.${conversationId(botId, `call\n${callSid}`)}`;
+}
+
+/**
  * Key names. Every key of one conversation carries the conversation id as a Redis Cluster hash tag, so
- * the scripts that touch several of them run on one node; the queues carry their own tags.
+ * the scripts that touch several of them run on one node; the queues carry their own tags. A call's
+ * conversation (`caller.call`) is tagged with its caller's id: its keys sit next to the caller's opt-out.
  */
 export class Keys {
   constructor(readonly prefix: string) {}
 
   private conv(cid: string): string {
-    return `${this.prefix}:c:{${cid}}`;
+    const dot = cid.indexOf('.');
+    return dot < 0 ? `${this.prefix}:c:{${cid}}` : `${this.prefix}:c:{${cid.slice(0, dot)}}${cid.slice(dot)}`;
+  }
+
+  /** The keys of the channel identity itself, shared by all of its calls. */
+  private caller(cid: string): string {
+    const dot = cid.indexOf('.');
+    return `${this.prefix}:c:{${dot < 0 ? cid : cid.slice(0, dot)}}`;
   }
 
   /** The conversation's inbound events, oldest first (sealed). */
@@ -71,12 +95,17 @@ export class Keys {
 
   /** Set while the channel identity has opted out of this bot (kept until it opts back in). */
   optOut(cid: string): string {
-    return `${this.conv(cid)}:optout`;
+    return `${this.caller(cid)}:optout`;
   }
 
   /** Messages counted in the current minute, for the per-identity rate limit. */
   rate(cid: string, minute: number): string {
-    return `${this.conv(cid)}:rate:${minute}`;
+    return `${this.caller(cid)}:rate:${minute}`;
+  }
+
+  /** A voice call's first event time (`at`) and, once Twilio reported it over, `ended`. */
+  call(cid: string): string {
+    return `${this.conv(cid)}:call`;
   }
 
   /** The rendered answer to one voice turn. */

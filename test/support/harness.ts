@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
 import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
-import { conversationId, Keys } from '../../src/store/keys.js';
+import { callConversationId, conversationId, Keys } from '../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -70,6 +70,8 @@ export interface Harness {
   readonly redis: Redis;
   /** The conversation id of a bot and a channel identity (`sms:+1…`). */
   conversation(botId: string, identity: string): string;
+  /** The conversation id of one voice call (`voice:+1…` and its CallSid). */
+  callConversation(botId: string, identity: string, callSid: string): string;
   /** Starts another gateway in this process (for example the workers, later in a test). */
   startGateway(roles: { web: boolean; workers: boolean }, name?: string): Promise<RunningGateway>;
   /** Spawns `switchboard worker` (or serve) with this test's environment plus `env`. */
@@ -170,6 +172,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1'),
       redis,
       conversation: (botId, identity) => conversationId(botId, identity),
+      callConversation: (botId, identity, callSid) => callConversationId(botId, identity, callSid),
       startGateway: (roles, name = roles.web ? 'web' : 'workers') => startInProcess(roles, name),
       async spawn(command, name = command, extra = {}) {
         const child = await spawnSwitchboard(command, { ...processEnv, ...extra }, name);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BotSchema, type BotConfig } from '../../src/config/index.js';
 import type { Channel, InboundEvent, InboundKind } from '../../src/core/events.js';
-import { detectKeyword } from '../../src/core/keywords.js';
+import { detectKeyword, withoutTrailingPunctuation } from '../../src/core/keywords.js';
 
 function bot(voice: Record<string, unknown> = {}): BotConfig {
   return BotSchema.parse({ workspace: 'w', voice, flows: { main: [{ say: 'hi' }] } });
@@ -114,4 +114,15 @@ describe('voice', () => {
     expect(detectKeyword(event('I want to stop', 'voice'), DEFAULT)).toBeUndefined();
     expect(detectKeyword(event('link 482910', 'voice'), DEFAULT)).toBeUndefined();
   });
+
+  it('strips trailing punctuation in one pass: a long run of dots before a word or at the end', () => {
+    // 150,000 dots then a letter: the old /[.!?,]+$/ backtracked over them quadratically (62,000 took
+    // 1.7 s, so this took about 10 s and failed the test's bound). The answers are exact.
+    const dots = '.'.repeat(150_000);
+    expect(detectKeyword(event(`${dots}x`, 'voice'), DEFAULT)).toBeUndefined();
+    expect(withoutTrailingPunctuation(`${dots}x`)).toBe(`${dots}x`);
+    expect(withoutTrailingPunctuation(`Help${'.!?,'.repeat(40_000)}`)).toBe('Help');
+    expect(withoutTrailingPunctuation('.,!?')).toBe('');
+    expect(detectKeyword(event(`Help${dots}`, 'voice'), DEFAULT)).toEqual({ kind: 'help' });
+  }, 2_000);
 });

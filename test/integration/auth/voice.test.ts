@@ -1,8 +1,19 @@
 // Voice: member number and PIN on the keypad against a verify component, through TwiML; a slow auth call holds and redirects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
+import { jsonRequest } from '../../support/json-api.js';
 import { twimlAttribute, twimlText } from '../../support/twiml.js';
-import { gather, HANGUP, PUBLIC_URL, say, twiml, type DialogHarness } from '../dialog/helpers.js';
+import { identityHash } from '../../../src/store/identity-keys.js';
+import {
+  gather,
+  HANGUP,
+  PUBLIC_URL,
+  randomNumber,
+  say,
+  twiml,
+  type CallChat,
+  type DialogHarness,
+} from '../dialog/helpers.js';
 import { account, bankBot, startBankHarness, TEXT, tokenKey } from './helpers.js';
 
 let bank: FakeAuthService;
@@ -103,5 +114,120 @@ describe('voice', () => {
     } finally {
       bank.setMode('up');
     }
+  });
+});
+
+/** The history of a caller's identity before any verification, as the operator API shows it. */
+async function anonymousHistory(
+  identity: string,
+): Promise<{ direction: string; text: string; secret: boolean }[]> {
+  const answer = await jsonRequest(
+    h.url,
+    'GET',
+    `/v1/users/anon:${identityHash('test', identity)}/history?limit=100`,
+    {
+      key: h.processEnv.TEST_API_KEY!,
+    },
+  );
+  expect(answer.status).toBe(200);
+  return (answer.json as { entries: { direction: string; text: string; secret: boolean }[] }).entries;
+}
+
+/** Twilio's status callback for a call that is over. */
+function completed(c: CallChat) {
+  return h.webhooks.post('/webhooks/voice/status', {
+    ...h.webhooks.callParams(c.callSid, c.from, 'completed'),
+    CallDuration: '31',
+    CallbackSource: 'call-progress-events',
+  });
+}
+
+/** Forgets every dedupe mark, as if their window (a day) had passed. */
+async function dedupeWindowPassed(): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await h.redis.scan(cursor, 'MATCH', `${h.prefix}:c:*:seen:*`, 'COUNT', 1000);
+    if (found.length) await h.redis.del(...found);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+describe('voice calls are kept apart by CallSid', () => {
+  it('a second call from the same number hears only its own prompts and cannot disturb the first', async () => {
+    const from = randomNumber();
+    const first = h.call(from);
+    expect(await first.start()).toBe(twiml(gather(1, TEXT.memberNumber, { keypad: true })));
+    expect(await first.press('1001')).toBe(twiml(gather(2, TEXT.pin, { keypad: true, digits: 4 })));
+
+    // A second call with the same caller ID, while the first waits for its PIN.
+    const second = h.call(from);
+    expect(await second.start()).toBe(twiml(gather(1, TEXT.memberNumber, { keypad: true })));
+
+    // The first caller's PIN still answers the PIN question.
+    expect(await first.press('4321')).toBe(twiml(say(TEXT.payment('42.00 USD', 'City Power')), HANGUP));
+
+    // The second call's turns 1 and 2 are its own, not the first call's stored answers.
+    expect(await second.press('2002')).toBe(twiml(gather(2, TEXT.pin, { keypad: true, digits: 4 })));
+    expect(await second.press('1111')).toBe(
+      twiml(say(TEXT.wrong), gather(3, TEXT.memberNumber, { keypad: true })),
+    );
+    expect(bank.verifies.filter((v) => v.authId === '2002').at(-1)).toEqual({
+      authId: '2002',
+      ok: false,
+      status: 200,
+    });
+
+    // The member number typed in the open is history; the PIN is nowhere in it.
+    const lines = await anonymousHistory(first.identity);
+    expect(lines.filter((l) => l.direction === 'in' && l.text === '1001')).toHaveLength(1);
+    expect(lines.filter((l) => l.text.includes('4321'))).toEqual([]);
+  });
+
+  it('a replayed webhook of an ended, verified call gets no account data, even after its dedupe window', async () => {
+    const c = h.call();
+    await c.start();
+    await c.press('1001');
+    expect(await c.press('4321')).toBe(twiml(say(TEXT.payment('42.00 USD', 'City Power')), HANGUP));
+    expect(await completed(c)).toMatchObject({ status: 204 });
+    await h.handled(`${c.callSid}:end`);
+
+    const apiCalls = bank.apiCalls.length;
+    const hangUp = twiml(HANGUP);
+    // Within the dedupe window: the PIN turn replayed byte for byte.
+    const replayed = await h.webhooks.gather(
+      `${PUBLIC_URL}/webhooks/voice/gather?turn=2`,
+      c.callSid,
+      c.from,
+      '4321',
+    );
+    expect(replayed).toMatchObject({ status: 200, body: hangUp });
+    const redirect = await h.webhooks.redirect(
+      `${PUBLIC_URL}/webhooks/voice/result?turn=2&hold=1`,
+      c.callSid,
+      c.from,
+    );
+    expect(redirect).toMatchObject({ status: 200, body: hangUp });
+    // After it: the call itself replayed, whose CallSid verified member 1001.
+    await dedupeWindowPassed();
+    expect(await h.webhooks.call(c.callSid, c.from)).toMatchObject({ status: 200, body: hangUp });
+    expect(
+      await h.webhooks.gather(`${PUBLIC_URL}/webhooks/voice/gather?turn=1`, c.callSid, c.from, '1001'),
+    ).toMatchObject({ status: 200, body: hangUp });
+    expect(bank.apiCalls.length).toBe(apiCalls);
+  });
+
+  it('a replayed completed status of an earlier call does not end the live call of the same number', async () => {
+    const from = randomNumber();
+    const earlier = h.call(from);
+    await earlier.start();
+    expect(await completed(earlier)).toMatchObject({ status: 204 });
+    await h.handled(`${earlier.callSid}:end`);
+
+    const live = h.call(from);
+    await live.start();
+    expect(await live.press('1001')).toBe(twiml(gather(2, TEXT.pin, { keypad: true, digits: 4 })));
+    await dedupeWindowPassed();
+    expect(await completed(earlier)).toMatchObject({ status: 204, body: '' });
+    expect(await live.press('4321')).toBe(twiml(say(TEXT.payment('42.00 USD', 'City Power')), HANGUP));
   });
 });

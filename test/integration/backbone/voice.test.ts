@@ -73,7 +73,9 @@ describe('a call', () => {
 
     const last = await h.webhooks.gather(twimlAttribute(second.body, 'Gather', 'action')!, call, CALLER, '2');
     expect(last.body).toBe(`${XML}<Response>${SAY}Thank you for calling. Goodbye.</Say><Hangup/></Response>`);
-    expect(await h.redis.exists(h.keys.state(h.conversation('phone-line', `voice:${CALLER}`)))).toBe(0);
+    expect(
+      await h.redis.exists(h.keys.state(h.callConversation('phone-line', `voice:${CALLER}`, call))),
+    ).toBe(0);
     expect(h.twilio.requests).toEqual([]);
   });
 
@@ -115,7 +117,7 @@ describe('a call', () => {
     h = await startHarness({ bots: phoneLine(2500), label: 'voice' });
     const call = newSid('CA');
     await h.webhooks.call(call, CALLER);
-    const cid = h.conversation('phone-line', `voice:${CALLER}`);
+    const cid = h.callConversation('phone-line', `voice:${CALLER}`, call);
     expect(await h.redis.exists(h.keys.state(cid))).toBe(1);
 
     const status = await h.webhooks.post('/webhooks/voice/status', {
@@ -126,6 +128,30 @@ describe('a call', () => {
     expect(status).toMatchObject({ status: 204, body: '' });
     await h.main!.logs.waitForMessage('turn handled', (l) => l.event === `${call}:end`);
     expect(await h.redis.exists(h.keys.state(cid))).toBe(0);
+  });
+});
+
+describe('a call that never started here', () => {
+  it('gets a hang-up for its gathers and redirects, and its status changes nothing', async () => {
+    h = await startHarness({ bots: phoneLine(2500), label: 'voice-unknown' });
+    const call = newSid('CA');
+    const hangUp = { status: 200, body: `${XML}<Response><Hangup/></Response>` };
+    const action = `${PUBLIC_URL}/webhooks/voice/gather?turn=1`;
+    expect(await h.webhooks.gather(action, call, CALLER, '1234')).toMatchObject(hangUp);
+    const redirect = `${PUBLIC_URL}/webhooks/voice/result?turn=1&hold=1`;
+    expect(await h.webhooks.redirect(redirect, call, CALLER)).toMatchObject(hangUp);
+    const status = await h.webhooks.post(
+      '/webhooks/voice/status',
+      h.webhooks.callParams(call, CALLER, 'completed'),
+    );
+    expect(status).toMatchObject({ status: 204, body: '' });
+    const cid = h.callConversation('phone-line', `voice:${CALLER}`, call);
+    expect(await h.redis.exists(h.keys.inbox(cid), h.keys.state(cid), h.keys.call(cid))).toBe(0);
+    const refused = h.main!.logs.find('event of a call that is over or unknown refused');
+    expect(refused.map((l) => [l.event, l.reason])).toEqual([
+      [`${call}:1`, 'the call did not start here'],
+      [`${call}:end`, 'the call did not start here'],
+    ]);
   });
 });
 
@@ -168,5 +194,74 @@ describe('a turn slower than voice.replyWaitMs', () => {
     }
     await workers.logs.waitForMessage('turn handled');
     expect(workers.logs.find('turn handled').map((l) => l.event)).toEqual([`${call}:0`]);
+  });
+});
+
+/** A bot that asks for a spoken answer and says it back. */
+function echoLine(): string {
+  return botYaml(
+    'echo-line',
+    `    voice: { replyWaitMs: 2500, gatherTimeout: 5 }
+    flows:
+      main:
+        - ask: { prompt: "Say something.", save: words }
+        - end: "You said {{words}}."`,
+    { voice: NUMBERS.voice },
+  );
+}
+
+const SAY_SOMETHING =
+  `${XML}<Response><Gather input="dtmf speech" finishOnKey="#" timeout="5" ` +
+  `action="${PUBLIC_URL}/webhooks/voice/gather?turn=1" method="POST" actionOnEmptyResult="true" language="en-US">` +
+  `${SAY}Say something.</Say></Gather></Response>`;
+
+/** Words spoken in answer to turn 1's Gather, as Twilio's speech recognition reports them. */
+function speak(call: string, from: string, words: string) {
+  return h!.webhooks.post('/webhooks/voice/gather?turn=1', {
+    ...h!.webhooks.callParams(call, from, 'in-progress'),
+    SpeechResult: words,
+    Confidence: '0.91',
+  });
+}
+
+describe('text XML cannot carry', () => {
+  it('a SpeechResult of control characters is echoed as valid TwiML, without them', async () => {
+    h = await startHarness({ bots: echoLine(), label: 'voice-xml' });
+    const call = newSid('CA');
+    expect((await h.webhooks.call(call, CALLER)).body).toBe(SAY_SOMETHING);
+    const answer = await speak(
+      call,
+      CALLER,
+      '\u0000\u0001pay\u0007 the\u000b\u001f bill\u0008 \uFFFE\uFFFF now\u0000',
+    );
+    expect(answer).toMatchObject({
+      status: 200,
+      body: `${XML}<Response>${SAY}You said pay the bill  now.</Say><Hangup/></Response>`,
+    });
+    expect(await h.deadLetters()).toEqual([]);
+  });
+});
+
+describe('callers who withhold their number', () => {
+  const WITHHELD = '+266696687'; // Twilio's From for an anonymous caller ("ANONYMOUS" on a keypad)
+
+  it('are each a caller of their own: one saying stop silences no other, as one number would be', async () => {
+    h = await startHarness({ bots: echoLine(), label: 'voice-withheld' });
+    const first = newSid('CA');
+    expect((await h.webhooks.call(first, WITHHELD)).body).toBe(SAY_SOMETHING);
+    const second = newSid('CA');
+    expect((await h.webhooks.call(second, WITHHELD)).body).toBe(SAY_SOMETHING);
+    expect((await speak(first, WITHHELD, 'Stop.')).body).toBe(`${XML}<Response><Hangup/></Response>`);
+    // The second anonymous call goes on, and a third one is answered.
+    expect((await speak(second, WITHHELD, 'Hello there')).body).toBe(
+      `${XML}<Response>${SAY}You said Hello there.</Say><Hangup/></Response>`,
+    );
+    expect((await h.webhooks.call(newSid('CA'), WITHHELD)).body).toBe(SAY_SOMETHING);
+
+    // A caller with a number who says stop stays opted out on the next call: opt-out is per number.
+    const known = newSid('CA');
+    await h.webhooks.call(known, CALLER);
+    expect((await speak(known, CALLER, 'Stop.')).body).toBe(`${XML}<Response><Hangup/></Response>`);
+    expect((await h.webhooks.call(newSid('CA'), CALLER)).body).toBe(`${XML}<Response><Hangup/></Response>`);
   });
 });

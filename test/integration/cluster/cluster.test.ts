@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { shardOf } from '../../../src/queue/queues.js';
 import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
-import { conversationId } from '../../../src/store/keys.js';
+import { callConversationId, conversationId } from '../../../src/store/keys.js';
 import { botYaml, configVariables, NUMBERS, PUBLIC_URL } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import {
@@ -216,7 +216,9 @@ describe('on a three-master Redis Cluster', () => {
       if ((await masterOf(h.keys.state(cid))) !== listening) caller = phone;
     }
     expect(caller).toBeDefined();
-    const cid = conversationId('phone-line', `voice:${caller}`);
+    // The call's keys carry its caller's hash tag: they sit on the same master as the state above.
+    const call = newSid('CA');
+    const cid = callConversationId('phone-line', `voice:${caller}`, call);
 
     // A listener of our own on the gateway's node: the announcements made on the other master reach it.
     const [host, port] = listening!.split(':');
@@ -230,7 +232,6 @@ describe('on a three-master Redis Cluster', () => {
     });
     await listener.subscribe(h.keys.turnsChannel());
 
-    const call = newSid('CA');
     const first = await h.webhooks.call(call, caller!);
     expect(first.status).toBe(200);
     // Well before replyWaitMs: the webhook was woken, not left to time out into a hold message.

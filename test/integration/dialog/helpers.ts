@@ -12,7 +12,7 @@ import { Queues } from '../../../src/queue/queues.js';
 import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
-import { conversationId, Keys } from '../../../src/store/keys.js';
+import { callConversationId, conversationId, Keys } from '../../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -92,6 +92,11 @@ export class DialogHarness {
 
   cid(botId: string, identity: string): string {
     return conversationId(botId, identity);
+  }
+
+  /** The conversation of one call: its state and turn answers are the call's own. */
+  callCid(botId: string, call: CallChat): string {
+    return callConversationId(botId, call.identity, call.callSid);
   }
 
   sms(from = randomNumber(), to: string = NUMBERS.sms): TextChat {

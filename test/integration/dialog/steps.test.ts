@@ -263,7 +263,7 @@ describe('voice', () => {
     expect(await c.press('7')).toBe(
       twiml(say('Choice 7 has no flow of its own.'), say('Landed after two gotos.'), HANGUP),
     );
-    expect(await h.redis.exists(h.keys.state(h.cid('tour', c.identity)))).toBe(0);
+    expect(await h.redis.exists(h.keys.state(h.callCid('tour', c)))).toBe(0);
     const again = h.call(c.from);
     expect(await again.start()).toBe(MENU_TWIML);
   });

@@ -148,6 +148,25 @@ describe('voice and caller ID', () => {
     expect((await w.identity.resolveUser({ workspace: 'acme', identity: VOICE })).tier).toBe('anonymous');
   });
 
+  it('honours an in-call verification no longer than a call can last: the same CallSid later is a replay', async () => {
+    const w = await world({ useClock: true });
+    await w.identity.markVerified({
+      workspace: 'acme',
+      identity: VOICE,
+      userId: 'member-4',
+      via: 'auth',
+      callId: 'CA-long',
+    });
+    w.clock.now += 24 * 3_600_000; // Twilio's longest call
+    expect(
+      (await w.identity.resolveUser({ workspace: 'acme', identity: VOICE, callId: 'CA-long' })).tier,
+    ).toBe('verified');
+    w.clock.now += 1;
+    expect(
+      (await w.identity.resolveUser({ workspace: 'acme', identity: VOICE, callId: 'CA-long' })).tier,
+    ).toBe('anonymous');
+  });
+
   it('honours a voice identity the operator registered explicitly', async () => {
     const w = await world();
     await w.identity.registerUser({ workspace: 'acme', userId: 'member-3', identities: [VOICE] });

@@ -1,6 +1,6 @@
 // The voice adapter: call and gather webhooks to events, and the TwiML for prompts, holds and apologies.
 import { describe, expect, it } from 'vitest';
-import { voiceAdapter, type VoiceSettings } from '../../../channels/voice/voice.adapter.js';
+import { voiceAdapter, xmlSafe, type VoiceSettings } from '../../../channels/voice/voice.adapter.js';
 import { TWILIO_WEBHOOKS } from '../../support/twilio-fixtures.js';
 
 const receivedAt = 1_700_000_000_000;
@@ -147,5 +147,68 @@ describe('voiceAdapter.holdTwiml and apologyTwiml', () => {
       `${XML}<Response>${SAY}Sorry, something went wrong on our side. Please call again later. Goodbye.</Say>` +
         '<Hangup/></Response>',
     );
+  });
+});
+
+describe('text XML 1.0 cannot carry', () => {
+  it('is removed from replies (an API answer or echoed speech) before the TwiML is built', () => {
+    const twiml = voiceAdapter.toTwiml(
+      {
+        replies: [
+          { text: 'Balance\u0000 for \uD83D\uDE00 Ada\u001B[0m: \uD800 5\uDFFF.\u0007' },
+          { text: 'Again?\u000C', ask: { keypad: true, secret: false } },
+        ],
+        hangup: false,
+      },
+      { publicUrl, turn: 1, settings },
+    );
+    // Tab, newline and carriage return are XML; a surrogate pair (the emoji) is one character and kept.
+    expect(twiml).toBe(
+      `${XML}<Response>${SAY}Balance for \u{1F600} Ada[0m:  5.</Say>` +
+        '<Gather input="dtmf" finishOnKey="#" timeout="7" ' +
+        'action="https://gateway.example.com/webhooks/voice/gather?turn=2" method="POST" actionOnEmptyResult="true">' +
+        `${SAY}Again?</Say></Gather></Response>`,
+    );
+  });
+
+  it('is removed from the configured voice settings and hold message too', () => {
+    const odd: VoiceSettings = {
+      ...settings,
+      voice: 'Polly.Amy\u0001',
+      holdMessage: 'One\u0000 moment\uFFFF.',
+    };
+    expect(voiceAdapter.holdTwiml({ publicUrl: `${publicUrl}\u0002`, turn: 0, hold: 0, settings: odd })).toBe(
+      `${XML}<Response>${SAY}One moment.</Say><Pause length="1"/>` +
+        '<Redirect method="POST">https://gateway.example.com/webhooks/voice/result?turn=0&amp;hold=1</Redirect></Response>',
+    );
+    expect(voiceAdapter.apologyTwiml(odd)).toBe(
+      `${XML}<Response>${SAY}Sorry, something went wrong on our side. Please call again later. Goodbye.</Say>` +
+        '<Hangup/></Response>',
+    );
+  });
+
+  it('keeps tab, newline and carriage return', () => {
+    expect(xmlSafe('a\tb\nc\rd\u0000')).toBe('a\tb\nc\rd');
+  });
+});
+
+describe('a caller who withholds their number', () => {
+  it('is an identity of the call alone, for the placeholder numbers and words Twilio sends', () => {
+    for (const From of ['+266696687', '+7378742833', '+2562533', '+8656696', '+86282452253', 'Anonymous']) {
+      const parsed = voiceAdapter.parseInbound(
+        { ...TWILIO_WEBHOOKS.voiceIncomingCall, From, Caller: From },
+        { turn: 0, receivedAt },
+      );
+      expect(parsed.ok && parsed.value).toMatchObject({
+        identity: 'voice:withheld:CA0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+        from: From,
+      });
+    }
+    expect(
+      voiceAdapter.parseInbound(
+        { ...TWILIO_WEBHOOKS.voiceIncomingCall, From: 'nobody' },
+        { turn: 0, receivedAt },
+      ),
+    ).toEqual({ ok: false, problem: 'From is not an E.164 number' });
   });
 });
