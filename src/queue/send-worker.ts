@@ -9,6 +9,7 @@ import { SendRejectedError, SendRetryableError, type MessageSender } from '../ou
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
+import { reclaimAfterOutage, tracked } from './reclaim.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -107,7 +108,8 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     });
   }
 
-  const worker = new Worker<KickData>(SEND_QUEUE, process, {
+  const jobs = tracked(process);
+  const worker = new Worker<KickData>(SEND_QUEUE, jobs.process, {
     connection: opts.connection,
     prefix: opts.queues.keys.sendQueuePrefix(shard),
     concurrency: opts.concurrency,
@@ -115,6 +117,8 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
     maxStalledCount: 10,
   });
+  jobs.attach(worker);
+  reclaimAfterOutage(worker, opts.connection, logger, SEND_QUEUE);
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
     if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);
