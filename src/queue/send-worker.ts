@@ -51,39 +51,73 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     await opts.onFailure({ item, reason, ...(code !== undefined ? { code } : {}) });
   }
 
+  /**
+   * Only the job that holds the outbox's claim sends and pops (the claim is checked with the head it
+   * reads and at every pop), so a worker that lost its job's lock in an outage stops instead of sending
+   * what its successor sends.
+   */
   async function process(job: Job<KickData>, token?: string): Promise<void> {
     const { cid } = job.data;
-    let raw = await store.outboxHead(cid);
-    while (raw) {
-      const item = store.openReply(raw);
-      if (item) {
-        try {
-          await sendOne(item);
-          metrics.outbound.inc({ channel: item.channel, status: 'sent' });
-        } catch (error) {
-          if (error instanceof SendRetryableError) {
-            const attempts = await store.countAttempt(cid, item.id);
-            if (attempts < opts.maxAttempts) {
-              metrics.outbound.inc({ channel: item.channel, status: 'retried' });
-              logger.warn('reply will be retried', {
-                conversation: cid,
-                reply: item.id,
-                attempt: attempts,
-                reason: error.message,
-              });
-              await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
-              throw new DelayedError();
+    const claim = token ?? `job:${job.id}`;
+    const lease = opts.lockDuration;
+    const taken = await store.claimOutbox(cid, claim, lease);
+    if (taken.held) {
+      // The job before this one is still finishing (its worker lost the lock but not the claim): after it.
+      logger.info('outbox held by another send job; trying again when its claim lapses', {
+        conversation: cid,
+        retryInMs: taken.retryInMs,
+      });
+      await job.moveToDelayed(Date.now() + taken.retryInMs, token);
+      throw new DelayedError();
+    }
+    try {
+      let raw = taken.head;
+      while (raw) {
+        const item = store.openReply(raw);
+        if (item) {
+          try {
+            await sendOne(item);
+            metrics.outbound.inc({ channel: item.channel, status: 'sent' });
+          } catch (error) {
+            if (error instanceof SendRetryableError) {
+              const attempts = await store.countAttempt(cid, item.id);
+              if (attempts < opts.maxAttempts) {
+                metrics.outbound.inc({ channel: item.channel, status: 'retried' });
+                logger.warn('reply will be retried', {
+                  conversation: cid,
+                  reply: item.id,
+                  attempt: attempts,
+                  reason: error.message,
+                });
+                await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
+                throw new DelayedError();
+              }
+              await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
+            } else if (error instanceof SendRejectedError) {
+              await fail(item, error.message, error.code);
+            } else {
+              throw error;
             }
-            await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
-          } else if (error instanceof SendRejectedError) {
-            await fail(item, error.message, error.code);
-          } else {
-            throw error;
           }
         }
+        const popped = await store.popReply(cid, raw, item?.id ?? '', claim, lease);
+        if ('fenced' in popped) {
+          logger.warn('outbox taken over by another worker; stopping without sending', {
+            conversation: cid,
+            reply: item?.id,
+          });
+          return;
+        }
+        if (!popped.lost) raw = popped.next;
+        else {
+          const again = await store.claimOutbox(cid, claim, lease);
+          raw = again.held ? null : again.head;
+        }
       }
-      const popped = await store.popReply(cid, raw, item?.id ?? '');
-      raw = popped.lost ? await store.outboxHead(cid) : popped.next;
+    } catch (error) {
+      // Stopping early (a retry later, an error): the next job need not wait for the lease to lapse.
+      await store.releaseOutbox(cid, claim).catch(() => undefined);
+      throw error;
     }
   }
 

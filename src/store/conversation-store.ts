@@ -46,6 +46,42 @@ redis.call('LPOP', KEYS[1])
 if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
 
+/**
+ * Take (or keep) the outbox for a send job and read its head, in one round trip. The claim is a lease
+ * named by the job's lock token: held by another job, the answer is -2 and the milliseconds it has left.
+ * KEYS: claim, outbox  ARGV: token, leaseMs
+ */
+const CLAIM_OUTBOX = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {-2, redis.call('PTTL', KEYS[1])} end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) elseif holder then redis.call('DEL', KEYS[1]) end
+return {1, head or false}`;
+
+/**
+ * Pop a sent reply, fenced by the claim: -2 when another job holds the outbox now (nothing popped), -1
+ * when the reply is no longer the head. Renews the lease while replies remain, drops it with the last.
+ * KEYS: outbox, attempts, claim  ARGV: head, replyId, token, leaseMs
+ */
+const POP_REPLY = `
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[3] then return -2 end
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
+redis.call('LPOP', KEYS[1])
+if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+local nextHead = redis.call('LINDEX', KEYS[1], 0)
+if nextHead then
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+  return nextHead
+end
+redis.call('DEL', KEYS[3])
+return false`;
+
+/** Give the outbox up if this job holds it. KEYS: claim  ARGV: token */
+const RELEASE_OUTBOX = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`;
+
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -57,6 +93,22 @@ interface ScriptedRedis extends Redis {
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
+  sbClaimOutbox(
+    claim: string,
+    outbox: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<[number, string | number | null]>;
+  sbPopReply(
+    outbox: string,
+    attempts: string,
+    claim: string,
+    head: string,
+    replyId: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<string | number | null>;
+  sbReleaseOutbox(claim: string, token: string): Promise<number>;
 }
 
 /** Installs our scripts on a connection (idempotent; ioredis caches them by SHA). */
@@ -66,6 +118,9 @@ export function withScripts(redis: Redis): ScriptedRedis {
     sbCommit: { keys: 6, lua: COMMIT },
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
+    sbClaimOutbox: { keys: 2, lua: CLAIM_OUTBOX },
+    sbPopReply: { keys: 3, lua: POP_REPLY },
+    sbReleaseOutbox: { keys: 1, lua: RELEASE_OUTBOX },
   });
 }
 
@@ -98,6 +153,12 @@ export interface CommitInput {
 
 /** Result of a conditional update: `lost` when another worker already did it. */
 export type Committed = { lost: true } | { lost: false; next: string | null };
+
+/** A send job's hold on an outbox: `held` says how long another job's claim has left. */
+export type OutboxClaim = { held: false; head: string | null } | { held: true; retryInMs: number };
+
+/** A fenced pop: `fenced` when another job holds the outbox now, and this one must stop sending. */
+export type PoppedReply = Committed | { fenced: true };
 
 export class ConversationStore {
   private readonly redis: ScriptedRedis;
@@ -188,17 +249,50 @@ export class ConversationStore {
     return this.redis.sbCountAttempt(this.keys.attempts(cid), itemId);
   }
 
-  /** The oldest reply waiting to be sent. */
-  async outboxHead(cid: string): Promise<string | null> {
-    return this.redis.lindex(this.keys.outbox(cid), 0);
+  /**
+   * Claims the outbox for the send job with lock token `token` (a lease of `leaseMs`, renewed at every
+   * pop) and returns its oldest reply, unless another job holds it.
+   */
+  async claimOutbox(cid: string, token: string, leaseMs: number): Promise<OutboxClaim> {
+    const [status, value] = await this.redis.sbClaimOutbox(
+      this.keys.outboxClaim(cid),
+      this.keys.outbox(cid),
+      token,
+      leaseMs,
+    );
+    if (status === -2) return { held: true, retryInMs: Math.max(1, Number(value)) };
+    return { held: false, head: typeof value === 'string' ? value : null };
+  }
+
+  /** Gives the outbox up (a send job that stops early: a retry later, an error). */
+  async releaseOutbox(cid: string, token: string): Promise<void> {
+    await this.redis.sbReleaseOutbox(this.keys.outboxClaim(cid), token);
   }
 
   openReply(raw: string): OutboxItem | undefined {
     return this.openJson<OutboxItem>(raw) ?? undefined;
   }
 
-  async popReply(cid: string, head: string, replyId: string): Promise<Committed> {
-    return this.popIfHead(this.keys.outbox(cid), this.keys.attempts(cid), head, replyId);
+  /** Pops a sent reply if `token` still holds the outbox; returns the next reply to send. */
+  async popReply(
+    cid: string,
+    head: string,
+    replyId: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<PoppedReply> {
+    const result = await this.redis.sbPopReply(
+      this.keys.outbox(cid),
+      this.keys.attempts(cid),
+      this.keys.outboxClaim(cid),
+      head,
+      replyId,
+      token,
+      leaseMs,
+    );
+    if (result === -2) return { fenced: true };
+    if (result === -1) return { lost: true };
+    return { lost: false, next: typeof result === 'string' ? result : null };
   }
 
   async outboxLength(cid: string): Promise<number> {
