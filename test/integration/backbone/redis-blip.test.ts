@@ -64,7 +64,6 @@ describe('a 3-second Redis blip', () => {
     expect(replies.map((m) => m.body)).toEqual(['got m0', 'got m1', 'got m2']);
     const silence = replies[1]!.at - back;
     expect(silence).toBeLessThan(10_000);
-    process.stderr.write(`redis blip: next reply ${silence} ms after Redis returned\n`);
     await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'drained');
     expect(h.twilio.messagesTo(USER)).toHaveLength(3);
     expect(worker.logs.find('jobs handed back after a Redis outage')).toMatchObject([

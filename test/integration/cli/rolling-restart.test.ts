@@ -61,7 +61,6 @@ describe('serve stopped under keep-alive load', () => {
     const path = '/webhooks/sms';
 
     let signalled = false;
-    let lastAnswerFromLeaving = 0;
     const toLeaving: Outcome[] = [];
     const afterSignal: Outcome[] = [];
     const sent = new Map<string, string[]>();
@@ -89,10 +88,7 @@ describe('serve stopped under keep-alive load', () => {
           outcome = await post(leavingPort, agent, path, body, signature);
           toLeaving.push(outcome);
           if (signalled) afterSignal.push(outcome);
-          if ('status' in outcome) {
-            lastAnswerFromLeaving = Date.now();
-            if (n >= 4 && answeredBeforeSignal.add(i).size === 6) allBusy();
-          }
+          if ('status' in outcome && n >= 4 && answeredBeforeSignal.add(i).size === 6) allBusy();
           if ('status' in outcome && outcome.status === 200) continue;
         } else answersAfterExit++;
         const retried = await post(stayingPort, other, path, body, signature);
@@ -107,7 +103,6 @@ describe('serve stopped under keep-alive load', () => {
     signalled = true;
     leaving.child.kill('SIGTERM');
     const code = await leaving.exited;
-    const exitedAt = Date.now();
     await Promise.all(clients);
 
     expect(code).toBe(0);
@@ -126,15 +121,12 @@ describe('serve stopped under keep-alive load', () => {
     const stopped = leaving.logs.find('switchboard stopped');
     expect(stopped).toHaveLength(1);
     expect(stopped[0]).toMatchObject({ waitedFor: { jobs: 0 } });
+    // Generous on purpose (measured: tens of ms): a stop that waited for its keep-alive connections to
+    // time out would take at least Node's default keepAliveTimeout, 5 s (ours is 65 s).
+    expect(stopped[0]!.waitedMs).toBeLessThan(5000);
     expect(leaving.logs.lines.filter((l) => String(l.message).startsWith('stopping took too long'))).toEqual(
       [],
     );
-    // The stop itself, recorded for docs/architecture.md (not asserted: timings belong in bench/).
-    process.stderr.write(
-      `rolling restart: exited ${exitedAt - lastAnswerFromLeaving} ms after its last answer, ` +
-        `${toLeaving.length} requests to it, ${afterSignal.length} after SIGTERM, stop took ${String(stopped[0]!.waitedMs)} ms\n`,
-    );
-
     // Nothing accepted is lost, nothing doubled: every user gets one reply per message, in order.
     for (const [user, texts] of sent) {
       const replies = await h.twilio.waitForMessages(user, texts.length, 30_000);
