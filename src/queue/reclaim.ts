@@ -35,11 +35,7 @@ export function tracked<T, R>(
  * wait at once, under the token that holds their lock, so this worker (or another) takes them now.
  */
 export function reclaimAfterOutage(worker: Worker, connection: Redis, logger: Logger, queue: string): void {
-  let down = false;
-  connection.on('close', () => (down = true));
-  connection.on('ready', () => {
-    if (!down) return;
-    down = false;
+  onReconnect(connection, () => {
     reclaim(worker, connection).then(
       (ids) => {
         if (ids.length) logger.info('jobs handed back after a Redis outage', { queue, jobs: ids.length });
@@ -51,6 +47,26 @@ export function reclaimAfterOutage(worker: Worker, connection: Redis, logger: Lo
         }),
     );
   });
+}
+
+const reconnectHooks = new WeakMap<Redis, (() => void)[]>();
+
+/** Runs `hook` each time the connection is ready again after losing Redis (one listener per connection). */
+function onReconnect(connection: Redis, hook: () => void): void {
+  let hooks = reconnectHooks.get(connection);
+  if (!hooks) {
+    const list: (() => void)[] = [];
+    hooks = list;
+    reconnectHooks.set(connection, list);
+    let down = false;
+    connection.on('close', () => (down = true));
+    connection.on('ready', () => {
+      if (!down) return;
+      down = false;
+      for (const run of list) run();
+    });
+  }
+  hooks.push(hook);
 }
 
 async function reclaim(worker: Worker, connection: Redis): Promise<string[]> {
