@@ -167,11 +167,14 @@ class Signals {
     this.logger?.info('stopping: finishing turns in flight', { signal });
     // A turn left unfinished at the deadline is not lost: its lock expires and another worker takes it over.
     const deadline = setTimeout(() => {
+      const left = gateway.unfinished();
       this.logger?.error(
-        'stopping took too long; exiting with turns unfinished (other workers take them over)',
-        {
-          deadlineMs: this.deadlineMs,
-        },
+        left.jobs > 0
+          ? 'stopping took too long; exiting with turns unfinished (other workers take them over)'
+          : left.requests > 0
+            ? 'stopping took too long; exiting with requests unanswered'
+            : 'stopping took too long; exiting with nothing in flight (Redis or a connection did not close)',
+        { deadlineMs: this.deadlineMs, ...left },
       );
       this.done(1);
     }, this.deadlineMs);

@@ -10,6 +10,8 @@ export interface AppDeps {
   /** Redis reachable and (in processes that run them) workers running. */
   ready: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
   routers: Router[];
+  /** Stopping: every answer closes its connection, so clients and load balancers move on at once. */
+  draining?: () => boolean;
 }
 
 interface BodyParserError extends Error {
@@ -21,6 +23,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use((_req, res, next) => {
+    if (deps.draining?.()) res.setHeader('Connection', 'close');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

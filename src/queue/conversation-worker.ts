@@ -24,6 +24,7 @@ import type { Directory } from '../runtime/directory.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
+import { reclaimAfterOutage, tracked } from './reclaim.js';
 
 export interface ConversationWorkerOptions {
   connection: Redis;
@@ -263,7 +264,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     }
   }
 
-  const worker = new Worker<KickData>(CONVERSATION_QUEUE, process, {
+  const jobs = tracked(process);
+  const worker = new Worker<KickData>(CONVERSATION_QUEUE, jobs.process, {
     connection: opts.connection,
     prefix: queues.keys.conversationQueuePrefix(shard),
     concurrency: opts.concurrency,
@@ -271,6 +273,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
     maxStalledCount: 10,
   });
+  jobs.attach(worker);
+  reclaimAfterOutage(worker, opts.connection, logger, CONVERSATION_QUEUE);
   worker.on('failed', (job, error) => {
     logger.error('conversation job failed', {
       conversation: job?.data.cid,

@@ -9,6 +9,7 @@ import { SendRejectedError, SendRetryableError, type MessageSender } from '../ou
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
+import { reclaimAfterOutage, tracked } from './reclaim.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -50,40 +51,74 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     await opts.onFailure({ item, reason, ...(code !== undefined ? { code } : {}) });
   }
 
+  /**
+   * Only the job that holds the outbox's claim sends and pops (the claim is checked with the head it
+   * reads and at every pop), so a worker that lost its job's lock in an outage stops instead of sending
+   * what its successor sends.
+   */
   async function process(job: Job<KickData>, token?: string): Promise<void> {
     const { cid } = job.data;
-    let raw = await store.outboxHead(cid);
-    while (raw) {
-      const item = store.openReply(raw);
-      let sentSid: string | undefined;
-      if (item) {
-        try {
-          sentSid = await sendOne(item);
-          metrics.outbound.inc({ channel: item.channel, status: 'sent' });
-        } catch (error) {
-          if (error instanceof SendRetryableError) {
-            const attempts = await store.countAttempt(cid, item.id);
-            if (attempts < opts.maxAttempts) {
-              metrics.outbound.inc({ channel: item.channel, status: 'retried' });
-              logger.warn('reply will be retried', {
-                conversation: cid,
-                reply: item.id,
-                attempt: attempts,
-                reason: error.message,
-              });
-              await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
-              throw new DelayedError();
+    const claim = token ?? `job:${job.id}`;
+    const lease = opts.lockDuration;
+    const taken = await store.claimOutbox(cid, claim, lease);
+    if (taken.held) {
+      // The job before this one is still finishing (its worker lost the lock but not the claim): after it.
+      logger.info('outbox held by another send job; trying again when its claim lapses', {
+        conversation: cid,
+        retryInMs: taken.retryInMs,
+      });
+      await job.moveToDelayed(Date.now() + taken.retryInMs, token);
+      throw new DelayedError();
+    }
+    try {
+      let raw = taken.head;
+      while (raw) {
+        const item = store.openReply(raw);
+        let sentSid: string | undefined;
+        if (item) {
+          try {
+            sentSid = await sendOne(item);
+            metrics.outbound.inc({ channel: item.channel, status: 'sent' });
+          } catch (error) {
+            if (error instanceof SendRetryableError) {
+              const attempts = await store.countAttempt(cid, item.id);
+              if (attempts < opts.maxAttempts) {
+                metrics.outbound.inc({ channel: item.channel, status: 'retried' });
+                logger.warn('reply will be retried', {
+                  conversation: cid,
+                  reply: item.id,
+                  attempt: attempts,
+                  reason: error.message,
+                });
+                await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
+                throw new DelayedError();
+              }
+              await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
+            } else if (error instanceof SendRejectedError) {
+              await fail(item, error.message, error.code);
+            } else {
+              throw error;
             }
-            await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
-          } else if (error instanceof SendRejectedError) {
-            await fail(item, error.message, error.code);
-          } else {
-            throw error;
           }
         }
+        const popped = await store.popReply(cid, raw, item?.id ?? '', claim, lease, sentSid);
+        if ('fenced' in popped) {
+          logger.warn('outbox taken over by another worker; stopping without sending', {
+            conversation: cid,
+            reply: item?.id,
+          });
+          return;
+        }
+        if (!popped.lost) raw = popped.next;
+        else {
+          const again = await store.claimOutbox(cid, claim, lease);
+          raw = again.held ? null : again.head;
+        }
       }
-      const popped = await store.popReply(cid, raw, item?.id ?? '', sentSid);
-      raw = popped.lost ? await store.outboxHead(cid) : popped.next;
+    } catch (error) {
+      // Stopping early (a retry later, an error): the next job need not wait for the lease to lapse.
+      await store.releaseOutbox(cid, claim).catch(() => undefined);
+      throw error;
     }
   }
 
@@ -110,7 +145,8 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     return sent.sid;
   }
 
-  const worker = new Worker<KickData>(SEND_QUEUE, process, {
+  const jobs = tracked(process);
+  const worker = new Worker<KickData>(SEND_QUEUE, jobs.process, {
     connection: opts.connection,
     prefix: opts.queues.keys.sendQueuePrefix(shard),
     concurrency: opts.concurrency,
@@ -118,6 +154,8 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
     maxStalledCount: 10,
   });
+  jobs.attach(worker);
+  reclaimAfterOutage(worker, opts.connection, logger, SEND_QUEUE);
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
     if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);

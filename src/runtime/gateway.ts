@@ -1,5 +1,5 @@
 // The composition root: builds the web server and workers from the environment and configuration.
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
@@ -28,6 +28,7 @@ import { TwilioSender } from '../outbound/twilio-sender.js';
 import { createConversationWorker } from '../queue/conversation-worker.js';
 import { Queues } from '../queue/queues.js';
 import { createSendWorker } from '../queue/send-worker.js';
+import { jobsInFlight } from '../queue/reclaim.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
 import { ConversationStore } from '../store/conversation-store.js';
@@ -52,8 +53,10 @@ export interface Gateway {
   readonly keys: Keys;
   /** Swaps in a new configuration; conversations in flight carry on. */
   reload(config: Config): void;
-  /** Stops taking webhooks, finishes turns in flight, closes connections. */
+  /** Stops taking webhooks, finishes requests and turns in flight, closes connections. */
   close(): Promise<void>;
+  /** What a stop is still waiting for (requests answering, jobs running), for the log. */
+  unfinished(): { requests: number; jobs: number };
 }
 
 /** The web server could not listen: a message for the operator, no stack trace. */
@@ -364,6 +367,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let server: Server | undefined;
   let waiter: TurnWaiter | undefined;
   let draining = false;
+  const answering = new Set<ServerResponse>();
   if (opts.roles.web) {
     const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
     connections.push(subscriber);
@@ -418,6 +422,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger,
       metrics,
       routers,
+      draining: () => draining,
       ready: async () => {
         const redisOk = await Promise.race([
           web.ping().then(
@@ -457,7 +462,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.on('clientError', answerClientError);
+    const s = server;
+    s.on('request', (_req, res: ServerResponse) => {
+      answering.add(res);
+      res.on('close', () => {
+        answering.delete(res);
+        // Draining: a connection is closed the moment its last answer is out, not after keepAliveTimeout.
+        if (draining) setImmediate(() => s.closeIdleConnections());
+      });
+    });
   }
+
+  const unfinished = () => ({
+    requests: answering.size,
+    jobs: workers.reduce((n, w) => n + jobsInFlight(w), 0),
+  });
 
   const address = server?.address();
   const boundPort = typeof address === 'object' && address ? address.port : undefined;
@@ -482,8 +501,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       );
       logger.info('configuration reloaded', { bots: Object.keys(config.bots) });
     },
+    unfinished,
     async close() {
       draining = true;
+      const started = Date.now();
+      const waitedFor = unfinished();
+      logger.info('stopping: waiting for requests and jobs in flight', waitedFor);
+      // Answers not yet begun close their connection too; idle connections close now, busy ones when done.
+      for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closing = server
         ? new Promise<void>((resolve) => server!.close(() => resolve()))
         : Promise.resolve();
@@ -494,7 +519,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await Promise.all([workEvents.close(), webEvents.close()]);
       await Promise.all([queuesForWeb.close(), queuesForWork.close()]);
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
-      logger.info('switchboard stopped');
+      logger.info('switchboard stopped', { waitedFor, waitedMs: Date.now() - started });
     },
   };
 }

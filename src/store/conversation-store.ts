@@ -83,16 +83,43 @@ if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
 
 /**
- * Pop a reply Twilio accepted: as POP_IF_HEAD, and remember its MessageSid for the status callback
- * (even when another worker popped it first: the message did go out).
- * KEYS: outbox, attempts, sent. ARGV: head, replyId, sentTtl.
+ * Take (or keep) the outbox for a send job and read its head, in one round trip. The claim is a lease
+ * named by the job's lock token: held by another job, the answer is -2 and the milliseconds it has left.
+ * KEYS: claim, outbox  ARGV: token, leaseMs
  */
-const POP_SENT = `
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
+const CLAIM_OUTBOX = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {-2, redis.call('PTTL', KEYS[1])} end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) elseif holder then redis.call('DEL', KEYS[1]) end
+return {1, head or false}`;
+
+/**
+ * Pop a handled reply, fenced by the claim: -2 when another job holds the outbox now (nothing popped), -1
+ * when the reply is no longer the head. Renews the lease while replies remain, drops it with the last.
+ * A reply Twilio accepted has its MessageSid remembered for the status callback first, whatever else
+ * happens: the message did go out.
+ * KEYS: outbox, attempts, claim, sent ('' key unused)  ARGV: head, replyId, token, leaseMs, sentTtl ('' for none)
+ */
+const POP_REPLY = `
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], '1', 'EX', ARGV[5]) end
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[3] then return -2 end
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
 redis.call('LPOP', KEYS[1])
-redis.call('HDEL', KEYS[2], ARGV[2])
-return redis.call('LINDEX', KEYS[1], 0) or false`;
+if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+local nextHead = redis.call('LINDEX', KEYS[1], 0)
+if nextHead then
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+  return nextHead
+end
+redis.call('DEL', KEYS[3])
+return false`;
+
+/** Give the outbox up if this job holds it. KEYS: claim  ARGV: token */
+const RELEASE_OUTBOX = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
@@ -104,17 +131,27 @@ interface ScriptedRedis extends Redis {
   sbAccept(seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number): Promise<number>;
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
-  sbPopSent(
-    outbox: string,
-    attempts: string,
-    sent: string,
-    head: string,
-    replyId: string,
-    sentTtl: number,
-  ): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
   sbAcceptCall(...args: (string | number)[]): Promise<number>;
   sbTurnAnswer(turn: string, call: string): Promise<string | number | null>;
+  sbClaimOutbox(
+    claim: string,
+    outbox: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<[number, string | number | null]>;
+  sbPopReply(
+    outbox: string,
+    attempts: string,
+    claim: string,
+    sent: string,
+    head: string,
+    replyId: string,
+    token: string,
+    leaseMs: number,
+    sentTtl: number | '',
+  ): Promise<string | number | null>;
+  sbReleaseOutbox(claim: string, token: string): Promise<number>;
 }
 
 /** What became of a voice event: queued, a duplicate, or refused because its call is over or unknown here. */
@@ -126,10 +163,12 @@ export function withScripts(redis: Redis): ScriptedRedis {
     sbAccept: { keys: 2, lua: ACCEPT },
     sbCommit: { keys: 6, lua: COMMIT },
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
-    sbPopSent: { keys: 3, lua: POP_SENT },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
     sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
     sbTurnAnswer: { keys: 2, lua: TURN_ANSWER },
+    sbClaimOutbox: { keys: 2, lua: CLAIM_OUTBOX },
+    sbPopReply: { keys: 4, lua: POP_REPLY },
+    sbReleaseOutbox: { keys: 1, lua: RELEASE_OUTBOX },
   });
 }
 
@@ -162,6 +201,12 @@ export interface CommitInput {
 
 /** Result of a conditional update: `lost` when another worker already did it. */
 export type Committed = { lost: true } | { lost: false; next: string | null };
+
+/** A send job's hold on an outbox: `held` says how long another job's claim has left. */
+export type OutboxClaim = { held: false; head: string | null } | { held: true; retryInMs: number };
+
+/** A fenced pop: `fenced` when another job holds the outbox now, and this one must stop sending. */
+export type PoppedReply = Committed | { fenced: true };
 
 export class ConversationStore {
   private readonly redis: ScriptedRedis;
@@ -270,27 +315,52 @@ export class ConversationStore {
     return this.redis.sbCountAttempt(this.keys.attempts(cid), itemId);
   }
 
-  /** The oldest reply waiting to be sent. */
-  async outboxHead(cid: string): Promise<string | null> {
-    return this.redis.lindex(this.keys.outbox(cid), 0);
+  /**
+   * Claims the outbox for the send job with lock token `token` (a lease of `leaseMs`, renewed at every
+   * pop) and returns its oldest reply, unless another job holds it.
+   */
+  async claimOutbox(cid: string, token: string, leaseMs: number): Promise<OutboxClaim> {
+    const [status, value] = await this.redis.sbClaimOutbox(
+      this.keys.outboxClaim(cid),
+      this.keys.outbox(cid),
+      token,
+      leaseMs,
+    );
+    if (status === -2) return { held: true, retryInMs: Math.max(1, Number(value)) };
+    return { held: false, head: typeof value === 'string' ? value : null };
+  }
+
+  /** Gives the outbox up (a send job that stops early: a retry later, an error). */
+  async releaseOutbox(cid: string, token: string): Promise<void> {
+    await this.redis.sbReleaseOutbox(this.keys.outboxClaim(cid), token);
   }
 
   openReply(raw: string): OutboxItem | undefined {
     return this.openJson<OutboxItem>(raw) ?? undefined;
   }
 
-  /** Removes a reply once handled; `sentSid`, when Twilio accepted it, is kept for its status callback. */
-  async popReply(cid: string, head: string, replyId: string, sentSid?: string): Promise<Committed> {
-    if (!sentSid) return this.popIfHead(this.keys.outbox(cid), this.keys.attempts(cid), head, replyId);
+  /** Pops a handled reply if `token` still holds the outbox (`sentSid`, when Twilio accepted it, is kept for its status callback); returns the next reply to send. */
+  async popReply(
+    cid: string,
+    head: string,
+    replyId: string,
+    token: string,
+    leaseMs: number,
+    sentSid?: string,
+  ): Promise<PoppedReply> {
     const k = this.keys;
-    const result = await this.redis.sbPopSent(
+    const result = await this.redis.sbPopReply(
       k.outbox(cid),
       k.attempts(cid),
-      k.sent(cid, sentSid),
+      k.outboxClaim(cid),
+      sentSid ? k.sent(cid, sentSid) : k.outboxClaim(cid),
       head,
       replyId,
-      SENT_TTL,
+      token,
+      leaseMs,
+      sentSid ? SENT_TTL : '',
     );
+    if (result === -2) return { fenced: true };
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
   }

@@ -88,6 +88,11 @@ export class Keys {
     return `${this.conv(cid)}:out`;
   }
 
+  /** Which send job holds the outbox (its lock token, with a lease): only the holder sends and pops. */
+  outboxClaim(cid: string): string {
+    return `${this.conv(cid)}:out:claim`;
+  }
+
   /** Failed attempts per inbound event id and per reply id. */
   attempts(cid: string): string {
     return `${this.conv(cid)}:att`;

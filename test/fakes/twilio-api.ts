@@ -57,6 +57,11 @@ export interface FakeTwilioApi {
   waitForMessages(to: string, count: number, timeoutMs?: number): Promise<FakeTwilioMessage[]>;
   /** Resolves when `count` messages were accepted in all (with the first `count`); rejects on timeout. */
   waitForTotal(count: number, timeoutMs?: number): Promise<FakeTwilioMessage[]>;
+  /**
+   * The next message creation waits, unanswered and not yet accepted, until `release()`: a reply caught
+   * in the middle of its send. `arrived` resolves when it is waiting.
+   */
+  holdNext(): { arrived: Promise<void>; release: () => void };
   /** Forgets what was received and any scripted failures. */
   reset(): void;
   close(): Promise<void>;
@@ -120,6 +125,7 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
   const failures: FakeTwilioFailure[] = [];
   const arrivals = new EventEmitter();
   arrivals.setMaxListeners(0);
+  let hold: ((proceed: () => void) => void) | undefined;
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
@@ -157,6 +163,11 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
         code: 21602,
         message: 'Message body is required.',
       });
+    }
+    if (hold) {
+      const held = hold;
+      hold = undefined;
+      return held(() => handle(req, res, raw));
     }
     const scripted = failures.shift();
     if (scripted) {
@@ -261,6 +272,24 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     messagesTo: (to) => messages.filter((m) => m.to === to),
     attemptsTo: (to) => requests.filter((r) => r.method === 'POST' && r.params.To === to),
     failNext: (...scripted) => void failures.push(...scripted),
+    holdNext() {
+      let arrive!: () => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      let proceed: (() => void) | undefined;
+      let released = false;
+      hold = (go) => {
+        proceed = go;
+        arrive();
+        if (released) go();
+      };
+      return {
+        arrived,
+        release: () => {
+          released = true;
+          proceed?.();
+        },
+      };
+    },
     waitForMessages: (to, count, timeoutMs = 10_000) =>
       waitUntil((m) => m.to === to, count, timeoutMs, `message(s) to ${to}`),
     waitForTotal: (count, timeoutMs = 10_000) => waitUntil(() => true, count, timeoutMs, 'messages in all'),

@@ -1,5 +1,5 @@
-// A TCP proxy in front of Redis that can hold a client's traffic from a chosen command on: a network-level
-// way to freeze a worker in the middle of a turn (after it computed the turn, before it commits it).
+// A TCP proxy in front of Redis that can hold a client's traffic from a chosen command on (a network-level
+// way to freeze a worker in the middle of a turn), or cut every client off for a while (a Redis blip).
 import { listenOnLoopback } from '../fakes/loopback.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -11,41 +11,99 @@ export interface RedisProxy {
    * reaches Redis). Resolves when that happens.
    */
   holdWhen(pattern: RegExp): Promise<void>;
+  /** Lets held traffic through, in order, and stops holding: the frozen client carries on. */
+  release(): void;
+  /**
+   * From the first client chunk matching `pattern` on, that chunk reaches Redis but no answer comes
+   * back: every client is cut off (its connections closed, new ones refused) until `restore()`.
+   * Resolves when the cut happens.
+   */
+  cutWhen(pattern: RegExp): Promise<void>;
+  /** Accepts connections again after a cut. */
+  restore(): void;
   close(): Promise<void>;
 }
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
 /** Matches the RESP of the conversation commit script: 6 keys or more, the first one an inbox. */
 export function commitCommandPattern(prefix: string): RegExp {
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-  return new RegExp(`\\r\\n\\$1\\r\\n[5-9]\\r\\n\\$\\d+\\r\\n${escaped}:c:\\{[^}]+\\}:in\\r\\n`);
+  return new RegExp(`\\r\\n\\$1\\r\\n[5-9]\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}:in\\r\\n`);
+}
+
+/** Matches BullMQ's moveToActive on a queue: 11 keys, the first the queue's wait list. */
+export function moveToActivePattern(queuePrefix: string, queue: string): RegExp {
+  return new RegExp(`\\r\\n\\$2\\r\\n11\\r\\n\\$\\d+\\r\\n${escape(`${queuePrefix}:${queue}:wait`)}\\r\\n`);
+}
+
+/** Matches a send job's first look at an outbox: its claim and head (2 keys), or a bare LINDEX. */
+export function outboxReadPattern(prefix: string): RegExp {
+  const outbox = `${escape(prefix)}:c:\\{[^}]+\\}:out`;
+  return new RegExp(
+    `(lindex\\r\\n\\$\\d+\\r\\n${outbox}\\r\\n|\\r\\n\\$1\\r\\n2\\r\\n\\$\\d+\\r\\n${outbox}:claim\\r\\n)`,
+  );
 }
 
 export async function startRedisProxy(target: string): Promise<RedisProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   let hold: { pattern: RegExp; resolve: () => void } | undefined;
+  let cutAt: { pattern: RegExp; resolve: () => void } | undefined;
+  let cut = false;
+  /** Per held client: what it sent meanwhile, and how to let it through. */
+  const releases = new Set<() => void>();
+  /** Clients to close when a cut happens. */
+  const clients = new Set<() => void>();
+
+  function cutEveryone(): void {
+    cut = true;
+    for (const drop of clients) drop();
+  }
 
   const server: Server = createServer((client) => {
+    if (cut) return void client.destroy();
     const upstream = connect(Number(port), hostname);
     sockets.add(client).add(upstream);
-    let held = false;
+    let held: Buffer[] | undefined;
+    let dropped = false;
     // The tail of what this client sent, so a command split over two chunks still matches.
     let tail = '';
+    const drop = () => {
+      // The client loses its connection; Redis keeps it a moment, so what it was sent still runs there.
+      dropped = true;
+      client.destroy();
+      setTimeout(() => upstream.destroy(), 200);
+    };
+    clients.add(drop);
     client.on('data', (chunk: Buffer) => {
-      if (held) return;
+      if (dropped) return;
+      if (held) return void held.push(chunk);
       const text = tail + chunk.toString('latin1');
+      tail = text.slice(-512);
       if (hold && hold.pattern.test(text)) {
-        held = true;
+        held = [chunk];
         const { resolve } = hold;
         hold = undefined;
+        releases.add(() => {
+          for (const c of held ?? []) upstream.write(c);
+          held = undefined;
+        });
         resolve();
         return;
       }
-      tail = text.slice(-512);
       upstream.write(chunk);
+      if (cutAt && cutAt.pattern.test(text)) {
+        const { resolve } = cutAt;
+        cutAt = undefined;
+        cutEveryone();
+        resolve();
+      }
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (!dropped) client.write(chunk);
+    });
     const end = () => {
+      clients.delete(drop);
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -58,6 +116,12 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
   return {
     url: `redis://127.0.0.1:${proxyPort}`,
     holdWhen: (pattern) => new Promise<void>((resolve) => (hold = { pattern, resolve })),
+    release() {
+      for (const release of releases) release();
+      releases.clear();
+    },
+    cutWhen: (pattern) => new Promise<void>((resolve) => (cutAt = { pattern, resolve })),
+    restore: () => void (cut = false),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

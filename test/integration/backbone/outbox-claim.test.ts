@@ -1,0 +1,55 @@
+// The outbox claim in Redis: one send job at a time reads and pops an outbox; another is told to wait,
+// a job that lost it is refused at the pop, and the last pop gives it up.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDataCipher } from '../../../src/store/cipher.js';
+import { ConversationStore } from '../../../src/store/conversation-store.js';
+import { ECHO_BOT } from '../../support/bots.js';
+import { startHarness, type Harness } from '../../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('outbox claim', () => {
+  it('is taken with the head, refused to another job, checked and renewed at each pop, dropped at the last', async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'claim', gateway: false });
+    const store = new ConversationStore(
+      h.redis,
+      h.keys,
+      createDataCipher(h.processEnv.SWITCHBOARD_DATA_KEY!),
+    );
+    const cid = 'claim-test';
+    const claimKey = h.keys.outboxClaim(cid);
+    await h.redis.rpush(h.keys.outbox(cid), 'r1', 'r2');
+
+    expect(await store.claimOutbox(cid, 'worker-a:1', 5000)).toEqual({ held: false, head: 'r1' });
+    expect(await h.redis.get(claimKey)).toBe('worker-a:1');
+    const other = await store.claimOutbox(cid, 'worker-b:7', 5000);
+    expect(other).toMatchObject({ held: true });
+    expect(other.held && other.retryInMs > 0 && other.retryInMs <= 5000).toBe(true);
+
+    // The holder pops and gets the next reply, with the lease renewed for the next send.
+    await h.redis.pexpire(claimKey, 100);
+    expect(await store.popReply(cid, 'r1', 'x:0', 'worker-a:1', 5000)).toEqual({ lost: false, next: 'r2' });
+    expect(await h.redis.pttl(claimKey)).toBeGreaterThan(1000);
+
+    // Another job took the outbox over (the holder's lease lapsed meanwhile): the old holder's pop is refused.
+    await h.redis.set(claimKey, 'worker-b:7', 'PX', 5000);
+    expect(await store.popReply(cid, 'r2', 'x:1', 'worker-a:1', 5000)).toEqual({ fenced: true });
+    expect(await h.redis.lrange(h.keys.outbox(cid), 0, -1)).toEqual(['r2']);
+
+    // The new holder pops the last reply and gives the claim up with it.
+    expect(await store.popReply(cid, 'r2', 'x:1', 'worker-b:7', 5000)).toEqual({ lost: false, next: null });
+    expect(await h.redis.exists(claimKey, h.keys.outbox(cid))).toBe(0);
+    // An empty outbox is not claimed; a release by a job that does not hold the claim leaves it alone.
+    expect(await store.claimOutbox(cid, 'worker-c:1', 5000)).toEqual({ held: false, head: null });
+    expect(await h.redis.exists(claimKey)).toBe(0);
+    await h.redis.set(claimKey, 'worker-c:2', 'PX', 5000);
+    await store.releaseOutbox(cid, 'worker-a:1');
+    expect(await h.redis.get(claimKey)).toBe('worker-c:2');
+    await store.releaseOutbox(cid, 'worker-c:2');
+    expect(await h.redis.exists(claimKey)).toBe(0);
+  });
+});

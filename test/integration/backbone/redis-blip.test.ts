@@ -1,0 +1,75 @@
+// A 3-second Redis blip with a turn in flight: the job Redis handed out as the connections dropped is
+// recovered as soon as they are back, not when its lock lapses (default lock time: 30 s).
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../src/runtime/local-redis.js';
+import { CONVERSATION_QUEUE, Queues } from '../../../src/queue/queues.js';
+import { ECHO_BOT } from '../../support/bots.js';
+import { startHarness, type Harness } from '../../support/harness.js';
+import { moveToActivePattern, startRedisProxy, type RedisProxy } from '../../support/redis-proxy.js';
+import { eventually } from '../../support/wait.js';
+import { TwilioWebhookClient } from '../../support/webhooks.js';
+
+const USER = '+12125551234';
+
+let h: Harness | undefined;
+let proxy: RedisProxy | undefined;
+let queues: Queues | undefined;
+afterEach(async () => {
+  await queues?.close();
+  await h?.close();
+  await proxy?.close();
+  h = undefined;
+  proxy = undefined;
+  queues = undefined;
+});
+
+describe('a 3-second Redis blip', () => {
+  it('answers every accepted message once, the first within 10 s of Redis returning', async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'blip', gateway: false });
+    expect(h.env.SWITCHBOARD_LOCK_MS).toBe(30_000); // the default: recovery must not wait for it
+    // Both processes reach Redis only through the proxy: cutting it is Redis going away for them.
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    const port = await freePort();
+    const serve = await h.spawn('serve', 'serve', { REDIS_URL: proxy.url, PORT: String(port) });
+    const worker = await h.spawn('worker', 'worker', { REDIS_URL: proxy.url });
+    const twilio = new TwilioWebhookClient(`http://127.0.0.1:${port}`);
+    queues = new Queues(h.redis, h.keys, 1);
+
+    expect((await twilio.sms(USER, 'm0')).status).toBe(200);
+    await h.twilio.waitForMessages(USER, 1);
+    // Idle again (its job finished), so the next message's job is fetched by a moveToActive of its own.
+    await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'idle');
+
+    // Redis runs the worker's moveToActive for m1, then the connections drop before its answer arrives:
+    // the job is active under the worker's lock, and the worker never heard of it.
+    const cut = proxy.cutWhen(moveToActivePattern(h.keys.conversationQueuePrefix(0), CONVERSATION_QUEUE));
+    expect((await twilio.sms(USER, 'm1')).status).toBe(200);
+    await cut;
+    await worker.logs.waitForMessage('Redis connection error', () => true, 5000);
+
+    // Meanwhile the user writes again: refused with a 503, which Twilio retries.
+    const m2 = twilio.smsParams(USER, 'm2');
+    expect((await twilio.post('/webhooks/sms', m2)).status).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the outage itself: 3 seconds of no Redis
+    proxy.restore();
+    const back = Date.now();
+    const answered = await eventually(
+      async () => ((await twilio.post('/webhooks/sms', m2)).status === 200 ? true : undefined),
+      'the retried m2 accepted',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(answered).toBe(true);
+
+    const replies = await h.twilio.waitForMessages(USER, 3, 10_000);
+    expect(replies.map((m) => m.body)).toEqual(['got m0', 'got m1', 'got m2']);
+    const silence = replies[1]!.at - back;
+    expect(silence).toBeLessThan(10_000);
+    await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'drained');
+    expect(h.twilio.messagesTo(USER)).toHaveLength(3);
+    expect(worker.logs.find('jobs handed back after a Redis outage')).toMatchObject([
+      { queue: CONVERSATION_QUEUE, jobs: 1 },
+    ]);
+    expect(serve.alive() && worker.alive()).toBe(true);
+    expect(await h.deadLetters()).toEqual([]);
+  }, 60_000);
+});
