@@ -424,7 +424,8 @@ export type WorkspaceConfig = z.output<typeof WorkspaceSchema>;
 export const ServerSchema = z.strictObject({
   publicUrl: AbsoluteHttpUrl,
   port: z.int().min(0).max(65535).default(3000),
-  host: NonEmpty.default('0.0.0.0'),
+  /** Absent: 127.0.0.1 in sandbox mode (its endpoints have no authentication), 0.0.0.0 in production. */
+  host: NonEmpty.optional(),
 });
 export type ServerConfig = z.output<typeof ServerSchema>;
 

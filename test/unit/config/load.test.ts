@@ -41,7 +41,7 @@ describe('parseConfigText', () => {
   it('applies every default to a minimal configuration', () => {
     const text = MINIMAL.replace('apiKeys: [key-1]', 'apiKeys: [key-1]\n    allowHosts: [api.acme.example]');
     const config = parseConfigText([{ file: 'minimal.yaml', text }], {});
-    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 3000, host: '0.0.0.0' });
+    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 3000 });
     expect(config.twilio).toBeUndefined();
     expect(config.workspaces.acme).toEqual({ apiKeys: ['key-1'], allowHosts: ['api.acme.example'] });
     const bot = config.bots.bank!;
@@ -293,7 +293,7 @@ describe('loadConfig on a directory', () => {
       path: `${FIXTURES}dir-merge`,
       env: { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 'tok', ACME_API_KEY: 'acme-key' },
     });
-    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 8080, host: '0.0.0.0' });
+    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 8080 });
     expect(config.twilio).toEqual({ accountSid: 'AC1', authToken: 'tok', redactSecretMessages: false });
     expect(Object.keys(config.workspaces)).toEqual(['acme', 'globex']);
     expect(Object.keys(config.bots)).toEqual(['acme-bank', 'globex-support']);
