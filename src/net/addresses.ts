@@ -44,6 +44,17 @@ export function addressListed(address: string, allowHosts: readonly string[]): b
   return bytes !== undefined && allowHosts.some((entry) => sameBytes(comparable(entry), bytes));
 }
 
+/**
+ * Who a request came from, for counting: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or the /64
+ * of an IPv6 address, which one subscriber usually holds whole.
+ */
+export function clientOf(address: string): string {
+  const bytes = comparable(address);
+  if (bytes === undefined) return 'unknown';
+  if (bytes.length === 4) return formatIp(bytes);
+  return `${formatIp(maskTo(bytes, 64))}/64`;
+}
+
 /** An IP range written `10.0.0.0/8` or `fd00::/8`; a bare address is a range of one. */
 export interface Cidr {
   bytes: Uint8Array;

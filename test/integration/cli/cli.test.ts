@@ -84,6 +84,16 @@ describe('switchboard check-config', () => {
     expect(lines[2]).toBe('2 problems found.');
   });
 
+  it('refuses an operator API key shorter than 32 characters, without printing it', async () => {
+    const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
+    files.push(file);
+    const ran = await runCli(['check-config', file.path], { ...configVariables(), TEST_API_KEY: 'letmein' });
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toBe(
+      `${file.path}:8: workspaces.test.apiKeys[0]: an operator API key needs at least 32 characters, this one has 7. Hint: make one with "openssl rand -hex 32".\n1 problem found.\n`,
+    );
+  });
+
   it('names a missing environment variable instead of starting', async () => {
     const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
     files.push(file);
