@@ -220,20 +220,21 @@ function otherLocalAddresses(): string[] {
   return ['127.0.0.2', ...external];
 }
 
+/** `npm start`'s command (`start --sandbox`) with the test Redis and a port of its own, plus `env`. */
+function startSandbox(env: Record<string, string> = {}) {
+  return spawnSwitchboard(
+    'start',
+    { REDIS_URL: process.env.REDIS_URL!, SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'), PORT: '0', ...env },
+    'sandbox',
+    ['--sandbox'],
+  );
+}
+
 describe('switchboard start', () => {
   beforeAll(() => ensureBuilt());
 
   it('npm start (the sandbox) listens on 127.0.0.1 only, and its banner says so', async () => {
-    const sandbox = await spawnSwitchboard(
-      'start',
-      {
-        REDIS_URL: process.env.REDIS_URL!,
-        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
-        PORT: '0',
-      },
-      'sandbox',
-      ['--sandbox'],
-    );
+    const sandbox = await startSandbox();
     try {
       const started = sandbox.logs.find('switchboard started')[0]!;
       expect(started).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });
@@ -254,17 +255,7 @@ describe('switchboard start', () => {
   });
 
   it('the sandbox listens where SWITCHBOARD_HOST says', async () => {
-    const sandbox = await spawnSwitchboard(
-      'start',
-      {
-        REDIS_URL: process.env.REDIS_URL!,
-        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
-        SWITCHBOARD_HOST: '0.0.0.0',
-        PORT: '0',
-      },
-      'sandbox',
-      ['--sandbox'],
-    );
+    const sandbox = await startSandbox({ SWITCHBOARD_HOST: '0.0.0.0' });
     try {
       const started = sandbox.logs.find('switchboard started')[0]!;
       expect(started).toMatchObject({ mode: 'sandbox', host: '0.0.0.0' });
