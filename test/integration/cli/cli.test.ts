@@ -269,6 +269,30 @@ describe('switchboard start', () => {
     }
   });
 
+  it('in production, listens on every interface unless told otherwise', async () => {
+    const yaml = testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' });
+    const file = await writeConfigFile(yaml.replace('  host: 127.0.0.1\n', ''));
+    try {
+      const gateway = await spawnSwitchboard('start', {
+        ...configVariables(),
+        REDIS_URL: process.env.REDIS_URL!,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        PORT: '0',
+      });
+      try {
+        const started = gateway.logs.find('switchboard started')[0]!;
+        expect(started).toMatchObject({ mode: 'production', host: '0.0.0.0' });
+        expect(await accepts('127.0.0.2', started.port as number)).toBe(true);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await file.remove();
+    }
+  });
+
   it('in production, exits 1 when no Redis answers, naming the URL without its password and starting none', async () => {
     const file = await writeConfigFile(
       testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
