@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems, loadConfig, type Config } from './config/index.js';
 import { configVariables, EnvError, readEnv, type Env } from './env.js';
-import { createLogger, type Logger } from './log.js';
-import { ListenError, startGateway, type Gateway } from './runtime/gateway.js';
+import { createLogger, withoutCredentials, type Logger } from './log.js';
+import { isSandbox, ListenError, startGateway, type Gateway } from './runtime/gateway.js';
 import { DataKeyError } from './store/cipher.js';
-import { localRedis } from './runtime/local-redis.js';
+import { localRedis, RedisUnavailableError } from './runtime/local-redis.js';
 import { runChat } from './chat.js';
 import { startDemoServices } from './runtime/demo.js';
 
@@ -21,7 +21,13 @@ Commands:
   chat --bot ID --channel sms|whatsapp|voice --from +E164 [--url http://127.0.0.1:3000]
                              talk to a running gateway as Twilio would
 
-Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, LOG_LEVEL (see README).`;
+Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, PORT, SWITCHBOARD_HOST,
+LOG_LEVEL (see README).`;
+
+/** Everything the command prints goes through here: a URL's credentials never reach the terminal. */
+function print(stream: NodeJS.WriteStream, text: string): void {
+  stream.write(withoutCredentials(text));
+}
 
 /** Errors that are the operator's to fix: printed as they are, no stack trace. */
 class UsageError extends Error {}
@@ -38,7 +44,7 @@ async function loadOrExplain(path: string, variables: Record<string, string | un
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    print(process.stdout, `${USAGE}\n`);
     return command ? 0 : 1;
   }
 
@@ -48,14 +54,16 @@ async function run(argv: string[]): Promise<number> {
     try {
       const config = await loadOrExplain(path, configVariables());
       const bots = Object.keys(config.bots);
-      process.stdout.write(
+      print(
+        process.stdout,
         `${path}: OK (${bots.length} bot${bots.length === 1 ? '' : 's'}: ${bots.join(', ')})\n`,
       );
       return 0;
     } catch (error) {
       if (error instanceof ConfigError) {
-        process.stderr.write(`${formatProblems(error.problems)}\n`);
-        process.stderr.write(
+        print(process.stderr, `${formatProblems(error.problems)}\n`);
+        print(
+          process.stderr,
           `${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found.\n`,
         );
         return 1;
@@ -92,14 +100,20 @@ async function run(argv: string[]): Promise<number> {
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
 
+  const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
+
   // With a cluster or sentinels, REDIS_URL gives only credentials: there is no address to probe or stand in for.
   if (command === 'start' && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
-    const redis = await localRedis(env.REDIS_URL, env.SWITCHBOARD_REDIS_SERVER, logger);
+    const sandbox = isSandbox(env, config);
+    const redis = await localRedis(
+      env.REDIS_URL,
+      { sandbox, mayStart: sandbox && env.SWITCHBOARD_REDIS_SERVER },
+      logger,
+    );
     env.REDIS_URL = redis.url;
     stopRedis = redis.stop;
   }
 
-  const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
   const gateway = await startGateway({
     env,
     config,
@@ -113,11 +127,19 @@ async function run(argv: string[]): Promise<number> {
 }
 
 function printSandboxWelcome(gateway: Gateway, env: Env) {
-  const base = `http://127.0.0.1:${gateway.port}`;
-  process.stderr.write(
+  const host = gateway.host ?? '127.0.0.1';
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const base = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${gateway.port}`;
+  const where =
+    host === '127.0.0.1' || host === '::1' || host === 'localhost'
+      ? `  Listening on ${host} only (set SWITCHBOARD_HOST=0.0.0.0 to reach it from other machines).`
+      : `  Listening on ${host}: the sandbox's simulator, outbox and demo API key are reachable from the network.`;
+  print(
+    process.stderr,
     [
       '',
       `  Switchboard sandbox is running at ${base}`,
+      where,
       `  Simulator:  ${base}/simulator`,
       `  Chat:       node dist/src/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
       `  Config:     ${env.SWITCHBOARD_CONFIG}`,
@@ -215,16 +237,18 @@ run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Invalid configuration:\n${formatProblems(error.problems)}\n`);
+      print(process.stderr, `Invalid configuration:\n${formatProblems(error.problems)}\n`);
     } else if (
       error instanceof UsageError ||
       error instanceof EnvError ||
       error instanceof DataKeyError ||
-      error instanceof ListenError
+      error instanceof ListenError ||
+      error instanceof RedisUnavailableError
     ) {
-      process.stderr.write(`${error.message}\n`);
+      print(process.stderr, `${error.message}\n`);
     } else {
-      process.stderr.write(
+      print(
+        process.stderr,
         `switchboard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
     }

@@ -57,6 +57,11 @@ const EnvFields = z.object({
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
   SWITCHBOARD_SHUTDOWN_MS: int(100, 600_000).default(20_000),
   PORT: int(0, 65535).optional(),
+  /** The address the web server binds; overrides `server.host` (default 127.0.0.1 in sandbox mode, else 0.0.0.0). */
+  SWITCHBOARD_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::')
+    .optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 });
 
@@ -83,6 +88,8 @@ export type Env = z.output<typeof EnvSchema>;
 
 export class EnvError extends Error {}
 
+const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD/;
+
 /** Validates the environment; every problem names the variable and what would be valid. */
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const blanksRemoved = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
@@ -90,7 +97,10 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');
-    return `  ${name}: ${issue.message} (got ${JSON.stringify(source[name] ?? '')})`;
+    const value = source[name] ?? '';
+    // A key or token that is wrong is still a secret: say how long it is, never what it is.
+    const got = SECRET_VARIABLE.test(name) ? `${value.length} characters` : JSON.stringify(value);
+    return `  ${name}: ${issue.message} (got ${got})`;
   });
   throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
 }

@@ -1,4 +1,4 @@
-// The winston logger: JSON lines on stdout, with secrets scrubbed before anything is written.
+// The winston logger: JSON lines on stdout, with secrets and URL credentials scrubbed before anything is written.
 import winston from 'winston';
 
 /** Field names whose values never reach a log line, whatever the level. */
@@ -7,9 +7,19 @@ const SECRET_FIELDS =
 /** Field names that carry message text: dropped unless the level is debug. */
 const TEXT_FIELDS = /^(text|body|input)$/i;
 
+// Up to the `@` of `scheme://user:password@host`, never past a `/`, `?` or `#`: runs cannot overlap, so the
+// search stays linear in the length of the text whatever it holds.
+const URL_CREDENTIALS = /:\/\/[^\s/?#@]*@/g;
+
+/** `text` with the credentials of every URL in it replaced by `***` (`redis://***@redis:6379/0`). */
+export function withoutCredentials(text: string): string {
+  return text.includes('://') && text.includes('@') ? text.replace(URL_CREDENTIALS, '://***@') : text;
+}
+
 function scrub(value: unknown, keepText: boolean, depth = 0): unknown {
+  if (typeof value === 'string') return withoutCredentials(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: withoutCredentials(value.message) };
   if (Array.isArray(value)) return value.map((v) => scrub(v, keepText, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
@@ -22,6 +32,7 @@ function scrub(value: unknown, keepText: boolean, depth = 0): unknown {
 
 const redact = winston.format((info) => {
   const keepText = info.level === 'debug' || info.level === 'silly';
+  if (typeof info.message === 'string') info.message = withoutCredentials(info.message);
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'message') continue;
     if (SECRET_FIELDS.test(key)) info[key] = '[redacted]';

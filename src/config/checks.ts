@@ -3,7 +3,7 @@ import { Liquid } from 'liquidjs';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
 import type { PathProblem } from './issues.js';
-import { suggestion } from './problems.js';
+import { formatPath, suggestion } from './problems.js';
 import { CHANNELS } from './schema.js';
 
 // Parsing only: nothing is rendered here, so the engine's options do not matter.
@@ -21,6 +21,7 @@ export function semanticProblems(raw: unknown): PathProblem[] {
   const workspaces = isPlainObject(root.workspaces) ? root.workspaces : {};
   const bots = isPlainObject(root.bots) ? root.bots : {};
   const numberOwners = new Map<string, string>();
+  checkApiKeys(workspaces, problems);
 
   for (const [botId, bot] of Object.entries(bots)) {
     if (!isPlainObject(bot)) continue;
@@ -103,6 +104,37 @@ function checkNumbers(
           path,
           message: `${number} is on ${channel} for both bot "${owner}" and bot "${botId}"`,
           hint: `a number reaches one bot per channel; remove it from one of them.`,
+        });
+      }
+    });
+  }
+}
+
+/** Shorter keys can be guessed or were typed by hand; 32 characters of `openssl rand -hex 32` are neither. */
+export const MIN_API_KEY_LENGTH = 32;
+
+// The messages never quote a key: it may have come from the environment, and is a secret either way.
+function checkApiKeys(workspaces: Record<string, unknown>, problems: PathProblem[]): void {
+  const owners = new Map<string, { workspace: string; path: Path }>();
+  for (const [workspaceId, workspace] of Object.entries(workspaces)) {
+    if (!isPlainObject(workspace) || !Array.isArray(workspace.apiKeys)) continue;
+    workspace.apiKeys.forEach((key: unknown, index) => {
+      if (typeof key !== 'string' || key === '') return;
+      const path: Path = ['workspaces', workspaceId, 'apiKeys', index];
+      if (key.length < MIN_API_KEY_LENGTH) {
+        problems.push({
+          path,
+          message: `an operator API key needs at least ${MIN_API_KEY_LENGTH} characters, this one has ${key.length}`,
+          hint: 'make one with "openssl rand -hex 32".',
+        });
+      }
+      const owner = owners.get(key);
+      if (owner === undefined) owners.set(key, { workspace: workspaceId, path });
+      else if (owner.workspace !== workspaceId) {
+        problems.push({
+          path,
+          message: `the same key as ${formatPath(owner.path)}: one key would open two workspaces`,
+          hint: 'give each workspace its own key, e.g. from "openssl rand -hex 32".',
         });
       }
     });

@@ -1,6 +1,7 @@
 // The zod schema of the operator configuration (SPEC section 3): the single source of its types and defaults.
 import { z } from 'zod';
 import { isAllowHostEntry } from './hosts.js';
+import { parseCidr } from '../net/addresses.js';
 
 /** Names a flow, save or set may not take: the template context already has them (SPEC 3.2). */
 export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;
@@ -392,9 +393,22 @@ export const AllowHostSchema = z.string().superRefine((entry, ctx) => {
   ctx.addIssue({ code: 'custom', message: withHint(`"${entry}" is not a host name`, hint) });
 });
 
+export const PrivateAddressRangeSchema = z.string().superRefine((entry, ctx) => {
+  const parsed = parseCidr(entry);
+  if (typeof parsed !== 'string') return;
+  ctx.addIssue({
+    code: 'custom',
+    message: withHint(
+      parsed,
+      'write an address or a range in CIDR notation, e.g. "10.20.0.0/16" or "fd00:1::/64".',
+    ),
+  });
+});
+
 export const WorkspaceSchema = z.strictObject({
   apiKeys: z.array(NonEmpty).min(1),
   allowHosts: z.array(AllowHostSchema).default([]),
+  allowPrivateAddresses: z.array(PrivateAddressRangeSchema).optional(),
   events: z
     .strictObject({
       url: AbsoluteHttpUrl,
@@ -410,7 +424,8 @@ export type WorkspaceConfig = z.output<typeof WorkspaceSchema>;
 export const ServerSchema = z.strictObject({
   publicUrl: AbsoluteHttpUrl,
   port: z.int().min(0).max(65535).default(3000),
-  host: NonEmpty.default('0.0.0.0'),
+  /** Absent: 127.0.0.1 in sandbox mode (its endpoints have no authentication), 0.0.0.0 in production. */
+  host: NonEmpty.optional(),
 });
 export type ServerConfig = z.output<typeof ServerSchema>;
 

@@ -11,6 +11,7 @@ import { IdentityInUseError, type IdentityStore } from '../identity/identity-sto
 import type { LinkCodes } from '../identity/link-codes.js';
 import { ANONYMOUS_PREFIX, type UserView } from '../identity/types.js';
 import type { Logger } from '../log.js';
+import { clientOf } from '../net/addresses.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import {
   CreateLinkCodeBodySchema,
@@ -23,6 +24,8 @@ import {
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_REQUESTS_PER_MINUTE = 600;
+/** Failed authentications one client address may have in a minute before it is answered 429. */
+export const AUTH_FAILURES_PER_MINUTE = 20;
 
 export interface OperatorApiDeps {
   directory: ConfigSource;
@@ -169,22 +172,38 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   });
 
   // Authentication comes before the body is read: an unknown caller costs us a hash, not a parse.
-  router.use('/v1', (req, res, next) => {
+  // A valid key costs nothing more; failures are counted per client address in a fixed minute, and past
+  // the limit are answered 429, so a guessing run or a client stuck on a revoked key is told to stop.
+  // A valid key from that address is still served: behind a proxy every client shares its address.
+  router.use('/v1', async (req, res, next) => {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '');
     const workspace = match?.[1] ? workspaceOfKey(deps.directory().config, match[1]) : undefined;
-    if (!match?.[1] || workspace === undefined) {
-      res.set('WWW-Authenticate', 'Bearer');
+    if (match?.[1] && workspace !== undefined) {
+      res.locals.caller = {
+        workspace,
+        keyHash: sha256(match[1]).toString('base64url').slice(0, 22),
+      } satisfies Caller;
+      return next();
+    }
+    const at = now();
+    const window = Math.floor(at / 60_000);
+    const key = deps.keys.apiAuthFailures(clientOf(req.ip ?? req.socket.remoteAddress ?? ''), window);
+    const result = await deps.redis.multi().incr(key).pexpire(key, 61_000).exec();
+    if (Number(result?.[0]?.[1] ?? 0) > AUTH_FAILURES_PER_MINUTE) {
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - at) / 1000));
+      res.set('Retry-After', String(retryAfter));
       throw new ApiError(
-        401,
-        'unauthorized',
-        match ? 'The API key is not valid.' : 'Send "Authorization: Bearer <workspace API key>".',
+        429,
+        'too_many_failed_authentications',
+        `Too many requests without a valid API key from this address: at most ${AUTH_FAILURES_PER_MINUTE} per minute. Retry in ${retryAfter} s.`,
       );
     }
-    res.locals.caller = {
-      workspace,
-      keyHash: sha256(match[1]).toString('base64url').slice(0, 22),
-    } satisfies Caller;
-    next();
+    res.set('WWW-Authenticate', 'Bearer');
+    throw new ApiError(
+      401,
+      'unauthorized',
+      match ? 'The API key is not valid.' : 'Send "Authorization: Bearer <workspace API key>".',
+    );
   });
 
   // A fixed one-minute window per key: simple, one round trip, and at most twice the rate across a boundary.

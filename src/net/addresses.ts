@@ -35,12 +35,102 @@ export function hostAllowed(host: string, allowHosts: readonly string[]): boolea
   });
 }
 
-/** Whether `host` (a name or an IP) is written out in allowHosts: a wildcard entry does not count. */
-export function hostListedExactly(host: string, allowHosts: readonly string[]): boolean {
-  const name = normalizeHost(host);
-  return (
-    name !== '' && allowHosts.some((entry) => !entry.trim().startsWith('*.') && normalizeHost(entry) === name)
-  );
+/**
+ * Whether the IP `address` itself is an entry of allowHosts (a name that resolves to it does not count).
+ * An IPv4-mapped IPv6 address counts as its IPv4 address, as a dual-stack socket may report either.
+ */
+export function addressListed(address: string, allowHosts: readonly string[]): boolean {
+  const bytes = comparable(address);
+  return bytes !== undefined && allowHosts.some((entry) => sameBytes(comparable(entry), bytes));
+}
+
+/**
+ * Who a request came from, for counting: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or the /64
+ * of an IPv6 address, which one subscriber usually holds whole.
+ */
+export function clientOf(address: string): string {
+  const bytes = comparable(address);
+  if (bytes === undefined) return 'unknown';
+  if (bytes.length === 4) return formatIp(bytes);
+  return `${formatIp(maskTo(bytes, 64))}/64`;
+}
+
+/** An IP range written `10.0.0.0/8` or `fd00::/8`; a bare address is a range of one. */
+export interface Cidr {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/** Parses a CIDR entry, or says what is wrong with it. */
+export function parseCidr(text: string): Cidr | string {
+  const [address = '', bitsText, extra] = text.trim().split('/');
+  const bytes = parseIp(address);
+  if (bytes === undefined || extra !== undefined || address.includes('%')) {
+    return `"${text}" is not an IP address or range`;
+  }
+  const max = bytes.length * 8;
+  if (bitsText === undefined) return { bytes, bits: max };
+  if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max) {
+    return `"${text}" has a prefix length outside 0-${max}`;
+  }
+  const bits = Number(bitsText);
+  const network = maskTo(bytes, bits);
+  if (!sameBytes(network, bytes)) {
+    return `"${text}" has bits set after the /${bits} prefix; its network is ${formatIp(network)}/${bits}`;
+  }
+  return { bytes, bits };
+}
+
+/**
+ * Whether allowPrivateAddresses lets an outbound call reach `address`. A cloud metadata address is
+ * reached only when listed as itself: a range that happens to contain it does not count.
+ */
+export function privateAddressAllowed(address: string, ranges: readonly string[]): boolean {
+  const bytes = comparable(address);
+  if (bytes === undefined) return false;
+  const exactOnly = isMetadata(bytes);
+  return ranges.some((entry) => {
+    const cidr = parseCidr(entry);
+    if (typeof cidr === 'string' || cidr.bytes.length !== bytes.length) return false;
+    if (exactOnly && cidr.bits !== bytes.length * 8) return false;
+    return sameBytes(maskTo(bytes, cidr.bits), cidr.bytes);
+  });
+}
+
+/** The bytes an address is compared by: IPv4-mapped and -compatible forms as their IPv4 address. */
+function comparable(text: string): Uint8Array | undefined {
+  const bytes = parseIp(text);
+  if (bytes === undefined || bytes.length === 4) return bytes;
+  const zeros = bytes.slice(0, 10).every((b) => b === 0);
+  return zeros && bytes[10] === 0xff && bytes[11] === 0xff ? bytes.slice(12) : bytes;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function maskTo(bytes: Uint8Array, bits: number): Uint8Array {
+  return bytes.map((b, i) => {
+    const width = Math.max(0, Math.min(8, bits - i * 8));
+    return b & ((0xff << (8 - width)) & 0xff);
+  });
+}
+
+// Cloud metadata and platform endpoints hand out the machine's own credentials: refused unless listed as
+// themselves (AWS IMDS v4/v6, ECS and EKS credentials, Alibaba, Azure's wire server; GCP, Azure,
+// OpenStack, DigitalOcean and Oracle use 169.254.169.254 too).
+const METADATA_ADDRESSES = [
+  '169.254.169.254',
+  '169.254.170.2',
+  '169.254.170.23',
+  'fd00:ec2::254',
+  'fd00:ec2::23',
+  '100.100.100.200',
+  '168.63.129.16',
+].map((a) => parseIp(a)!);
+
+function isMetadata(bytes: Uint8Array): boolean {
+  return METADATA_ADDRESSES.some((m) => sameBytes(m, bytes));
 }
 
 type Range = readonly [prefix: readonly number[], bits: number, reason: string];
@@ -74,6 +164,8 @@ const IPV6_RANGES: readonly Range[] = [
 export function addressRestriction(address: string): string | undefined {
   const bytes = parseIp(address);
   if (bytes === undefined) return 'not an IP address';
+  const v4 = bytes.length === 4 ? bytes : embeddedIpv4(bytes);
+  if (isMetadata(bytes) || (v4 !== undefined && isMetadata(v4))) return 'cloud metadata address';
   if (bytes.length === 4) return matchRange(bytes, IPV4_RANGES);
 
   if (bytes.every((b) => b === 0)) return 'unspecified address';

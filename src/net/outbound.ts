@@ -3,7 +3,13 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
-import { addressRestriction, hostAllowed, hostListedExactly, isIpLiteral } from './addresses.js';
+import {
+  addressListed,
+  addressRestriction,
+  hostAllowed,
+  isIpLiteral,
+  privateAddressAllowed,
+} from './addresses.js';
 import {
   OutboundError,
   OutboundNetworkError,
@@ -24,6 +30,8 @@ export interface OutboundRequest {
   timeoutMs: number;
   /** The workspace's allowHosts: exact names or IPs, or `*.example.com`. */
   allowHosts: readonly string[];
+  /** The workspace's allowPrivateAddresses: IP ranges (CIDR) whose private addresses may be reached. */
+  allowPrivateAddresses?: readonly string[];
 }
 
 export interface OutboundResponse {
@@ -70,7 +78,7 @@ interface Exchange {
   method: string;
   headers: Record<string, string>;
   body: Buffer | undefined;
-  allowHosts: readonly string[];
+  reach: Reach;
   deadline: number;
   timeoutMs: number;
 }
@@ -95,7 +103,8 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
       throw new OutboundRefusedError(host, 'timeoutMs must be a positive number');
     }
     // Node skips the lookup for IP literals, so they are judged here, before any connection.
-    if (isIpLiteral(host)) assertAddressPermitted(host, host, req.allowHosts);
+    const reach: Reach = { allowHosts: req.allowHosts, allowPrivate: req.allowPrivateAddresses ?? [] };
+    if (isIpLiteral(host)) assertAddressPermitted(host, host, reach);
 
     let method = req.method.toUpperCase();
     const headers = normalizeHeaders(req.headers ?? {}, host);
@@ -108,7 +117,7 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
           method,
           headers,
           body,
-          allowHosts: req.allowHosts,
+          reach,
           deadline: start + req.timeoutMs,
           timeoutMs: req.timeoutMs,
         },
@@ -195,20 +204,33 @@ function encodeBody(body: unknown, headers: Record<string, string>): Buffer | un
   return bytes;
 }
 
-function addressPermitted(address: string, host: string, allowHosts: readonly string[]): string | undefined {
-  const restriction = addressRestriction(address);
-  if (restriction === undefined) return undefined;
-  if (hostListedExactly(host, allowHosts) || hostListedExactly(address, allowHosts)) return undefined;
-  return `${restriction} (not listed in allowHosts)`;
+/** What a workspace lets its calls reach beyond public addresses. */
+interface Reach {
+  allowHosts: readonly string[];
+  allowPrivate: readonly string[];
 }
 
-function assertAddressPermitted(address: string, host: string, allowHosts: readonly string[]): void {
-  const refusal = addressPermitted(address, host, allowHosts);
+/**
+ * Why `address` may not be connected to, or undefined. A private or special address is reached only when
+ * the address itself is listed: a listed name that resolves to it does not count, because whoever
+ * controls that name's DNS would otherwise choose what inside the network the gateway calls.
+ */
+function addressPermitted(address: string, reach: Reach): string | undefined {
+  const restriction = addressRestriction(address);
+  if (restriction === undefined) return undefined;
+  if (addressListed(address, reach.allowHosts) || privateAddressAllowed(address, reach.allowPrivate)) {
+    return undefined;
+  }
+  return `${restriction} ${address} is not listed in allowHosts or allowPrivateAddresses`;
+}
+
+function assertAddressPermitted(address: string, host: string, reach: Reach): void {
+  const refusal = addressPermitted(address, reach);
   if (refusal !== undefined) throw new OutboundRefusedError(host, refusal);
 }
 
 /** A lookup for http.request that refuses the connection when any address the name resolves to is forbidden. */
-function guardedLookup(host: string, allowHosts: readonly string[], resolve: Resolver): LookupFunction {
+function guardedLookup(host: string, reach: Reach, resolve: Resolver): LookupFunction {
   return (hostname: string, options: LookupOptions, callback) => {
     const family =
       options.family === 4 || options.family === 'IPv4'
@@ -220,7 +242,7 @@ function guardedLookup(host: string, allowHosts: readonly string[], resolve: Res
       (addresses) => {
         // Every address is judged, not just the first, so a name mixing public and private answers is refused.
         for (const { address } of addresses) {
-          const refusal = addressPermitted(address, host, allowHosts);
+          const refusal = addressPermitted(address, reach);
           if (refusal !== undefined) return callback(new OutboundRefusedError(host, refusal), '');
         }
         const first = addresses[0];
@@ -237,7 +259,7 @@ function guardedLookup(host: string, allowHosts: readonly string[], resolve: Res
 }
 
 function exchange(call: Exchange, maxResponseBytes: number, resolve: Resolver): Promise<RawResponse> {
-  const { target, allowHosts } = call;
+  const { target, reach } = call;
   const host = target.hostname;
   return new Promise<RawResponse>((succeed, fail) => {
     let settled = false;
@@ -268,7 +290,7 @@ function exchange(call: Exchange, maxResponseBytes: number, resolve: Resolver): 
         path: `${target.pathname}${target.search}`,
         method: call.method,
         headers: call.headers,
-        lookup: guardedLookup(host, allowHosts, resolve),
+        lookup: guardedLookup(host, reach, resolve),
         // A fresh connection per call: a pooled socket would skip the lookup and the address check.
         agent: false,
       });
@@ -282,8 +304,7 @@ function exchange(call: Exchange, maxResponseBytes: number, resolve: Resolver): 
       // The address actually connected to, checked once more after the lookup allowed it.
       socket.once('connect', () => {
         const remote = socket.remoteAddress;
-        const refusal =
-          remote === undefined ? 'no remote address' : addressPermitted(remote, host, allowHosts);
+        const refusal = remote === undefined ? 'no remote address' : addressPermitted(remote, reach);
         if (refusal !== undefined) finish(new OutboundRefusedError(host, refusal));
       });
     });

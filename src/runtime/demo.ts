@@ -9,7 +9,7 @@ export async function startDemoServices(): Promise<{
   return {
     variables: {
       DEMO_BANK_PORT: String(bank.port),
-      DEMO_API_KEY: process.env.DEMO_API_KEY ?? 'demo-api-key',
+      DEMO_API_KEY: process.env.DEMO_API_KEY ?? 'demo-api-key-for-the-local-sandbox-only',
     },
     close: bank.close,
   };

@@ -50,6 +50,8 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly sandbox: boolean;
   readonly port: number | undefined;
+  /** The address the web server listens on (undefined without the web role). */
+  readonly host: string | undefined;
   readonly keys: Keys;
   /** Swaps in a new configuration; conversations in flight carry on. */
   reload(config: Config): void;
@@ -365,6 +367,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   let server: Server | undefined;
+  let host: string | undefined;
   let waiter: TurnWaiter | undefined;
   let draining = false;
   const answering = new Set<ServerResponse>();
@@ -439,9 +442,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const port = opts.port ?? opts.config.server.port;
     // Not ready by then: listen anyway; webhooks answer 503 until Redis answers, /readyz says why.
     await readyWithin(web, 5000);
-    const host = opts.config.server.host;
+    // The sandbox's outbox, simulator and demo key have no protection worth the name: loopback unless asked.
+    const bind = env.SWITCHBOARD_HOST ?? opts.config.server.host ?? (sandbox ? '127.0.0.1' : '0.0.0.0');
+    host = bind;
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+      const s = app.listen(port, bind, (error?: Error) => (error ? reject(error) : resolve(s)));
     }).catch(async (error: NodeJS.ErrnoException) => {
       // Nothing else was started for nothing: close what is open before saying why.
       await Promise.all(workers.map((w) => w.close()));
@@ -450,7 +455,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       for (const c of connections) c.disconnect();
       if (error.code === 'EADDRINUSE') {
         throw new ListenError(
-          `Port ${port} on ${host} is already in use. Stop the other process, or set PORT.`,
+          `Port ${port} on ${bind} is already in use. Stop the other process, or set PORT.`,
         );
       }
       if (error.code === 'EACCES') {
@@ -485,6 +490,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     roles: Object.entries(opts.roles)
       .filter(([, on]) => on)
       .map(([role]) => role),
+    host,
     port: boundPort,
     bots: Object.keys(opts.config.bots),
     shards: env.SWITCHBOARD_QUEUE_SHARDS,
@@ -493,6 +499,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     sandbox,
     port: boundPort,
+    host,
     keys,
     reload(config) {
       directory = new Directory(

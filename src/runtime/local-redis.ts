@@ -1,9 +1,9 @@
-// Finds a Redis that answers, or starts a private redis-server for development and tests.
+// Finds a Redis that answers, or (sandbox only) starts a private redis-server for development and tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
+import { withoutCredentials, type Logger } from '../log.js';
 
 export interface RunningRedis {
   url: string;
@@ -11,22 +11,38 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-export async function redisAnswers(url: string): Promise<boolean> {
+/** No usable Redis at start-up: a message for the operator (credentials removed), no stack trace. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+/** `answers`, or why not: nothing listening, or a Redis that refused the user or password given. */
+export type RedisProbe = 'answers' | 'unreachable' | 'credentials refused';
+
+export async function probeRedis(url: string): Promise<RedisProbe> {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     connectTimeout: 1000,
   });
-  client.on('error', () => undefined);
+  // A refused AUTH arrives as an 'error' event; the connect promise only says the connection closed.
+  let reported: unknown;
+  client.on('error', (error) => (reported = error));
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    return (await client.ping()) === 'PONG' ? 'answers' : 'unreachable';
+  } catch (error) {
+    return /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(`${String(reported)} ${String(error)}`)
+      ? 'credentials refused'
+      : 'unreachable';
   } finally {
     client.disconnect();
   }
+}
+
+export async function redisAnswers(url: string): Promise<boolean> {
+  return (await probeRedis(url)) === 'answers';
 }
 
 export async function freePort(): Promise<number> {
@@ -43,21 +59,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a private, memory-only redis-server on a free loopback port. */
+/** Starts a private, memory-only redis-server on a free loopback port; `args` are added to its command line. */
 export async function startRedisServer(
   port?: number,
+  args: string[] = [],
 ): Promise<RunningRedis & { port: number; process: ChildProcess }> {
   const chosen = port ?? (await freePort());
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
     {
       stdio: 'ignore',
     },
   );
   const url = `redis://127.0.0.1:${chosen}`;
   for (let i = 0; i < 100; i++) {
-    if (await redisAnswers(url)) break;
+    // One that asks for a password is up too.
+    if ((await probeRedis(url)) !== 'unreachable') break;
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -84,20 +102,38 @@ function onPath(command: string): boolean {
 }
 
 /**
- * `switchboard start`: use the Redis at `url`; when none answers and redis-server is on the PATH,
- * start a private one for development and say so.
+ * `switchboard start`: use the Redis at `url`. Only in sandbox mode (`mayStart`), when none answers and
+ * redis-server is on the PATH, is a private one started and said so: in production a second, empty
+ * Redis would split the gateway's state (lockouts, dedupe, queues) from the other processes'.
  */
-export async function localRedis(url: string, allowStart: boolean, logger: Logger): Promise<RunningRedis> {
-  if (await redisAnswers(url)) return { url, stop: async () => undefined };
-  if (!allowStart || !onPath('redis-server')) {
-    throw new Error(
-      `No Redis answers at ${url}. Start one (redis-server, or docker run -p 6379:6379 redis:7) ` +
+export async function localRedis(
+  url: string,
+  options: { mayStart: boolean; sandbox: boolean },
+  logger: Logger,
+): Promise<RunningRedis> {
+  const probe = await probeRedis(url);
+  if (probe === 'answers') return { url, stop: async () => undefined };
+  const shown = withoutCredentials(url);
+  if (probe === 'credentials refused') {
+    throw new RedisUnavailableError(
+      `The Redis at ${shown} (REDIS_URL) refused the user or password: put the ones it expects in REDIS_URL.`,
+    );
+  }
+  if (!options.sandbox) {
+    throw new RedisUnavailableError(
+      `No Redis answers at ${shown} (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: ` +
+        'start your Redis or set REDIS_URL to it.',
+    );
+  }
+  if (!options.mayStart || !onPath('redis-server')) {
+    throw new RedisUnavailableError(
+      `No Redis answers at ${shown} (REDIS_URL). Start one (redis-server, or docker run -p 6379:6379 redis:7) ` +
         'or set REDIS_URL to a Redis you have.',
     );
   }
   const started = await startRedisServer();
   logger.warn(
-    'no Redis answered; started a private redis-server for development (memory only, stops with this process)',
+    'no Redis answered; started a private redis-server for the sandbox (memory only, stops with this process)',
     {
       redis: started.url,
     },

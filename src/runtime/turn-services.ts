@@ -83,7 +83,11 @@ const anonymous = (event: InboundEvent): UserView => ({ id: `anon:${event.identi
 export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): TurnServices {
   const identity = deps.identity?.forTurn(scope);
   const http: DialogServices['http'] = (request) =>
-    deps.outbound.send({ ...request, allowHosts: scope.workspace.allowHosts });
+    deps.outbound.send({
+      ...request,
+      allowHosts: scope.workspace.allowHosts,
+      allowPrivateAddresses: scope.workspace.allowPrivateAddresses ?? [],
+    });
   let knownUser: UserView | undefined;
   const emitted = new Map<string, number>();
   return {

@@ -118,6 +118,11 @@ export class IdentityKeys {
     return `${this.prefix}:rl:{${apiKeyHash}}:${window}`;
   }
 
+  /** Failed operator API authentications from one client address (or IPv6 /64) in one fixed window. */
+  apiAuthFailures(clientAddress: string, window: number): string {
+    return `${this.prefix}:af:{${clientAddress}}:${window}`;
+  }
+
   /** BullMQ prefix of the operator events queue (with its own hash tag). */
   eventsQueuePrefix(): string {
     return `${this.prefix}:{events}`;

@@ -8,7 +8,7 @@ import {
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
 } from '../../src/net/errors.js';
-import { createOutboundClient, type Resolver } from '../../src/net/outbound.js';
+import { createOutboundClient } from '../../src/net/outbound.js';
 import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../fakes/operator-api.js';
 
 const client = createOutboundClient();
@@ -134,49 +134,52 @@ describe('allowHosts and private addresses', () => {
     expect(response.json).toEqual({ ok: true });
   });
 
-  it('refuses localhost (which resolves to loopback) unless localhost is listed', async () => {
+  it('refuses localhost (which resolves to loopback) unless its address is listed too', async () => {
     const api = await fake({ 'GET /x': (_req, res) => sendJson(res, 200, { ok: true }) });
     const url = `http://localhost:${api.port}/x`;
     await expect(
       client.send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['*.localhost', 'localhost.example'] }),
     ).rejects.toThrow(/not in allowHosts/);
     // Allowed by name, then refused after resolution: the address check, not the name check.
-    const wildcardOnly = createOutboundClient({ resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
     await expect(
-      wildcardOnly.send({
-        method: 'GET',
-        url: `http://svc.acme.example:${api.port}/x`,
-        timeoutMs: 2000,
-        allowHosts: ['*.acme.example'],
-      }),
-    ).rejects.toThrow(/loopback address/);
+      client.send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['localhost'] }),
+    ).rejects.toThrow(
+      /^outbound call to localhost refused: loopback address (127\.0\.0\.1|::1) is not listed/,
+    );
     expect(api.connections()).toBe(0);
-    const response = await client.send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['localhost'] });
-    expect(response.json).toEqual({ ok: true });
-  });
-
-  it('refuses a public-looking name that resolves to a private address', async () => {
-    const api = await fake({ 'GET /x': (_req, res) => sendJson(res, 200, { ok: true }) });
-    const resolve: Resolver = async () => [
-      { address: '93.184.216.34', family: 4 },
-      { address: '127.0.0.1', family: 4 },
-    ];
-    const rebinding = createOutboundClient({ resolve });
-    const url = `http://api.acme.example:${api.port}/x`;
-    await expect(
-      rebinding.send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['*.acme.example'] }),
-    ).rejects.toBeInstanceOf(OutboundRefusedError);
-    expect(api.connections()).toBe(0);
-
-    const toLoopback = createOutboundClient({ resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
-    // Listed by name, or its private address listed: both explicit, so both allowed.
-    const byName = await toLoopback.send({
+    const response = await client.send({
       method: 'GET',
       url,
       timeoutMs: 2000,
-      allowHosts: ['api.acme.example'],
+      allowHosts: ['localhost', '127.0.0.1', '::1'],
     });
-    expect(byName.status).toBe(200);
+    expect(response.json).toEqual({ ok: true });
+  });
+
+  it('refuses a name that resolves to a private address, even listed exactly, unless the address is allowed', async () => {
+    const api = await fake({ 'GET /x': (_req, res) => sendJson(res, 200, { ok: true }) });
+    const url = `http://api.acme.example:${api.port}/x`;
+    const rebinding = createOutboundClient({
+      resolve: async () => [
+        { address: '93.184.216.34', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+    });
+    await expect(
+      rebinding.send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['*.acme.example'] }),
+    ).rejects.toBeInstanceOf(OutboundRefusedError);
+
+    const toLoopback = createOutboundClient({ resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
+    const byName = await toLoopback
+      .send({ method: 'GET', url, timeoutMs: 2000, allowHosts: ['api.acme.example'] })
+      .catch((e: unknown) => e);
+    expect(byName).toBeInstanceOf(OutboundRefusedError);
+    expect((byName as Error).message).toBe(
+      'outbound call to api.acme.example refused: loopback address 127.0.0.1 is not listed in allowHosts or allowPrivateAddresses',
+    );
+    expect(api.connections()).toBe(0);
+
+    // The address listed in allowHosts, or inside a range of allowPrivateAddresses: both explicit.
     const byAddress = await toLoopback.send({
       method: 'GET',
       url,
@@ -184,10 +187,35 @@ describe('allowHosts and private addresses', () => {
       allowHosts: ['*.acme.example', '127.0.0.1'],
     });
     expect(byAddress.status).toBe(200);
+    const byRange = await toLoopback.send({
+      method: 'GET',
+      url,
+      timeoutMs: 2000,
+      allowHosts: ['api.acme.example'],
+      allowPrivateAddresses: ['127.0.0.0/8'],
+    });
+    expect(byRange.status).toBe(200);
     expect(api.requests.map((r) => r.headers['host'])).toEqual([
       `api.acme.example:${api.port}`,
       `api.acme.example:${api.port}`,
     ]);
+  });
+
+  it('refuses a name that resolves to a cloud metadata address, whatever range is allowed', async () => {
+    const metadata = createOutboundClient({
+      resolve: async () => [{ address: '169.254.169.254', family: 4 }],
+    });
+    await expect(
+      metadata.send({
+        method: 'GET',
+        url: 'http://metadata.acme.example/latest/meta-data/',
+        timeoutMs: 2000,
+        allowHosts: ['metadata.acme.example'],
+        allowPrivateAddresses: ['169.254.0.0/16'],
+      }),
+    ).rejects.toThrow(
+      'outbound call to metadata.acme.example refused: cloud metadata address 169.254.169.254 is not listed in allowHosts or allowPrivateAddresses',
+    );
   });
 
   it('refuses other schemes, user info, a Host header and a bad URL', async () => {

@@ -78,7 +78,7 @@ export function configVariables(): Record<string, string> {
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     PUBLIC_URL,
-    TEST_API_KEY: 'test-api-key-0123456789',
+    TEST_API_KEY: 'test-api-key-0123456789abcdef0123456789',
   };
 }
 

@@ -82,18 +82,19 @@ export interface SwitchboardProcess {
 }
 
 /**
- * Starts `node dist/src/cli.js <command>` with exactly the given environment (plus PATH; LOG_LEVEL at
- * least info) and waits until it logs "switchboard started".
+ * Starts `node dist/src/cli.js <command> [args]` with exactly the given environment (plus PATH; LOG_LEVEL
+ * at least info) and waits until it logs "switchboard started".
  */
 export async function spawnSwitchboard(
   command: 'worker' | 'serve' | 'start',
   env: Record<string, string>,
   name: string = command,
+  args: string[] = [],
 ): Promise<SwitchboardProcess> {
   ensureBuilt();
   // Readiness is read from the "switchboard started" line, which is logged at info.
   const level = ['error', 'warn'].includes(env.LOG_LEVEL ?? '') ? 'info' : (env.LOG_LEVEL ?? 'info');
-  const child = spawn(process.execPath, [CLI, command], {
+  const child = spawn(process.execPath, [CLI, command, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: level },
     stdio: ['ignore', 'pipe', 'pipe'],

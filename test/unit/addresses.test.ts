@@ -1,10 +1,12 @@
 // Address classifier and allowHosts matching for outbound calls.
 import { describe, expect, it } from 'vitest';
 import {
+  addressListed,
   addressRestriction,
   hostAllowed,
-  hostListedExactly,
   normalizeHost,
+  parseCidr,
+  privateAddressAllowed,
   sameAddress,
 } from '../../src/net/addresses.js';
 
@@ -17,7 +19,13 @@ describe('addressRestriction', () => {
     ['192.168.1.1', 'private address'],
     ['127.0.0.1', 'loopback address'],
     ['127.255.0.9', 'loopback address'],
-    ['169.254.169.254', 'link-local address'],
+    ['169.254.169.254', 'cloud metadata address'],
+    ['169.254.170.2', 'cloud metadata address'],
+    ['169.254.1.1', 'link-local address'],
+    ['fd00:ec2::254', 'cloud metadata address'],
+    ['100.100.100.200', 'cloud metadata address'],
+    ['168.63.129.16', 'cloud metadata address'],
+    ['::ffff:169.254.169.254', 'cloud metadata address'],
     ['100.64.0.1', 'shared (CGNAT) address'],
     ['100.127.255.255', 'shared (CGNAT) address'],
     ['0.0.0.0', 'unspecified address'],
@@ -37,7 +45,8 @@ describe('addressRestriction', () => {
     ['::ffff:7f00:1', 'loopback address'],
     ['::ffff:10.1.2.3', 'private address'],
     ['::127.0.0.1', 'loopback address'],
-    ['64:ff9b::a9fe:a9fe', 'link-local address'],
+    ['64:ff9b::a9fe:a9fe', 'cloud metadata address'],
+    ['64:ff9b::a9fe:101', 'link-local address'],
     ['2002:c0a8:0101::1', 'private address'],
     ['fbff::1', 'reserved address'],
     ['100::1', 'reserved address'],
@@ -89,10 +98,12 @@ describe('hostAllowed', () => {
     expect(hostAllowed('', allow)).toBe(false);
   });
 
-  it('tells exact entries from wildcard matches', () => {
-    expect(hostListedExactly('auth.acme.example', allow)).toBe(true);
-    expect(hostListedExactly('v1.api.acme.example', allow)).toBe(false);
-    expect(hostListedExactly('::1', allow)).toBe(true);
+  it('finds an address listed as itself, however written, and never through a name', () => {
+    expect(addressListed('127.0.0.1', allow)).toBe(true);
+    expect(addressListed('::ffff:127.0.0.1', allow)).toBe(true);
+    expect(addressListed('0:0:0:0:0:0:0:1', allow)).toBe(true);
+    expect(addressListed('127.0.0.2', allow)).toBe(false);
+    expect(addressListed('10.0.0.1', ['auth.acme.example', '*.api.acme.example'])).toBe(false);
   });
 
   it('normalizes names and addresses', () => {
@@ -100,5 +111,37 @@ describe('hostAllowed', () => {
     expect(normalizeHost('[::1]')).toBe('0:0:0:0:0:0:0:1');
     expect(sameAddress('::ffff:127.0.0.1', '::ffff:7f00:1')).toBe(true);
     expect(sameAddress('127.0.0.1', '::ffff:127.0.0.1')).toBe(false);
+  });
+});
+
+describe('allowPrivateAddresses', () => {
+  it('reads addresses and CIDR ranges, and says what is wrong with a bad one', () => {
+    expect(parseCidr('10.20.0.0/16')).toEqual({ bytes: Uint8Array.from([10, 20, 0, 0]), bits: 16 });
+    expect(parseCidr('10.0.0.7')).toEqual({ bytes: Uint8Array.from([10, 0, 0, 7]), bits: 32 });
+    expect(parseCidr('fd00:1::/64')).toMatchObject({ bits: 64 });
+    expect(parseCidr('10.0.0.1/8')).toBe(
+      '"10.0.0.1/8" has bits set after the /8 prefix; its network is 10.0.0.0/8',
+    );
+    expect(parseCidr('10.0.0.0/33')).toBe('"10.0.0.0/33" has a prefix length outside 0-32');
+    expect(parseCidr('intranet')).toBe('"intranet" is not an IP address or range');
+  });
+
+  it('allows an address inside a listed range, of the same family only', () => {
+    const ranges = ['10.20.0.0/16', 'fd00:1::/64', '192.168.1.5'];
+    expect(privateAddressAllowed('10.20.3.4', ranges)).toBe(true);
+    expect(privateAddressAllowed('::ffff:10.20.3.4', ranges)).toBe(true);
+    expect(privateAddressAllowed('10.21.0.1', ranges)).toBe(false);
+    expect(privateAddressAllowed('fd00:1::99', ranges)).toBe(true);
+    expect(privateAddressAllowed('fd00:2::1', ranges)).toBe(false);
+    expect(privateAddressAllowed('192.168.1.5', ranges)).toBe(true);
+    expect(privateAddressAllowed('192.168.1.6', ranges)).toBe(false);
+  });
+
+  it('reaches a cloud metadata address only when it is listed as itself, not inside a range', () => {
+    expect(privateAddressAllowed('169.254.169.254', ['169.254.0.0/16'])).toBe(false);
+    expect(privateAddressAllowed('fd00:ec2::254', ['fd00::/8'])).toBe(false);
+    expect(privateAddressAllowed('100.100.100.200', ['100.64.0.0/10'])).toBe(false);
+    expect(privateAddressAllowed('169.254.169.254', ['169.254.169.254'])).toBe(true);
+    expect(privateAddressAllowed('169.254.1.1', ['169.254.0.0/16'])).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { captureLogs } from '../../support/logs.js';
 import type { DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, startBankHarness, TEXT } from './helpers.js';
 
-const API_KEY = 'test-api-key-0123456789';
+const API_KEY = 'test-api-key-0123456789abcdef0123456789';
 
 // --- the scanner ---
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
     }),
     variables: {
       PUBLIC_URL: 'https://switchboard.test',
-      DEMO_API_KEY: 'demo-key',
+      DEMO_API_KEY: 'demo-key-0123456789abcdef0123456789abcdef',
       DEMO_BANK_PORT: String(bank.port),
     },
     label: 'auth-demo-bank',

@@ -4,7 +4,7 @@ import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-ser
 import { randomNumber, twilioYaml, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, startBankHarness, TEXT, tokenKey } from './helpers.js';
 
-const KEYS = { alpha: 'alpha-api-key-0123456789', beta: 'beta-api-key-0123456789' };
+const KEYS = { alpha: 'alpha-api-key-0123456789abcdef012345', beta: 'beta-api-key-0123456789abcdef0123456' };
 const NUMBERS = {
   alpha: { sms: '+15005550006', whatsapp: '+14155238886' },
   beta: { sms: '+15005550016', whatsapp: '+14155238896' },

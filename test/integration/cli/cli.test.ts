@@ -1,11 +1,12 @@
 // The `switchboard` command as an operator meets it: check-config's verdicts, clear start-up errors, SIGTERM.
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botYaml, configVariables, dataKey, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
 import { randomPrefix } from '../../support/harness.js';
-import { startRedisServer } from '../../../src/runtime/local-redis.js';
+import { freePort, startRedisServer } from '../../../src/runtime/local-redis.js';
 
 interface Ran {
   code: number | null;
@@ -13,6 +14,7 @@ interface Ran {
   stderr: string;
 }
 
+/** Runs the CLI to its end; one still running after 20 s (a command that should have exited) is stopped. */
 function runCli(args: string[], env: Record<string, string>): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -20,6 +22,8 @@ function runCli(args: string[], env: Record<string, string>): Promise<Ran> {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const stuck = setTimeout(() => child.kill('SIGTERM'), 20_000);
+    child.on('exit', () => clearTimeout(stuck));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -78,6 +82,16 @@ describe('switchboard check-config', () => {
       new RegExp(`^${file.path}:20: bots\\.hello\\.flows\\.main\\[2\\]\\.ask\\.pattern: `),
     );
     expect(lines[2]).toBe('2 problems found.');
+  });
+
+  it('refuses an operator API key shorter than 32 characters, without printing it', async () => {
+    const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
+    files.push(file);
+    const ran = await runCli(['check-config', file.path], { ...configVariables(), TEST_API_KEY: 'letmein' });
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toBe(
+      `${file.path}:8: workspaces.test.apiKeys[0]: an operator API key needs at least 32 characters, this one has 7. Hint: make one with "openssl rand -hex 32".\n1 problem found.\n`,
+    );
   });
 
   it('names a missing environment variable instead of starting', async () => {
@@ -181,5 +195,164 @@ describe('switchboard serve and worker', () => {
       blocker.close();
       await file.remove();
     }
+  });
+});
+
+/** Whether a TCP connection to address:port is accepted. */
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, timeout: 2000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Addresses of this machine a server bound to 127.0.0.1 does not answer on (127.0.0.2 is loopback too). */
+function otherLocalAddresses(): string[] {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined && !i.internal && i.family === 'IPv4')
+    .map((i) => i!.address);
+  return ['127.0.0.2', ...external];
+}
+
+/** `npm start`'s command (`start --sandbox`) with the test Redis and a port of its own, plus `env`. */
+function startSandbox(env: Record<string, string> = {}) {
+  return spawnSwitchboard(
+    'start',
+    { REDIS_URL: process.env.REDIS_URL!, SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'), PORT: '0', ...env },
+    'sandbox',
+    ['--sandbox'],
+  );
+}
+
+describe('switchboard start', () => {
+  beforeAll(() => ensureBuilt());
+
+  it('npm start (the sandbox) listens on 127.0.0.1 only, and its banner says so', async () => {
+    const sandbox = await startSandbox();
+    try {
+      const started = sandbox.logs.find('switchboard started')[0]!;
+      expect(started).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });
+      const port = started.port as number;
+      expect(await accepts('127.0.0.1', port)).toBe(true);
+      for (const address of otherLocalAddresses())
+        expect([address, await accepts(address, port)]).toEqual([address, false]);
+      const banner = await sandbox.logs.waitFor((l) => l.message.includes('Listening on'), 'the banner');
+      expect(banner.message.trim()).toBe(
+        'Listening on 127.0.0.1 only (set SWITCHBOARD_HOST=0.0.0.0 to reach it from other machines).',
+      );
+      expect(sandbox.logs.lines.map((l) => l.message.trim())).toContain(
+        `Switchboard sandbox is running at http://127.0.0.1:${port}`,
+      );
+    } finally {
+      await sandbox.stop();
+    }
+  });
+
+  it('the sandbox listens where SWITCHBOARD_HOST says', async () => {
+    const sandbox = await startSandbox({ SWITCHBOARD_HOST: '0.0.0.0' });
+    try {
+      const started = sandbox.logs.find('switchboard started')[0]!;
+      expect(started).toMatchObject({ mode: 'sandbox', host: '0.0.0.0' });
+      expect(await accepts('127.0.0.2', started.port as number)).toBe(true);
+      const banner = await sandbox.logs.waitFor((l) => l.message.includes('Listening on'), 'the banner');
+      expect(banner.message.trim()).toBe(
+        "Listening on 0.0.0.0: the sandbox's simulator, outbox and demo API key are reachable from the network.",
+      );
+    } finally {
+      await sandbox.stop();
+    }
+  });
+
+  it('in production, listens on every interface unless told otherwise', async () => {
+    const yaml = testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' });
+    const file = await writeConfigFile(yaml.replace('  host: 127.0.0.1\n', ''));
+    try {
+      const gateway = await spawnSwitchboard('start', {
+        ...configVariables(),
+        REDIS_URL: process.env.REDIS_URL!,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        PORT: '0',
+      });
+      try {
+        const started = gateway.logs.find('switchboard started')[0]!;
+        expect(started).toMatchObject({ mode: 'production', host: '0.0.0.0' });
+        expect(await accepts('127.0.0.2', started.port as number)).toBe(true);
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      await file.remove();
+    }
+  });
+
+  it('in production, exits 1 when no Redis answers, naming the URL without its password and starting none', async () => {
+    const file = await writeConfigFile(
+      testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
+    );
+    try {
+      const port = await freePort();
+      const ran = await runCli(['start'], {
+        ...configVariables(),
+        REDIS_URL: `redis://switchboard:hunter2-redis-password@127.0.0.1:${port}/3`,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        PORT: '0',
+      });
+      expect(ran.code).toBe(1);
+      expect(ran.stdout).toBe('');
+      expect(ran.stderr).toBe(
+        `No Redis answers at redis://***@127.0.0.1:${port}/3 (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: start your Redis or set REDIS_URL to it.\n`,
+      );
+      expect(ran.stdout + ran.stderr).not.toContain('hunter2');
+    } finally {
+      await file.remove();
+    }
+  });
+
+  it('in production, says that Redis refused the password, without printing it', async () => {
+    const redis = await startRedisServer(undefined, ['--requirepass', 'the-right-password']);
+    const file = await writeConfigFile(
+      testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
+    );
+    try {
+      const ran = await runCli(['start'], {
+        ...configVariables(),
+        REDIS_URL: redis.url.replace('redis://', 'redis://:hunter2-redis-password@'),
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        PORT: '0',
+      });
+      expect(ran.code).toBe(1);
+      expect(ran.stderr).toBe(
+        `The Redis at ${redis.url.replace('redis://', 'redis://***@')} (REDIS_URL) refused the user or password: put the ones it expects in REDIS_URL.\n`,
+      );
+      expect(ran.stdout + ran.stderr).not.toContain('hunter2');
+    } finally {
+      await redis.stop();
+      await file.remove();
+    }
+  });
+
+  it('never prints the credentials of a URL, even in an environment error', async () => {
+    const ran = await runCli(['start'], {
+      REDIS_URL: 'http://admin:hunter2-redis-password@redis.internal:6379',
+    });
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toBe(
+      'Invalid environment:\n  REDIS_URL: must start with redis:// or rediss:// (got "http://***@redis.internal:6379")\n',
+    );
   });
 });

@@ -42,12 +42,12 @@ function checkConfig(file: string, variables: Record<string, string>) {
 
 const BANK_VARIABLES = {
   PUBLIC_URL: 'https://switchboard.test',
-  DEMO_API_KEY: 'demo-key',
+  DEMO_API_KEY: 'demo-key-0123456789abcdef0123456789abcdef',
   DEMO_BANK_PORT: '4010',
 };
 const PHARMACY_VARIABLES = {
   PUBLIC_URL: 'https://switchboard.test',
-  PHARMACY_API_KEY: 'pharmacy-key',
+  PHARMACY_API_KEY: 'pharmacy-key-0123456789abcdef0123456789abcdef',
   PHARMACY_API_TOKEN: 'pharmacy-token',
 };
 

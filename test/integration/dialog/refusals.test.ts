@@ -1,6 +1,6 @@
-// Requests the outbound guard refuses (host not allowed, loopback not listed, off-host redirect) end with the clean error.
+// Requests the outbound guard refuses (host not allowed, a private address not listed, off-host redirect) end with the clean error.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RequestOptions } from '../../../src/config/index.js';
+import type { RequestOptions, WorkspaceConfig } from '../../../src/config/index.js';
 import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fakes/operator-api.js';
 import { botYaml } from '../../support/config.js';
 import { HANGUP, say, startDialogHarness, twiml, type DialogHarness } from './helpers.js';
@@ -65,7 +65,7 @@ beforeAll(async () => {
   });
   h = await startDialogHarness({
     bots: guardedBot(api.port),
-    // 127.0.0.1 is not listed: loopback is reachable only under a name listed exactly.
+    // 127.0.0.1 is not listed: loopback is reachable only when the address itself is listed.
     allowHosts: ['*.operator.test', 'exact.operator.test', 'localhost', 'partner.example'],
     label: 'refusals',
     adjust: (config) => {
@@ -94,6 +94,23 @@ beforeEach(() => {
 
 const received = () => api.requests.slice(requestsBefore).map((r) => `${r.method} ${r.url}`);
 
+/** Runs `body` with the test workspace changed as `change` says, then puts the configuration back. */
+async function withWorkspace(
+  change: (workspace: WorkspaceConfig) => WorkspaceConfig,
+  body: () => Promise<void>,
+): Promise<void> {
+  const config = h.config;
+  h.gateway!.reload({ ...config, workspaces: { test: change(config.workspaces.test!) } });
+  try {
+    await body();
+  } finally {
+    h.gateway!.reload(config);
+  }
+}
+
+const withLoopbackListed = (body: () => Promise<void>) =>
+  withWorkspace((w) => ({ ...w, allowHosts: [...w.allowHosts, '127.0.0.1'] }), body);
+
 async function ask(pick: string): Promise<string[]> {
   const c = h.sms();
   expect(await c.send('hi')).toEqual(['Which host?']);
@@ -101,10 +118,35 @@ async function ask(pick: string): Promise<string[]> {
 }
 
 describe('the outbound guard', () => {
-  it('control: a name listed exactly reaches the fake API on loopback, and a same-host redirect is followed', async () => {
-    expect(await ask('listed')).toEqual(['The listed host answered ok.']);
-    expect(await ask('moved')).toEqual(['The moved host answered ok.']);
-    expect(received()).toEqual(['GET /v1/ok', 'GET /v1/moved', 'GET /v1/ok']);
+  it('control: with the address listed, a listed name reaches the fake API on loopback and a same-host redirect is followed', async () => {
+    await withLoopbackListed(async () => {
+      expect(await ask('listed')).toEqual(['The listed host answered ok.']);
+      expect(await ask('moved')).toEqual(['The moved host answered ok.']);
+      expect(received()).toEqual(['GET /v1/ok', 'GET /v1/moved', 'GET /v1/ok']);
+    });
+  });
+
+  it('control: a private range in allowPrivateAddresses lets a listed name reach its address', async () => {
+    await withWorkspace(
+      (w) => ({ ...w, allowPrivateAddresses: ['127.0.0.0/8'] }),
+      async () => {
+        expect(await ask('listed')).toEqual(['The listed host answered ok.']);
+        expect(received()).toEqual(['GET /v1/ok']);
+      },
+    );
+  });
+
+  it('refuses a name listed exactly that resolves to loopback, and logs why', async () => {
+    expect(await ask('listed')).toEqual([UNAVAILABLE]);
+    expect(lookups).toContain('exact.operator.test');
+    expect(received()).toEqual([]);
+    expect(api.connections()).toBe(connectionsBefore);
+    const line = await h.logs.waitForMessage('bot configuration problem at run time', (l) =>
+      String(l.problem).includes('exact.operator.test'),
+    );
+    expect(line.problem).toBe(
+      'request refused: outbound call to exact.operator.test refused: loopback address 127.0.0.1 is not listed in allowHosts or allowPrivateAddresses',
+    );
   });
 
   it('refuses a host that is not in allowHosts, before any lookup or connection', async () => {
@@ -115,7 +157,7 @@ describe('the outbound guard', () => {
     expect(api.connections()).toBe(connectionsBefore);
   });
 
-  it('refuses 127.0.0.1 when only localhost is listed', async () => {
+  it('refuses 127.0.0.1 when only names are listed', async () => {
     expect(await ask('literal')).toEqual([UNAVAILABLE]);
     expect(received()).toEqual([]);
     expect(api.connections()).toBe(connectionsBefore);
@@ -129,9 +171,11 @@ describe('the outbound guard', () => {
   });
 
   it('does not follow a redirect to another host, even one in allowHosts', async () => {
-    expect(await ask('redirect')).toEqual([UNAVAILABLE]);
-    expect(received()).toEqual(['GET /v1/redirect']);
-    expect(lookups).not.toContain('localhost');
+    await withLoopbackListed(async () => {
+      expect(await ask('redirect')).toEqual([UNAVAILABLE]);
+      expect(received()).toEqual(['GET /v1/redirect']);
+      expect(lookups).not.toContain('localhost');
+    });
   });
 
   it('on voice the caller hears the same clean error and the call ends', async () => {

@@ -15,8 +15,8 @@ import { NUMBERS } from '../../support/config.js';
 import { eventually } from '../../support/wait.js';
 import { startDialogHarness, twilioYaml, type DialogHarness } from '../dialog/helpers.js';
 
-export const ACME_KEY = 'acme-e2e-key-0123456789abcdef';
-export const GLOBEX_KEY = 'globex-e2e-key-fedcba9876543210';
+export const ACME_KEY = 'acme-e2e-key-0123456789abcdef01234567';
+export const GLOBEX_KEY = 'globex-e2e-key-fedcba9876543210fedcba98';
 export const ACME_EVENTS_SECRET = 'acme-e2e-events-secret-1';
 export const GLOBEX_EVENTS_SECRET = 'globex-e2e-events-secret-2';
 /** The password users type: it must never leave in an event, a history, an API answer or a log line. */

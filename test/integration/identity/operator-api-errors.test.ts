@@ -1,5 +1,7 @@
 // Malformed operator API requests get the documented 4xx (never a 5xx); rate limits answer 429 with Retry-After.
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AUTH_FAILURES_PER_MINUTE } from '../../../src/http/operator-api.js';
 import {
   call,
   identityWorld,
@@ -27,6 +29,22 @@ afterEach(async () => {
 });
 
 const valid = { userId: 'u-1', identities: [{ channel: 'sms', address: '+15551234567' }] };
+
+/** A GET with a wrong key sent from another loopback address (127.0.0.2), as another client would. */
+function wrongKeyFromAnotherAddress(api: ApiServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${api.url}/v1/users/u-1`,
+      { localAddress: '127.0.0.2', headers: { authorization: 'Bearer wrong-key' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('authentication', () => {
   it('answers 401 without a key, with an unknown key, and with a malformed header', async () => {
@@ -231,6 +249,40 @@ describe('malformed bodies', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expect(answer.status).toBe(201);
+  });
+});
+
+describe('failed authentication', () => {
+  it(`answers 429 with Retry-After after ${AUTH_FAILURES_PER_MINUTE} failures from one address in a minute, and still serves a valid key from it`, async () => {
+    const { api, w } = await open({ useClock: true });
+    const statuses = new Set<number>();
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) {
+      statuses.add((await call(api, 'GET', '/v1/users/u-1', { key: `wrong-key-${i}` })).status);
+    }
+    expect([...statuses]).toEqual([401]);
+    const window = Math.floor(w.clock.now / 60_000);
+    const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - w.clock.now) / 1000));
+    for (const key of ['wrong-key-x', null]) {
+      const limited = await call(api, 'GET', '/v1/users/u-1', { key });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe(String(retryAfter));
+      expect(limited.json).toEqual({
+        error: {
+          code: 'too_many_failed_authentications',
+          message: `Too many requests without a valid API key from this address: at most ${AUTH_FAILURES_PER_MINUTE} per minute. Retry in ${retryAfter} s.`,
+        },
+      });
+    }
+    // One small counter per address and minute, expiring with it; a valid key added nothing to it.
+    const counter = w.keys.apiAuthFailures('127.0.0.1', window);
+    expect(await w.redis.get(counter)).toBe(String(AUTH_FAILURES_PER_MINUTE + 2));
+    expect(await w.redis.pttl(counter)).toBeGreaterThan(59_000);
+    expect((await call(api, 'GET', '/v1/users/nobody', { key: KEY_A })).status).toBe(404);
+    expect(await w.redis.get(counter)).toBe(String(AUTH_FAILURES_PER_MINUTE + 2));
+    // Another address is counted on its own; the next minute starts afresh.
+    expect(await wrongKeyFromAnotherAddress(api)).toBe(401);
+    w.clock.now += 60_000;
+    expect((await call(api, 'GET', '/v1/users/u-1', { key: 'wrong-key-y' })).status).toBe(401);
   });
 });
 

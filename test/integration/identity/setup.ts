@@ -16,9 +16,9 @@ import { createLogger, type Logger } from '../../../src/log.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
 
-export const KEY_A = 'acme-key-0123456789abcdef';
-export const KEY_A2 = 'acme-key-second-rotation-key';
-export const KEY_B = 'globex-key-fedcba9876543210';
+export const KEY_A = 'acme-key-0123456789abcdef0123456789abcdef';
+export const KEY_A2 = 'acme-key-second-rotation-key-0123456789';
+export const KEY_B = 'globex-key-fedcba9876543210fedcba9876543210';
 
 export function dataKey(): string {
   return randomBytes(32).toString('base64');

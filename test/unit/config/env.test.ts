@@ -23,12 +23,15 @@ bots:
 `;
     const config = parseConfigText([{ file: 'env.yaml', text }], {
       HOST_NAME: 'gw.example.com',
-      KEY_A: 'a',
-      KEY_B: '',
+      KEY_A: 'a-0123456789abcdef0123456789abcdef',
+      KEY_B: '0123456789abcdef0123456789abcdef',
       GREETING: 'hello',
     });
     expect(config.server.publicUrl).toBe('https://gw.example.com/gw');
-    expect(config.workspaces.acme!.apiKeys).toEqual(['a', 'prefix--suffix']);
+    expect(config.workspaces.acme!.apiKeys).toEqual([
+      'a-0123456789abcdef0123456789abcdef',
+      'prefix-0123456789abcdef0123456789abcdef-suffix',
+    ]);
     expect(config.bots.b!.flows.main).toEqual([{ say: 'Price: ${AMOUNT} and hello' }]);
   });
 
@@ -59,7 +62,7 @@ bots:
   publicUrl: https://gw.example.com
   host: "\${not valid}"
 workspaces:
-  acme: { apiKeys: [k] }
+  acme: { apiKeys: [k-0123456789abcdef0123456789abcdef] }
 bots:
   b:
     workspace: acme

@@ -6,7 +6,7 @@ import { FIXTURES, fixture, problemsOf, REPO } from './helpers.js';
 const SPEC_ENV = {
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000001',
   TWILIO_AUTH_TOKEN: 'twilio-token',
-  ACME_API_KEY: 'acme-key',
+  ACME_API_KEY: 'acme-key-0123456789abcdef0123456789abcdef',
   ACME_EVENTS_SECRET: 'events-secret',
 };
 
@@ -15,7 +15,7 @@ server:
   publicUrl: https://gw.example.com
 workspaces:
   acme:
-    apiKeys: [key-1]
+    apiKeys: [key-1-0123456789abcdef0123456789abcdef]
 bots:
   bank:
     workspace: acme
@@ -39,11 +39,17 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 
 describe('parseConfigText', () => {
   it('applies every default to a minimal configuration', () => {
-    const text = MINIMAL.replace('apiKeys: [key-1]', 'apiKeys: [key-1]\n    allowHosts: [api.acme.example]');
+    const text = MINIMAL.replace(
+      'apiKeys: [key-1-0123456789abcdef0123456789abcdef]',
+      'apiKeys: [key-1-0123456789abcdef0123456789abcdef]\n    allowHosts: [api.acme.example]',
+    );
     const config = parseConfigText([{ file: 'minimal.yaml', text }], {});
-    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 3000, host: '0.0.0.0' });
+    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 3000 });
     expect(config.twilio).toBeUndefined();
-    expect(config.workspaces.acme).toEqual({ apiKeys: ['key-1'], allowHosts: ['api.acme.example'] });
+    expect(config.workspaces.acme).toEqual({
+      apiKeys: ['key-1-0123456789abcdef0123456789abcdef'],
+      allowHosts: ['api.acme.example'],
+    });
     const bot = config.bots.bank!;
     expect(bot.numbers).toEqual({ sms: [], whatsapp: [], voice: [] });
     expect(bot.voice).toEqual({
@@ -156,7 +162,7 @@ describe('parseConfigText', () => {
     const text = `
 server: { publicUrl: "http://localhost:3000/", port: 0, host: 127.0.0.1 }
 workspaces:
-  w: { apiKeys: [k], allowHosts: [localhost], rateLimit: {} }
+  w: { apiKeys: [k-0123456789abcdef0123456789abcdef], allowHosts: [localhost], rateLimit: {} }
 bots:
   b:
     workspace: w
@@ -217,11 +223,18 @@ describe('the shipped configurations load', () => {
   it('config/examples/demo-bank.yaml', async () => {
     const config = await loadConfig({
       path: `${REPO}config/examples/demo-bank.yaml`,
-      env: { PUBLIC_URL: 'http://127.0.0.1:3000/', DEMO_API_KEY: 'demo-key', DEMO_BANK_PORT: '4010' },
+      env: {
+        PUBLIC_URL: 'http://127.0.0.1:3000/',
+        DEMO_API_KEY: 'demo-key-0123456789abcdef0123456789abcdef',
+        DEMO_BANK_PORT: '4010',
+      },
     });
     expect(config.server.publicUrl).toBe('http://127.0.0.1:3000');
     expect(config.twilio).toBeUndefined();
-    expect(config.workspaces.demo).toEqual({ apiKeys: ['demo-key'], allowHosts: ['127.0.0.1', 'localhost'] });
+    expect(config.workspaces.demo).toEqual({
+      apiKeys: ['demo-key-0123456789abcdef0123456789abcdef'],
+      allowHosts: ['127.0.0.1', 'localhost'],
+    });
     const bot = config.bots['demo-bank']!;
     expect(bot.numbers).toEqual({
       sms: ['+15005550006'],
@@ -249,7 +262,11 @@ describe('the shipped configurations load', () => {
   it('config/examples/voice-menu.yaml', async () => {
     const config = await loadConfig({
       path: `${REPO}config/examples/voice-menu.yaml`,
-      env: { PUBLIC_URL: 'https://gw.example.com', PHARMACY_API_KEY: 'p-key', PHARMACY_API_TOKEN: 'p-token' },
+      env: {
+        PUBLIC_URL: 'https://gw.example.com',
+        PHARMACY_API_KEY: 'p-key-0123456789abcdef0123456789abcdef',
+        PHARMACY_API_TOKEN: 'p-token',
+      },
     });
     const bot = config.bots['refill-line']!;
     expect(bot.workspace).toBe('northside-pharmacy');
@@ -277,7 +294,7 @@ describe('the shipped configurations load', () => {
         PUBLIC_URL: 'https://gateway.example.com',
         TWILIO_ACCOUNT_SID: 'AC1',
         TWILIO_AUTH_TOKEN: 'tok',
-        ACME_API_KEY: 'k',
+        ACME_API_KEY: 'k-0123456789abcdef0123456789abcdef',
         ACME_EVENTS_SECRET: 's',
         ACME_WHATSAPP_TEMPLATE_SID: 'HX1',
       },
@@ -291,9 +308,13 @@ describe('loadConfig on a directory', () => {
   it('merges every *.yaml and *.yml file in name order', async () => {
     const config = await loadConfig({
       path: `${FIXTURES}dir-merge`,
-      env: { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 'tok', ACME_API_KEY: 'acme-key' },
+      env: {
+        TWILIO_ACCOUNT_SID: 'AC1',
+        TWILIO_AUTH_TOKEN: 'tok',
+        ACME_API_KEY: 'acme-key-0123456789abcdef0123456789abcdef',
+      },
     });
-    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 8080, host: '0.0.0.0' });
+    expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 8080 });
     expect(config.twilio).toEqual({ accountSid: 'AC1', authToken: 'tok', redactSecretMessages: false });
     expect(Object.keys(config.workspaces)).toEqual(['acme', 'globex']);
     expect(Object.keys(config.bots)).toEqual(['acme-bank', 'globex-support']);

@@ -138,6 +138,29 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
     ].join('\n'),
   ],
   [
+    'broken/short-api-key.yaml',
+    [
+      'broken/short-api-key.yaml:5: workspaces.acme.apiKeys[0]: an operator API key needs at least 32 characters, this one has 5. Hint: make one with "openssl rand -hex 32".',
+      'broken/short-api-key.yaml:7: workspaces.globex.apiKeys[0]: an operator API key needs at least 32 characters, this one has 14. Hint: make one with "openssl rand -hex 32".',
+    ].join('\n'),
+    { GLOBEX_API_KEY: 'short-from-env' },
+  ],
+  [
+    'broken/shared-api-key.yaml',
+    [
+      'broken/shared-api-key.yaml:7: workspaces.globex.apiKeys[0]: the same key as workspaces.acme.apiKeys[0]: one key would open two workspaces. Hint: give each workspace its own key, e.g. from "openssl rand -hex 32".',
+      'broken/shared-api-key.yaml:9: workspaces.initech.apiKeys[0]: the same key as workspaces.acme.apiKeys[1]: one key would open two workspaces. Hint: give each workspace its own key, e.g. from "openssl rand -hex 32".',
+    ].join('\n'),
+    { INITECH_API_KEY: 'acme-key-0123456789abcdef0123456789abcd' },
+  ],
+  [
+    'broken/bad-private-range.yaml',
+    [
+      'broken/bad-private-range.yaml:6: workspaces.acme.allowPrivateAddresses[1]: "10.0.0.1/8" has bits set after the /8 prefix; its network is 10.0.0.0/8. Hint: write an address or a range in CIDR notation, e.g. "10.20.0.0/16" or "fd00:1::/64".',
+      'broken/bad-private-range.yaml:6: workspaces.acme.allowPrivateAddresses[2]: "intranet" is not an IP address or range. Hint: write an address or a range in CIDR notation, e.g. "10.20.0.0/16" or "fd00:1::/64".',
+    ].join('\n'),
+  ],
+  [
     'broken/env-secret-redacted.yaml',
     'broken/env-secret-redacted.yaml:3: server.port: expected a number, got text.',
     { PORT: 'hunter2' },
