@@ -8,7 +8,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
-import { conversationId } from '../store/keys.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { Directory } from '../runtime/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
@@ -137,7 +136,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       return undefined;
     }
     const event: InboundEvent = { ...parsed, botId: bot.id };
-    const cid = conversationId(bot.id, event.identity);
+    const cid = deps.store.keys.conversationId(bot.id, event.identity);
     try {
       const fresh = await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs);
       // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
@@ -232,7 +231,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
         .status(404)
         .type('text/plain')
         .send(`No bot serves voice number ${number ?? '(none)'}.`);
-    await answerTurn(res, conversationId(bot.id, parsed.value.identity), bot.id, turn, hold);
+    await answerTurn(res, deps.store.keys.conversationId(bot.id, parsed.value.identity), bot.id, turn, hold);
   });
 
   router.post('/webhooks/voice/status', form, async (req, res) => {

@@ -1,5 +1,6 @@
 // Every Redis key name Switchboard uses, in one place.
 import { createHash } from 'node:crypto';
+import type { KeyNaming } from './key-naming.js';
 
 /** Seconds a provider id is remembered for deduplication (Twilio retries within hours, not days). */
 export const SEEN_TTL = 86_400;
@@ -8,9 +9,19 @@ export const MAILBOX_TTL = 86_400;
 /** Seconds a voice turn's rendered answer is kept for the webhook (and its redirects) to pick up. */
 export const TURN_RESULT_TTL = 300;
 
-/** A short, stable id for the conversation between a bot and a channel identity (no phone number in it). */
-export function conversationId(botId: string, identity: string): string {
+/** Where the key-naming key is kept, sealed (see `loadKeyNaming`): read before any other key can be named. */
+export function keyNamingRecord(prefix: string): string {
+  return `${prefix}:meta:names`;
+}
+
+/** The conversation id of earlier versions (an unkeyed hash): only to find and move data written then. */
+export function legacyConversationId(botId: string, identity: string): string {
   return createHash('sha256').update(`${botId}\n${identity}`).digest('base64url').slice(0, 22);
+}
+
+/** Set once a start-up found nothing left under the unkeyed names of earlier versions (see `migrateLegacyNames`). */
+export function legacyNamesDone(prefix: string): string {
+  return `${prefix}:meta:legacy-names`;
 }
 
 /**
@@ -18,7 +29,15 @@ export function conversationId(botId: string, identity: string): string {
  * the scripts that touch several of them run on one node; the queues carry their own tags.
  */
 export class Keys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    readonly naming: KeyNaming,
+  ) {}
+
+  /** A short, stable id for the conversation between a bot and a channel identity: a keyed hash, no phone number in it. */
+  conversationId(botId: string, identity: string): string {
+    return this.naming.hash('conversation', botId, identity);
+  }
 
   private conv(cid: string): string {
     return `${this.prefix}:c:{${cid}}`;

@@ -3,8 +3,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { shardOf } from '../../../src/queue/queues.js';
-import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
-import { conversationId } from '../../../src/store/keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { botYaml, configVariables, NUMBERS, PUBLIC_URL } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import {
@@ -96,7 +95,7 @@ async function spreadTexters(): Promise<Texter[]> {
   const seenShards = new Set<number>();
   for (let i = 100; i < 400 && (seenMasters.size < masters.size || seenShards.size < SHARDS); i++) {
     const phone = `+1202555${String(i).padStart(4, '0')}`;
-    const cid = conversationId('echo', `sms:${phone}`);
+    const cid = h.keys.conversationId('echo', `sms:${phone}`);
     const master = await masterOf(h.keys.state(cid));
     const shard = shardOf(cid, SHARDS);
     if (seenMasters.has(master) && seenShards.has(shard)) continue;
@@ -204,11 +203,11 @@ describe('on a three-master Redis Cluster', () => {
     let caller: string | undefined;
     for (let i = 500; i < 600 && !caller; i++) {
       const phone = `+1212555${String(i).padStart(4, '0')}`;
-      const cid = conversationId('phone-line', `voice:${phone}`);
+      const cid = h.keys.conversationId('phone-line', `voice:${phone}`);
       if ((await masterOf(h.keys.state(cid))) !== listening) caller = phone;
     }
     expect(caller).toBeDefined();
-    const cid = conversationId('phone-line', `voice:${caller}`);
+    const cid = h.keys.conversationId('phone-line', `voice:${caller}`);
 
     // A listener of our own on the gateway's node: the announcements made on the other master reach it.
     const [host, port] = listening!.split(':');
@@ -269,8 +268,8 @@ describe('on a three-master Redis Cluster', () => {
 
     const before = [...(await keysPerMaster(client, h.prefix)).values()].flat();
     const marks = [
-      scopeHash({ workspace: 'test', userId: 'member-7' }),
-      ...texters.flatMap((t) => [identityHash('test', `sms:${t.phone}`), t.cid]),
+      new IdentityKeys(h.keys).scopeHash({ workspace: 'test', userId: 'member-7' }),
+      ...texters.flatMap((t) => [new IdentityKeys(h.keys).identityHash('test', `sms:${t.phone}`), t.cid]),
     ];
     const aboutUser = (key: string) => marks.some((m) => key.includes(m));
     // Their conversations' per-message keys (seen:<MessageSid>, rate:<minute>) sit on every master.

@@ -2,8 +2,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
-import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
-import { conversationId } from '../../../src/store/keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   ASK_PASSWORD,
   ASK_USERNAME,
@@ -55,9 +54,9 @@ describe('DELETE /v1/users/{id}', () => {
     const identities = [`whatsapp:${phone}`, `sms:${phone}`];
     // Every name that would mark a key as being about this user: their scope, identities and conversations.
     const marks = [
-      scopeHash({ workspace: 'acme', userId: 'member-9' }),
-      ...identities.map((i) => identityHash('acme', i)),
-      ...identities.flatMap((i) => BOTS.map((bot) => conversationId(bot, i))),
+      new IdentityKeys(w.h.keys).scopeHash({ workspace: 'acme', userId: 'member-9' }),
+      ...identities.map((i) => new IdentityKeys(w.h.keys).identityHash('acme', i)),
+      ...identities.flatMap((i) => BOTS.map((bot) => w.h.keys.conversationId(bot, i))),
     ];
     const aboutUser = (key: string) => marks.some((m) => key.includes(m));
 
@@ -161,7 +160,7 @@ describe('DELETE /v1/users/{id}', () => {
     expect(before.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toHaveLength(1);
     expect(after.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toEqual([]);
     // The bystander's conversation is untouched.
-    const bystanderCid = conversationId('bank', `whatsapp:${bystander}`);
+    const bystanderCid = w.h.keys.conversationId('bank', `whatsapp:${bystander}`);
     expect(after.filter((k) => k.includes(bystanderCid)).length).toBeGreaterThan(0);
     // Nothing left in Redis holds the user's number, id, name or email in clear.
     for (const key of after) {
