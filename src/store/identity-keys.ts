@@ -140,9 +140,9 @@ export class IdentityKeys {
     return `${this.prefix}:lc:{${legacyDigest('link', workspace, code)}}`;
   }
 
-  /** Requests of one operator API key in one fixed window (the key is hashed). */
+  /** Requests of one operator API key in one fixed window (by a keyed hash of the key's hash: a short key is not tried back). */
   apiRateLimit(apiKeyHash: string, window: number): string {
-    return `${this.prefix}:rl:{${apiKeyHash}}:${window}`;
+    return `${this.prefix}:rl:{${this.digest('api-key', apiKeyHash)}}:${window}`;
   }
 
   /** BullMQ prefix of the operator events queue (with its own hash tag). */
