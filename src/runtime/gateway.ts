@@ -203,18 +203,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const connections: Redis[] = [web, work];
 
   // Key names are keyed hashes: the key that names them is read (or made) before anything is named.
-  const naming = await loadKeyNaming(work, env.SWITCHBOARD_KEY_PREFIX, cipher, dataKey);
-  const keys = new Keys(env.SWITCHBOARD_KEY_PREFIX, naming);
-  const identityKeys = new IdentityKeys(keys);
-  const moved = await migrateLegacyNames({
-    redis: work,
-    nodes: keyHolders(work),
-    keys,
-    identityKeys,
-    cipher,
-    workspaces: botsByWorkspace(opts.config),
-  });
-  if (moved.ran) logger.info('key names checked for the unkeyed names of earlier versions', { ...moved });
+  await readyWithin(work, 5000);
+  if (work.status !== 'ready')
+    logger.warn('waiting for Redis: key names need the key-naming record kept there');
+  let keys: Keys;
+  let identityKeys: IdentityKeys;
+  try {
+    keys = new Keys(
+      env.SWITCHBOARD_KEY_PREFIX,
+      await loadKeyNaming(work, env.SWITCHBOARD_KEY_PREFIX, cipher, dataKey),
+    );
+    identityKeys = new IdentityKeys(keys);
+    const moved = await migrateLegacyNames({
+      redis: work,
+      nodes: keyHolders(work),
+      keys,
+      identityKeys,
+      cipher,
+      workspaces: botsByWorkspace(opts.config),
+    });
+    if (moved.ran) logger.info('key names checked for the unkeyed names of earlier versions', { ...moved });
+  } catch (error) {
+    for (const c of connections) c.disconnect();
+    throw error;
+  }
 
   const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const queuesForWork = new Queues(work, keys, env.SWITCHBOARD_QUEUE_SHARDS);
