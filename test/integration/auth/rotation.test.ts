@@ -34,10 +34,17 @@ afterAll(async () => {
   await bank?.close();
 });
 
-async function gateway(keys: { current: string; old?: string[] }) {
-  const g = await gatewayWithKeys(base, keys);
+async function gateway(keys: { current: string; old?: string[] }, on: DialogHarness = base) {
+  const g = await gatewayWithKeys(on, keys);
   stops.push(g.stop);
   return g;
+}
+
+/** A prefix of its own: the key names under a prefix are made with the data key of its first gateway. */
+async function ownPrefix(label: string): Promise<DialogHarness> {
+  const own = await startBankHarness({ bots: bankBot({ bank: bank.url }), gateway: false, label });
+  stops.push(() => own.close());
+  return own;
 }
 
 describe('data key rotation', () => {
@@ -70,19 +77,9 @@ describe('data key rotation', () => {
   });
 
   it('key names survive retiring the old data key: a token cached after rotation is used with the new key alone', async () => {
-    // A prefix of its own: the key names of this Redis are made by its first gateway's data key.
     const [oldKey, newKey] = [key(), key()];
-    const own = await startBankHarness({
-      bots: bankBot({ bank: bank.url }),
-      gateway: false,
-      label: 'auth-retire',
-    });
-    stops.push(() => own.close());
-    const start = async (keys: { current: string; old?: string[] }) => {
-      const g = await gatewayWithKeys(own, keys);
-      stops.push(g.stop);
-      return g;
-    };
+    const own = await ownPrefix('auth-retire');
+    const start = (keys: { current: string; old?: string[] }) => gateway(keys, own);
     const from = randomNumber();
     const first = await start({ current: oldKey });
     await first.stop();
@@ -109,13 +106,8 @@ describe('data key rotation', () => {
 
   it('a gateway whose data keys cannot open the key-naming record refuses to start, and says which variable to fix', async () => {
     const [known, stranger] = [key(), key()];
-    const own = await startBankHarness({
-      bots: bankBot({ bank: bank.url }),
-      gateway: false,
-      label: 'auth-stranger',
-    });
-    stops.push(() => own.close());
-    const first = await gatewayWithKeys(own, { current: known });
+    const own = await ownPrefix('auth-stranger');
+    const first = await gateway({ current: known }, own);
     await first.stop();
     await expect(gatewayWithKeys(own, { current: stranger })).rejects.toThrow(
       `The key-naming record ${keyNamingRecord(own.prefix)} in Redis is sealed under a data key this process does not have. ` +
@@ -125,15 +117,9 @@ describe('data key rotation', () => {
 
   it('a token sealed under a key nobody holds is treated as missing: the user is asked to log in', async () => {
     // A prefix of its own: `base`'s key names belong to the data keys of the test above.
-    const own = await startBankHarness({
-      bots: bankBot({ bank: bank.url }),
-      gateway: false,
-      label: 'auth-foreign',
-    });
-    stops.push(() => own.close());
+    const own = await ownPrefix('auth-foreign');
     const from = randomNumber();
-    const g = await gatewayWithKeys(own, { current: key() });
-    stops.push(g.stop);
+    const g = await gateway({ current: key() }, own);
     const c = g.h.sms(from);
     expect(await c.send('balance?')).toEqual([TEXT.username]);
     expect(await c.send('rot-jon')).toEqual([TEXT.password]);
