@@ -37,7 +37,8 @@ function escapeGlob(text: string): string {
  */
 async function move(redis: Redis, from: string, to: string): Promise<boolean> {
   const [dump, ttl] = await Promise.all([redis.dumpBuffer(from), redis.pttl(from)]);
-  if (dump === null) return false;
+  // -2: it expired between the two; restored with no TTL it would live for ever.
+  if (dump === null || ttl === -2) return false;
   try {
     await redis.restore(to, Math.max(0, ttl), dump);
   } catch (error) {
@@ -67,34 +68,13 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
 
   const identityRecord = new RegExp(`^${escapeRegExp(keys.prefix)}:i:\\{([A-Za-z0-9_-]{22})\\}$`);
   const profile = new RegExp(`^${escapeRegExp(keys.prefix)}:u:\\{([A-Za-z0-9_-]{22})\\}:profile$`);
-  const records: [string, string][] = [];
-  const profiles: [string, string][] = [];
-  for (const node of input.nodes) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(
-        cursor,
-        'MATCH',
-        `${escapeGlob(keys.prefix)}:[iu]:{*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      for (const key of found) {
-        const i = identityRecord.exec(key);
-        if (i) records.push([key, i[1]!]);
-        const u = profile.exec(key);
-        if (u) profiles.push([key, u[1]!]);
-      }
-    } while (cursor !== '0');
-  }
 
-  for (const [key, hash] of records) {
+  const moveIdentity = async (key: string, hash: string) => {
     const [sealedId, workspace] = await redis.hmget(key, 'id', 'ws');
     const identity = sealedId ? cipher.open(sealedId) : undefined;
     if (identity === undefined || !workspace) {
       report.unknown++;
-      continue;
+      return;
     }
     const target = ik.identityHash(workspace, identity);
     if (hash === legacyHashes.identity(workspace, identity)) {
@@ -106,20 +86,20 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
       report.identities++;
     } else if (hash !== target) {
       report.unknown++;
-      continue;
+      return;
     }
     // Opt-outs are per conversation (bot × identity); the identity record is what names the identity.
     for (const bot of input.workspaces.get(workspace) ?? []) {
       const from = keys.optOut(legacyConversationId(bot, identity));
       if (await move(redis, from, keys.optOut(keys.conversationId(bot, identity)))) report.optOuts++;
     }
-  }
+  };
 
-  for (const [key, hash] of profiles) {
+  const moveUser = async (key: string, hash: string) => {
     const stored = openJson<{ userId?: unknown; externalId?: unknown }>(cipher, await redis.get(key));
     if (typeof stored?.userId !== 'string') {
       report.unknown++;
-      continue;
+      return;
     }
     const base = {
       userId: stored.userId,
@@ -130,7 +110,7 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
     const scope = scopes.find((s) => legacyHashes.scope(s) === hash);
     if (!scope) {
       if (!scopes.some((s) => ik.scopeHash(s) === hash)) report.unknown++;
-      continue;
+      return;
     }
     const from = ik.userKeysOf(hash);
     const to = ik.userKeysOf(ik.scopeHash(scope));
@@ -150,6 +130,31 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
     await move(redis, from.linkCodes, to.linkCodes);
     await move(redis, from.profile, to.profile);
     report.users++;
+  };
+
+  // Page by page, each page's records at once: a large Redis is not held in memory, nor walked one
+  // round trip at a time. A record moved during the SCAN may come up again under its new name: it is
+  // then recognised as keyed already.
+  for (const node of input.nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(
+        cursor,
+        'MATCH',
+        `${escapeGlob(keys.prefix)}:[iu]:{*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      await Promise.all(
+        found.map((key) => {
+          const i = identityRecord.exec(key);
+          if (i) return moveIdentity(key, i[1]!);
+          const u = profile.exec(key);
+          return u ? moveUser(key, u[1]!) : undefined;
+        }),
+      );
+    } while (cursor !== '0');
   }
 
   if (report.identities + report.users + report.optOuts === 0) {
