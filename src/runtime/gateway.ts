@@ -222,7 +222,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       cipher,
       workspaces: botsByWorkspace(opts.config),
     });
-    if (moved.ran) logger.info('key names checked for the unkeyed names of earlier versions', { ...moved });
+    // Unknown records: sealed under a lost key, of a workspace no longer configured, or named by another key-naming key.
+    const level = moved.unknown > 0 ? 'warn' : 'info';
+    if (moved.ran) logger[level]('key names checked for the unkeyed names of earlier versions', { ...moved });
   } catch (error) {
     for (const c of connections) c.disconnect();
     throw error;
