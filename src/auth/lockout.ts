@@ -1,7 +1,7 @@
 // Failed-credential counting and lockouts per (workspace, channel identity, auth component) (SPEC 5 step 3).
 import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
-import { identityHash, type IdentityKeys } from '../store/identity-keys.js';
+import type { IdentityKeys } from '../store/identity-keys.js';
 
 export interface LockoutTarget {
   workspace: string;
@@ -82,7 +82,7 @@ export class Lockout {
   }
 
   private key(target: LockoutTarget): string {
-    return this.keys.lockout(identityHash(target.workspace, target.identity));
+    return this.keys.lockout(this.keys.identityHash(target.workspace, target.identity));
   }
 
   /** The end of the current lockout, or undefined when the identity may try. */

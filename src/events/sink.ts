@@ -6,7 +6,7 @@ import type { Config, EventType } from '../config/index.js';
 import type { Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';
-import { IdentityKeys, identityHash, type UserScope } from '../store/identity-keys.js';
+import { IdentityKeys, type UserScope } from '../store/identity-keys.js';
 
 export const EVENTS_QUEUE = 'events';
 
@@ -252,7 +252,8 @@ export class QueuedEventSink implements EventSink {
     if (scope?.userId.startsWith(ANONYMOUS_PREFIX))
       keys.add(this.keys.identityEvents(scope.userId.slice(ANONYMOUS_PREFIX.length)));
     else if (scope) keys.add(this.keys.userEvents(scope));
-    for (const identity of identities) keys.add(this.keys.identityEvents(identityHash(workspace, identity)));
+    for (const identity of identities)
+      keys.add(this.keys.identityEvents(this.keys.identityHash(workspace, identity)));
     return [...keys];
   }
 }

@@ -5,7 +5,6 @@ import { identityOf } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BotRef } from '../runtime/directory.js';
-import { conversationId } from '../store/keys.js';
 import type { Keys } from '../store/keys.js';
 
 const FAILED = new Set(['failed', 'undelivered']);
@@ -40,7 +39,7 @@ export class StatusRecorder {
     if (!FAILED.has(status) || !bot) return;
     const channel =
       (params.To ?? '').startsWith('whatsapp:') || params.ChannelPrefix === 'whatsapp' ? 'whatsapp' : 'sms';
-    const cid = conversationId(bot.id, identityOf(channel, params.To ?? ''));
+    const cid = this.keys.conversationId(bot.id, identityOf(channel, params.To ?? ''));
     if ((await this.redis.getdel(this.keys.sent(cid, params.MessageSid!))) === null) {
       this.logger.info('status callback for a message we did not send or already reported; ignored', {
         messageSid: params.MessageSid,

@@ -8,7 +8,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
-import { callConversationId, conversationId } from '../store/keys.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../runtime/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
@@ -183,7 +182,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       return undefined;
     }
     const event: InboundEvent = { ...parsed, botId: bot.id };
-    const cid = conversationId(bot.id, event.identity);
+    const cid = deps.store.keys.conversationId(bot.id, event.identity);
     try {
       const fresh = await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs);
       // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
@@ -265,7 +264,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     const bot = callBot(params, res);
     if (!bot) return undefined;
     const event: InboundEvent = { ...parsed, botId: bot.id };
-    const cid = callConversationId(bot.id, event.identity, params.CallSid!);
+    const cid = deps.store.keys.callConversationId(bot.id, event.identity, params.CallSid!);
     try {
       const outcome = await withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs);
       if (outcome === 'ended' || outcome === 'unknown') {
@@ -329,7 +328,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
     const bot = callBot(params, res);
     if (!bot) return;
-    const cid = callConversationId(bot.id, parsed.value.identity, params.CallSid!);
+    const cid = deps.store.keys.callConversationId(bot.id, parsed.value.identity, params.CallSid!);
     await answerTurn(res, cid, bot.id, turn, hold);
   });
 

@@ -6,7 +6,7 @@ import type { Channel } from '../core/events.js';
 import type { EventSink } from '../events/sink.js';
 import type { DataCipher } from '../store/cipher.js';
 import { MAX_CALL_MS } from '../store/keys.js';
-import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
+import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import {
   ANONYMOUS_PREFIX,
   addressOfIdentity,
@@ -227,7 +227,7 @@ export class IdentityStore {
 
   /** The derived user id of an identity below the verified tier. */
   anonymousId(workspace: string, identity: string): string {
-    return `${ANONYMOUS_PREFIX}${identityHash(workspace, identity)}`;
+    return `${ANONYMOUS_PREFIX}${this.keys.identityHash(workspace, identity)}`;
   }
 
   // --- sealed values ---
@@ -255,7 +255,10 @@ export class IdentityStore {
     workspace: string,
     identity: string,
   ): Promise<{ binding: Binding; sealed: string } | undefined> {
-    const sealed = await this.redis.hget(this.keys.identityRecord(identityHash(workspace, identity)), 'bind');
+    const sealed = await this.redis.hget(
+      this.keys.identityRecord(this.keys.identityHash(workspace, identity)),
+      'bind',
+    );
     const binding = this.open<Binding>(sealed);
     return binding && sealed ? { binding, sealed } : undefined;
   }
@@ -266,7 +269,7 @@ export class IdentityStore {
   async resolveUser(input: ResolveInput): Promise<ResolvedUser> {
     const { workspace, identity } = input;
     const channel = input.channel ?? channelOfIdentity(identity) ?? 'sms';
-    const hash = identityHash(workspace, identity);
+    const hash = this.keys.identityHash(workspace, identity);
     const [bindSealed, claimsSealed] = await this.redis.hmget(
       this.keys.identityRecord(hash),
       'bind',
@@ -321,7 +324,7 @@ export class IdentityStore {
   /** Records first contact (or activity) of an identity; an identity nobody verified expires after a quiet period. */
   async touch(workspace: string, identity: string): Promise<void> {
     await this.redis.sbIdentityTouch(
-      this.keys.identityRecord(identityHash(workspace, identity)),
+      this.keys.identityRecord(this.keys.identityHash(workspace, identity)),
       this.cipher.seal(identity),
       workspace,
       this.now(),
@@ -380,7 +383,7 @@ export class IdentityStore {
     name?: string;
     email?: string;
   }): Promise<void> {
-    const record = this.keys.identityRecord(identityHash(input.workspace, input.identity));
+    const record = this.keys.identityRecord(this.keys.identityHash(input.workspace, input.identity));
     const previous = this.open<Claims>(await this.redis.hget(record, 'claims'));
     const claims: Claims = compact({
       name: input.name ?? previous?.name,
@@ -447,7 +450,7 @@ export class IdentityStore {
     callId: string | undefined,
     previous: { binding: Binding; sealed: string } | undefined,
   ): Promise<void> {
-    const hash = identityHash(workspace, identity);
+    const hash = this.keys.identityHash(workspace, identity);
     const record = this.keys.identityRecord(hash);
     const now = this.now();
     const binding: Binding = compact({
@@ -471,7 +474,7 @@ export class IdentityStore {
   }
 
   private async unbind(scope: UserScope, identity: string): Promise<void> {
-    const hash = identityHash(scope.workspace, identity);
+    const hash = this.keys.identityHash(scope.workspace, identity);
     const current = await this.readBinding(scope.workspace, identity);
     if (current && sameScope(current.binding, scope)) {
       await this.redis.sbIdentityUnbindIf(this.keys.identityRecord(hash), current.sealed, this.anonymousTtl);
@@ -511,7 +514,8 @@ export class IdentityStore {
     if (ws !== scope.workspace || !sealedId) return undefined;
     const identity = this.cipher.open(sealedId);
     // The hash is derived from (workspace, identity): a record that does not match it is not this user.
-    if (identity === undefined || identityHash(scope.workspace, identity) !== hash) return undefined;
+    if (identity === undefined || this.keys.identityHash(scope.workspace, identity) !== hash)
+      return undefined;
     const opened = this.open<Claims>(claims);
     return compact({ hash, identity, claims: opened, seen: seen ? Number(seen) : undefined });
   }
@@ -682,7 +686,7 @@ export class IdentityStore {
       if (!link) continue;
       const current = await this.readBinding(scope.workspace, link.identity);
       if (!current || !sameScope(current.binding, scope)) continue;
-      const h = identityHash(scope.workspace, link.identity);
+      const h = this.keys.identityHash(scope.workspace, link.identity);
       await this.redis.sbIdentityEraseIf(
         this.keys.identityRecord(h),
         this.keys.identityHistory(h),

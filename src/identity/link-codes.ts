@@ -3,7 +3,7 @@ import { installScripts } from '../store/scripts.js';
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DataCipher } from '../store/cipher.js';
-import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
+import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import type { IdentityStore } from './identity-store.js';
 import type { CustomData, ResolvedUser } from './types.js';
 
@@ -119,7 +119,7 @@ export class LinkCodes {
     callId?: string;
   }): Promise<RedeemResult> {
     const { keys } = this.options;
-    const failures = keys.linkCodeFailures(identityHash(input.workspace, input.identity));
+    const failures = keys.linkCodeFailures(keys.identityHash(input.workspace, input.identity));
     const maxFailures = this.options.maxFailures ?? 5;
     const [count, ttlMs] = await this.redis.sbLinkReserve(failures, this.options.failureWindowSeconds ?? 900);
     if (count > maxFailures)
@@ -127,8 +127,11 @@ export class LinkCodes {
 
     const code = input.code.replace(/[\s-]/g, '');
     if (!new RegExp(`^\\d{${this.digits}}$`).test(code)) return { ok: false, reason: 'invalid' };
-    // GETDEL: of two identities racing with the same code, exactly one gets it.
-    const sealed = await this.redis.getdel(keys.linkCode(input.workspace, code));
+    // GETDEL: of two identities racing with the same code, exactly one gets it. A code issued before
+    // keyed names cannot be moved (its code is not known), so a miss looks under its old name too.
+    const sealed =
+      (await this.redis.getdel(keys.linkCode(input.workspace, code))) ??
+      (await this.redis.getdel(keys.legacyLinkCode(input.workspace, code)));
     const plain = sealed === null ? undefined : this.options.cipher.open(sealed);
     let stored: StoredCode | undefined;
     try {
@@ -145,7 +148,11 @@ export class LinkCodes {
       userId: stored.userId,
       ...(stored.externalId !== undefined ? { externalId: stored.externalId } : {}),
     };
-    await this.redis.srem(keys.userLinkCodes(scope), keys.linkCode(input.workspace, code));
+    await this.redis.srem(
+      keys.userLinkCodes(scope),
+      keys.linkCode(input.workspace, code),
+      keys.legacyLinkCode(input.workspace, code),
+    );
     const user = await this.options.identity.markVerified({
       workspace: input.workspace,
       identity: input.identity,

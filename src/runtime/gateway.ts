@@ -16,7 +16,6 @@ import { identityOf, type Channel } from '../core/events.js';
 import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../events/index.js';
 import { IdentityStore, LinkCodes } from '../identity/index.js';
 import { IdentityKeys } from '../store/identity-keys.js';
-import { conversationId } from '../store/keys.js';
 import { identityServices } from './identity-services.js';
 import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
@@ -33,6 +32,8 @@ import { TurnWaiter } from '../queue/turn-waiter.js';
 import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
 import { ConversationStore } from '../store/conversation-store.js';
 import { Keys } from '../store/keys.js';
+import { migrateLegacyNames } from '../store/key-migration.js';
+import { loadKeyNaming } from '../store/key-naming.js';
 import { Directory } from './directory.js';
 import { createOutboundClient } from '../net/outbound.js';
 import type { TurnServiceDeps } from './turn-services.js';
@@ -105,6 +106,14 @@ function connectCluster(env: Env, name: string, options: RedisOptions): Redis {
   return cluster as unknown as Redis;
 }
 
+/** Each workspace's bots: where the start-up migration looks for a user's workspace and an identity's conversations. */
+function botsByWorkspace(config: Config): Map<string, string[]> {
+  const map = new Map<string, string[]>(Object.keys(config.workspaces).map((w) => [w, []]));
+  for (const [id, bot] of Object.entries(config.bots))
+    map.set(bot.workspace, [...(map.get(bot.workspace) ?? []), id]);
+  return map;
+}
+
 /** The servers that hold keys, for a SCAN: each master of a cluster, or the one Redis. */
 function keyHolders(redis: Redis): Redis[] {
   return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
@@ -165,7 +174,6 @@ function readyWithin(redis: Redis, ms: number): Promise<void> {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { env, logger } = opts;
   const sandbox = isSandbox(env, opts.config);
-  const keys = new Keys(env.SWITCHBOARD_KEY_PREFIX);
 
   const dataKey = env.SWITCHBOARD_DATA_KEY ?? (sandbox ? SANDBOX_DATA_KEY : undefined);
   if (!dataKey) {
@@ -199,6 +207,34 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const work = connect(env, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
   const connections: Redis[] = [web, work];
 
+  // Key names are keyed hashes: the key that names them is read (or made) before anything is named.
+  await readyWithin(work, 5000);
+  if (work.status !== 'ready')
+    logger.warn('waiting for Redis: key names need the key-naming record kept there');
+  let keys: Keys;
+  let identityKeys: IdentityKeys;
+  try {
+    keys = new Keys(
+      env.SWITCHBOARD_KEY_PREFIX,
+      await loadKeyNaming(work, env.SWITCHBOARD_KEY_PREFIX, cipher, dataKey),
+    );
+    identityKeys = new IdentityKeys(keys);
+    const moved = await migrateLegacyNames({
+      redis: work,
+      nodes: keyHolders(work),
+      keys,
+      identityKeys,
+      cipher,
+      workspaces: botsByWorkspace(opts.config),
+    });
+    // Unknown records: sealed under a lost key, of a workspace no longer configured, or named by another key-naming key.
+    const level = moved.unknown > 0 ? 'warn' : 'info';
+    if (moved.ran) logger[level]('key names checked for the unkeyed names of earlier versions', { ...moved });
+  } catch (error) {
+    for (const c of connections) c.disconnect();
+    throw error;
+  }
+
   const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const queuesForWork = new Queues(work, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const metrics = createMetrics(() => queuesForWeb.depth());
@@ -207,12 +243,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const recorder = sandbox ? new SandboxRecorder(work, keys) : undefined;
 
   // Identity, tokens and operator events: one set per connection (workers wait for Redis, the web fails fast).
-  const identityKeys = new IdentityKeys(keys);
   const onErase = async ({ workspace, scope, identities }: ErasedSubject & { identities: string[] }) => {
     const bots = Object.entries(directory.config.bots).filter(([, bot]) => bot.workspace === workspace);
     const cids = new Set<string>();
     for (const identity of identities) {
-      for (const [botId] of bots) cids.add(conversationId(botId, identity));
+      for (const [botId] of bots) cids.add(keys.conversationId(botId, identity));
     }
     for (const cid of cids) await workStore.forget(cid);
     // forget() cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): a SCAN

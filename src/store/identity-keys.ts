@@ -1,5 +1,5 @@
 // Redis key names for users, channel identities, tokens, link codes, API rate limits and operator events.
-import { createHash } from 'node:crypto';
+import { legacyDigest, type KeyNaming } from './key-naming.js';
 import { Keys } from './keys.js';
 
 /** The user partition SPEC 1 calls (workspace, externalId, user): the same user id in two externalIds is two users. */
@@ -9,21 +9,16 @@ export interface UserScope {
   userId: string;
 }
 
-function digest(...parts: string[]): string {
-  // NUL cannot appear in a workspace id or a channel identity, so the parts cannot run into each other.
-  return createHash('sha256').update(parts.join('\0')).digest('base64url').slice(0, 22);
-}
-
-/** A stable, opaque id for a user scope: user ids and externalIds may be e-mail addresses, so they stay out of key names. */
-export function scopeHash(scope: UserScope): string {
+function scopeParts(scope: UserScope): string[] {
   const external = scope.externalId === undefined ? '-' : `=${scope.externalId}`;
-  return digest('user', scope.workspace, external, scope.userId);
+  return ['user', scope.workspace, external, scope.userId];
 }
 
-/** A stable, opaque id for a channel identity within a workspace (no phone number in key names). */
-export function identityHash(workspace: string, identity: string): string {
-  return digest('identity', workspace, identity);
-}
+/** The unkeyed names of earlier versions, for the start-up migration only (see `migrateLegacyNames`). */
+export const legacyHashes = {
+  scope: (scope: UserScope): string => legacyDigest(...scopeParts(scope)),
+  identity: (workspace: string, identity: string): string => legacyDigest('identity', workspace, identity),
+};
 
 /**
  * Key names for identity data. Everything about one user carries the user's scope hash as a Redis
@@ -32,43 +27,78 @@ export function identityHash(workspace: string, identity: string): string {
  */
 export class IdentityKeys {
   readonly prefix: string;
+  private readonly naming: KeyNaming | undefined;
 
+  /** From a prefix alone only the names without a hash in them work (the events queue's). */
   constructor(keys: Keys | string) {
     this.prefix = typeof keys === 'string' ? keys : keys.prefix;
+    this.naming = typeof keys === 'string' ? undefined : keys.naming;
   }
 
-  private user(scope: UserScope): string {
-    return `${this.prefix}:u:{${scopeHash(scope)}}`;
+  /** A keyed hash of the parts (see `KeyNaming`): what a key name may carry instead of an id, a number or a code. */
+  digest(...parts: string[]): string {
+    if (!this.naming) throw new Error('IdentityKeys built from a prefix alone cannot name hashed keys');
+    return this.naming.hash(...parts);
+  }
+
+  /** A stable, opaque id for a user scope: user ids and externalIds may be e-mail addresses, so they stay out of key names. */
+  scopeHash(scope: UserScope): string {
+    return this.digest(...scopeParts(scope));
+  }
+
+  /**
+   * A stable, opaque id for a channel identity within a workspace (no phone number in key names). It is
+   * also the anonymous user id's suffix, so it reveals the number to no one without the data key.
+   */
+  identityHash(workspace: string, identity: string): string {
+    return this.digest('identity', workspace, identity);
+  }
+
+  /**
+   * The names of one user's keys under a scope hash: today's (`scopeHash`), or an old one while the
+   * start-up migration moves it.
+   */
+  userKeysOf(hash: string) {
+    const base = `${this.prefix}:u:{${hash}}`;
+    return {
+      profile: `${base}:profile`,
+      identities: `${base}:ids`,
+      tokenIndex: `${base}:toks`,
+      history: `${base}:hist`,
+      linkCodes: `${base}:codes`,
+      events: `${base}:ev`,
+      token: (component: string) => `${base}:tok:${component}`,
+    };
   }
 
   /** A verified user's profile (sealed JSON). Its existence is the user's existence. */
   userProfile(scope: UserScope): string {
-    return `${this.user(scope)}:profile`;
+    return this.userKeysOf(this.scopeHash(scope)).profile;
   }
 
   /** A verified user's channel identities: identity hash → sealed binding record. */
   userIdentities(scope: UserScope): string {
-    return `${this.user(scope)}:ids`;
+    return this.userKeysOf(this.scopeHash(scope)).identities;
   }
 
   /** One cached token (sealed JSON with its absolute expiry); Redis TTL = the token's lifetime. */
   token(scope: UserScope, component: string): string {
-    return `${this.user(scope)}:tok:${component}`;
+    return this.userKeysOf(this.scopeHash(scope)).token(component);
   }
 
   /** Which components have a token and until when (ms): lets `list` work without reading values. */
   tokenIndex(scope: UserScope): string {
-    return `${this.user(scope)}:toks`;
+    return this.userKeysOf(this.scopeHash(scope)).tokenIndex;
   }
 
   /** A verified user's history, newest first, each entry sealed, capped. */
   userHistory(scope: UserScope): string {
-    return `${this.user(scope)}:hist`;
+    return this.userKeysOf(this.scopeHash(scope)).history;
   }
 
   /** Key names of the link codes issued for a user, so erasure can void them. */
   userLinkCodes(scope: UserScope): string {
-    return `${this.user(scope)}:codes`;
+    return this.userKeysOf(this.scopeHash(scope)).linkCodes;
   }
 
   private identity(hash: string): string {
@@ -100,7 +130,7 @@ export class IdentityKeys {
 
   /** Ids of the operator event jobs that name a user, scored by when they were queued (for erasure). */
   userEvents(scope: UserScope): string {
-    return `${this.user(scope)}:ev`;
+    return this.userKeysOf(this.scopeHash(scope)).events;
   }
 
   /** Ids of the operator event jobs that name a channel identity or its anonymous user (for erasure). */
@@ -108,19 +138,27 @@ export class IdentityKeys {
     return `${this.identity(hash)}:ev`;
   }
 
-  /** A link code, by the hash of (workspace, code): the code itself is a secret and never a key. */
+  /** A link code, by the keyed hash of (workspace, code): the code itself is a secret and never a key. */
   linkCode(workspace: string, code: string): string {
-    return `${this.prefix}:lc:{${digest('link', workspace, code)}}`;
+    return `${this.prefix}:lc:{${this.digest('link', workspace, code)}}`;
   }
 
-  /** Requests of one operator API key in one fixed window (the key is hashed). */
+  /**
+   * The name earlier versions gave a link code (an unkeyed hash): a code issued before the upgrade is
+   * still redeemed under it until it expires. Its code cannot be read back from it, so it cannot be moved.
+   */
+  legacyLinkCode(workspace: string, code: string): string {
+    return `${this.prefix}:lc:{${legacyDigest('link', workspace, code)}}`;
+  }
+
+  /** Requests of one operator API key in one fixed window (by a keyed hash of the key's hash: a short key is not tried back). */
   apiRateLimit(apiKeyHash: string, window: number): string {
-    return `${this.prefix}:rl:{${apiKeyHash}}:${window}`;
+    return `${this.prefix}:rl:{${this.digest('api-key', apiKeyHash)}}:${window}`;
   }
 
-  /** Failed operator API authentications from one client address (or IPv6 /64) in one fixed window. */
+  /** Failed operator API authentications from one client address (or IPv6 /64, keyed hash) in one fixed window. */
   apiAuthFailures(clientAddress: string, window: number): string {
-    return `${this.prefix}:af:{${clientAddress}}:${window}`;
+    return `${this.prefix}:af:{${this.digest('api-client', clientAddress)}}:${window}`;
   }
 
   /** BullMQ prefix of the operator events queue (with its own hash tag). */

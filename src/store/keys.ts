@@ -1,5 +1,6 @@
 // Every Redis key name Switchboard uses, in one place.
 import { createHash } from 'node:crypto';
+import type { KeyNaming } from './key-naming.js';
 
 /** Seconds a provider id is remembered for deduplication (Twilio retries within hours, not days). */
 export const SEEN_TTL = 86_400;
@@ -28,17 +29,19 @@ export const CALL_MEMORY_TTL = 30 * 86_400;
 /** Milliseconds a call can last: Twilio's longest time limit (24 hours). Later events of it are refused. */
 export const MAX_CALL_MS = 86_400_000;
 
-/** A short, stable id for the conversation between a bot and a channel identity (no phone number in it). */
-export function conversationId(botId: string, identity: string): string {
+/** Where the key-naming key is kept, sealed (see `loadKeyNaming`): read before any other key can be named. */
+export function keyNamingRecord(prefix: string): string {
+  return `${prefix}:meta:names`;
+}
+
+/** The conversation id of earlier versions (an unkeyed hash): only to find and move data written then. */
+export function legacyConversationId(botId: string, identity: string): string {
   return createHash('sha256').update(`${botId}\n${identity}`).digest('base64url').slice(0, 22);
 }
 
-/**
- * The conversation of one voice call: the caller's conversation id, a dot, and one for the CallSid. Its
- * dialog state, inbox and turn answers are the call's own; its opt-out is the caller's (see `Keys`).
- */
-export function callConversationId(botId: string, identity: string, callSid: string): string {
-  return `${conversationId(botId, identity)}.${conversationId(botId, `call\n${callSid}`)}`;
+/** Set once a start-up found nothing left under the unkeyed names of earlier versions (see `migrateLegacyNames`). */
+export function legacyNamesDone(prefix: string): string {
+  return `${prefix}:meta:legacy-names`;
 }
 
 /**
@@ -47,7 +50,23 @@ export function callConversationId(botId: string, identity: string, callSid: str
  * conversation (`caller.call`) is tagged with its caller's id: its keys sit next to the caller's opt-out.
  */
 export class Keys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    readonly naming: KeyNaming,
+  ) {}
+
+  /** A short, stable id for the conversation between a bot and a channel identity: a keyed hash, no phone number in it. */
+  conversationId(botId: string, identity: string): string {
+    return this.naming.hash('conversation', botId, identity);
+  }
+
+  /**
+   * The conversation of one voice call: the caller's conversation id, a dot, and one for the CallSid. Its
+   * dialog state, inbox and turn answers are the call's own; its opt-out is the caller's.
+   */
+  callConversationId(botId: string, identity: string, callSid: string): string {
+    return `${this.conversationId(botId, identity)}.${this.conversationId(botId, `call\n${callSid}`)}`;
+  }
 
   private conv(cid: string): string {
     const dot = cid.indexOf('.');

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
 import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
-import { callConversationId, conversationId, Keys } from '../../src/store/keys.js';
+import { keyNaming, namingKeyFrom } from '../../src/store/key-naming.js';
+import { Keys } from '../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -101,6 +102,14 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<number
   return deleted;
 }
 
+/**
+ * The key names a gateway gives a fresh prefix: it derives its key-naming key from the data key it
+ * starts with (and keeps it in Redis, so later data keys change nothing).
+ */
+export function keysFor(prefix: string, dataKey: string): Keys {
+  return new Keys(prefix, keyNaming(namingKeyFrom(dataKey)));
+}
+
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const prefix = randomPrefix(options.label);
@@ -131,7 +140,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => undefined); // a test may stop its private Redis on purpose
     await redis.connect();
-    const keys = new Keys(prefix);
+    const keys = keysFor(prefix, processEnv.SWITCHBOARD_DATA_KEY!);
 
     const gateways: RunningGateway[] = [];
     const children: SwitchboardProcess[] = [];
@@ -171,8 +180,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       main,
       webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1'),
       redis,
-      conversation: (botId, identity) => conversationId(botId, identity),
-      callConversation: (botId, identity, callSid) => callConversationId(botId, identity, callSid),
+      conversation: (botId, identity) => keys.conversationId(botId, identity),
+      callConversation: (botId, identity, callSid) => keys.callConversationId(botId, identity, callSid),
       startGateway: (roles, name = roles.web ? 'web' : 'workers') => startInProcess(roles, name),
       async spawn(command, name = command, extra = {}) {
         const child = await spawnSwitchboard(command, { ...processEnv, ...extra }, name);

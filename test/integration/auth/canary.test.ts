@@ -2,7 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fakes/operator-api.js';
 import { captureLogs } from '../../support/logs.js';
@@ -242,7 +242,7 @@ describe('secret canaries', () => {
         headers: { authorization: `Bearer ${API_KEY}` },
       }).then((r) => r.json())) as unknown;
     // Before the login an identity's history is its own (anonymous); after it, the verified user's.
-    const anonymous = (identity: string) => `anon:${identityHash('test', identity)}`;
+    const anonymous = (identity: string) => `anon:${new IdentityKeys(h.keys).identityHash('test', identity)}`;
     const histories = [
       await history(anonymous(sms.identity)),
       await history(`u-${SMS_USER}`),

@@ -164,7 +164,7 @@ export async function gatewayWithKeys(
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
   const h = new DialogHarness(
     base.prefix,
-    base.keys,
+    gateway.keys, // named by the key-naming key in Redis, whatever data key this gateway started with
     env,
     { ...base.processEnv, SWITCHBOARD_DATA_KEY: keys.current },
     base.config,

@@ -1,7 +1,7 @@
 // Secrets at a secret prompt: a password typed after the session expired, a keyword, a grouped LINK code — all [redacted] and deleted from Twilio's log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT as ENGINE } from '../../../src/core/dialog.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { jsonRequest } from '../../support/json-api.js';
 import { newSid } from '../../support/webhooks.js';
@@ -32,7 +32,10 @@ afterAll(async () => {
 });
 
 /** The identity's own history (it is anonymous until it logs in), as the operator API shows it. */
-async function history(c: TextChat, userId = `anon:${identityHash('test', c.identity)}`) {
+async function history(
+  c: TextChat,
+  userId = `anon:${new IdentityKeys(h.keys).identityHash('test', c.identity)}`,
+) {
   const answer = await jsonRequest(
     h.url,
     'GET',

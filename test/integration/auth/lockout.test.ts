@@ -1,7 +1,6 @@
 // Wrong credentials: asked again, locked out after maxAttempts with no auth call while locked, then a login after the lockout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { eventually } from '../../support/wait.js';
 import type { DialogHarness } from '../dialog/helpers.js';
@@ -43,7 +42,8 @@ describe('lockout', () => {
     expect(await c.send('lock-gus')).toEqual([TEXT.locked(1)]);
     expect(bank.logins).toHaveLength(3);
 
-    const lock = new IdentityKeys(h.keys).lockout(identityHash('test', c.identity));
+    const ik = new IdentityKeys(h.keys);
+    const lock = ik.lockout(ik.identityHash('test', c.identity));
     expect(await h.redis.pttl(lock)).toBeGreaterThan(0);
     expect(await h.redis.pttl(lock)).toBeLessThanOrEqual(2000);
     // The lockout record lives exactly as long as the lockout.

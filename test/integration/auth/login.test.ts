@@ -129,7 +129,9 @@ describe('login', () => {
     expect(await c.send('LOGOUT')).toEqual([TEXT.signedOut]);
     expect(await h.redis.exists(...both)).toBe(0);
     const user = (await (
-      await fetch(`${h.url}/v1/users/5150`, { headers: { authorization: 'Bearer test-api-key-0123456789abcdef0123456789' } })
+      await fetch(`${h.url}/v1/users/5150`, {
+        headers: { authorization: 'Bearer test-api-key-0123456789abcdef0123456789' },
+      })
     ).json()) as { tokens: unknown[] };
     expect(user.tokens).toEqual([]);
 

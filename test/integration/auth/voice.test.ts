@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { jsonRequest } from '../../support/json-api.js';
 import { twimlAttribute, twimlText } from '../../support/twiml.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   gather,
   HANGUP,
@@ -124,7 +124,7 @@ async function anonymousHistory(
   const answer = await jsonRequest(
     h.url,
     'GET',
-    `/v1/users/anon:${identityHash('test', identity)}/history?limit=100`,
+    `/v1/users/anon:${new IdentityKeys(h.keys).identityHash('test', identity)}/history?limit=100`,
     {
       key: h.processEnv.TEST_API_KEY!,
     },

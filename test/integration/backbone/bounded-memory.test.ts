@@ -19,6 +19,7 @@ const BOT = botYaml(
 const PERMANENT = [
   /:\{(conv|send)\d+\}:(conversations|replies):(id|meta|events|stalled-check)$/, // BullMQ's own: one per queue
   /:\{events\}:events:(id|meta|events|stalled-check)$/, // the operator events queue's own
+  /:meta:(names|legacy-names)$/, // the key-naming record and the migration's marker: one each
 ];
 
 /** Waits until no conversation or outbox has work left (a reply is popped just after Twilio took it). */

@@ -1,10 +1,12 @@
 // REDIS_CLUSTER_NODES: the gateway runs on a real three-master Redis Cluster on loopback, end to end.
+import { createHash } from 'node:crypto';
 import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { shardOf } from '../../../src/queue/queues.js';
-import { identityHash, scopeHash } from '../../../src/store/identity-keys.js';
-import { callConversationId, conversationId } from '../../../src/store/keys.js';
+import { createDataCipher } from '../../../src/store/cipher.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { legacyNamesDone } from '../../../src/store/keys.js';
 import { botYaml, configVariables, NUMBERS, PUBLIC_URL } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import {
@@ -96,7 +98,7 @@ async function spreadTexters(): Promise<Texter[]> {
   const seenShards = new Set<number>();
   for (let i = 100; i < 400 && (seenMasters.size < masters.size || seenShards.size < SHARDS); i++) {
     const phone = `+1202555${String(i).padStart(4, '0')}`;
-    const cid = conversationId('echo', `sms:${phone}`);
+    const cid = h.keys.conversationId('echo', `sms:${phone}`);
     const master = await masterOf(h.keys.state(cid));
     const shard = shardOf(cid, SHARDS);
     if (seenMasters.has(master) && seenShards.has(shard)) continue;
@@ -212,13 +214,13 @@ describe('on a three-master Redis Cluster', () => {
     let caller: string | undefined;
     for (let i = 500; i < 600 && !caller; i++) {
       const phone = `+1212555${String(i).padStart(4, '0')}`;
-      const cid = conversationId('phone-line', `voice:${phone}`);
+      const cid = h.keys.conversationId('phone-line', `voice:${phone}`);
       if ((await masterOf(h.keys.state(cid))) !== listening) caller = phone;
     }
     expect(caller).toBeDefined();
     // The call's keys carry its caller's hash tag: they sit on the same master as the state above.
     const call = newSid('CA');
-    const cid = callConversationId('phone-line', `voice:${caller}`, call);
+    const cid = h.keys.callConversationId('phone-line', `voice:${caller}`, call);
 
     // A listener of our own on the gateway's node: the announcements made on the other master reach it.
     const [host, port] = listening!.split(':');
@@ -278,8 +280,8 @@ describe('on a three-master Redis Cluster', () => {
 
     const before = [...(await keysPerMaster(client, h.prefix)).values()].flat();
     const marks = [
-      scopeHash({ workspace: 'test', userId: 'member-7' }),
-      ...texters.flatMap((t) => [identityHash('test', `sms:${t.phone}`), t.cid]),
+      new IdentityKeys(h.keys).scopeHash({ workspace: 'test', userId: 'member-7' }),
+      ...texters.flatMap((t) => [new IdentityKeys(h.keys).identityHash('test', `sms:${t.phone}`), t.cid]),
     ];
     const aboutUser = (key: string) => marks.some((m) => key.includes(m));
     // Their conversations' per-message keys (seen:<MessageSid>, rate:<minute>) sit on every master.
@@ -300,5 +302,41 @@ describe('on a three-master Redis Cluster', () => {
     await h.webhooks.sms(again!.phone, 'back');
     const replies = await h.twilio.waitForMessages(again!.phone, 3);
     expect(replies[2]!.body).toBe('got back');
+  });
+
+  it('moves data named the unkeyed way of earlier versions to its keyed names, across slots', async () => {
+    const cipher = createDataCipher(h.processEnv.SWITCHBOARD_DATA_KEY!);
+    const sha = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+    const ik = new IdentityKeys(h.keys);
+    // A number whose old and new identity record live on different masters: RENAME could not move it.
+    let identity = '';
+    for (let i = 0; !identity; i++) {
+      const candidate = `sms:+1202556${String(i).padStart(4, '0')}`;
+      const old = ik.identityRecord(sha(['identity', 'test', candidate].join('\0')));
+      if ((await masterOf(old)) !== (await masterOf(ik.identityRecord(ik.identityHash('test', candidate)))))
+        identity = candidate;
+    }
+    const oldRecord = ik.identityRecord(sha(['identity', 'test', identity].join('\0')));
+    const oldOptOut = h.keys.optOut(sha(`echo\n${identity}`));
+    await client.hset(oldRecord, { id: cipher.seal(identity), ws: 'test', seen: '1' });
+    await client.set(oldOptOut, '1');
+
+    // As after an upgrade: the marker of a finished search is not there yet.
+    await client.del(legacyNamesDone(h.prefix));
+    const upgraded = await h.startGateway({ web: false, workers: true }, 'upgraded');
+    expect(
+      upgraded.logs.lines.find(
+        (l) => l.message === 'key names checked for the unkeyed names of earlier versions',
+      ),
+    ).toMatchObject({ identities: 1, optOuts: 1, unknown: 0 });
+    await upgraded.close();
+
+    expect(await client.exists(oldRecord)).toBe(0);
+    expect(await client.exists(oldOptOut)).toBe(0);
+    const record = await client.hgetall(ik.identityRecord(ik.identityHash('test', identity)));
+    expect(cipher.open(record.id!)).toBe(identity);
+    expect(record.ws).toBe('test');
+    const optOut = h.keys.optOut(h.keys.conversationId('echo', identity));
+    expect([await client.get(optOut), await client.ttl(optOut)]).toEqual(['1', -1]);
   });
 });

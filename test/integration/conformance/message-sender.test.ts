@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxRecorder } from '../../../src/outbound/sandbox-recorder.js';
 import { SendRejectedError, SendRetryableError, type MessageSender } from '../../../src/outbound/sender.js';
 import { TwilioSender } from '../../../src/outbound/twilio-sender.js';
-import { Keys } from '../../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
-import { ACCOUNT_SID, AUTH_TOKEN } from '../../support/config.js';
-import { deletePrefix, randomPrefix } from '../../support/harness.js';
+import { ACCOUNT_SID, AUTH_TOKEN, dataKey } from '../../support/config.js';
+import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
 
 interface Subject {
   sender: MessageSender;
@@ -41,7 +40,7 @@ const subjects: Record<string, () => Subject> = {
     refuseNext: (status) => twilio.failNext({ status }),
   }),
   'SandboxRecorder (Redis)': () => {
-    const recorder = new SandboxRecorder(redis, new Keys(prefix));
+    const recorder = new SandboxRecorder(redis, keysFor(prefix, dataKey()));
     return {
       sender: recorder,
       received: async (to) =>

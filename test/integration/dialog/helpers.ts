@@ -12,7 +12,7 @@ import { Queues } from '../../../src/queue/queues.js';
 import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
-import { callConversationId, conversationId, Keys } from '../../../src/store/keys.js';
+import type { Keys } from '../../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -25,7 +25,7 @@ import {
   testConfigYaml,
   writeConfigFile,
 } from '../../support/config.js';
-import { deletePrefix, randomPrefix } from '../../support/harness.js';
+import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
 import { captureLogs, type LogCollector, type LogLine } from '../../support/logs.js';
 import { twimlAttribute, twimlText } from '../../support/twiml.js';
 import { newSid, TwilioWebhookClient, type WebhookAnswer } from '../../support/webhooks.js';
@@ -91,12 +91,12 @@ export class DialogHarness {
   }
 
   cid(botId: string, identity: string): string {
-    return conversationId(botId, identity);
+    return this.keys.conversationId(botId, identity);
   }
 
   /** The conversation of one call: its state and turn answers are the call's own. */
   callCid(botId: string, call: CallChat): string {
-    return callConversationId(botId, call.identity, call.callSid);
+    return this.keys.callConversationId(botId, call.identity, call.callSid);
   }
 
   sms(from = randomNumber(), to: string = NUMBERS.sms): TextChat {
@@ -132,7 +132,7 @@ export class DialogHarness {
 
   /** Queues an event as the webhook would (sealed into the inbox, conversation kicked), for events a webhook cannot make. */
   async inject(event: InboundEvent): Promise<void> {
-    const cid = conversationId(event.botId, event.identity);
+    const cid = this.keys.conversationId(event.botId, event.identity);
     this.queues ??= new Queues(this.redis, this.keys, this.env.SWITCHBOARD_QUEUE_SHARDS);
     expect(await this.store.accept(cid, event)).toBe(true);
     await this.queues.kickConversation(cid);
@@ -210,7 +210,7 @@ export async function startDialogHarness(options: DialogHarnessOptions): Promise
         : await startGateway({ env, config, logger, roles: { web: true, workers: true }, port: 0 });
     return new DialogHarness(
       prefix,
-      new Keys(prefix),
+      keysFor(prefix, processEnv.SWITCHBOARD_DATA_KEY!),
       env,
       processEnv,
       config,

@@ -3,8 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
 import { EVENTS_QUEUE, QueuedEventSink, type OperatorEvent } from '../../../src/events/sink.js';
-import { IdentityKeys, identityHash, scopeHash } from '../../../src/store/identity-keys.js';
-import { conversationId } from '../../../src/store/keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   ASK_PASSWORD,
   ASK_USERNAME,
@@ -39,9 +38,9 @@ describe('DELETE /v1/users/{id}', () => {
     const identities = [`whatsapp:${phone}`, `sms:${phone}`];
     // Every name that would mark a key as being about this user: their scope, identities and conversations.
     const marks = [
-      scopeHash({ workspace: 'acme', userId: 'member-9' }),
-      ...identities.map((i) => identityHash('acme', i)),
-      ...identities.flatMap((i) => BOTS.map((bot) => conversationId(bot, i))),
+      new IdentityKeys(w.h.keys).scopeHash({ workspace: 'acme', userId: 'member-9' }),
+      ...identities.map((i) => new IdentityKeys(w.h.keys).identityHash('acme', i)),
+      ...identities.flatMap((i) => BOTS.map((bot) => w.h.keys.conversationId(bot, i))),
     ];
     const aboutUser = (key: string) => marks.some((m) => key.includes(m));
 
@@ -148,7 +147,7 @@ describe('DELETE /v1/users/{id}', () => {
     expect(before.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toHaveLength(1);
     expect(after.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toEqual([]);
     // The bystander's conversation is untouched.
-    const bystanderCid = conversationId('bank', `whatsapp:${bystander}`);
+    const bystanderCid = w.h.keys.conversationId('bank', `whatsapp:${bystander}`);
     expect(after.filter((k) => k.includes(bystanderCid)).length).toBeGreaterThan(0);
     // Nothing left in Redis holds the user's number, id, name or email in clear.
     for (const key of after) {
@@ -176,7 +175,11 @@ describe('DELETE /v1/users/{id} while the events receiver is down', () => {
     const phone = randomNumber();
     const bystander = randomNumber();
     // Every way an event job can name the user: their id, their number, the id they had while anonymous.
-    const names = ['member-ev', phone, `anon:${identityHash('acme', `sms:${phone}`)}`];
+    const names = [
+      'member-ev',
+      phone,
+      `anon:${new IdentityKeys(w.h.keys).identityHash('acme', `sms:${phone}`)}`,
+    ];
     const naming = (text: string) => names.filter((n) => text.includes(n));
     const queue = new Queue<OperatorEvent>(EVENTS_QUEUE, {
       connection: w.h.redis,
@@ -257,7 +260,8 @@ describe('DELETE /v1/users/{id} while the events receiver is down', () => {
       await queue.promoteJobs();
       await waitForEvent(
         w.acmeEvents,
-        (e) => e.userId === `anon:${identityHash('acme', `whatsapp:${bystander}`)}`,
+        (e) =>
+          e.userId === `anon:${new IdentityKeys(w.h.keys).identityHash('acme', `whatsapp:${bystander}`)}`,
         'the bystander’s conversation.started',
       );
       await queuesIdle(w.h);

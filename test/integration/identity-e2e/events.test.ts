@@ -6,7 +6,7 @@ import { TEXT } from '../../../src/core/dialog.js';
 import { verifySwitchboardSignature } from '../../../src/events/signature.js';
 import { createEventWorker } from '../../../src/events/worker.js';
 import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { NUMBERS } from '../../support/config.js';
 import { captureLogs } from '../../support/logs.js';
 import { newSid, TwilioWebhookClient } from '../../support/webhooks.js';
@@ -43,7 +43,7 @@ describe('operator events from a conversation', () => {
     const w = await world();
     const phone = randomNumber();
     const identity = `sms:${phone}`;
-    const anonId = `anon:${identityHash('acme', identity)}`;
+    const anonId = `anon:${new IdentityKeys(w.h.keys).identityHash('acme', identity)}`;
     w.bank.addAccount('ev', { password: CANARY, userId: 'member-5' });
     const chat = w.h.sms(phone);
 

@@ -1,6 +1,6 @@
 // A name and email typed in a profile step stay unverified: shown as such by the API, and never a key to a verified user's data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   ASK_USERNAME,
   BALANCE_TEXT,
@@ -62,7 +62,7 @@ describe('unverified profile', () => {
         e.channel === 'sms' &&
         String(e.userId).startsWith('anon:') &&
         (e.data as { bot?: string }).bot === 'bank' &&
-        e.userId === `anon:${identityHash('acme', `sms:${claimant}`)}`,
+        e.userId === `anon:${new IdentityKeys(w.h.keys).identityHash('acme', `sms:${claimant}`)}`,
       'conversation.started of the claimant',
     );
     const anonId = String(started.event!.userId);
@@ -129,7 +129,7 @@ describe('unverified profile', () => {
     const phone = randomNumber();
     const sms = w.h.sms(phone);
     await sms.send('hello');
-    const anonId = `anon:${identityHash('acme', `sms:${phone}`)}`;
+    const anonId = `anon:${new IdentityKeys(w.h.keys).identityHash('acme', `sms:${phone}`)}`;
     const shown = await w.api('GET', `/v1/users/${encodeURIComponent(anonId)}`);
     expect(shown.status).toBe(200);
     expect(shown.json).toMatchObject({

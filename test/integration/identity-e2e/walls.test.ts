@@ -1,7 +1,7 @@
 // Workspace walls end to end: another workspace's key cannot read, change, renew, revoke or erase a user, and never gets its events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
   BALANCE_TEXT,
   GLOBEX_KEY,
@@ -39,7 +39,7 @@ describe('workspace walls', () => {
     const chat = w.h.whatsapp(phone);
     await chat.send('hi');
     expect(await chat.send('1')).toEqual([BALANCE_TEXT, MAIN_PROMPT]);
-    const anonOfPhone = `anon:${identityHash('acme', `sms:${phone}`)}`;
+    const anonOfPhone = `anon:${new IdentityKeys(w.h.keys).identityHash('acme', `sms:${phone}`)}`;
     await w.h.sms(phone).send('hello'); // an anonymous acme identity, for its anon: id
 
     const asGlobex = { key: GLOBEX_KEY };
@@ -141,8 +141,8 @@ describe('workspace walls', () => {
     expect(w.globexEvents.deliveries.every((d) => d.event?.workspace === 'globex')).toBe(true);
     expect(w.acmeEvents.deliveries.every((d) => d.event?.workspace === 'acme')).toBe(true);
     expect(globex.map((e) => e.userId)).toEqual([
-      `anon:${identityHash('globex', `sms:${globexPhone}`)}`,
-      `anon:${identityHash('globex', `sms:${globexPhone}`)}`,
+      `anon:${new IdentityKeys(w.h.keys).identityHash('globex', `sms:${globexPhone}`)}`,
+      `anon:${new IdentityKeys(w.h.keys).identityHash('globex', `sms:${globexPhone}`)}`,
     ]);
   });
 });

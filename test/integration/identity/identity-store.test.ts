@@ -2,7 +2,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDACTED } from '../../../src/identity/identity-store.js';
 import { whoAmIText } from '../../../src/identity/who-am-i.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
 import { identityWorld, type IdentityWorld } from './setup.js';
 
 const worlds: IdentityWorld[] = [];
@@ -25,7 +24,7 @@ describe('tiers', () => {
     const user = await w.identity.resolveUser({ workspace: 'acme', identity: SMS });
     expect(user).toEqual({
       workspace: 'acme',
-      userId: `anon:${identityHash('acme', SMS)}`,
+      userId: `anon:${w.keys.identityHash('acme', SMS)}`,
       tier: 'anonymous',
       identity: SMS,
       channel: 'sms',

@@ -1,7 +1,6 @@
 // Link codes against a real Redis: redeeming verifies with the code's data, once, before expiry, 5 wrong tries per window.
 import { afterEach, describe, expect, it } from 'vitest';
 import { whoAmIText } from '../../../src/identity/who-am-i.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
 import { identityWorld, type IdentityWorld } from './setup.js';
 
 const worlds: IdentityWorld[] = [];
@@ -125,7 +124,7 @@ describe('link codes', () => {
 
     // The window is the failure counter's TTL: ending it lets the identity try again.
     const { code: second } = await w.linkCodes.create({ workspace: 'acme', userId: 'web-5' });
-    const counter = w.keys.linkCodeFailures(identityHash('acme', WA));
+    const counter = w.keys.linkCodeFailures(w.keys.identityHash('acme', WA));
     expect((await w.scan()).filter((k) => k.endsWith(':lcf'))).toEqual([counter]);
     expect(await w.redis.ttl(counter)).toBeGreaterThan(890);
     await w.redis.del(counter);

@@ -15,6 +15,7 @@ import { LinkCodes } from '../../../src/identity/link-codes.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { keysFor } from '../../support/harness.js';
 
 export const KEY_A = 'acme-key-0123456789abcdef0123456789abcdef';
 export const KEY_A2 = 'acme-key-second-rotation-key-0123456789';
@@ -140,8 +141,9 @@ export async function identityWorld(
 ): Promise<IdentityWorld> {
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
   const prefix = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const keys = new IdentityKeys(prefix);
-  const cipher = options.cipher ?? createDataCipher(dataKey());
+  const key = dataKey();
+  const keys = new IdentityKeys(keysFor(prefix, key));
+  const cipher = options.cipher ?? createDataCipher(key);
   const clock = { now: Date.now() };
   const now = options.useClock ? () => clock.now : Date.now;
   const tokens = new RedisTokenStore(redis, keys, cipher, { now });

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Lockout } from '../../../src/auth/lockout.js';
 import { RedisTokenStore } from '../../../src/auth/token-store.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
-import { identityHash } from '../../../src/store/identity-keys.js';
 import { dataKey, identityWorld, type IdentityWorld } from './setup.js';
 
 const worlds: IdentityWorld[] = [];
@@ -118,7 +117,7 @@ describe('Lockout', () => {
     // Another identity and another component are not locked.
     expect(await lockout.isLocked({ ...target, component: 'member-pin' })).toBeUndefined();
     expect(await lockout.isLocked({ ...target, identity: 'sms:+15551230002' })).toBeUndefined();
-    expect(await w.redis.pttl(w.keys.lockout(lockoutHash(target)))).toBeGreaterThan(899_000);
+    expect(await w.redis.pttl(w.keys.lockout(lockoutHash(w, target)))).toBeGreaterThan(899_000);
 
     w.clock.now += 900_000;
     expect(await lockout.isLocked(target)).toBeUndefined();
@@ -138,6 +137,6 @@ describe('Lockout', () => {
   });
 });
 
-function lockoutHash(target: { workspace: string; identity: string }): string {
-  return identityHash(target.workspace, target.identity);
+function lockoutHash(w: IdentityWorld, target: { workspace: string; identity: string }): string {
+  return w.keys.identityHash(target.workspace, target.identity);
 }
