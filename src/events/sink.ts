@@ -117,7 +117,8 @@ export function wantsEvent(config: Config, workspace: string, type: EventType): 
 export interface QueuedEventSinkOptions {
   connection: Redis;
   /** The key prefix (`Keys.prefix`). */
-  prefix: string;
+  /** Key names (the key-naming key hashes the per-user event indexes). */
+  keys: IdentityKeys;
   directory: ConfigSource;
   logger: Logger;
   /** Safety net on top of the 24-hour limit the delivery worker's backoff enforces. */
@@ -131,7 +132,7 @@ export class QueuedEventSink implements EventSink {
   private readonly keys: IdentityKeys;
 
   constructor(private readonly options: QueuedEventSinkOptions) {
-    this.keys = new IdentityKeys(options.prefix);
+    this.keys = options.keys;
     this.queue = new Queue<QueuedEvent>(EVENTS_QUEUE, {
       connection: options.connection,
       prefix: this.keys.eventsQueuePrefix(),

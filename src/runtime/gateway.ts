@@ -277,13 +277,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const workEvents = new QueuedEventSink({
     connection: work,
-    prefix: keys.prefix,
+    keys: identityKeys,
     directory: currentDirectory,
     logger,
   });
   const webEvents = new QueuedEventSink({
     connection: web,
-    prefix: keys.prefix,
+    keys: identityKeys,
     directory: currentDirectory,
     logger,
   });

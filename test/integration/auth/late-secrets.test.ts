@@ -9,7 +9,7 @@ import type { DialogHarness, TextChat } from '../dialog/helpers.js';
 import { scanKeys, valueText } from '../identity-e2e/helpers.js';
 import { account, bankBot, startBankHarness, TEXT } from './helpers.js';
 
-const API_KEY = 'test-api-key-0123456789';
+const API_KEY = 'test-api-key-0123456789abcdef0123456789';
 const HELP = 'Reply MENU to start over, STOP to opt out.';
 
 let bank: FakeAuthService;

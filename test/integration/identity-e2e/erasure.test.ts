@@ -189,7 +189,7 @@ describe('DELETE /v1/users/{id} while the events receiver is down', () => {
     // An event queued 25 hours ago (a sink whose clock is set back): its next failure gives it up.
     const oldSink = new QueuedEventSink({
       connection: w.h.redis,
-      prefix: w.h.prefix,
+      keys: new IdentityKeys(w.h.keys),
       directory: () => ({ config: w.h.config }),
       logger,
       now: () => Date.now() - 25 * 3_600_000,

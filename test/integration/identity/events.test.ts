@@ -37,7 +37,7 @@ async function rig(types?: string[]): Promise<Rig> {
     events: lazy,
   });
   const directory = () => ({ config: w.config.current });
-  const sink = new QueuedEventSink({ connection: w.redis, prefix: w.prefix, directory, logger: w.logger });
+  const sink = new QueuedEventSink({ connection: w.redis, keys: w.keys, directory, logger: w.logger });
   ref.sink = sink;
   const workerConnection = new Redis(redisUrl(), { maxRetriesPerRequest: null });
   const worker = createEventWorker({
