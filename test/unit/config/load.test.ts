@@ -43,7 +43,11 @@ describe('parseConfigText', () => {
     const config = parseConfigText([{ file: 'minimal.yaml', text }], {});
     expect(config.server).toEqual({ publicUrl: 'https://gw.example.com', port: 3000, host: '0.0.0.0' });
     expect(config.twilio).toBeUndefined();
-    expect(config.workspaces.acme).toEqual({ apiKeys: ['key-1'], allowHosts: ['api.acme.example'] });
+    expect(config.workspaces.acme).toEqual({
+      apiKeys: ['key-1'],
+      allowHosts: ['api.acme.example'],
+      linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
+    });
     const bot = config.bots.bank!;
     expect(bot.numbers).toEqual({ sms: [], whatsapp: [], voice: [] });
     expect(bot.voice).toEqual({
@@ -221,7 +225,11 @@ describe('the shipped configurations load', () => {
     });
     expect(config.server.publicUrl).toBe('http://127.0.0.1:3000');
     expect(config.twilio).toBeUndefined();
-    expect(config.workspaces.demo).toEqual({ apiKeys: ['demo-key'], allowHosts: ['127.0.0.1', 'localhost'] });
+    expect(config.workspaces.demo).toEqual({
+      apiKeys: ['demo-key'],
+      allowHosts: ['127.0.0.1', 'localhost'],
+      linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
+    });
     const bot = config.bots['demo-bank']!;
     expect(bot.numbers).toEqual({
       sms: ['+15005550006'],
