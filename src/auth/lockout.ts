@@ -67,7 +67,6 @@ export interface AccountTarget {
 }
 
 interface LockoutRedis extends Redis {
-
   sbLockoutFail(
     key: string,
     component: string,

@@ -96,7 +96,9 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             return {
               ok: false,
               reason: outcome.reason,
-              ...(outcome.workspace?.tripped ? { workspaceTripped: { until: outcome.until ?? Date.now() } } : {}),
+              ...(outcome.workspace?.tripped
+                ? { workspaceTripped: { until: outcome.until ?? Date.now() } }
+                : {}),
             };
           }
           resolved = outcome.user;
@@ -127,7 +129,10 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             newly: tried.newly ?? false,
             failed: async () => {
               const after = await deps.lockout.accountFailed(target, policy);
-              return { lockedSeconds: after.locked ? secondsUntil(after.until) : 0, newly: after.newly ?? false };
+              return {
+                lockedSeconds: after.locked ? secondsUntil(after.until) : 0,
+                newly: after.newly ?? false,
+              };
             },
             release: () => deps.lockout.releaseAccount(target, policy),
             clear: () => deps.lockout.clearAccount(target),

@@ -11,9 +11,7 @@ import type { OutboundClient } from '../net/outbound.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
-  forTurn(
-    scope: TurnScope,
-  ): Pick<
+  forTurn(scope: TurnScope): Pick<
     DialogServices,
     | 'user'
     | 'markVerified'
