@@ -7,6 +7,8 @@ import { account, startBankHarness, TEXT, tokenKey, tokenKeys } from './helpers.
 const SHOP_USERNAME = 'Shop username?';
 const SHOP_PASSWORD = 'Shop password?';
 const SHOP_WELCOME = 'Welcome to the shop.';
+const MEMBER_LOGIN = 'Member number for online banking?';
+const STATEMENT = 'Your statement is on its way.';
 
 let bank: FakeAuthService;
 let h: DialogHarness;
@@ -17,6 +19,8 @@ beforeAll(async () => {
     account('ns-victim', { memberId: '1001', pin: '4321' }),
     // The attacker's own account at the shop (the same fake service), whose username is "1001".
     account('1001', { password: 'attackers-own-password', userId: 'shop-7' }),
+    // Member 2002 has a PIN and an online-banking password under the same member number.
+    account('2002', { password: 'pw-2002', memberId: '2002', pin: '1357' }),
   ]);
   // member-pin names users by the typed auth_id; shop-login by the typed username (no userIdPath).
   const bot = botOn(
@@ -35,13 +39,24 @@ beforeAll(async () => {
           - { name: username, prompt: "${SHOP_USERNAME}" }
           - { name: password, prompt: "${SHOP_PASSWORD}", secret: true }
         token: { path: access_token }
+      member-login:
+        type: login
+        url: ${bank.url}/auth/token
+        fields:
+          - { name: username, prompt: "${MEMBER_LOGIN}" }
+          - { name: password, prompt: "${SHOP_PASSWORD}", secret: true }
+        token: { path: access_token }
+        userNamespace: member-pin
     flows:
       main:
-        - switch: { value: "{{input}}", cases: { "payment?": payments, "shop": shop } }
+        - switch: { value: "{{input}}", cases: { "payment?": payments, "shop": shop, "statement": statement } }
         - end: "Say payment? or shop."
       shop:
         - auth: shop-login
         - end: "${SHOP_WELCOME}"
+      statement:
+        - auth: member-login
+        - end: "${STATEMENT}"
       payments:
         - auth: member-pin
         - request:
@@ -86,5 +101,21 @@ describe('user ids per auth component', () => {
     );
     // Who-am-I says the id as each of them typed it.
     expect(await victim.send('who am I')).toEqual(['You are verified as 1001.']);
+  });
+
+  it('components that share a namespace share the user: the PIN after the password keeps one user with both tokens', async () => {
+    const c = h.sms();
+    expect(await c.send('statement')).toEqual([MEMBER_LOGIN]);
+    expect(await c.send('2002')).toEqual([SHOP_PASSWORD]);
+    expect(await c.send('pw-2002')).toEqual([STATEMENT]);
+    expect(await c.send('payment?')).toEqual([TEXT.memberNumber]);
+    expect(await c.send('2002')).toEqual([TEXT.pin]);
+    expect(await c.send('1357')).toEqual([TEXT.payment('42.00 USD', 'City Power')]);
+    // Still the same user: the password's token was not left behind with another one.
+    expect(await c.send('statement')).toEqual([STATEMENT]);
+    const scope = { workspace: 'test', userId: 'member-pin:2002' };
+    expect(await h.redis.exists(tokenKey(h, scope, 'member-pin'), tokenKey(h, scope, 'member-login'))).toBe(
+      2,
+    );
   });
 });
