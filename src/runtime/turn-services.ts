@@ -101,20 +101,6 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     deps.outbound.send({ ...request, allowHosts: scope.workspace.allowHosts });
   let knownUser: UserView | undefined;
   const emitted = new Map<string, number>();
-  const emit: DialogServices['emit'] = (type, data = {}, userId) => {
-    // Keyed by the inbound event: the same turn run again after a crash gives the same event ids.
-    const n = emitted.get(type) ?? 0;
-    emitted.set(type, n + 1);
-    deps.events?.emit({
-      key: `${scope.botId}:${scope.event.id}:${type}:${n}`,
-      type,
-      workspace: scope.workspaceId,
-      channel: scope.event.channel,
-      data: { bot: scope.botId, ...flat(data) },
-      ...((userId ?? knownUser?.id) ? { userId: userId ?? knownUser?.id } : {}),
-      ...(knownUser?.externalId ? { externalId: knownUser.externalId } : {}),
-    });
-  };
   const where = (componentType: AuthComponent['type']) => ({
     conversation: scope.cid,
     bot: scope.botId,
@@ -122,14 +108,14 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     componentType,
   });
   const accountLocked = (name: string, type: AuthComponent['type'], seconds: number) => {
-    emit('user.locked', { component: name, seconds, limit: 'account' });
+    services.emit('user.locked', { component: name, seconds, limit: 'account' });
     deps.logger.warn('auth account locked after failures from any identity', {
       ...where(type),
       component: name,
       seconds,
     });
   };
-  return {
+  const services: TurnServices = {
     http,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
     markVerified: (userId, component) =>
@@ -147,7 +133,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
           maxFailures: limit.maxFailures,
           lockout: limit.lockout,
         });
-        emit('link_codes.locked', {
+        services.emit('link_codes.locked', {
           maxFailures: limit.maxFailures,
           window: limit.window,
           until: new Date(workspaceTripped.until).toISOString(),
@@ -205,8 +191,22 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
         channel: scope.event.channel,
         problem,
       }),
-    emit,
+    emit: (type, data = {}, userId) => {
+      // Keyed by the inbound event: the same turn run again after a crash gives the same event ids.
+      const n = emitted.get(type) ?? 0;
+      emitted.set(type, n + 1);
+      deps.events?.emit({
+        key: `${scope.botId}:${scope.event.id}:${type}:${n}`,
+        type,
+        workspace: scope.workspaceId,
+        channel: scope.event.channel,
+        data: { bot: scope.botId, ...flat(data) },
+        ...((userId ?? knownUser?.id) ? { userId: userId ?? knownUser?.id } : {}),
+        ...(knownUser?.externalId ? { externalId: knownUser.externalId } : {}),
+      });
+    },
   };
+  return services;
 }
 
 /** Event data is flat: nested values are dropped rather than serialized (they could carry anything). */

@@ -98,6 +98,11 @@ export class IdentityKeys {
     return `${this.identity(hash)}:lcf`;
   }
 
+  /** A link code, by the hash of (workspace, code): the code itself is a secret and never a key. */
+  linkCode(workspace: string, code: string): string {
+    return `${this.prefix}:lc:{${digest('link', workspace, code)}}`;
+  }
+
   /** Wrong link codes received by a whole workspace in the current window, and its pause (if tripped). */
   linkCodeWorkspaceFailures(workspace: string): string {
     return `${this.prefix}:lcw:{${digest('link-workspace', workspace)}}`;
@@ -106,11 +111,6 @@ export class IdentityKeys {
   /** Failed logins for one typed account id of one auth component, whichever identities typed it. */
   accountLockout(workspace: string, component: string, accountId: string): string {
     return `${this.prefix}:acct:{${digest('account', workspace, component, accountId)}}`;
-  }
-
-  /** A link code, by the hash of (workspace, code): the code itself is a secret and never a key. */
-  linkCode(workspace: string, code: string): string {
-    return `${this.prefix}:lc:{${digest('link', workspace, code)}}`;
   }
 
   /** Requests of one operator API key in one fixed window (the key is hashed). */
