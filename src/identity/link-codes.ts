@@ -119,9 +119,14 @@ export class LinkCodes {
 
   private newCode(keypad: boolean): string {
     if (keypad) return Array.from({ length: this.digits }, () => String(randomInt(0, 10))).join('');
-    return Array.from({ length: TEXT_LENGTH }, () => TEXT_ALPHABET[randomInt(0, TEXT_ALPHABET.length)]).join(
-      '',
-    );
+    // At least one digit (2% of draws have none and are drawn again): a code typed in groups
+    // ("LINK K7M2Q X9PAB") is then told apart from words, at a cost of 0.04 bits.
+    for (;;) {
+      const code = Array.from({ length: TEXT_LENGTH }, () =>
+        TEXT_ALPHABET.charAt(randomInt(0, TEXT_ALPHABET.length)),
+      ).join('');
+      if (/\d/.test(code)) return code;
+    }
   }
 
   /**

@@ -17,6 +17,7 @@ async function newCode(body: Record<string, unknown>): Promise<{ code: string; e
   expect(created.status, created.text).toBe(201);
   const answer = created.json as { code: string; expiresAt: string };
   expect(answer.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
+  expect(answer.code).toMatch(/\d/); // at least one digit: told apart from words when typed in groups
   return answer;
 }
 
