@@ -7,6 +7,7 @@ export interface Metrics {
   outbound: Counter<'channel' | 'status'>;
   auth: Counter<'component_type' | 'result'>;
   tokenCache: Counter<'result'>;
+  linkCodeLimit: Counter<'workspace'>;
   turnSeconds: Histogram<'channel'>;
   queueDepth: Gauge<'queue'>;
 }
@@ -39,6 +40,12 @@ export function createMetrics(depth?: () => Promise<{ conversations: number; sen
       name: 'switchboard_token_cache_total',
       help: 'Token cache lookups by result (hit, miss).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    linkCodeLimit: new Counter({
+      name: 'switchboard_link_code_limit_trips_total',
+      help: 'Times a workspace received too many wrong link codes and paused redemptions.',
+      labelNames: ['workspace'],
       registers: [registry],
     }),
     turnSeconds: new Histogram({

@@ -1,5 +1,6 @@
 // Calls an auth component (SPEC 5): a `login` service that returns a token, or a `verify` endpoint that says yes or no.
 import type { AuthComponent } from '../config/index.js';
+import { accountField, namespacedUserId } from './accounts.js';
 import { readAnswerPath } from '../config/index.js';
 import type { AuthOutcome } from '../core/ports.js';
 import type { Templates } from '../core/templates.js';
@@ -24,8 +25,12 @@ async function call(
   }
 }
 
-/** Trades the credentials the user typed for an outcome. The values are never logged or kept here. */
+/**
+ * Trades the credentials the user typed for an outcome. The values are never logged or kept here.
+ * `name` is the component's name: typed user ids are namespaced by it (see `namespacedUserId`).
+ */
 export async function authenticate(
+  name: string,
   component: AuthComponent,
   values: Record<string, string>,
   deps: { http: HttpCall; templates: Templates },
@@ -50,7 +55,7 @@ export async function authenticate(
       result: 'success',
       token: authCode,
       ttlSeconds: component.ttl,
-      userId: authId,
+      userId: namespacedUserId(name, component, authId, 'typed'),
       extra: { auth_id: authId, auth_code: authCode },
     };
   }
@@ -81,14 +86,10 @@ export async function authenticate(
     ? Number(readAnswerPath(response.json, component.expiresInPath))
     : NaN;
   const ttlSeconds = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : component.ttl;
-  const firstField = component.fields[0]!.name;
-  const userIdValue = component.userIdPath
-    ? readAnswerPath(response.json, component.userIdPath)
-    : values[firstField];
-  const userId =
-    typeof userIdValue === 'string' || typeof userIdValue === 'number'
-      ? String(userIdValue)
-      : values[firstField];
-  if (!userId) return unavailable('the auth service answer has no user id where configured');
-  return { result: 'success', token, ttlSeconds, userId };
+  const answered = component.userIdPath ? readAnswerPath(response.json, component.userIdPath) : undefined;
+  if ((typeof answered === 'string' && answered !== '') || typeof answered === 'number')
+    return { result: 'success', token, ttlSeconds, userId: String(answered) };
+  const typed = values[accountField(component)];
+  if (!typed) return unavailable('the auth service answer has no user id where configured');
+  return { result: 'success', token, ttlSeconds, userId: namespacedUserId(name, component, typed, 'typed') };
 }

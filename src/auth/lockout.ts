@@ -1,7 +1,8 @@
-// Failed-credential counting and lockouts per (workspace, channel identity, auth component) (SPEC 5 step 3).
+// Failed-credential counting and lockouts per (workspace, channel identity, auth component) and per typed account id.
 import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import type { IdentityKeys } from '../store/identity-keys.js';
+import { TryCounter, type TryOutcome } from './try-counter.js';
 
 export interface LockoutTarget {
   workspace: string;
@@ -57,6 +58,14 @@ local keep = math.max(windowEnd, lockedUntil) - now
 if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
 return {locked, failures, lockedUntil}`;
 
+/** Whose failures an account lockout counts: one typed account id of one component in one workspace. */
+export interface AccountTarget {
+  workspace: string;
+  component: string;
+  /** The typed account id, normalized (`typedAccountId`); only its hash reaches Redis. */
+  account: string;
+}
+
 interface LockoutRedis extends Redis {
   sbLockoutFail(
     key: string,
@@ -71,6 +80,7 @@ interface LockoutRedis extends Redis {
 export class Lockout {
   private readonly redis: LockoutRedis;
   private readonly now: () => number;
+  private readonly accounts: TryCounter;
 
   constructor(
     redis: Redis,
@@ -78,6 +88,7 @@ export class Lockout {
     options: { now?: () => number } = {},
   ) {
     this.redis = installScripts<LockoutRedis>(redis, { sbLockoutFail: { keys: 1, lua: FAIL } });
+    this.accounts = new TryCounter(redis, { now: () => this.now() });
     this.now = options.now ?? Date.now;
   }
 
@@ -109,5 +120,29 @@ export class Lockout {
   /** A success forgets earlier failures. */
   async clear(target: LockoutTarget): Promise<void> {
     await this.redis.hdel(this.key(target), target.component);
+  }
+
+  private accountKey(target: AccountTarget): string {
+    return this.keys.accountLockout(target.workspace, target.component, target.account);
+  }
+
+  /** Before an auth call: counts the try against the account, or says it is locked (then no call is made). */
+  tryAccount(target: AccountTarget, policy: LockoutPolicy): Promise<TryOutcome> {
+    return this.accounts.try(this.accountKey(target), policy);
+  }
+
+  /** After a wrong answer: locks the account when that was its last allowed failure. */
+  accountFailed(target: AccountTarget, policy: LockoutPolicy): Promise<TryOutcome> {
+    return this.accounts.failed(this.accountKey(target), policy);
+  }
+
+  /** The service could not answer: the try is given back. */
+  releaseAccount(target: AccountTarget, policy: LockoutPolicy): Promise<void> {
+    return this.accounts.release(this.accountKey(target), policy);
+  }
+
+  /** A success forgets the account's failures. */
+  clearAccount(target: AccountTarget): Promise<void> {
+    return this.accounts.clear(this.accountKey(target));
   }
 }

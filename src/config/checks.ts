@@ -22,6 +22,7 @@ export function semanticProblems(raw: unknown): PathProblem[] {
   const bots = isPlainObject(root.bots) ? root.bots : {};
   const numberOwners = new Map<string, string>();
   checkApiKeys(workspaces, problems);
+  const components: AuthSeen[] = [];
 
   for (const [botId, bot] of Object.entries(bots)) {
     if (!isPlainObject(bot)) continue;
@@ -62,7 +63,9 @@ export function semanticProblems(raw: unknown): PathProblem[] {
 
     if (isPlainObject(bot.auth)) {
       for (const [name, component] of Object.entries(bot.auth)) {
-        if (isPlainObject(component)) checkAuthComponent(component, [...base, 'auth', name], ctx);
+        if (!isPlainObject(component)) continue;
+        checkAuthComponent(component, [...base, 'auth', name], ctx);
+        components.push({ workspace: workspaceId, name, component, path: [...base, 'auth', name] });
       }
     }
 
@@ -71,7 +74,35 @@ export function semanticProblems(raw: unknown): PathProblem[] {
       steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx));
     }
   }
+  checkUserNamespaces(components, problems);
   return problems;
+}
+
+interface AuthSeen {
+  workspace: string | undefined;
+  name: string;
+  component: Record<string, unknown>;
+  path: Path;
+}
+
+/**
+ * `userNamespace: X` shares users with component X only when X's users are named by what they type:
+ * a component with `userIdPath` names them by its service's answer, never as `X:…`.
+ */
+function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): void {
+  for (const seen of components) {
+    const namespace = seen.component.userNamespace;
+    if (typeof namespace !== 'string' || namespace === seen.name) continue;
+    const named = components.find(
+      (c) => c.workspace === seen.workspace && c.name === namespace && c.component.userIdPath !== undefined,
+    );
+    if (!named) continue;
+    problems.push({
+      path: [...seen.path, 'userNamespace'],
+      message: `auth component "${namespace}" names its users by its service's answer (userIdPath), so no user is in namespace "${namespace}"`,
+      hint: `to share its users, write "userNamespace: false" if what users type here is the id "${namespace}" answers; else pick another namespace.`,
+    });
+  }
 }
 
 interface BotContext {

@@ -25,6 +25,7 @@ export const EVENT_TYPES = [
   'user.opted_out',
   'user.opted_in',
   'message.failed',
+  'link_codes.locked',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
@@ -290,6 +291,28 @@ export type EndStep = z.output<typeof EndStepSchema>;
 
 // --- auth components (SPEC section 5) ---
 
+/**
+ * Whose user ids a component's typed ids are: its own (the default, the component's name), a name shared
+ * with the components whose ids agree, or `false` for the workspace's own ids (those of the operator API).
+ */
+const UserNamespace = z.union([
+  z.literal(false),
+  z.string().regex(ID, {
+    error: withHint(
+      'not a valid user namespace',
+      'use letters, digits, "-", "_" and ".", starting with a letter or digit, or false for the workspace\'s own user ids.',
+    ),
+  }),
+]);
+
+/** Failed attempts counted per typed account id, whatever phone or channel they come from. */
+const AccountLimit = z.strictObject({
+  /** Default: three times the component's `maxAttempts` (one person's tries on all three channels). */
+  maxAttempts: z.int().positive().optional(),
+  /** Seconds the account is locked (also the window failures count in); default the component's `lockout`. */
+  lockout: PositiveSeconds.optional(),
+});
+
 export const LoginComponentSchema = z.strictObject({
   type: z.literal('login'),
   method: Method(['GET', 'POST'] as const).default('POST'),
@@ -301,8 +324,10 @@ export const LoginComponentSchema = z.strictObject({
   expiresInPath: AnswerPathSchema.optional(),
   ttl: PositiveSeconds.default(3600),
   userIdPath: AnswerPathSchema.optional(),
+  userNamespace: UserNamespace.optional(),
   maxAttempts: z.int().positive().default(3),
   lockout: PositiveSeconds.default(900),
+  account: AccountLimit.extend({ field: VariableNameSchema.optional() }).optional(),
   timeout: PositiveSeconds.default(10),
 });
 
@@ -321,15 +346,44 @@ export const VerifyComponentSchema = z.strictObject({
     }
   }),
   ttl: PositiveSeconds.default(3600),
+  userNamespace: UserNamespace.optional(),
   maxAttempts: z.int().positive().default(3),
   lockout: PositiveSeconds.default(900),
+  account: AccountLimit.optional(),
   timeout: PositiveSeconds.default(10),
 });
 
-export const AuthComponentSchema = z.discriminatedUnion('type', [
-  LoginComponentSchema,
-  VerifyComponentSchema,
-]);
+export const AuthComponentSchema = z
+  .discriminatedUnion('type', [LoginComponentSchema, VerifyComponentSchema])
+  .superRefine((component, ctx) => {
+    if (component.type !== 'login') return;
+    if (component.userIdPath !== undefined && component.userNamespace !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['userNamespace'],
+        message: withHint(
+          'userNamespace does not apply with userIdPath: the service names the user, and that id is used as is',
+          'remove userNamespace, or remove userIdPath to name users by what they type.',
+        ),
+      });
+    }
+    const field = component.account?.field;
+    if (field === undefined) return;
+    const named = component.fields.find((f) => f.name === field);
+    if (!named || named.secret) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['account', 'field'],
+        message: withHint(
+          named ? `field "${field}" is secret and cannot name the account` : `there is no field "${field}"`,
+          `name the field the user types their account id in: ${component.fields
+            .filter((f) => !f.secret)
+            .map((f) => `"${f.name}"`)
+            .join(', ')}.`,
+        ),
+      });
+    }
+  });
 export type AuthComponent = z.output<typeof AuthComponentSchema>;
 export type LoginComponent = z.output<typeof LoginComponentSchema>;
 export type VerifyComponent = z.output<typeof VerifyComponentSchema>;
@@ -418,6 +472,14 @@ export const WorkspaceSchema = z.strictObject({
     .optional(),
   twilio: TwilioSchema.optional(),
   rateLimit: z.strictObject({ requestsPerMinute: z.int().positive().default(600) }).optional(),
+  /** Wrong link codes the whole workspace may receive per window before redemptions pause. */
+  linkCodes: z
+    .strictObject({
+      maxFailures: z.int().positive().default(100),
+      window: PositiveSeconds.default(900),
+      lockout: PositiveSeconds.default(900),
+    })
+    .prefault({}),
 });
 export type WorkspaceConfig = z.output<typeof WorkspaceSchema>;
 

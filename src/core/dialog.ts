@@ -449,7 +449,12 @@ export class DialogEngine {
       turn.say(TEXT.locked(Math.ceil(locked / 60)));
       return 'ended';
     }
-    const outcome = await services.authenticate(component, values);
+    const outcome = await services.authenticate(component, values, pending.component);
+    if (outcome.result === 'locked') {
+      // The typed account is locked (whoever tried it): no auth call was made.
+      turn.say(TEXT.locked(Math.ceil(outcome.seconds / 60)));
+      return 'ended';
+    }
     if (outcome.result === 'success') {
       // Verified first, so that the token is cached under the verified user (and reported as user.verified).
       turn.userView = await services.markVerified(outcome.userId, pending.component);
@@ -475,9 +480,10 @@ export class DialogEngine {
     await turn.user();
     turn.emit('auth.failed', { component: pending.component, reason: 'wrong_credentials' });
     const lockedNow = await services.recordFailure(component, pending.component);
-    if (lockedNow > 0) {
-      turn.emit('user.locked', { component: pending.component, seconds: lockedNow });
-      turn.say(TEXT.locked(Math.ceil(lockedNow / 60)));
+    if (lockedNow > 0) turn.emit('user.locked', { component: pending.component, seconds: lockedNow });
+    const lockedFor = Math.max(lockedNow, outcome.accountLockedSeconds ?? 0);
+    if (lockedFor > 0) {
+      turn.say(TEXT.locked(Math.ceil(lockedFor / 60)));
       return 'ended';
     }
     turn.say(TEXT.wrongCredentials);

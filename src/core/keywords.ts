@@ -29,8 +29,10 @@ const WORDS: Record<string, Keyword> = {
 
 const WHO_AM_I = /^who\s*am\s*i\??$/i;
 const LINK = /^LINK\s+([A-Za-z0-9-]{4,32})$/i;
-/** A code typed in groups ("LINK 482 910", "LINK 482-910"): digits only, so "link me please" stays a sentence. */
-const GROUPED_LINK = /^LINK\s+(\d+(?:[\s-]+\d+)+)$/i;
+/** A code typed in groups ("LINK 482 910", "LINK K7M X2Q9PAB", "LINK 482-910"). */
+const GROUPED_LINK = /^LINK\s+([A-Za-z0-9]+(?:[\s-]+[A-Za-z0-9]+)+)$/i;
+/** What a grouped code must be once joined: digits, or a typed code's 10 characters with a digit among them, so "link me please" stays a sentence. */
+const GROUPED_CODE = /^(?:\d{4,32}|(?=.*\d)[A-Za-z0-9]{10})$/;
 
 /**
  * Speech text without its trailing `.`, `!`, `?` and `,`, in one pass from the end (the regular expression
@@ -60,6 +62,6 @@ export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | un
   const link = LINK.exec(text);
   if (link) return { kind: 'link', code: link[1]! };
   const grouped = GROUPED_LINK.exec(text)?.[1]?.replace(/[\s-]/g, '');
-  if (grouped && grouped.length >= 4 && grouped.length <= 32) return { kind: 'link', code: grouped };
+  if (grouped && GROUPED_CODE.test(grouped)) return { kind: 'link', code: grouped };
   return undefined;
 }

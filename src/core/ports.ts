@@ -24,8 +24,14 @@ export interface CachedToken {
 /** The result of calling an auth component with the credentials the user gave. */
 export type AuthOutcome =
   | { result: 'success'; token: string; ttlSeconds: number; userId: string; extra?: Record<string, string> }
-  | { result: 'wrong_credentials' }
-  | { result: 'unavailable'; reason: string };
+  | {
+      result: 'wrong_credentials';
+      /** Seconds the typed account is now locked, when this failure locked it (whoever tries next). */
+      accountLockedSeconds?: number;
+    }
+  | { result: 'unavailable'; reason: string }
+  /** The typed account is locked: no auth call was made. */
+  | { result: 'locked'; seconds: number };
 
 export type LinkOutcome =
   { ok: true; user: UserView } | { ok: false; reason: 'invalid' | 'expired' | 'rate_limited' };
@@ -38,7 +44,8 @@ export type OperatorEventType =
   | 'user.locked'
   | 'user.opted_out'
   | 'user.opted_in'
-  | 'message.failed';
+  | 'message.failed'
+  | 'link_codes.locked';
 
 /**
  * Everything a turn may do outside the engine, bound to one conversation (workspace, bot, channel
@@ -69,7 +76,8 @@ export interface DialogServices {
   /** Records a failed login; returns the lockout in seconds when this failure locked the identity. */
   recordFailure(component: AuthComponent, name: string): Promise<number>;
   clearFailures(component: string): Promise<void>;
-  authenticate(component: AuthComponent, fields: Record<string, string>): Promise<AuthOutcome>;
+  /** Calls the component named `name` (unless the typed account is locked). */
+  authenticate(component: AuthComponent, fields: Record<string, string>, name: string): Promise<AuthOutcome>;
   emit(type: OperatorEventType, data?: Record<string, unknown>, userId?: string): void;
   /** Tells the operator (through the log) about a problem of the bot's configuration met at run time. */
   report(problem: string): void;

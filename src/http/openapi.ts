@@ -85,6 +85,10 @@ export const CreateLinkCodeBodySchema = z.strictObject({
     .max(MAX_LINK_CODE_TTL)
     .optional()
     .meta({ description: 'Seconds the code is valid (default 600).' }),
+  keypad: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Ten digits for a caller to key, instead of ten letters and digits to type.' }),
 });
 
 export const UserQuerySchema = z.strictObject({ externalId: ExternalIdSchema.optional() });
@@ -111,7 +115,9 @@ export const RegisteredUserSchema = z.object({
 });
 
 export const LinkCodeSchema = z.object({
-  code: z.string().meta({ description: 'Show it to the user: they send "LINK <code>".' }),
+  code: z
+    .string()
+    .meta({ description: 'Show it to the user: they send "LINK <code>" (or key it, for a keypad code).' }),
   expiresAt: Timestamp,
 });
 

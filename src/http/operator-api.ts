@@ -375,6 +375,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.customData !== undefined ? { customData: body.customData } : {}),
       ...(body.ttl !== undefined ? { ttlSeconds: body.ttl } : {}),
+      ...(body.keypad !== undefined ? { keypad: body.keypad } : {}),
     });
     res.status(201).json({ code: created.code, expiresAt: iso(created.expiresAt) });
   });

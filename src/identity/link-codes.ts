@@ -1,7 +1,8 @@
-// One-time link codes (SPEC 7.3): random, single-use, expiring, never in clear in Redis, 5 wrong tries per 15 minutes.
+// One-time link codes: random, single-use, expiring, never in clear in Redis, wrong tries limited per identity and per workspace.
 import { installScripts } from '../store/scripts.js';
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { TryCounter, type TryPolicy } from '../auth/try-counter.js';
 import type { DataCipher } from '../store/cipher.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import type { IdentityStore } from './identity-store.js';
@@ -20,8 +21,36 @@ export type RedeemResult =
   | {
       ok: false;
       reason: 'invalid' | 'expired' | 'rate_limited';
-      /** rate_limited: when the identity may try again (ms). */ until?: number;
+      /** rate_limited: when the identity (or the workspace) may try again (ms). */ until?: number;
+      /** rate_limited by the workspace's limit; `tripped` when this try started the pause (report it once). */
+      workspace?: { tripped: boolean };
     };
+
+/** Wrong codes a whole workspace may receive (the workspace's `linkCodes`). */
+export interface WorkspaceLinkLimit {
+  maxFailures: number;
+  window: number;
+  lockout: number;
+}
+
+/**
+ * Typed codes: 10 characters of Crockford's base32 (no I, L, O or U: nothing to misread), 50 bits.
+ * Keyed codes: 10 digits, 33 bits. Codes issued before either existed were 6 digits; they stay
+ * redeemable until they expire (at most a day).
+ */
+const TEXT_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const TEXT_LENGTH = 10;
+const LEGACY_DIGITS = 6;
+
+/** What the user sent, as the code was issued: spacing, dashes, dots and case ignored, look-alikes read as meant. */
+export function normalizeLinkCode(typed: string): string {
+  return typed
+    .normalize('NFKC')
+    .replace(/[\s.\-_]/g, '')
+    .toUpperCase()
+    .replace(/[IL]/g, '1')
+    .replace(/O/g, '0');
+}
 
 export interface LinkCodesOptions {
   redis: Redis;
@@ -31,7 +60,7 @@ export interface LinkCodesOptions {
   now?: () => number;
   /** Seconds a code is valid when the operator does not say (SPEC 7.3: 10 minutes). */
   defaultTtlSeconds?: number;
-  /** Digits of a code; 6 matches SPEC 7.3's example and is easy to key on a phone. */
+  /** Digits of a keypad code (one keyed on a call). */
   digits?: number;
   /** Wrong codes an identity may send per window. */
   maxFailures?: number;
@@ -72,6 +101,8 @@ export class LinkCodes {
   private readonly redis: LinkRedis;
   private readonly now: () => number;
   private readonly digits: number;
+  private readonly workspaceTries: TryCounter;
+  private readonly shape: RegExp;
 
   constructor(private readonly options: LinkCodesOptions) {
     this.redis = installScripts<LinkRedis>(options.redis, {
@@ -79,12 +110,33 @@ export class LinkCodes {
       sbLinkRelease: { keys: 1, lua: RELEASE },
     });
     this.now = options.now ?? Date.now;
-    this.digits = options.digits ?? 6;
+    this.digits = options.digits ?? 10;
+    this.workspaceTries = new TryCounter(options.redis, { now: () => this.now() });
+    this.shape = new RegExp(
+      `^(?:[${TEXT_ALPHABET}]{${TEXT_LENGTH}}|\\d{${this.digits}}|\\d{${LEGACY_DIGITS}})$`,
+    );
   }
 
-  /** Issues a code bound to the user's data; the code is returned once and only its hash names the key. */
-  async create(data: LinkCodeData & { ttlSeconds?: number }): Promise<{ code: string; expiresAt: number }> {
-    const { ttlSeconds, ...bound } = data;
+  private newCode(keypad: boolean): string {
+    if (keypad) return Array.from({ length: this.digits }, () => String(randomInt(0, 10))).join('');
+    // At least one digit (2% of draws have none and are drawn again): a code typed in groups
+    // ("LINK K7M2Q X9PAB") is then told apart from words, at a cost of 0.04 bits.
+    for (;;) {
+      const code = Array.from({ length: TEXT_LENGTH }, () =>
+        TEXT_ALPHABET.charAt(randomInt(0, TEXT_ALPHABET.length)),
+      ).join('');
+      if (/\d/.test(code)) return code;
+    }
+  }
+
+  /**
+   * Issues a code bound to the user's data; the code is returned once and only its hash names the key.
+   * `keypad`: digits only, for a caller to key; otherwise letters and digits, for a message.
+   */
+  async create(
+    data: LinkCodeData & { ttlSeconds?: number; keypad?: boolean },
+  ): Promise<{ code: string; expiresAt: number }> {
+    const { ttlSeconds, keypad, ...bound } = data;
     const ttlMs = Math.ceil((ttlSeconds ?? this.options.defaultTtlSeconds ?? 600) * 1000);
     const expiresAt = this.now() + ttlMs;
     const stored: StoredCode = { ...bound, expiresAt };
@@ -95,7 +147,7 @@ export class LinkCodes {
       ...(data.externalId !== undefined ? { externalId: data.externalId } : {}),
     };
     for (let tries = 0; tries < 8; tries++) {
-      const code = String(randomInt(0, 10 ** this.digits)).padStart(this.digits, '0');
+      const code = this.newCode(keypad ?? false);
       const key = this.options.keys.linkCode(data.workspace, code);
       // NX: a live code is never overwritten by a new one that happens to be equal.
       const set = await this.redis.set(key, sealed, 'PX', ttlMs + EXPIRED_GRACE_MS, 'NX');
@@ -117,6 +169,8 @@ export class LinkCodes {
     code: string;
     /** Voice: the call in which the code was keyed (SPEC 4: caller ID is not proof). */
     callId?: string;
+    /** The workspace's limit on wrong codes from all its identities together. */
+    limit?: WorkspaceLinkLimit;
   }): Promise<RedeemResult> {
     const { keys } = this.options;
     const failures = keys.linkCodeFailures(keys.identityHash(input.workspace, input.identity));
@@ -125,8 +179,32 @@ export class LinkCodes {
     if (count > maxFailures)
       return { ok: false, reason: 'rate_limited', until: this.now() + Math.max(0, ttlMs) };
 
-    const code = input.code.replace(/[\s-]/g, '');
-    if (!new RegExp(`^\\d{${this.digits}}$`).test(code)) return { ok: false, reason: 'invalid' };
+    const code = normalizeLinkCode(input.code);
+    if (!this.shape.test(code)) return { ok: false, reason: 'invalid' };
+    // Checked before the code is looked up, so a paused workspace says the same to a right and a wrong
+    // code, and a right one stays usable once the pause is over.
+    const workspaceKey = keys.linkCodeWorkspaceFailures(input.workspace);
+    const policy: TryPolicy | undefined = input.limit && {
+      maxAttempts: input.limit.maxFailures,
+      windowSeconds: input.limit.window,
+      lockoutSeconds: input.limit.lockout,
+    };
+    if (policy) {
+      const paused = await this.workspaceTries.try(workspaceKey, policy);
+      if (paused.locked) {
+        await this.redis.sbLinkRelease(failures);
+        return {
+          ok: false,
+          reason: 'rate_limited',
+          ...(paused.until !== undefined ? { until: paused.until } : {}),
+          workspace: { tripped: paused.newly ?? false },
+        };
+      }
+    }
+    const wrong = async (reason: 'invalid' | 'expired'): Promise<RedeemResult> => {
+      const paused = policy ? await this.workspaceTries.failed(workspaceKey, policy) : undefined;
+      return { ok: false, reason, ...(paused?.newly ? { workspace: { tripped: true } } : {}) };
+    };
     // GETDEL: of two identities racing with the same code, exactly one gets it. A code issued before
     // keyed names cannot be moved (its code is not known), so a miss looks under its old name too.
     const sealed =
@@ -139,10 +217,11 @@ export class LinkCodes {
     } catch {
       stored = undefined;
     }
-    if (!stored || stored.workspace !== input.workspace) return { ok: false, reason: 'invalid' };
-    if (stored.expiresAt <= this.now()) return { ok: false, reason: 'expired' };
+    if (!stored || stored.workspace !== input.workspace) return wrong('invalid');
+    if (stored.expiresAt <= this.now()) return wrong('expired');
 
     await this.redis.sbLinkRelease(failures);
+    if (policy) await this.workspaceTries.release(workspaceKey, policy);
     const scope: UserScope = {
       workspace: stored.workspace,
       userId: stored.userId,

@@ -1,10 +1,24 @@
 // Binds users, link codes, the token cache and lockouts to one turn of one conversation.
+import { accountPolicy, displayedUserId, typedAccountId, userNamespace } from '../auth/accounts.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { TokenStore } from '../auth/token-store.js';
 import type { UserView } from '../core/ports.js';
 import type { IdentityStore, LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';
-import type { IdentityServices, TurnScope } from './turn-services.js';
+import type { AccountTry, IdentityServices, TurnScope } from './turn-services.js';
+
+/** Seconds from now until `until` (ms), at least 1. */
+const secondsUntil = (until: number | undefined) =>
+  Math.max(1, Math.ceil(((until ?? Date.now()) - Date.now()) / 1000));
+
+/** For an id with no account field answered (cannot happen after the dialog's checks): nothing is counted. */
+const UNCOUNTED: AccountTry = {
+  lockedSeconds: 0,
+  newly: false,
+  failed: () => Promise.resolve({ lockedSeconds: 0, newly: false }),
+  release: () => Promise.resolve(),
+  clear: () => Promise.resolve(),
+};
 
 export interface IdentityDeps {
   identity: IdentityStore;
@@ -76,8 +90,17 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             identity,
             code,
             ...(callId ? { callId } : {}),
+            limit: scope.workspace.linkCodes,
           });
-          if (!outcome.ok) return { ok: false, reason: outcome.reason };
+          if (!outcome.ok) {
+            return {
+              ok: false,
+              reason: outcome.reason,
+              ...(outcome.workspace?.tripped
+                ? { workspaceTripped: { until: outcome.until ?? Date.now() } }
+                : {}),
+            };
+          }
           resolved = outcome.user;
           return { ok: true, user: view(outcome.user) };
         },
@@ -86,7 +109,35 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
           if (user.tier !== 'verified') return 0;
           return deps.tokens.revokeAll(await userScope());
         },
-        whoAmI: async () => whoAmIText(await resolve()),
+        whoAmI: async () => {
+          // "You are verified as 1001", as they typed it, not as the namespaced id Switchboard keeps.
+          const user = await resolve();
+          const namespaces = Object.entries(scope.bot.auth).flatMap(([name, component]) => {
+            const namespace = userNamespace(name, component);
+            return namespace === undefined ? [] : [namespace];
+          });
+          return whoAmIText({ ...user, userId: displayedUserId(user.userId, namespaces) });
+        },
+        accountTry: async (name, component, values) => {
+          const account = typedAccountId(component, values);
+          if (account === undefined) return UNCOUNTED;
+          const target = { workspace, component: name, account };
+          const policy = accountPolicy(component);
+          const tried = await deps.lockout.tryAccount(target, policy);
+          return {
+            lockedSeconds: tried.locked ? secondsUntil(tried.until) : 0,
+            newly: tried.newly ?? false,
+            failed: async () => {
+              const after = await deps.lockout.accountFailed(target, policy);
+              return {
+                lockedSeconds: after.locked ? secondsUntil(after.until) : 0,
+                newly: after.newly ?? false,
+              };
+            },
+            release: () => deps.lockout.releaseAccount(target, policy),
+            clear: () => deps.lockout.clearAccount(target),
+          };
+        },
         token: async (component) => {
           const user = await resolve();
           if (user.tier !== 'verified') return undefined;

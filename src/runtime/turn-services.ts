@@ -1,9 +1,9 @@
 // Binds the dialog engine's ports to HTTP, Redis and the operator's services for one turn of one conversation.
-import type { BotConfig, WorkspaceConfig } from '../config/index.js';
+import type { AuthComponent, BotConfig, WorkspaceConfig } from '../config/index.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { Channel, InboundEvent } from '../core/events.js';
 import { DialogError } from '../core/errors.js';
-import type { DialogServices, OperatorEventType, UserView } from '../core/ports.js';
+import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserView } from '../core/ports.js';
 import type { Templates } from '../core/templates.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -11,14 +11,11 @@ import type { OutboundClient } from '../net/outbound.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
-  forTurn(
-    scope: TurnScope,
-  ): Pick<
+  forTurn(scope: TurnScope): Pick<
     DialogServices,
     | 'user'
     | 'markVerified'
     | 'saveProfile'
-    | 'redeemLinkCode'
     | 'logout'
     | 'whoAmI'
     | 'token'
@@ -27,7 +24,27 @@ export interface IdentityServices {
     | 'lockedFor'
     | 'recordFailure'
     | 'clearFailures'
-  > & { recordHistory(entries: HistoryLine[]): Promise<void> };
+  > & {
+    recordHistory(entries: HistoryLine[]): Promise<void>;
+    /** `workspaceTripped`: this try paused the workspace's redemptions (report it once). */
+    redeemLinkCode(code: string): Promise<LinkOutcome & { workspaceTripped?: { until: number } }>;
+    /** Counts an auth try against the typed account (before the call), or says the account is locked. */
+    accountTry(name: string, component: AuthComponent, values: Record<string, string>): Promise<AccountTry>;
+  };
+}
+
+/** An auth try as the typed account's limit saw it; the methods settle it once the service answered. */
+export interface AccountTry {
+  /** Seconds the account is locked (no call may be made), or 0. */
+  lockedSeconds: number;
+  /** This try started the lockout. */
+  newly: boolean;
+  /** A wrong answer: seconds locked when it used up the account's limit (and whether it just did), else 0. */
+  failed(): Promise<{ lockedSeconds: number; newly: boolean }>;
+  /** The service could not answer: the try does not count. */
+  release(): Promise<void>;
+  /** Success: the account's failures are forgotten. */
+  clear(): Promise<void>;
 }
 
 /** One line of a conversation's history; a secret line is kept as `[redacted]`. */
@@ -90,13 +107,46 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     });
   let knownUser: UserView | undefined;
   const emitted = new Map<string, number>();
-  return {
+  const where = (componentType: AuthComponent['type']) => ({
+    conversation: scope.cid,
+    bot: scope.botId,
+    channel: scope.event.channel,
+    componentType,
+  });
+  const accountLocked = (name: string, type: AuthComponent['type'], seconds: number) => {
+    services.emit('user.locked', { component: name, seconds, limit: 'account' });
+    deps.logger.warn('auth account locked after failures from any identity', {
+      ...where(type),
+      component: name,
+      seconds,
+    });
+  };
+  const services: TurnServices = {
     http,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
     markVerified: (userId, component) =>
       identity ? identity.markVerified(userId, component) : missingIdentity(),
     saveProfile: (profile) => (identity ? identity.saveProfile(profile) : missingIdentity()),
-    redeemLinkCode: (code) => (identity ? identity.redeemLinkCode(code) : missingIdentity()),
+    redeemLinkCode: async (code) => {
+      if (!identity) return missingIdentity();
+      const { workspaceTripped, ...outcome } = await identity.redeemLinkCode(code);
+      if (workspaceTripped) {
+        deps.metrics.linkCodeLimit.inc({ workspace: scope.workspaceId });
+        const limit = scope.workspace.linkCodes;
+        deps.logger.warn('link code redemptions paused in the workspace after too many wrong codes', {
+          conversation: scope.cid,
+          bot: scope.botId,
+          maxFailures: limit.maxFailures,
+          lockout: limit.lockout,
+        });
+        services.emit('link_codes.locked', {
+          maxFailures: limit.maxFailures,
+          window: limit.window,
+          until: new Date(workspaceTripped.until).toISOString(),
+        });
+      }
+      return outcome;
+    },
     logout: () => (identity ? identity.logout() : Promise.resolve(0)),
     whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve("I don't know you yet.")),
     token: async (component) => {
@@ -112,21 +162,33 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       identity ? identity.recordFailure(component, name) : Promise.resolve(0),
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
     recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),
-    authenticate: async (component, values) => {
-      const outcome = await authenticate(component, values, { http, templates: deps.templates });
-      deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
-      const where = {
-        conversation: scope.cid,
-        bot: scope.botId,
-        channel: scope.event.channel,
-        componentType: component.type,
-      };
-      if (outcome.result === 'unavailable') {
-        deps.logger.warn('auth service unavailable', { ...where, reason: outcome.reason });
-      } else {
-        deps.logger.info('auth result', { ...where, result: outcome.result });
+    authenticate: async (component, values, name) => {
+      const account = identity ? await identity.accountTry(name, component, values) : undefined;
+      if (account && account.lockedSeconds > 0) {
+        deps.metrics.auth.inc({ component_type: component.type, result: 'locked' });
+        if (account.newly) accountLocked(name, component.type, account.lockedSeconds);
+        deps.logger.info('auth refused: the typed account is locked', where(component.type));
+        return { result: 'locked', seconds: account.lockedSeconds };
       }
-      return outcome;
+      const outcome: AuthOutcome = await authenticate(name, component, values, {
+        http,
+        templates: deps.templates,
+      });
+      deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
+      if (outcome.result === 'unavailable') {
+        deps.logger.warn('auth service unavailable', { ...where(component.type), reason: outcome.reason });
+        await account?.release();
+        return outcome;
+      }
+      deps.logger.info('auth result', { ...where(component.type), result: outcome.result });
+      if (outcome.result === 'success') {
+        await account?.clear();
+        return outcome;
+      }
+      const after = await account?.failed();
+      if (!after || after.lockedSeconds === 0) return outcome;
+      if (after.newly) accountLocked(name, component.type, after.lockedSeconds);
+      return { result: 'wrong_credentials', accountLockedSeconds: after.lockedSeconds };
     },
     report: (problem) =>
       deps.logger.warn('bot configuration problem at run time', {
@@ -151,6 +213,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       });
     },
   };
+  return services;
 }
 
 /** Event data is flat: nested values are dropped rather than serialized (they could carry anything). */

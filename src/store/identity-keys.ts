@@ -151,6 +151,16 @@ export class IdentityKeys {
     return `${this.prefix}:lc:{${legacyDigest('link', workspace, code)}}`;
   }
 
+  /** Wrong link codes received by a whole workspace in the current window, and its pause (if tripped). */
+  linkCodeWorkspaceFailures(workspace: string): string {
+    return `${this.prefix}:lcw:{${this.digest('link-workspace', workspace)}}`;
+  }
+
+  /** Failed logins for one typed account id of one auth component, whichever identities typed it. */
+  accountLockout(workspace: string, component: string, accountId: string): string {
+    return `${this.prefix}:acct:{${this.digest('account', workspace, component, accountId)}}`;
+  }
+
   /** Requests of one operator API key in one fixed window (by a keyed hash of the key's hash: a short key is not tried back). */
   apiRateLimit(apiKeyHash: string, window: number): string {
     return `${this.prefix}:rl:{${this.digest('api-key', apiKeyHash)}}:${window}`;

@@ -249,7 +249,7 @@ describe('secret canaries', () => {
       await history(anonymous(wa.identity)),
       await history(`u-${WA_USER}`),
       await history(anonymous(call.identity)),
-      await history(MEMBER),
+      await history(`member-pin:${MEMBER}`),
     ];
     const secretLines = histories.map((x) => x.entries.filter((e) => e.secret).map((e) => e.text));
     // History is kept (so the check below means something), with every secret answer as [redacted].
@@ -274,7 +274,7 @@ describe('secret canaries', () => {
       ...scanLines('history', histories, canaries),
       ...scanLines(
         'operator API user',
-        [await user(`u-${SMS_USER}`), await user(`u-${WA_USER}`), await user(MEMBER)],
+        [await user(`u-${SMS_USER}`), await user(`u-${WA_USER}`), await user(`member-pin:${MEMBER}`)],
         canaries,
       ),
       ...scanLines('operator event delivered', receiver.requests, canaries),

@@ -55,6 +55,8 @@ export interface BankBotOptions {
   replyWaitMs?: number;
   /** Said with the balance, e.g. " (login {{login}})" to show which token the API saw. */
   balanceSuffix?: string;
+  /** member-pin's `userNamespace`: false says its member numbers are the bank's user ids. */
+  pinUserNamespace?: string | false;
 }
 
 /**
@@ -88,7 +90,7 @@ export function bankBot(o: BankBotOptions): string {
           - { name: auth_id, prompt: "${TEXT.memberNumber}", keypad: true }
           - { name: auth_code, prompt: "${TEXT.pin}", keypad: true, digits: ${o.pinDigits ?? 4}, secret: true }
         ttl: 600
-        timeout: ${o.timeout ?? 5}
+        timeout: ${o.timeout ?? 5}${o.pinUserNamespace !== undefined ? `\n        userNamespace: ${o.pinUserNamespace}` : ''}
     flows:
       main:
         - switch: { value: "{{channel}}", cases: { voice: payments } }

@@ -19,7 +19,11 @@ beforeAll(async () => {
     account('lo-erin', { userId: '5150', memberId: '5150', pin: '2468' }),
     account('red-fay'),
   ]);
-  h = await startBankHarness({ bots: bankBot({ bank: bank.url }), label: 'auth-login' });
+  // The bank says its member numbers are its user ids: both components name one user.
+  h = await startBankHarness({
+    bots: bankBot({ bank: bank.url, pinUserNamespace: false }),
+    label: 'auth-login',
+  });
 });
 
 afterAll(async () => {

@@ -67,8 +67,10 @@ describe('voice', () => {
         status: 200,
       },
     ]);
-    // The verify pair is the cached token of user 1001 (the member number is the user id).
-    expect(await h.redis.exists(tokenKey(h, { workspace: 'test', userId: '1001' }, 'member-pin'))).toBe(1);
+    // The verify pair is the cached token of user member-pin:1001 (the member number in the component's namespace).
+    expect(
+      await h.redis.exists(tokenKey(h, { workspace: 'test', userId: 'member-pin:1001' }, 'member-pin')),
+    ).toBe(1);
   });
 
   it('a wrong PIN is asked again on the keypad', async () => {

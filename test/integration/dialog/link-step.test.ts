@@ -23,14 +23,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function linkCode(userId: string, name: string): Promise<string> {
+async function linkCode(userId: string, name: string, keypad = false): Promise<string> {
   const res = await fetch(`${h.url}/v1/link-codes`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${configVariables().TEST_API_KEY}`,
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ userId, name }),
+    body: JSON.stringify({ userId, name, ...(keypad ? { keypad } : {}) }),
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { code: string }).code;
@@ -38,7 +38,8 @@ async function linkCode(userId: string, name: string): Promise<string> {
 
 describe('link step', () => {
   it('on voice: a keypad-only, secret Gather; the keyed code links the caller as the code says', async () => {
-    const code = await linkCode('caller-1', 'Zhang San');
+    const code = await linkCode('caller-1', 'Zhang San', true);
+    expect(code).toMatch(/^\d{10}$/);
     const call = h.call();
     expect(await call.start()).toBe(
       twiml(say('Welcome.'), gather(1, 'Enter the code from our website.', { keypad: true })),

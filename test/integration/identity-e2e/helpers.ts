@@ -2,6 +2,7 @@
 import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Config } from '../../../src/config/index.js';
 import { EVENTS_QUEUE } from '../../../src/events/sink.js';
 import { Queues } from '../../../src/queue/queues.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
@@ -136,7 +137,9 @@ export interface World {
 }
 
 /** The fake bank, two event receivers and the gateway (web and workers unless `gateway: false`). */
-export async function startWorld(options: { gateway?: boolean; label?: string } = {}): Promise<World> {
+export async function startWorld(
+  options: { gateway?: boolean; label?: string; adjust?: (config: Config) => void } = {},
+): Promise<World> {
   const bank = await startFakeProtectedApi();
   const acmeEvents = await startEventReceiver(ACME_EVENTS_SECRET);
   const globexEvents = await startEventReceiver(GLOBEX_EVENTS_SECRET);
@@ -145,6 +148,7 @@ export async function startWorld(options: { gateway?: boolean; label?: string } 
     h = await startDialogHarness({
       label: options.label ?? 'identity-e2e',
       gateway: options.gateway ?? true,
+      ...(options.adjust ? { adjust: options.adjust } : {}),
       files: (twilio) => ({
         'switchboard.yaml': e2eConfigYaml({
           twilio,

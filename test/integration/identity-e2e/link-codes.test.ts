@@ -16,14 +16,15 @@ async function newCode(body: Record<string, unknown>): Promise<{ code: string; e
   const created = await w.api('POST', '/v1/link-codes', { body });
   expect(created.status, created.text).toBe(201);
   const answer = created.json as { code: string; expiresAt: string };
-  expect(answer.code).toMatch(/^\d{6}$/);
+  expect(answer.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
+  expect(answer.code).toMatch(/\d/); // at least one digit: told apart from words when typed in groups
   return answer;
 }
 
-/** A six-digit code that is none of `taken`. */
+/** A code of the right shape that is none of `taken`. */
 function wrongCode(taken: string[]): string {
   for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
+    const candidate = String(n).padStart(10, '0');
     if (!taken.includes(candidate)) return candidate;
   }
 }

@@ -178,7 +178,7 @@ describe('link codes and unverified users', () => {
     });
     expect(created.status).toBe(201);
     const { code, expiresAt } = created.json as { code: string; expiresAt: string };
-    expect(code).toMatch(/^\d{6}$/);
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
     expect(expiresAt).toMatch(ISO);
     expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(115_000);
     expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(120_000);

@@ -49,6 +49,7 @@ describe('parseConfigText', () => {
     expect(config.workspaces.acme).toEqual({
       apiKeys: ['key-1-0123456789abcdef0123456789abcdef'],
       allowHosts: ['api.acme.example'],
+      linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
     });
     const bot = config.bots.bank!;
     expect(bot.numbers).toEqual({ sms: [], whatsapp: [], voice: [] });
@@ -234,6 +235,7 @@ describe('the shipped configurations load', () => {
     expect(config.workspaces.demo).toEqual({
       apiKeys: ['demo-key-0123456789abcdef0123456789abcdef'],
       allowHosts: ['127.0.0.1', 'localhost'],
+      linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
     });
     const bot = config.bots['demo-bank']!;
     expect(bot.numbers).toEqual({

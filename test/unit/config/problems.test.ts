@@ -103,6 +103,22 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
     ].join('\n'),
   ],
   [
+    'broken/user-namespace-with-user-id-path.yaml',
+    'broken/user-namespace-with-user-id-path.yaml:17: bots.bank.auth.bank-login.userNamespace: userNamespace does not apply with userIdPath: the service names the user, and that id is used as is. Hint: remove userNamespace, or remove userIdPath to name users by what they type.',
+  ],
+  [
+    'broken/bad-user-namespace.yaml',
+    'broken/bad-user-namespace.yaml:17: bots.bank.auth.member-pin.userNamespace: not a valid user namespace. Hint: use letters, digits, "-", "_" and ".", starting with a letter or digit, or false for the workspace\'s own user ids.',
+  ],
+  [
+    'broken/user-namespace-of-user-id-path.yaml',
+    'broken/user-namespace-of-user-id-path.yaml:23: bots.bank.auth.member-pin.userNamespace: auth component "bank-login" names its users by its service\'s answer (userIdPath), so no user is in namespace "bank-login". Hint: to share its users, write "userNamespace: false" if what users type here is the id "bank-login" answers; else pick another namespace.',
+  ],
+  [
+    'broken/account-field-secret.yaml',
+    'broken/account-field-secret.yaml:17: bots.bank.auth.bank-login.account.field: field "password" is secret and cannot name the account. Hint: name the field the user types their account id in: "username".',
+  ],
+  [
     'broken/negative-ttl.yaml',
     'broken/negative-ttl.yaml:16: bots.bank.auth.bank-login.ttl: must be greater than 0, got -60.',
   ],

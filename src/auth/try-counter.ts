@@ -1,0 +1,127 @@
+// Failed tries counted per target (a typed account, a whole workspace's link codes), strict under concurrency.
+import type { Redis } from 'ioredis';
+import { installScripts } from '../store/scripts.js';
+
+/**
+ * One string per target, `failures:windowEndMs:lockedUntilMs`. A try is counted before the check it
+ * guards (so many identities racing cannot exceed the limit) and given back when it turns out right or
+ * could not be checked; the failure that uses up the limit locks the target at once, and so does a try
+ * that finds the limit used up. KEYS: the target's key. ARGV: now, maxFailures, windowMs, lockoutMs.
+ * Each returns {locked, lockedUntil, newly}.
+ */
+const PARSE = `
+local now = tonumber(ARGV[1])
+local failures, windowEnd, lockedUntil = 0, 0, 0
+local v = redis.call('GET', KEYS[1])
+if v then
+  local a, b, c = string.match(v, '^(%d+):(%d+):(%d+)$')
+  if a then failures, windowEnd, lockedUntil = tonumber(a), tonumber(b), tonumber(c) end
+end
+local function save()
+  local keep = math.max(windowEnd, lockedUntil) - now
+  if keep > 0 then
+    redis.call('SET', KEYS[1], string.format('%d:%d:%d', failures, windowEnd, lockedUntil), 'PX', keep)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+end
+local function lock()
+  lockedUntil = now + tonumber(ARGV[4])
+  failures, windowEnd = 0, 0
+  save()
+  return {1, lockedUntil, 1}
+end`;
+
+const TRY = `${PARSE}
+if lockedUntil > now then return {1, lockedUntil, 0} end
+if windowEnd <= now then failures = 0; windowEnd = now + tonumber(ARGV[3]) end
+if failures >= tonumber(ARGV[2]) then return lock() end
+failures = failures + 1
+save()
+return {0, 0, 0}`;
+
+const FAILED = `${PARSE}
+if lockedUntil > now then return {1, lockedUntil, 0} end
+if failures >= tonumber(ARGV[2]) then return lock() end
+return {0, 0, 0}`;
+
+const RELEASE = `${PARSE}
+if lockedUntil <= now and failures > 0 then failures = failures - 1; save() end
+return {0, 0, 0}`;
+
+type Script = (
+  key: string,
+  now: number,
+  maxFailures: number,
+  windowMs: number,
+  lockoutMs: number,
+) => Promise<[number, number, number]>;
+
+interface CounterRedis extends Redis {
+  sbTryCount: Script;
+  sbTryFailed: Script;
+  sbTryRelease: Script;
+}
+
+export interface TryPolicy {
+  /** Failures allowed in the window; the next try is refused. */
+  maxAttempts: number;
+  /** Seconds locked once the limit is used up. */
+  lockoutSeconds: number;
+  /** Seconds in which failures count; defaults to `lockoutSeconds`. */
+  windowSeconds?: number;
+}
+
+export interface TryOutcome {
+  locked: boolean;
+  /** When locked: the end of the lockout (ms). */
+  until?: number;
+  /** True when this call started the lockout (report it once). */
+  newly?: boolean;
+}
+
+export class TryCounter {
+  private readonly redis: CounterRedis;
+  private readonly now: () => number;
+
+  constructor(redis: Redis, options: { now?: () => number } = {}) {
+    this.redis = installScripts<CounterRedis>(redis, {
+      sbTryCount: { keys: 1, lua: TRY },
+      sbTryFailed: { keys: 1, lua: FAILED },
+      sbTryRelease: { keys: 1, lua: RELEASE },
+    });
+    this.now = options.now ?? Date.now;
+  }
+
+  private async run(script: Script, key: string, policy: TryPolicy): Promise<TryOutcome> {
+    const [locked, until, newly] = await script.call(
+      this.redis,
+      key,
+      this.now(),
+      Math.max(1, Math.floor(policy.maxAttempts)),
+      Math.ceil((policy.windowSeconds ?? policy.lockoutSeconds) * 1000),
+      Math.ceil(policy.lockoutSeconds * 1000),
+    );
+    return locked === 1 ? { locked: true, until, newly: newly === 1 } : { locked: false };
+  }
+
+  /** Counts a try before it is checked, or says the target is locked (then nothing is checked). */
+  try(key: string, policy: TryPolicy): Promise<TryOutcome> {
+    return this.run(this.redis.sbTryCount, key, policy);
+  }
+
+  /** The try was wrong: locks the target when that was its last allowed failure. */
+  failed(key: string, policy: TryPolicy): Promise<TryOutcome> {
+    return this.run(this.redis.sbTryFailed, key, policy);
+  }
+
+  /** The try was right, or could not be checked: it does not count. */
+  async release(key: string, policy: TryPolicy): Promise<void> {
+    await this.run(this.redis.sbTryRelease, key, policy);
+  }
+
+  /** A success forgets the target's failures. */
+  async clear(key: string): Promise<void> {
+    await this.redis.del(key);
+  }
+}

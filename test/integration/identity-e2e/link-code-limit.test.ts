@@ -1,0 +1,75 @@
+// Wrong link codes count against the whole workspace: many numbers together trip the limit, with an event and a metric.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEXT } from '../../../src/core/dialog.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { eventually } from '../../support/wait.js';
+import { randomNumber, startWorld, waitForEvent, type World } from './helpers.js';
+
+let w: World;
+beforeAll(async () => {
+  // 10 wrong codes per workspace per 15 minutes; a 2-second pause, which the test waits out.
+  w = await startWorld({
+    label: 'e2e-link-limit',
+    adjust: (config) => {
+      config.workspaces.acme!.linkCodes = { maxFailures: 10, window: 900, lockout: 2 };
+    },
+  });
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+/** A code of the same shape as `code` that is not it (the last character changed). */
+function near(code: string, n: number): string {
+  const digits = '0123456789';
+  const last = digits[(digits.indexOf(code.at(-1)!) + 1 + n) % 10] ?? String(n % 10);
+  return `${code.slice(0, -1)}${last === code.at(-1) ? String((n + 3) % 10) : last}`;
+}
+
+describe('link codes per workspace', () => {
+  it('30 wrong codes from 6 numbers trip the limit; the right code from a 7th is refused, and works after the pause', async () => {
+    const created = await w.api('POST', '/v1/link-codes', {
+      body: { userId: 'lim-victim', name: 'Vic Tim' },
+    });
+    expect(created.status).toBe(201);
+    const code = (created.json as { code: string }).code;
+    const replies: string[] = [];
+    for (let phone = 0; phone < 6; phone++) {
+      const chat = w.h.sms(randomNumber());
+      for (let i = 0; i < 5; i++) replies.push(...(await chat.send(`LINK ${near(code, phone * 5 + i)}`)));
+    }
+    // 10 wrong codes are answered as such; then the workspace is paused and every try is refused.
+    expect(replies).toEqual([...Array(10).fill(TEXT.linkInvalid), ...Array(20).fill(TEXT.linkLimited)]);
+
+    // The right code from a seventh number gets the same refusal, and the code is not spent.
+    const seventh = w.h.sms(randomNumber());
+    expect(await seventh.send(`LINK ${code}`)).toEqual([TEXT.linkLimited]);
+    expect(await seventh.send('who am I')).toEqual(["I don't know you yet."]);
+
+    const event = await waitForEvent(
+      w.acmeEvents,
+      (e) => e.type === 'link_codes.locked',
+      'link_codes.locked',
+    );
+    expect(event.signature).toMatchObject({ ok: true });
+    expect(event.event).toMatchObject({
+      type: 'link_codes.locked',
+      workspace: 'acme',
+      channel: 'sms',
+      data: { bot: 'bank', maxFailures: 10, window: 900 },
+    });
+    expect(w.acmeEvents.accepted().filter((d) => d.event?.type === 'link_codes.locked')).toHaveLength(1);
+    expect(w.globexEvents.accepted().filter((d) => d.event?.type === 'link_codes.locked')).toHaveLength(0);
+    expect(await w.h.metric('switchboard_link_code_limit_trips_total', { workspace: 'acme' })).toBe(1);
+
+    // The pause ends with its key; then the right code links (the refusals never spent it).
+    const pause = new IdentityKeys(w.h.keys).linkCodeWorkspaceFailures('acme');
+    await eventually(async () => ((await w.h.redis.exists(pause)) === 0 ? true : undefined), 'pause over', {
+      timeoutMs: 5000,
+    });
+    const eighth = w.h.sms(randomNumber());
+    expect(await eighth.send(`LINK ${code.toLowerCase().replace(/(.{5})/, '$1-')}`)).toEqual([
+      TEXT.linked('You are Vic Tim (verified).'),
+    ]);
+  });
+});
