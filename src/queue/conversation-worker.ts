@@ -185,7 +185,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     let state = head.state;
     let optedOut = head.optedOut;
     while (raw) {
-      const event = store.openEvent(raw);
+      const event = store.openEvent(cid, raw);
       if (!event) {
         const dropped = await deadLetter(
           cid,

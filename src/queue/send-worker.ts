@@ -54,7 +54,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     const { cid } = job.data;
     let raw = await store.outboxHead(cid);
     while (raw) {
-      const item = store.openReply(raw);
+      const item = store.openReply(cid, raw);
       if (item) {
         try {
           await sendOne(item);

@@ -3,8 +3,9 @@ import { installScripts } from './scripts.js';
 import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
-import type { DataCipher } from './cipher.js';
+import type { DataCipher, SealedPlace } from './cipher.js';
 import { Keys, MAILBOX_TTL, SEEN_TTL, TURN_RESULT_TTL } from './keys.js';
+import { places } from './places.js';
 
 /** Accept an event once: remember its provider id and append it to the conversation's inbox. */
 const ACCEPT = `
@@ -112,7 +113,7 @@ export class ConversationStore {
 
   /** Queues an inbound event unless its provider id was seen before; true when it is new. */
   async accept(cid: string, event: InboundEvent): Promise<boolean> {
-    const sealed = this.cipher.seal(JSON.stringify(event));
+    const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
     const added = await this.redis.sbAccept(
       this.keys.seen(cid, event.id),
       this.keys.inbox(cid),
@@ -139,7 +140,7 @@ export class ConversationStore {
     const state = replies[1]![1] as string | null;
     return {
       raw,
-      state: state ? this.openJson<DialogState>(state) : null,
+      state: state ? this.openJson<DialogState>(state, places.conversation(cid, 'state')) : null,
       pendingReplies: Number(replies[2]![1]),
       optedOut: Number(replies[3]![1]) === 1,
     };
@@ -147,11 +148,11 @@ export class ConversationStore {
 
   async state(cid: string): Promise<DialogState | null> {
     const raw = await this.redis.get(this.keys.state(cid));
-    return raw ? this.openJson<DialogState>(raw) : null;
+    return raw ? this.openJson<DialogState>(raw, places.conversation(cid, 'state')) : null;
   }
 
-  openEvent(raw: string): InboundEvent | undefined {
-    return this.openJson<InboundEvent>(raw) ?? undefined;
+  openEvent(cid: string, raw: string): InboundEvent | undefined {
+    return this.openJson<InboundEvent>(raw, places.conversation(cid, 'inbox')) ?? undefined;
   }
 
   async commit(input: CommitInput): Promise<Committed> {
@@ -166,14 +167,14 @@ export class ConversationStore {
       this.keys.optOut(cid),
       input.head,
       input.eventId,
-      input.state ? this.cipher.seal(JSON.stringify(input.state)) : '',
+      input.state ? this.cipher.seal(JSON.stringify(input.state), places.conversation(cid, 'state')) : '',
       Math.max(1, input.stateTtlSeconds),
-      turn ? this.cipher.seal(turn.answer) : '',
+      turn ? this.cipher.seal(turn.answer, places.turn(cid, turn.turn)) : '',
       TURN_RESULT_TTL,
       this.keys.turnsChannel(),
       turn ? `${cid}:${turn.turn}` : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
-      ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r))),
+      ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
     );
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
@@ -193,8 +194,8 @@ export class ConversationStore {
     return this.redis.lindex(this.keys.outbox(cid), 0);
   }
 
-  openReply(raw: string): OutboxItem | undefined {
-    return this.openJson<OutboxItem>(raw) ?? undefined;
+  openReply(cid: string, raw: string): OutboxItem | undefined {
+    return this.openJson<OutboxItem>(raw, places.conversation(cid, 'outbox')) ?? undefined;
   }
 
   async popReply(cid: string, head: string, replyId: string): Promise<Committed> {
@@ -208,7 +209,7 @@ export class ConversationStore {
   /** The answer to a voice turn, if the worker has finished it. */
   async turnAnswer(cid: string, turn: number): Promise<string | undefined> {
     const raw = await this.redis.get(this.keys.turn(cid, turn));
-    return raw ? this.cipher.open(raw) : undefined;
+    return raw ? this.cipher.open(raw, places.turn(cid, turn)) : undefined;
   }
 
   /** Forgets a conversation entirely (the user was erased): state, pending events and replies, opt-out. */
@@ -230,7 +231,7 @@ export class ConversationStore {
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */
   async publishTurn(cid: string, turn: number, answer: string): Promise<void> {
-    const sealed = this.cipher.seal(answer);
+    const sealed = this.cipher.seal(answer, places.turn(cid, turn));
     await this.redis
       .multi()
       .set(this.keys.turn(cid, turn), sealed, 'EX', TURN_RESULT_TTL)
@@ -250,8 +251,8 @@ export class ConversationStore {
     return { lost: false, next: typeof result === 'string' ? result : null };
   }
 
-  private openJson<T>(sealed: string): T | null {
-    const plain = this.cipher.open(sealed);
+  private openJson<T>(sealed: string, place: SealedPlace): T | null {
+    const plain = this.cipher.open(sealed, place);
     if (plain === undefined) return null;
     try {
       return JSON.parse(plain) as T;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
+import { places } from '../../../src/store/places.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { randomNumber, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, gatewayWithKeys, startBankHarness, TEXT, tokenKey } from './helpers.js';
@@ -50,10 +51,10 @@ describe('data key rotation', () => {
     expect(await c1.send('pw-rot-ivy')).toEqual([BALANCE]);
     await before.stop();
 
-    const sealed = await base.redis.get(
-      tokenKey(base, { workspace: 'test', userId: 'u-rot-ivy' }, 'bank-login'),
-    );
-    expect(createDataCipher(newKey).open(sealed!)).toBeUndefined(); // really sealed under the old key
+    const scope = { workspace: 'test', userId: 'u-rot-ivy' };
+    const sealed = await base.redis.get(tokenKey(base, scope, 'bank-login'));
+    // Really sealed under the old key.
+    expect(createDataCipher(newKey).open(sealed!, places.token(scope, 'bank-login'))).toBeUndefined();
 
     const after = await gateway({ current: newKey, old: [oldKey] });
     const c2 = after.h.whatsapp(from);
@@ -74,9 +75,11 @@ describe('data key rotation', () => {
     expect(await c.send('pw-rot-jon')).toEqual([BALANCE]);
 
     // Replace the cached token by one sealed under a key this gateway does not know (a dropped old key).
-    const where = tokenKey(base, { workspace: 'test', userId: 'u-rot-jon' }, 'bank-login');
+    const scope = { workspace: 'test', userId: 'u-rot-jon' };
+    const where = tokenKey(base, scope, 'bank-login');
     const foreign = createDataCipher(key()).seal(
       JSON.stringify({ t: 'tok-foreign', e: Date.now() + 600_000 }),
+      places.token(scope, 'bank-login'),
     );
     expect(await base.redis.set(where, foreign, 'KEEPTTL')).toBe('OK');
 

@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
 import { conversationId, Keys } from '../../../src/store/keys.js';
+import { places } from '../../../src/store/places.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -113,7 +114,10 @@ export class DialogHarness {
   async expireConversation(cid: string): Promise<void> {
     const state = await this.store.state(cid);
     if (!state) throw new Error(`conversation ${cid} has no state to expire`);
-    const sealed = this.cipher.seal(JSON.stringify({ ...state, expiresAt: Date.now() - 1 }));
+    const sealed = this.cipher.seal(
+      JSON.stringify({ ...state, expiresAt: Date.now() - 1 }),
+      places.conversation(cid, 'state'),
+    );
     await this.redis.set(this.keys.state(cid), sealed, 'KEEPTTL');
   }
 
