@@ -56,6 +56,17 @@ const EnvFields = z.object({
   SWITCHBOARD_EVENT_RETRY_BASE_MS: int(1, 3_600_000).default(10_000),
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
   SWITCHBOARD_SHUTDOWN_MS: int(100, 600_000).default(20_000),
+  /**
+   * When a webhook may answer 200: `none` once Redis has the message (as durable as its own
+   * persistence), `replica` once a replica acknowledges it too (WAIT).
+   */
+  SWITCHBOARD_DURABILITY: z
+    .enum(['none', 'replica'], {
+      error: 'must be none (Redis persistence only) or replica (a replica acknowledges every accepted message)',
+    })
+    .default('none'),
+  /** How long a webhook waits for the replica's acknowledgement before answering 503. */
+  SWITCHBOARD_DURABILITY_TIMEOUT_MS: int(10, 10_000).default(500),
   PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 });

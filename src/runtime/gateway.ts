@@ -30,7 +30,7 @@ import { Queues } from '../queue/queues.js';
 import { createSendWorker } from '../queue/send-worker.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
-import { ConversationStore } from '../store/conversation-store.js';
+import { ConversationStore, type Durability } from '../store/conversation-store.js';
 import { Keys } from '../store/keys.js';
 import { Directory } from './directory.js';
 import { createOutboundClient } from '../net/outbound.js';
@@ -103,6 +103,13 @@ function connectCluster(env: Env, name: string, options: RedisOptions): Redis {
 /** The servers that hold keys, for a SCAN: each master of a cluster, or the one Redis. */
 function keyHolders(redis: Redis): Redis[] {
   return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
+}
+
+/** SWITCHBOARD_DURABILITY: how many replicas must hold an accepted message before its webhook answers 200. */
+function durability(env: Env): Durability {
+  return env.SWITCHBOARD_DURABILITY === 'replica'
+    ? { replicas: 1, timeoutMs: env.SWITCHBOARD_DURABILITY_TIMEOUT_MS }
+    : { replicas: 0, timeoutMs: 0 };
 }
 
 /** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
@@ -197,7 +204,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const queuesForWork = new Queues(work, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const metrics = createMetrics(() => queuesForWeb.depth());
-  const webStore = new ConversationStore(web, keys, cipher);
+  const webStore = new ConversationStore(web, keys, cipher, durability(env));
   const workStore = new ConversationStore(work, keys, cipher);
   const recorder = sandbox ? new SandboxRecorder(work, keys) : undefined;
 
@@ -385,7 +392,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         statuses,
         logger,
         metrics,
-        redisDeadlineMs: 1000,
+        redisDeadlineMs: 1000 + durability(env).timeoutMs,
         draining: () => draining,
       }),
       operatorApiRouter({

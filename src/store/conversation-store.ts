@@ -1,19 +1,24 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
 import { installScripts } from './scripts.js';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import { Keys, MAILBOX_TTL, SEEN_TTL, TURN_RESULT_TTL } from './keys.js';
 import { places } from './places.js';
 
-/** Accept an event once: remember its provider id and append it to the conversation's inbox. */
+/**
+ * Accept an event once: remember its provider id and append it to the conversation's inbox. ARGV[4]
+ * '1' (durable acceptance): a copy seen before is touched, so that the WAIT that follows also covers
+ * the first copy's write, which may not have reached a replica yet.
+ */
 const ACCEPT = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return 1
 end
+if ARGV[4] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 0`;
 
 /**
@@ -54,7 +59,14 @@ redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
 interface ScriptedRedis extends Redis {
-  sbAccept(seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number): Promise<number>;
+  sbAccept(
+    seen: string,
+    inbox: string,
+    seenTtl: number,
+    event: string,
+    inboxTtl: number,
+    durable: '0' | '1',
+  ): Promise<number>;
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
@@ -97,6 +109,18 @@ export interface CommitInput {
   optOut?: boolean;
 }
 
+/** How an accepted event is made durable before the webhook answers 200 (SWITCHBOARD_DURABILITY). */
+export interface Durability {
+  /** Replicas that must acknowledge the accept (0: Redis's own persistence only). */
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** The replicas did not acknowledge an accept in time: the webhook answers 503 and Twilio retries. */
+export class DurabilityError extends Error {
+  override readonly name = 'DurabilityError';
+}
+
 /** Result of a conditional update: `lost` when another worker already did it. */
 export type Committed = { lost: true } | { lost: false; next: string | null };
 
@@ -107,21 +131,40 @@ export class ConversationStore {
     redis: Redis,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
+    private readonly durability: Durability = { replicas: 0, timeoutMs: 0 },
   ) {
     this.redis = withScripts(redis);
   }
 
-  /** Queues an inbound event unless its provider id was seen before; true when it is new. */
+  /**
+   * Queues an inbound event unless its provider id was seen before; true when it is new. With replica
+   * durability it returns only once that many replicas hold the write, and throws `DurabilityError`
+   * when they do not within the timeout.
+   */
   async accept(cid: string, event: InboundEvent): Promise<boolean> {
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
-    const added = await this.redis.sbAccept(
+    const args = [
       this.keys.seen(cid, event.id),
       this.keys.inbox(cid),
       SEEN_TTL,
       sealed,
       MAILBOX_TTL,
-    );
-    return added === 1;
+    ] as const;
+    const { replicas, timeoutMs } = this.durability;
+    if (replicas === 0) return (await this.redis.sbAccept(...args, '0')) === 1;
+    // One pipeline: WAIT runs on the connection that made the write, right after it (on a cluster the
+    // pipeline goes to the node that owns the conversation's slot), so it waits for this write.
+    const pipeline = this.redis.pipeline() as ChainableCommander & Pick<ScriptedRedis, 'sbAccept'>;
+    void pipeline.sbAccept(...args, '1');
+    const replies = (await pipeline.call('WAIT', replicas, timeoutMs).exec()) as [Error | null, unknown][];
+    for (const [error] of replies) if (error) throw error;
+    const acknowledged = Number(replies[1]![1]);
+    if (acknowledged < replicas) {
+      throw new DurabilityError(
+        `the message was acknowledged by ${acknowledged} of ${replicas} replica(s) within ${timeoutMs} ms`,
+      );
+    }
+    return Number(replies[0]![1]) === 1;
   }
 
   /** The oldest unhandled event (raw, to commit against) and the dialog state, in one round trip. */
