@@ -37,6 +37,11 @@ const EnvFields = z.object({
       'must be host:port pairs separated by commas, e.g. redis-1:6379,redis-2:6379',
     )
     .optional(),
+  /**
+   * The cluster's `cluster-node-timeout` (ms): a failover takes up to about twice this, and the cluster
+   * client keeps retrying a command for that long (plus a margin) before it gives up.
+   */
+  REDIS_CLUSTER_NODE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.yaml'),
   SWITCHBOARD_MODE: z.enum(['production', 'sandbox']).optional(),
   SWITCHBOARD_DATA_KEY: z.string().optional(),

@@ -6,6 +6,7 @@ import type { Channel } from '../core/events.js';
 import type { EventSink } from '../events/sink.js';
 import type { DataCipher, SealedPlace } from '../store/cipher.js';
 import { places } from '../store/places.js';
+import { NO_REPLICAS, writeDurably, type Durability } from '../store/durability.js';
 import { Resealer, type SealedSpot } from '../store/reseal.js';
 import { identityHash, type IdentityKeys, type UserScope } from '../store/identity-keys.js';
 import {
@@ -132,6 +133,8 @@ export interface IdentityStoreOptions {
   tokens: TokenStore;
   /** Receives `user.verified`; absent: no events. */
   events?: EventSink;
+  /** Replicas that must hold a history line before it counts as written (SWITCHBOARD_DURABILITY). */
+  durability?: Durability;
   now?: () => number;
   /** Entries kept per history (a verified user's, or an identity's). */
   historyLimit?: number;
@@ -662,12 +665,14 @@ export class IdentityStore {
         place,
       ),
     );
-    await this.redis
-      .multi()
-      .lpush(key, ...sealed)
-      .ltrim(key, 0, this.historyLimit - 1)
-      .expire(key, this.historyTtl)
-      .exec();
+    await writeDurably(this.redis, this.options.durability ?? NO_REPLICAS, key, () =>
+      this.redis
+        .multi()
+        .lpush(key, ...sealed)
+        .ltrim(key, 0, this.historyLimit - 1)
+        .expire(key, this.historyTtl)
+        .exec(),
+    );
     if (user.tier !== 'verified') await this.touch(user.workspace, user.identity);
   }
 

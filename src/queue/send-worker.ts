@@ -9,6 +9,7 @@ import { SendRejectedError, SendRetryableError, type MessageSender } from '../ou
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
+import { untilItLands } from './until-it-lands.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -81,7 +82,14 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
           }
         }
       }
-      const popped = await store.popReply(cid, raw, item?.id ?? '');
+      // Twilio has the reply: retry the pop through a failover rather than fail the job and send it again.
+      const head = raw;
+      const popped = (await untilItLands(() => store.popReply(cid, head, item?.id ?? ''), {
+        what: 'sent reply removal',
+        logger,
+        meta: { conversation: cid, reply: item?.id },
+        maxMs: 60_000,
+      })) ?? { lost: true };
       raw = popped.lost ? await store.outboxHead(cid) : popped.next;
     }
   }
@@ -117,7 +125,12 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   });
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
-    if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);
+    if (job)
+      void untilItLands(() => opts.queues.kickSend(job.data.cid), {
+        what: 're-kick',
+        logger,
+        meta: { conversation: job.data.cid },
+      });
   });
   const workerError = throttled((m, meta) => logger.error(m, meta), 'send worker error');
   worker.on('error', (error) => workerError(error.message));

@@ -1,11 +1,12 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
 import { installScripts } from './scripts.js';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import { Keys, MAILBOX_TTL, SEEN_TTL, TURN_RESULT_TTL } from './keys.js';
 import { places } from './places.js';
+import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
 
 /**
  * Accept an event once: remember its provider id and append it to the conversation's inbox. ARGV[4]
@@ -109,18 +110,6 @@ export interface CommitInput {
   optOut?: boolean;
 }
 
-/** How an accepted event is made durable before the webhook answers 200 (SWITCHBOARD_DURABILITY). */
-export interface Durability {
-  /** Replicas that must acknowledge the accept (0: Redis's own persistence only). */
-  replicas: number;
-  timeoutMs: number;
-}
-
-/** The replicas did not acknowledge an accept in time: the webhook answers 503 and Twilio retries. */
-export class DurabilityError extends Error {
-  override readonly name = 'DurabilityError';
-}
-
 /** Result of a conditional update: `lost` when another worker already did it. */
 export type Committed = { lost: true } | { lost: false; next: string | null };
 
@@ -131,7 +120,7 @@ export class ConversationStore {
     redis: Redis,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
-    private readonly durability: Durability = { replicas: 0, timeoutMs: 0 },
+    private readonly durability: Durability = NO_REPLICAS,
   ) {
     this.redis = withScripts(redis);
   }
@@ -143,28 +132,12 @@ export class ConversationStore {
    */
   async accept(cid: string, event: InboundEvent): Promise<boolean> {
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
-    const args = [
-      this.keys.seen(cid, event.id),
-      this.keys.inbox(cid),
-      SEEN_TTL,
-      sealed,
-      MAILBOX_TTL,
-    ] as const;
-    const { replicas, timeoutMs } = this.durability;
-    if (replicas === 0) return (await this.redis.sbAccept(...args, '0')) === 1;
-    // One pipeline: WAIT runs on the connection that made the write, right after it (on a cluster the
-    // pipeline goes to the node that owns the conversation's slot), so it waits for this write.
-    const pipeline = this.redis.pipeline() as ChainableCommander & Pick<ScriptedRedis, 'sbAccept'>;
-    void pipeline.sbAccept(...args, '1');
-    const replies = (await pipeline.call('WAIT', replicas, timeoutMs).exec()) as [Error | null, unknown][];
-    for (const [error] of replies) if (error) throw error;
-    const acknowledged = Number(replies[1]![1]);
-    if (acknowledged < replicas) {
-      throw new DurabilityError(
-        `the message was acknowledged by ${acknowledged} of ${replicas} replica(s) within ${timeoutMs} ms`,
-      );
-    }
-    return Number(replies[0]![1]) === 1;
+    const durable = this.durability.replicas > 0 ? '1' : '0';
+    const inbox = this.keys.inbox(cid);
+    const added = await writeDurably(this.redis, this.durability, inbox, () =>
+      this.redis.sbAccept(this.keys.seen(cid, event.id), inbox, SEEN_TTL, sealed, MAILBOX_TTL, durable),
+    );
+    return added === 1;
   }
 
   /** The oldest unhandled event (raw, to commit against) and the dialog state, in one round trip. */
@@ -198,10 +171,11 @@ export class ConversationStore {
     return this.openJson<InboundEvent>(raw, places.conversation(cid, 'inbox')) ?? undefined;
   }
 
+  /** With replica durability, returns once a replica holds the commit, or the wait for one has failed. */
   async commit(input: CommitInput): Promise<Committed> {
     const { cid } = input;
     const turn = input.voiceTurn;
-    const result = await this.redis.sbCommit(
+    const args = [
       this.keys.inbox(cid),
       this.keys.state(cid),
       this.keys.outbox(cid),
@@ -218,6 +192,13 @@ export class ConversationStore {
       turn ? `${cid}:${turn.turn}` : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
       ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
+    ];
+    const result = await writeDurably(
+      this.redis,
+      this.durability,
+      this.keys.inbox(cid),
+      () => this.redis.sbCommit(...args),
+      { strict: false },
     );
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
@@ -289,7 +270,13 @@ export class ConversationStore {
   }
 
   private async popIfHead(list: string, attempts: string, head: string, itemId: string): Promise<Committed> {
-    const result = await this.redis.sbPopIfHead(list, attempts, head, itemId);
+    const result = await writeDurably(
+      this.redis,
+      this.durability,
+      list,
+      () => this.redis.sbPopIfHead(list, attempts, head, itemId),
+      { strict: false },
+    );
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
   }

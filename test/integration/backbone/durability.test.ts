@@ -82,7 +82,7 @@ describe('with replica durability on a primary, a replica and a Sentinel', () =>
         'webhook could not reach Redis',
         (l) =>
           l.reason ===
-          `DurabilityError: the message was acknowledged by 0 of 1 replica(s) within ${WAIT_MS} ms`,
+          `DurabilityError: the write was acknowledged by 0 of 1 replica(s) within ${WAIT_MS} ms`,
       ),
     ).toHaveLength(1);
 
