@@ -29,7 +29,7 @@ export interface RunningRedisCluster {
 }
 
 /** Resolves when the child has exited (at once if it already has). */
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
@@ -179,4 +179,10 @@ export async function deleteClusterPrefix(cluster: Cluster, prefix: string): Pro
     for (const key of keys) deleted += await cluster.unlink(key);
   }
   return deleted;
+}
+
+/** The master (`host:port`) that owns a key's slot, as the cluster client sees it now. */
+export async function masterOf(cluster: Cluster, key: string): Promise<string> {
+  const slot = (await cluster.cluster('KEYSLOT', key)) as number;
+  return cluster.slots[slot]![0]!;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/runtime/local-redis.js';
+import { exited } from './redis-cluster.js';
 import { eventually } from './wait.js';
 
 export interface ReplicaNode {
@@ -22,11 +23,6 @@ export interface RunningReplicaSet {
   /** The port the Sentinel names as primary now. */
   currentPrimary(): Promise<number>;
   stop(): Promise<void>;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Polls a server until `check` accepts its answer (nothing announces a server's readiness but its answers). */

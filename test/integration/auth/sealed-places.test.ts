@@ -1,11 +1,12 @@
 // Sealed values are bound to their place: a token copied into another user's record does not open there; one sealed the old way opens and is sealed again.
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import { places } from '../../../src/store/places.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { randomNumber, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, gatewayWithKeys, startBankHarness, TEXT, tokenKey } from './helpers.js';
+import { sealTheOldWay } from '../../support/legacy-seal.js';
 
 const DATA_KEY = randomBytes(32).toString('base64');
 const COMPONENT = 'bank-login';
@@ -39,16 +40,6 @@ async function signIn(name: string) {
   expect(await chat.send(name)).toEqual([TEXT.password]);
   expect(await chat.send(`pw-${name}`)).toEqual([BALANCE]);
   return chat;
-}
-
-/** Today's envelope before values were bound to their place: `<key id>.<iv|tag|body>`, no associated data. */
-function sealTheOldWay(plain: string, key: string): string {
-  const bytes = Buffer.from(key, 'base64');
-  const id = createHash('sha256').update(bytes).digest('base64url').slice(0, 6);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', bytes, iv);
-  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return `${id}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
 }
 
 describe('sealed values bound to their place', () => {

@@ -10,6 +10,7 @@ import { startHarness, type Harness } from '../../support/harness.js';
 import {
   deleteClusterPrefix,
   keysPerMaster,
+  masterOf,
   startRedisCluster,
   type RunningRedisCluster,
 } from '../../support/redis-cluster.js';
@@ -82,12 +83,6 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-/** The master (`host:port`) that owns a key's slot. */
-async function masterOf(key: string): Promise<string> {
-  const slot = (await client.cluster('KEYSLOT', key)) as number;
-  return client.slots[slot]![0]!;
-}
-
 /** Phone numbers whose echo conversations cover every master and every queue shard. */
 async function spreadTexters(): Promise<Texter[]> {
   const masters = new Set(client.nodes('master').map((n) => `${n.options.host}:${n.options.port}`));
@@ -97,7 +92,7 @@ async function spreadTexters(): Promise<Texter[]> {
   for (let i = 100; i < 400 && (seenMasters.size < masters.size || seenShards.size < SHARDS); i++) {
     const phone = `+1202555${String(i).padStart(4, '0')}`;
     const cid = conversationId('echo', `sms:${phone}`);
-    const master = await masterOf(h.keys.state(cid));
+    const master = await masterOf(client, h.keys.state(cid));
     const shard = shardOf(cid, SHARDS);
     if (seenMasters.has(master) && seenShards.has(shard)) continue;
     seenMasters.add(master);
@@ -163,7 +158,7 @@ describe('on a three-master Redis Cluster', () => {
     }
     const queueMasters = new Set<string>();
     for (let shard = 0; shard < SHARDS; shard++) {
-      queueMasters.add(await masterOf(`${h.keys.conversationQueuePrefix(shard)}:conversations:meta`));
+      queueMasters.add(await masterOf(client, `${h.keys.conversationQueuePrefix(shard)}:conversations:meta`));
     }
     expect(queueMasters.size).toBeGreaterThan(1);
   });
@@ -205,7 +200,7 @@ describe('on a three-master Redis Cluster', () => {
     for (let i = 500; i < 600 && !caller; i++) {
       const phone = `+1212555${String(i).padStart(4, '0')}`;
       const cid = conversationId('phone-line', `voice:${phone}`);
-      if ((await masterOf(h.keys.state(cid))) !== listening) caller = phone;
+      if ((await masterOf(client, h.keys.state(cid))) !== listening) caller = phone;
     }
     expect(caller).toBeDefined();
     const cid = conversationId('phone-line', `voice:${caller}`);

@@ -8,6 +8,7 @@ import { configVariables } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import {
   deleteClusterPrefix,
+  masterOf,
   startRedisCluster,
   type RunningRedisCluster,
 } from '../../support/redis-cluster.js';
@@ -48,12 +49,6 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-/** The master (`host:port`) that owns a key's slot now. */
-async function masterOf(key: string): Promise<string> {
-  const slot = (await client.cluster('KEYSLOT', key)) as number;
-  return client.slots[slot]![0]!;
-}
-
 /** Posts a message as Twilio does: the same MessageSid again after a 503, until it is answered 200. */
 async function deliver(from: string, text: string): Promise<{ statuses: number[]; acceptedAt: number }> {
   const params = h.webhooks.smsParams(from, text);
@@ -73,10 +68,10 @@ describe('a Redis Cluster with replicas losing a master under load', () => {
   it('answers every accepted message exactly once and in order, records all its history, and stalls no conversation', async () => {
     // Twelve texters over every master; the victim is the master of the first one's conversation.
     const texters = Array.from({ length: 12 }, (_, i) => `+1202555${String(700 + i).padStart(4, '0')}`);
-    const victim = await masterOf(h.keys.state(conversationId('echo', `sms:${texters[0]}`)));
+    const victim = await masterOf(client, h.keys.state(conversationId('echo', `sms:${texters[0]}`)));
     const onVictim: string[] = [];
     for (const phone of texters) {
-      if ((await masterOf(h.keys.state(conversationId('echo', `sms:${phone}`)))) === victim)
+      if ((await masterOf(client, h.keys.state(conversationId('echo', `sms:${phone}`)))) === victim)
         onVictim.push(phone);
     }
     const victimNode = cluster.nodes.find((n) => `127.0.0.1:${n.port}` === victim)!;

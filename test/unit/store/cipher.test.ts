@@ -1,18 +1,10 @@
 // The data cipher: a value opens only for the place it was sealed for; the first, unbound format still opens and is marked stale.
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
+import { sealTheOldWay } from '../../support/legacy-seal.js';
 
 const KEY = randomBytes(32).toString('base64');
-
-function sealTheOldWay(plain: string, key: string): string {
-  const bytes = Buffer.from(key, 'base64');
-  const id = createHash('sha256').update(bytes).digest('base64url').slice(0, 6);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', bytes, iv);
-  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return `${id}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
-}
 
 describe('createDataCipher', () => {
   const cipher = createDataCipher(KEY);
