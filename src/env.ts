@@ -67,10 +67,11 @@ const EnvFields = z.object({
    */
   SWITCHBOARD_DURABILITY: z
     .enum(['none', 'replica'], {
-      error: 'must be none (Redis persistence only) or replica (a replica acknowledges every accepted message)',
+      error:
+        'must be none (Redis persistence only) or replica (a replica acknowledges every accepted message)',
     })
     .default('none'),
-  /** How long a webhook waits for the replica's acknowledgement before answering 503. */
+  /** How long a write waits for a replica's acknowledgement (a webhook then answers 503). */
   SWITCHBOARD_DURABILITY_TIMEOUT_MS: int(10, 10_000).default(500),
   PORT: int(0, 65535).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),

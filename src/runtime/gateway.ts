@@ -77,7 +77,7 @@ const CLUSTER_RETRY_DELAY_MS = 200;
  * Every retry counts as a redirection, so enough of them are allowed to span twice the node timeout
  * plus five seconds; ioredis's defaults (16 × 100 ms) gave up after 1.6 s.
  */
-export function clusterRetryOptions(nodeTimeoutMs: number) {
+function clusterRetryOptions(nodeTimeoutMs: number) {
   return {
     retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
     retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
