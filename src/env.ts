@@ -37,6 +37,11 @@ const EnvFields = z.object({
       'must be host:port pairs separated by commas, e.g. redis-1:6379,redis-2:6379',
     )
     .optional(),
+  /**
+   * The cluster's `cluster-node-timeout` (ms): a failover takes up to about twice this, and the cluster
+   * client keeps retrying a command for that long (plus a margin) before it gives up.
+   */
+  REDIS_CLUSTER_NODE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.yaml'),
   SWITCHBOARD_MODE: z.enum(['production', 'sandbox']).optional(),
   SWITCHBOARD_DATA_KEY: z.string().optional(),
@@ -56,6 +61,18 @@ const EnvFields = z.object({
   SWITCHBOARD_EVENT_RETRY_BASE_MS: int(1, 3_600_000).default(10_000),
   SWITCHBOARD_REDIS_SERVER: bool.default(true),
   SWITCHBOARD_SHUTDOWN_MS: int(100, 600_000).default(20_000),
+  /**
+   * When a webhook may answer 200: `none` once Redis has the message (as durable as its own
+   * persistence), `replica` once a replica acknowledges it too (WAIT).
+   */
+  SWITCHBOARD_DURABILITY: z
+    .enum(['none', 'replica'], {
+      error:
+        'must be none (Redis persistence only) or replica (a replica acknowledges every accepted message)',
+    })
+    .default('none'),
+  /** How long a write waits for a replica's acknowledgement (a webhook then answers 503). */
+  SWITCHBOARD_DURABILITY_TIMEOUT_MS: int(10, 10_000).default(500),
   PORT: int(0, 65535).optional(),
   /** The address the web server binds; overrides `server.host` (default 127.0.0.1 in sandbox mode, else 0.0.0.0). */
   SWITCHBOARD_HOST: z

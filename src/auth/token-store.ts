@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics.js';
 import type { DataCipher } from '../store/cipher.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
+import { places } from '../store/places.js';
+import { Resealer } from '../store/reseal.js';
 
 /** Who a token belongs to: the same user id in two workspaces or two externalIds is four scopes. */
 export type TokenScope = UserScope;
@@ -93,6 +95,7 @@ export interface RedisTokenStoreOptions {
 export class RedisTokenStore implements TokenStore {
   private readonly redis: TokenRedis;
   private readonly now: () => number;
+  private readonly resealer: Resealer;
 
   constructor(
     redis: Redis,
@@ -101,6 +104,7 @@ export class RedisTokenStore implements TokenStore {
     private readonly options: RedisTokenStoreOptions = {},
   ) {
     this.redis = withTokenScripts(redis);
+    this.resealer = new Resealer(redis, cipher);
     this.now = options.now ?? Date.now;
   }
 
@@ -111,10 +115,11 @@ export class RedisTokenStore implements TokenStore {
   }
 
   private async read(scope: TokenScope, component: string): Promise<CachedToken | undefined> {
-    const sealed = await this.redis.get(this.keys.token(scope, component));
+    const key = this.keys.token(scope, component);
+    const sealed = await this.redis.get(key);
     if (sealed === null) return undefined;
-    const plain = this.cipher.open(sealed);
-    // Sealed under a key we no longer hold: the token is as good as missing.
+    const { plain } = await this.resealer.open({ key }, sealed, places.token(scope, component));
+    // Sealed under a key we no longer hold, or for another user: the token is as good as missing.
     if (plain === undefined) return undefined;
     let value: SealedToken;
     try {
@@ -136,7 +141,7 @@ export class RedisTokenStore implements TokenStore {
     await this.redis.sbTokenPut(
       this.keys.token(scope, component),
       this.keys.tokenIndex(scope),
-      this.cipher.seal(JSON.stringify(value)),
+      this.cipher.seal(JSON.stringify(value), places.token(scope, component)),
       ttlMs,
       component,
       expiresAt,

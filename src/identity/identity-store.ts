@@ -4,8 +4,11 @@ import type { Redis } from 'ioredis';
 import type { TokenStore } from '../auth/token-store.js';
 import type { Channel } from '../core/events.js';
 import type { EventSink } from '../events/sink.js';
-import type { DataCipher } from '../store/cipher.js';
+import type { DataCipher, SealedPlace } from '../store/cipher.js';
 import { MAX_CALL_MS } from '../store/keys.js';
+import { places } from '../store/places.js';
+import { NO_REPLICAS, writeDurably, type Durability } from '../store/durability.js';
+import { Resealer, type SealedSpot } from '../store/reseal.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import {
   ANONYMOUS_PREFIX,
@@ -131,6 +134,8 @@ export interface IdentityStoreOptions {
   tokens: TokenStore;
   /** Receives `user.verified`; absent: no events. */
   events?: EventSink;
+  /** Replicas that must hold a history line before it counts as written (SWITCHBOARD_DURABILITY). */
+  durability?: Durability;
   now?: () => number;
   /** Entries kept per history (a verified user's, or an identity's). */
   historyLimit?: number;
@@ -210,6 +215,7 @@ export class IdentityStore {
   private readonly redis: IdentityRedis;
   private readonly keys: IdentityKeys;
   private readonly cipher: DataCipher;
+  private readonly resealer: Resealer;
   private readonly now: () => number;
   private readonly historyLimit: number;
   private readonly historyTtl: number;
@@ -219,6 +225,7 @@ export class IdentityStore {
     this.redis = withIdentityScripts(options.redis);
     this.keys = options.keys;
     this.cipher = options.cipher;
+    this.resealer = new Resealer(options.redis, options.cipher);
     this.now = options.now ?? Date.now;
     this.historyLimit = options.historyLimit ?? 200;
     this.historyTtl = options.historyTtlSeconds ?? 90 * 86_400;
@@ -232,35 +239,51 @@ export class IdentityStore {
 
   // --- sealed values ---
 
-  private seal(value: unknown): string {
-    return this.cipher.seal(JSON.stringify(value));
+  private seal(value: unknown, place: SealedPlace): string {
+    return this.cipher.seal(JSON.stringify(value), place);
   }
 
-  private open<T>(sealed: string | null | undefined): T | undefined {
+  /** A sealed JSON value and what is stored now (a value sealed the old way is sealed again where it lies). */
+  private async openAt<T>(
+    spot: SealedSpot,
+    sealed: string | null | undefined,
+    place: SealedPlace,
+  ): Promise<{ value: T; sealed: string } | undefined> {
     if (sealed === null || sealed === undefined) return undefined;
-    const plain = this.cipher.open(sealed);
-    if (plain === undefined) return undefined;
+    const opened = await this.resealer.open(spot, sealed, place);
+    if (opened.plain === undefined) return undefined;
     try {
-      return JSON.parse(plain) as T;
+      return { value: JSON.parse(opened.plain) as T, sealed: opened.sealed };
     } catch {
       return undefined;
     }
   }
 
+  private async open<T>(
+    spot: SealedSpot,
+    sealed: string | null | undefined,
+    place: SealedPlace,
+  ): Promise<T | undefined> {
+    return (await this.openAt<T>(spot, sealed, place))?.value;
+  }
+
   private async readProfile(scope: UserScope): Promise<StoredProfile | undefined> {
-    return this.open<StoredProfile>(await this.redis.get(this.keys.userProfile(scope)));
+    const key = this.keys.userProfile(scope);
+    return this.open<StoredProfile>({ key }, await this.redis.get(key), places.profile(scope));
   }
 
   private async readBinding(
     workspace: string,
     identity: string,
   ): Promise<{ binding: Binding; sealed: string } | undefined> {
-    const sealed = await this.redis.hget(
-      this.keys.identityRecord(this.keys.identityHash(workspace, identity)),
-      'bind',
+    const key = this.keys.identityRecord(this.keys.identityHash(workspace, identity));
+    const sealed = await this.redis.hget(key, 'bind');
+    const opened = await this.openAt<Binding>(
+      { key, field: 'bind' },
+      sealed,
+      places.binding(workspace, identity),
     );
-    const binding = this.open<Binding>(sealed);
-    return binding && sealed ? { binding, sealed } : undefined;
+    return opened ? { binding: opened.value, sealed: opened.sealed } : undefined;
   }
 
   // --- resolving ---
@@ -270,12 +293,13 @@ export class IdentityStore {
     const { workspace, identity } = input;
     const channel = input.channel ?? channelOfIdentity(identity) ?? 'sms';
     const hash = this.keys.identityHash(workspace, identity);
-    const [bindSealed, claimsSealed] = await this.redis.hmget(
-      this.keys.identityRecord(hash),
-      'bind',
-      'claims',
+    const record = this.keys.identityRecord(hash);
+    const [bindSealed, claimsSealed] = await this.redis.hmget(record, 'bind', 'claims');
+    let binding = await this.open<Binding>(
+      { key: record, field: 'bind' },
+      bindSealed,
+      places.binding(workspace, identity),
     );
-    let binding = this.open<Binding>(bindSealed);
     if (binding && channel === 'voice' && !input.trustCallerId) {
       // Caller ID can be spoofed: a voice binding counts only when the operator made it, or in the call that proved it.
       // A call lasts at most MAX_CALL_MS: the same CallSid later is a replay, not the call that proved it.
@@ -308,7 +332,11 @@ export class IdentityStore {
         });
       }
     }
-    const claims = this.open<Claims>(claimsSealed);
+    const claims = await this.open<Claims>(
+      { key: record, field: 'claims' },
+      claimsSealed,
+      places.claims(workspace, identity),
+    );
     const unverified = claims !== undefined && (claims.name !== undefined || claims.email !== undefined);
     return compact({
       workspace,
@@ -325,7 +353,7 @@ export class IdentityStore {
   async touch(workspace: string, identity: string): Promise<void> {
     await this.redis.sbIdentityTouch(
       this.keys.identityRecord(this.keys.identityHash(workspace, identity)),
-      this.cipher.seal(identity),
+      this.cipher.seal(identity, places.identityAddress(workspace)),
       workspace,
       this.now(),
       this.anonymousTtl,
@@ -384,13 +412,18 @@ export class IdentityStore {
     email?: string;
   }): Promise<void> {
     const record = this.keys.identityRecord(this.keys.identityHash(input.workspace, input.identity));
-    const previous = this.open<Claims>(await this.redis.hget(record, 'claims'));
+    const place = places.claims(input.workspace, input.identity);
+    const previous = await this.open<Claims>(
+      { key: record, field: 'claims' },
+      await this.redis.hget(record, 'claims'),
+      place,
+    );
     const claims: Claims = compact({
       name: input.name ?? previous?.name,
       email: input.email ?? previous?.email,
       at: this.now(),
     });
-    await this.redis.hset(record, 'claims', this.seal(claims));
+    await this.redis.hset(record, 'claims', this.seal(claims, place));
     await this.touch(input.workspace, input.identity);
   }
 
@@ -438,7 +471,7 @@ export class IdentityStore {
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     });
-    await this.redis.set(this.keys.userProfile(scope), this.seal(profile));
+    await this.redis.set(this.keys.userProfile(scope), this.seal(profile, places.profile(scope)));
     return profile;
   }
 
@@ -462,12 +495,16 @@ export class IdentityStore {
     });
     await this.redis
       .multi()
-      .hset(record, { id: this.cipher.seal(identity), ws: workspace, bind: this.seal(binding) })
+      .hset(record, {
+        id: this.cipher.seal(identity, places.identityAddress(workspace)),
+        ws: workspace,
+        bind: this.seal(binding, places.binding(workspace, identity)),
+      })
       .hsetnx(record, 'seen', String(now))
       .persist(record)
       .exec();
     const link: IdentityLink = compact({ identity, via, at: now, callId });
-    await this.redis.hset(this.keys.userIdentities(scope), hash, this.seal(link));
+    await this.redis.hset(this.keys.userIdentities(scope), hash, this.seal(link, places.identityLink(scope)));
     if (previous && !sameScope(previous.binding, scope)) {
       await this.redis.hdel(this.keys.userIdentities(scopeOf(workspace, previous.binding)), hash);
     }
@@ -484,10 +521,11 @@ export class IdentityStore {
 
   /** A verified user's identities that still point back at them. */
   private async links(scope: UserScope): Promise<(IdentityLink & { hash: string })[]> {
-    const entries = await this.redis.hgetall(this.keys.userIdentities(scope));
+    const key = this.keys.userIdentities(scope);
+    const entries = await this.redis.hgetall(key);
     const links: (IdentityLink & { hash: string })[] = [];
     for (const [hash, sealed] of Object.entries(entries)) {
-      const link = this.open<IdentityLink>(sealed);
+      const link = await this.open<IdentityLink>({ key, field: hash }, sealed, places.identityLink(scope));
       if (!link) continue;
       const current = await this.readBinding(scope.workspace, link.identity);
       if (current && sameScope(current.binding, scope)) links.push({ ...link, hash });
@@ -504,19 +542,22 @@ export class IdentityStore {
     if (!scope.userId.startsWith(ANONYMOUS_PREFIX) || scope.externalId !== undefined) return undefined;
     const hash = scope.userId.slice(ANONYMOUS_PREFIX.length);
     if (!/^[A-Za-z0-9_-]{22}$/.test(hash)) return undefined;
-    const [sealedId, ws, claims, seen] = await this.redis.hmget(
-      this.keys.identityRecord(hash),
-      'id',
-      'ws',
-      'claims',
-      'seen',
-    );
+    const record = this.keys.identityRecord(hash);
+    const [sealedId, ws, claims, seen] = await this.redis.hmget(record, 'id', 'ws', 'claims', 'seen');
     if (ws !== scope.workspace || !sealedId) return undefined;
-    const identity = this.cipher.open(sealedId);
+    const { plain: identity } = await this.resealer.open(
+      { key: record, field: 'id' },
+      sealedId,
+      places.identityAddress(scope.workspace),
+    );
     // The hash is derived from (workspace, identity): a record that does not match it is not this user.
     if (identity === undefined || this.keys.identityHash(scope.workspace, identity) !== hash)
       return undefined;
-    const opened = this.open<Claims>(claims);
+    const opened = await this.open<Claims>(
+      { key: record, field: 'claims' },
+      claims,
+      places.claims(scope.workspace, identity),
+    );
     return compact({ hash, identity, claims: opened, seen: seen ? Number(seen) : undefined });
   }
 
@@ -592,6 +633,13 @@ export class IdentityStore {
     return this.keys.userHistory(scope);
   }
 
+  /** Below the verified tier a history is the identity's: each entry names it, and the reader checks that. */
+  private historyPlace(scope: UserScope): SealedPlace {
+    return scope.userId.startsWith(ANONYMOUS_PREFIX)
+      ? places.identityHistory(scope.workspace)
+      : places.userHistory(scope);
+  }
+
   /**
    * One message of a conversation. A verified user's history is shared by their identities; below that,
    * each identity has its own. A secret answer is stored as `[redacted]`, never its text.
@@ -610,22 +658,28 @@ export class IdentityStore {
         : { workspace: user.workspace, userId: this.anonymousId(user.workspace, user.identity) };
     const key = this.historyKey(scope);
     if (!key) return;
+    const place = this.historyPlace(scope);
     const sealed = list.map((entry) =>
-      this.seal({
-        i: user.identity,
-        d: entry.direction,
-        c: entry.channel,
-        t: entry.secret ? REDACTED : entry.text,
-        a: entry.at,
-        ...(entry.secret ? { s: 1 as const } : {}),
-      } satisfies SealedHistory),
+      this.seal(
+        {
+          i: user.identity,
+          d: entry.direction,
+          c: entry.channel,
+          t: entry.secret ? REDACTED : entry.text,
+          a: entry.at,
+          ...(entry.secret ? { s: 1 as const } : {}),
+        } satisfies SealedHistory,
+        place,
+      ),
     );
-    await this.redis
-      .multi()
-      .lpush(key, ...sealed)
-      .ltrim(key, 0, this.historyLimit - 1)
-      .expire(key, this.historyTtl)
-      .exec();
+    await writeDurably(this.redis, this.options.durability ?? NO_REPLICAS, key, () =>
+      this.redis
+        .multi()
+        .lpush(key, ...sealed)
+        .ltrim(key, 0, this.historyLimit - 1)
+        .expire(key, this.historyTtl)
+        .exec(),
+    );
     if (user.tier !== 'verified') await this.touch(user.workspace, user.identity);
   }
 
@@ -634,10 +688,16 @@ export class IdentityStore {
     const key = this.historyKey(scope);
     if (!key || limit <= 0) return [];
     const sealed = await this.redis.lrange(key, 0, Math.min(limit, this.historyLimit) - 1);
+    const place = this.historyPlace(scope);
+    const anonymous = scope.userId.startsWith(ANONYMOUS_PREFIX)
+      ? scope.userId.slice(ANONYMOUS_PREFIX.length)
+      : undefined;
     const entries: StoredHistoryEntry[] = [];
-    for (const item of sealed.reverse()) {
-      const value = this.open<SealedHistory>(item);
+    for (let index = sealed.length - 1; index >= 0; index--) {
+      const value = await this.open<SealedHistory>({ key, index }, sealed[index], place);
       if (!value) continue;
+      // An entry copied from another identity's history names that identity: not this one's.
+      if (anonymous !== undefined && this.keys.identityHash(scope.workspace, value.i) !== anonymous) continue;
       entries.push({
         identity: value.i,
         direction: value.d,
@@ -680,9 +740,14 @@ export class IdentityStore {
     if ((await this.redis.exists(...userKeys)) === 0) return false;
 
     const erased: string[] = [];
-    const entries = await this.redis.hgetall(this.keys.userIdentities(scope));
-    for (const sealed of Object.values(entries)) {
-      const link = this.open<IdentityLink>(sealed);
+    const linksKey = this.keys.userIdentities(scope);
+    const entries = await this.redis.hgetall(linksKey);
+    for (const [hash, sealed] of Object.entries(entries)) {
+      const link = await this.open<IdentityLink>(
+        { key: linksKey, field: hash },
+        sealed,
+        places.identityLink(scope),
+      );
       if (!link) continue;
       const current = await this.readBinding(scope.workspace, link.identity);
       if (!current || !sameScope(current.binding, scope)) continue;

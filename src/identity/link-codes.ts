@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TryCounter, type TryPolicy } from '../auth/try-counter.js';
 import type { DataCipher } from '../store/cipher.js';
+import { places } from '../store/places.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import type { IdentityStore } from './identity-store.js';
 import type { CustomData, ResolvedUser } from './types.js';
@@ -140,7 +141,6 @@ export class LinkCodes {
     const ttlMs = Math.ceil((ttlSeconds ?? this.options.defaultTtlSeconds ?? 600) * 1000);
     const expiresAt = this.now() + ttlMs;
     const stored: StoredCode = { ...bound, expiresAt };
-    const sealed = this.options.cipher.seal(JSON.stringify(stored));
     const scope: UserScope = {
       workspace: data.workspace,
       userId: data.userId,
@@ -149,6 +149,7 @@ export class LinkCodes {
     for (let tries = 0; tries < 8; tries++) {
       const code = this.newCode(keypad ?? false);
       const key = this.options.keys.linkCode(data.workspace, code);
+      const sealed = this.options.cipher.seal(JSON.stringify(stored), places.linkCode(data.workspace, code));
       // NX: a live code is never overwritten by a new one that happens to be equal.
       const set = await this.redis.set(key, sealed, 'PX', ttlMs + EXPIRED_GRACE_MS, 'NX');
       if (set !== 'OK') continue;
@@ -210,7 +211,8 @@ export class LinkCodes {
     const sealed =
       (await this.redis.getdel(keys.linkCode(input.workspace, code))) ??
       (await this.redis.getdel(keys.legacyLinkCode(input.workspace, code)));
-    const plain = sealed === null ? undefined : this.options.cipher.open(sealed);
+    const plain =
+      sealed === null ? undefined : this.options.cipher.open(sealed, places.linkCode(input.workspace, code));
     let stored: StoredCode | undefined;
     try {
       stored = plain === undefined ? undefined : (JSON.parse(plain) as StoredCode);

@@ -25,6 +25,7 @@ import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { reclaimAfterOutage, tracked } from './reclaim.js';
+import { untilItLands } from './until-it-lands.js';
 
 export interface ConversationWorkerOptions {
   connection: Redis;
@@ -100,15 +101,14 @@ export async function handleEvent(
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
   const stateTtlSeconds = ttlOf(result.state);
   const afterCommit = async () => {
-    await recordHistory(services, event, result).catch((error: unknown) =>
-      // History is the operator's record, not the user's answer: a failure to write it must not replay the turn.
-      opts.services.logger.error('history not recorded', {
-        conversation: cid,
-        bot: event.botId,
-        channel: event.channel,
-        reason: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    // History is the operator's record: retried through a failover (in turn order), never by replaying the turn.
+    await untilItLands(() => recordHistory(services, event, result), {
+      what: 'history',
+      logger: opts.services.logger,
+      meta: { conversation: cid, bot: event.botId, channel: event.channel, event: event.id },
+      // The conversation waits meanwhile (its history stays in order): long enough for a failover, no longer.
+      maxMs: 60_000,
+    });
     if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
       await opts.redactInbound(event);
   };
@@ -202,7 +202,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     let state = head.state;
     let optedOut = head.optedOut;
     while (raw) {
-      const event = store.openEvent(raw);
+      const event = store.openEvent(cid, raw);
       if (!event) {
         const dropped = await deadLetter(
           cid,
@@ -282,7 +282,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       stack: error.stack,
     });
     // Keep the conversation moving: a new kick drains whatever is left in its inbox.
-    if (job) queues.kickConversation(job.data.cid).catch(() => undefined);
+    if (job)
+      void untilItLands(() => queues.kickConversation(job.data.cid), {
+        what: 're-kick',
+        logger,
+        meta: { conversation: job.data.cid },
+      });
   });
   const workerError = throttled((m, meta) => logger.error(m, meta), 'conversation worker error');
   worker.on('error', (error) => workerError(error.message));

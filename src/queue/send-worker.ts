@@ -10,6 +10,7 @@ import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { reclaimAfterOutage, tracked } from './reclaim.js';
+import { untilItLands } from './until-it-lands.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -73,7 +74,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     try {
       let raw = taken.head;
       while (raw) {
-        const item = store.openReply(raw);
+        const item = store.openReply(cid, raw);
         let sentSid: string | undefined;
         if (item) {
           try {
@@ -101,7 +102,12 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
             }
           }
         }
-        const popped = await store.popReply(cid, raw, item?.id ?? '', claim, lease, sentSid);
+        // Twilio has the reply: retry the pop through a failover rather than fail the job and send it again.
+        const head = raw;
+        const popped = (await untilItLands(
+          () => store.popReply(cid, head, item?.id ?? '', claim, lease, sentSid),
+          { what: 'sent reply removal', logger, meta: { conversation: cid, reply: item?.id }, maxMs: 60_000 },
+        )) ?? { lost: true as const };
         if ('fenced' in popped) {
           logger.warn('outbox taken over by another worker; stopping without sending', {
             conversation: cid,
@@ -158,7 +164,12 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   reclaimAfterOutage(worker, opts.connection, logger, SEND_QUEUE);
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
-    if (job) opts.queues.kickSend(job.data.cid).catch(() => undefined);
+    if (job)
+      void untilItLands(() => opts.queues.kickSend(job.data.cid), {
+        what: 're-kick',
+        logger,
+        meta: { conversation: job.data.cid },
+      });
   });
   const workerError = throttled((m, meta) => logger.error(m, meta), 'send worker error');
   worker.on('error', (error) => workerError(error.message));

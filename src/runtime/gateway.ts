@@ -31,6 +31,7 @@ import { jobsInFlight } from '../queue/reclaim.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
 import { ConversationStore } from '../store/conversation-store.js';
+import type { Durability } from '../store/durability.js';
 import { Keys } from '../store/keys.js';
 import { migrateLegacyNames } from '../store/key-migration.js';
 import { loadKeyNaming } from '../store/key-naming.js';
@@ -72,6 +73,25 @@ export function isSandbox(env: Env, config: Config): boolean {
   return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
 }
 
+/** Milliseconds between a cluster client's retries of a command during a failover. */
+const CLUSTER_RETRY_DELAY_MS = 200;
+
+/**
+ * How a cluster client rides out a failover. A master's replica is promoted once the other masters
+ * have found it unreachable for `cluster-node-timeout` and an election has run (about as long again at
+ * most), meanwhile its slots answer nothing and, with full coverage required, the rest CLUSTERDOWN.
+ * Every retry counts as a redirection, so enough of them are allowed to span twice the node timeout
+ * plus five seconds; ioredis's defaults (16 × 100 ms) gave up after 1.6 s.
+ */
+function clusterRetryOptions(nodeTimeoutMs: number) {
+  return {
+    retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
+    retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
+    retryDelayOnTryAgain: CLUSTER_RETRY_DELAY_MS,
+    maxRedirections: Math.ceil((2 * nodeTimeoutMs + 5000) / CLUSTER_RETRY_DELAY_MS),
+  };
+}
+
 /**
  * Redis Cluster: the nodes listed are where discovery starts; REDIS_URL gives only the user, password and
  * TLS. The per-connection options go where `Cluster` reads them: the offline queue and auto-pipelining are
@@ -86,6 +106,7 @@ function connectCluster(env: Env, name: string, options: RedisOptions): Redis {
       return { host: host!, port: Number(port) };
     }),
     {
+      ...clusterRetryOptions(env.REDIS_CLUSTER_NODE_TIMEOUT_MS),
       ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
       ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
       redisOptions: {
@@ -117,6 +138,16 @@ function botsByWorkspace(config: Config): Map<string, string[]> {
 /** The servers that hold keys, for a SCAN: each master of a cluster, or the one Redis. */
 function keyHolders(redis: Redis): Redis[] {
   return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
+}
+
+/**
+ * SWITCHBOARD_DURABILITY: how many replicas must hold a write before it counts: an accepted message
+ * before its webhook answers 200, a turn's commit, a sent reply's removal, history lines.
+ */
+function durability(env: Env): Durability {
+  return env.SWITCHBOARD_DURABILITY === 'replica'
+    ? { replicas: 1, timeoutMs: env.SWITCHBOARD_DURABILITY_TIMEOUT_MS }
+    : { replicas: 0, timeoutMs: 0 };
 }
 
 /** Every connection gets its own role name in CLIENT LIST, which helps when reading a busy Redis. */
@@ -238,8 +269,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const queuesForWeb = new Queues(web, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const queuesForWork = new Queues(work, keys, env.SWITCHBOARD_QUEUE_SHARDS);
   const metrics = createMetrics(() => queuesForWeb.depth());
-  const webStore = new ConversationStore(web, keys, cipher);
-  const workStore = new ConversationStore(work, keys, cipher);
+  const webStore = new ConversationStore(web, keys, cipher, durability(env));
+  const workStore = new ConversationStore(work, keys, cipher, durability(env));
   const recorder = sandbox ? new SandboxRecorder(work, keys) : undefined;
 
   // Identity, tokens and operator events: one set per connection (workers wait for Redis, the web fails fast).
@@ -271,7 +302,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const identitySet = (redis: Redis, events: EventSink) => {
     const tokens = new RedisTokenStore(redis, identityKeys, cipher); // cache hits are counted per turn
-    const identity = new IdentityStore({ redis, keys: identityKeys, cipher, tokens, events, onErase });
+    const identity = new IdentityStore({
+      redis,
+      keys: identityKeys,
+      cipher,
+      tokens,
+      events,
+      onErase,
+      durability: durability(env),
+    });
     const linkCodes = new LinkCodes({ redis, keys: identityKeys, cipher, identity });
     return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
   };
@@ -429,7 +468,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         statuses,
         logger,
         metrics,
-        redisDeadlineMs: 1000,
+        redisDeadlineMs: 1000 + durability(env).timeoutMs,
         draining: () => draining,
       }),
       operatorApiRouter({

@@ -1,14 +1,27 @@
-// AES-256-GCM for everything kept in Redis that could be a secret, with key rotation.
+// AES-256-GCM for everything kept in Redis that could be a secret, bound to where it is kept, with key rotation.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 /**
+ * Where a sealed value belongs, as names from the general to the particular: what kind of record,
+ * whose (workspace, user or conversation), which field. It is authenticated with the value (GCM's
+ * associated data) and never stored: a value copied to another record or field does not open there.
+ * It names the logical place, not the Redis key, so renaming keys does not orphan values.
+ */
+export type SealedPlace = readonly (string | null)[];
+
+/**
  * Encrypts values at rest. The current key encrypts; the old keys only decrypt, so keys can be
- * rotated without losing cached tokens. A value sealed under a key we no longer know opens to
- * `undefined` (treated as missing), never to an error.
+ * rotated without losing cached tokens. A value sealed under a key we no longer know, or for another
+ * place, opens to `undefined` (treated as missing), never to an error.
  */
 export interface DataCipher {
-  seal(plain: string): string;
-  open(sealed: string): string | undefined;
+  seal(plain: string, place: SealedPlace): string;
+  open(sealed: string, place: SealedPlace): string | undefined;
+  /**
+   * A value that opens but should be sealed again: sealed before values were bound to their place
+   * (it opens wherever it is found until then), or under an old key.
+   */
+  stale(sealed: string): boolean;
 }
 
 export class DataKeyError extends Error {}
@@ -32,6 +45,39 @@ function parseKey(text: string, variable: string): Key {
 /** The fixed key of sandbox mode: shared by every sandbox process, useless for real data. */
 export const SANDBOX_DATA_KEY = createHash('sha256').update('switchboard sandbox data key').digest('base64');
 
+/**
+ * The envelope's version: `2.<key id>.<iv|tag|body>` carries the place as associated data; the first
+ * format, `<key id>.<iv|tag|body>`, had none (a key id is 6 characters, so the two cannot be confused).
+ */
+const BOUND = '2';
+
+function associatedData(place: SealedPlace): Buffer {
+  // JSON keeps the names apart: ["a.b","c"] and ["a","b.c"] are different places.
+  return Buffer.from(JSON.stringify(place), 'utf8');
+}
+
+function decrypt(key: Buffer, payload: string, aad: Buffer | undefined): string | undefined {
+  const raw = Buffer.from(payload, 'base64url');
+  if (raw.length < 28) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    if (aad) decipher.setAAD(aad);
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version, key id and payload of an envelope (version '' for the first, unbound format). */
+function envelope(sealed: string): { version: string; keyId: string; payload: string } | undefined {
+  const parts = sealed.split('.');
+  if (parts.length === 2) return { version: '', keyId: parts[0]!, payload: parts[1]! };
+  if (parts.length === 3 && parts[0] === BOUND)
+    return { version: BOUND, keyId: parts[1]!, payload: parts[2]! };
+  return undefined;
+}
+
 export function createDataCipher(current: string, old: string[] = []): DataCipher {
   const primary = parseKey(current, 'SWITCHBOARD_DATA_KEY');
   const keys = new Map<string, Buffer>([[primary.id, primary.bytes]]);
@@ -40,27 +86,23 @@ export function createDataCipher(current: string, old: string[] = []): DataCiphe
     if (!keys.has(key.id)) keys.set(key.id, key.bytes);
   }
   return {
-    seal(plain) {
+    seal(plain, place) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', primary.bytes, iv);
+      cipher.setAAD(associatedData(place));
       const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
-      return `${primary.id}.${Buffer.concat([iv, tag, body]).toString('base64url')}`;
+      return `${BOUND}.${primary.id}.${Buffer.concat([iv, tag, body]).toString('base64url')}`;
     },
-    open(sealed) {
-      const dot = sealed.indexOf('.');
-      if (dot < 0) return undefined;
-      const key = keys.get(sealed.slice(0, dot));
-      if (!key) return undefined;
-      const raw = Buffer.from(sealed.slice(dot + 1), 'base64url');
-      if (raw.length < 28) return undefined;
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-        decipher.setAuthTag(raw.subarray(12, 28));
-        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-      } catch {
-        return undefined;
-      }
+    open(sealed, place) {
+      const found = envelope(sealed);
+      const key = found && keys.get(found.keyId);
+      if (!found || !key) return undefined;
+      return decrypt(key, found.payload, found.version === BOUND ? associatedData(place) : undefined);
+    },
+    stale(sealed) {
+      const found = envelope(sealed);
+      return found !== undefined && (found.version !== BOUND || found.keyId !== primary.id);
     },
   };
 }

@@ -3,7 +3,7 @@ import { installScripts } from './scripts.js';
 import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
-import type { DataCipher } from './cipher.js';
+import type { DataCipher, SealedPlace } from './cipher.js';
 import {
   CALL_MEMORY_TTL,
   Keys,
@@ -14,14 +14,21 @@ import {
   SENT_TTL,
   TURN_RESULT_TTL,
 } from './keys.js';
+import { places } from './places.js';
+import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
 
-/** Accept an event once: remember its provider id and append it to the conversation's inbox. */
+/**
+ * Accept an event once: remember its provider id and append it to the conversation's inbox. ARGV[4]
+ * '1' (durable acceptance): a copy seen before is touched, so that the WAIT that follows also covers
+ * the first copy's write, which may not have reached a replica yet.
+ */
 const ACCEPT = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return 1
 end
+if ARGV[4] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 0`;
 
 /**
@@ -30,21 +37,22 @@ return 0`;
  * older than a call can last, its events are refused. Returns 1 (new), 0 (duplicate), -1 (the call is
  * over), -2 (no such call here).
  * KEYS: seen, inbox, call
- * ARGV: seenTtl, event, inboxTtl (as ACCEPT), kind ('start', 'turn' or 'end'), now (ms), callTtl, maxCallMs
+ * ARGV: seenTtl, event, inboxTtl, durable (as ACCEPT), kind ('start', 'turn' or 'end'), now (ms), callTtl,
+ *       maxCallMs
  */
 const ACCEPT_CALL =
   `
 local at = redis.call('HGET', KEYS[3], 'at')
 if at then
   if redis.call('HEXISTS', KEYS[3], 'ended') == 1 then return -1 end
-  if tonumber(ARGV[5]) - tonumber(at) > tonumber(ARGV[7]) then return -1 end
-elseif ARGV[4] ~= 'start' then
+  if tonumber(ARGV[6]) - tonumber(at) > tonumber(ARGV[8]) then return -1 end
+elseif ARGV[5] ~= 'start' then
   return -2
 else
-  redis.call('HSET', KEYS[3], 'at', ARGV[5])
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  redis.call('HSET', KEYS[3], 'at', ARGV[6])
+  redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
-if ARGV[4] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` + ACCEPT;
+if ARGV[5] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` + ACCEPT;
 
 /** A voice turn's answer, unless its call is over or never started here (-1). KEYS: turn, call */
 const TURN_ANSWER = `
@@ -128,7 +136,14 @@ redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
 interface ScriptedRedis extends Redis {
-  sbAccept(seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number): Promise<number>;
+  sbAccept(
+    seen: string,
+    inbox: string,
+    seenTtl: number,
+    event: string,
+    inboxTtl: number,
+    durable: '0' | '1',
+  ): Promise<number>;
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
@@ -215,19 +230,29 @@ export class ConversationStore {
     redis: Redis,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
+    private readonly durability: Durability = NO_REPLICAS,
   ) {
     this.redis = withScripts(redis);
   }
 
-  /** Queues an inbound event unless its provider id was seen before; true when it is new. */
+  /**
+   * Queues an inbound event unless its provider id was seen before; true when it is new. With replica
+   * durability it returns only once that many replicas hold the write, and throws `DurabilityError`
+   * when they do not within the timeout.
+   */
   async accept(cid: string, event: InboundEvent): Promise<boolean> {
-    const sealed = this.cipher.seal(JSON.stringify(event));
-    const added = await this.redis.sbAccept(
-      this.keys.seen(cid, event.id),
-      this.keys.inbox(cid),
-      event.channel === 'voice' ? SEEN_TTL : MESSAGE_SEEN_TTL,
-      sealed,
-      MAILBOX_TTL,
+    const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
+    const durable = this.durability.replicas > 0 ? '1' : '0';
+    const inbox = this.keys.inbox(cid);
+    const added = await writeDurably(this.redis, this.durability, inbox, () =>
+      this.redis.sbAccept(
+        this.keys.seen(cid, event.id),
+        inbox,
+        event.channel === 'voice' ? SEEN_TTL : MESSAGE_SEEN_TTL,
+        sealed,
+        MAILBOX_TTL,
+        durable,
+      ),
     );
     return added === 1;
   }
@@ -235,17 +260,21 @@ export class ConversationStore {
   /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
   async acceptCall(cid: string, event: InboundEvent): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
-    const result = await this.redis.sbAcceptCall(
-      this.keys.seen(cid, event.id),
-      this.keys.inbox(cid),
-      this.keys.call(cid),
-      SEEN_TTL,
-      this.cipher.seal(JSON.stringify(event)),
-      MAILBOX_TTL,
-      kind,
-      event.receivedAt,
-      CALL_MEMORY_TTL,
-      MAX_CALL_MS,
+    const inbox = this.keys.inbox(cid);
+    const result = await writeDurably(this.redis, this.durability, inbox, () =>
+      this.redis.sbAcceptCall(
+        this.keys.seen(cid, event.id),
+        inbox,
+        this.keys.call(cid),
+        SEEN_TTL,
+        this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox')),
+        MAILBOX_TTL,
+        this.durability.replicas > 0 ? '1' : '0',
+        kind,
+        event.receivedAt,
+        CALL_MEMORY_TTL,
+        MAX_CALL_MS,
+      ),
     );
     return result === 1 ? 'new' : result === 0 ? 'duplicate' : result === -1 ? 'ended' : 'unknown';
   }
@@ -266,7 +295,7 @@ export class ConversationStore {
     const state = replies[1]![1] as string | null;
     return {
       raw,
-      state: state ? this.openJson<DialogState>(state) : null,
+      state: state ? this.openJson<DialogState>(state, places.conversation(cid, 'state')) : null,
       pendingReplies: Number(replies[2]![1]),
       optedOut: Number(replies[3]![1]) === 1,
     };
@@ -274,17 +303,18 @@ export class ConversationStore {
 
   async state(cid: string): Promise<DialogState | null> {
     const raw = await this.redis.get(this.keys.state(cid));
-    return raw ? this.openJson<DialogState>(raw) : null;
+    return raw ? this.openJson<DialogState>(raw, places.conversation(cid, 'state')) : null;
   }
 
-  openEvent(raw: string): InboundEvent | undefined {
-    return this.openJson<InboundEvent>(raw) ?? undefined;
+  openEvent(cid: string, raw: string): InboundEvent | undefined {
+    return this.openJson<InboundEvent>(raw, places.conversation(cid, 'inbox')) ?? undefined;
   }
 
+  /** With replica durability, returns once a replica holds the commit, or the wait for one has failed. */
   async commit(input: CommitInput): Promise<Committed> {
     const { cid } = input;
     const turn = input.voiceTurn;
-    const result = await this.redis.sbCommit(
+    const args = [
       this.keys.inbox(cid),
       this.keys.state(cid),
       this.keys.outbox(cid),
@@ -293,14 +323,21 @@ export class ConversationStore {
       this.keys.optOut(cid),
       input.head,
       input.eventId,
-      input.state ? this.cipher.seal(JSON.stringify(input.state)) : '',
+      input.state ? this.cipher.seal(JSON.stringify(input.state), places.conversation(cid, 'state')) : '',
       Math.max(1, input.stateTtlSeconds),
-      turn ? this.cipher.seal(turn.answer) : '',
+      turn ? this.cipher.seal(turn.answer, places.turn(cid, turn.turn)) : '',
       TURN_RESULT_TTL,
       this.keys.turnsChannel(),
       turn ? `${cid}:${turn.turn}` : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
-      ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r))),
+      ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
+    ];
+    const result = await writeDurably(
+      this.redis,
+      this.durability,
+      this.keys.inbox(cid),
+      () => this.redis.sbCommit(...args),
+      { strict: false },
     );
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
@@ -335,8 +372,8 @@ export class ConversationStore {
     await this.redis.sbReleaseOutbox(this.keys.outboxClaim(cid), token);
   }
 
-  openReply(raw: string): OutboxItem | undefined {
-    return this.openJson<OutboxItem>(raw) ?? undefined;
+  openReply(cid: string, raw: string): OutboxItem | undefined {
+    return this.openJson<OutboxItem>(raw, places.conversation(cid, 'outbox')) ?? undefined;
   }
 
   /** Pops a handled reply if `token` still holds the outbox (`sentSid`, when Twilio accepted it, is kept for its status callback); returns the next reply to send. */
@@ -349,16 +386,23 @@ export class ConversationStore {
     sentSid?: string,
   ): Promise<PoppedReply> {
     const k = this.keys;
-    const result = await this.redis.sbPopReply(
+    const result = await writeDurably(
+      this.redis,
+      this.durability,
       k.outbox(cid),
-      k.attempts(cid),
-      k.outboxClaim(cid),
-      sentSid ? k.sent(cid, sentSid) : k.outboxClaim(cid),
-      head,
-      replyId,
-      token,
-      leaseMs,
-      sentSid ? SENT_TTL : '',
+      () =>
+        this.redis.sbPopReply(
+          k.outbox(cid),
+          k.attempts(cid),
+          k.outboxClaim(cid),
+          sentSid ? k.sent(cid, sentSid) : k.outboxClaim(cid),
+          head,
+          replyId,
+          token,
+          leaseMs,
+          sentSid ? SENT_TTL : '',
+        ),
+      { strict: false },
     );
     if (result === -2) return { fenced: true };
     if (result === -1) return { lost: true };
@@ -373,7 +417,7 @@ export class ConversationStore {
   async turnAnswer(cid: string, turn: number): Promise<string | 'over' | undefined> {
     const raw = await this.redis.sbTurnAnswer(this.keys.turn(cid, turn), this.keys.call(cid));
     if (raw === -1) return 'over';
-    return typeof raw === 'string' ? this.cipher.open(raw) : undefined;
+    return typeof raw === 'string' ? this.cipher.open(raw, places.turn(cid, turn)) : undefined;
   }
 
   /** Forgets a conversation entirely (the user was erased): state, pending events and replies, opt-out. */
@@ -395,7 +439,7 @@ export class ConversationStore {
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */
   async publishTurn(cid: string, turn: number, answer: string): Promise<void> {
-    const sealed = this.cipher.seal(answer);
+    const sealed = this.cipher.seal(answer, places.turn(cid, turn));
     await this.redis
       .multi()
       .set(this.keys.turn(cid, turn), sealed, 'EX', TURN_RESULT_TTL)
@@ -410,13 +454,19 @@ export class ConversationStore {
   }
 
   private async popIfHead(list: string, attempts: string, head: string, itemId: string): Promise<Committed> {
-    const result = await this.redis.sbPopIfHead(list, attempts, head, itemId);
+    const result = await writeDurably(
+      this.redis,
+      this.durability,
+      list,
+      () => this.redis.sbPopIfHead(list, attempts, head, itemId),
+      { strict: false },
+    );
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
   }
 
-  private openJson<T>(sealed: string): T | null {
-    const plain = this.cipher.open(sealed);
+  private openJson<T>(sealed: string, place: SealedPlace): T | null {
+    const plain = this.cipher.open(sealed, place);
     if (plain === undefined) return null;
     try {
       return JSON.parse(plain) as T;

@@ -1,6 +1,7 @@
 // Moves data written under the unkeyed key names of earlier versions to its keyed names, once, at start-up.
 import type { Redis } from 'ioredis';
-import type { DataCipher } from './cipher.js';
+import type { DataCipher, SealedPlace } from './cipher.js';
+import { places } from './places.js';
 import { legacyHashes, type IdentityKeys, type UserScope } from './identity-keys.js';
 import { legacyConversationId, legacyNamesDone, type Keys } from './keys.js';
 
@@ -71,7 +72,8 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
 
   const moveIdentity = async (key: string, hash: string) => {
     const [sealedId, workspace] = await redis.hmget(key, 'id', 'ws');
-    const identity = sealedId ? cipher.open(sealedId) : undefined;
+    const identity =
+      sealedId && workspace ? cipher.open(sealedId, places.identityAddress(workspace)) : undefined;
     if (identity === undefined || !workspace) {
       report.unknown++;
       return;
@@ -96,7 +98,7 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
   };
 
   const moveUser = async (key: string, hash: string) => {
-    const stored = openJson<{ userId?: unknown; externalId?: unknown }>(cipher, await redis.get(key));
+    const stored = openJson<{ userId?: unknown; externalId?: unknown }>(cipher, await redis.get(key), LEGACY);
     if (typeof stored?.userId !== 'string') {
       report.unknown++;
       return;
@@ -117,7 +119,7 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
     // The identity list is a hash by identity hash: its fields are renamed too.
     const renamed: Record<string, string> = {};
     for (const sealed of Object.values(await redis.hgetall(from.identities))) {
-      const identity = openJson<{ identity?: unknown }>(cipher, sealed)?.identity;
+      const identity = openJson<{ identity?: unknown }>(cipher, sealed, LEGACY)?.identity;
       if (typeof identity === 'string') renamed[ik.identityHash(scope.workspace, identity)] = sealed;
     }
     if (Object.keys(renamed).length > 0) await redis.hset(to.identities, renamed);
@@ -163,8 +165,14 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
   return report;
 }
 
-function openJson<T>(cipher: DataCipher, sealed: string | null): T | undefined {
-  const plain = sealed === null ? undefined : cipher.open(sealed);
+/**
+ * The place a value under an old name is opened for. Earlier versions sealed without a place, so such a
+ * value opens wherever it is read; a value sealed with a place cannot be under an old name.
+ */
+const LEGACY: SealedPlace = ['legacy-name'];
+
+function openJson<T>(cipher: DataCipher, sealed: string | null, place: SealedPlace): T | undefined {
+  const plain = sealed === null ? undefined : cipher.open(sealed, place);
   try {
     return plain === undefined ? undefined : (JSON.parse(plain) as T);
   } catch {

@@ -1,8 +1,11 @@
 // Keyed hashes for Redis key names: without the data key, a key name cannot be turned back into a code or a phone number.
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DataKeyError, type DataCipher } from './cipher.js';
+import { DataKeyError, type DataCipher, type SealedPlace } from './cipher.js';
 import { keyNamingRecord } from './keys.js';
+
+/** The key-naming record's place (the associated data it is sealed with). */
+const NAMING_PLACE: SealedPlace = ['meta', 'key-naming'];
 
 /**
  * Turns what must stay out of key names (link codes, channel identities, user scopes, conversations)
@@ -73,11 +76,11 @@ export async function loadKeyNaming(
   const name = keyNamingRecord(prefix);
   const fresh: NamingRecord = { key: namingKeyFrom(dataKey).toString('base64'), at: Date.now() };
   // NX: of two processes starting together, both end up with the record the first one wrote.
-  if ((await redis.set(name, cipher.seal(JSON.stringify(fresh)), 'NX')) === 'OK') {
+  if ((await redis.set(name, cipher.seal(JSON.stringify(fresh), NAMING_PLACE), 'NX')) === 'OK') {
     return keyNaming(Buffer.from(fresh.key, 'base64'));
   }
   const sealed = await redis.get(name);
-  const plain = sealed === null ? undefined : cipher.open(sealed);
+  const plain = sealed === null ? undefined : cipher.open(sealed, NAMING_PLACE);
   let record: NamingRecord | undefined;
   try {
     record = plain === undefined ? undefined : (JSON.parse(plain) as NamingRecord);
@@ -94,6 +97,6 @@ export async function loadKeyNaming(
     );
   }
   // Re-sealed under the current data key, so that the old one can be retired: the name key itself never changes.
-  await redis.set(name, cipher.seal(JSON.stringify(record)));
+  await redis.set(name, cipher.seal(JSON.stringify(record), NAMING_PLACE));
   return keyNaming(key);
 }

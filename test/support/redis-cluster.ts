@@ -1,4 +1,4 @@
-// A real Redis Cluster on loopback for tests: three memory-only masters, no replicas, in a temporary directory.
+// A real Redis Cluster on loopback for tests: memory-only masters (and replicas, for failovers), in a temporary directory.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ export interface RunningRedisCluster {
 }
 
 /** Resolves when the child has exited (at once if it already has). */
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
@@ -54,15 +54,27 @@ async function answering(node: RedisClusterNode): Promise<void> {
   }
 }
 
+export interface RedisClusterOptions {
+  /** Replicas per master (redis-cli places them); 0 by default. */
+  replicas?: number;
+  /** `cluster-node-timeout` (ms): how long a master is unreachable before its replica is promoted. */
+  nodeTimeoutMs?: number;
+}
+
 /**
- * Starts `count` cluster-enabled redis-servers on free loopback ports, joins them with
- * `redis-cli --cluster create`, and waits until every node reports `cluster_state:ok`.
+ * Starts `masters × (1 + replicas)` cluster-enabled redis-servers on free loopback ports, joins them
+ * with `redis-cli --cluster create`, and waits until every node reports `cluster_state:ok` (and every
+ * replica is in sync with its master).
  */
-export async function startRedisCluster(count = 3): Promise<RunningRedisCluster> {
+export async function startRedisCluster(
+  masters = 3,
+  { replicas = 0, nodeTimeoutMs = 15_000 }: RedisClusterOptions = {},
+): Promise<RunningRedisCluster> {
+  const count = masters * (1 + replicas);
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-cluster-'));
   const nodes: RedisClusterNode[] = [];
   const stop = async () => {
-    for (const node of nodes) node.process.kill('SIGTERM');
+    for (const node of nodes) node.process.kill('SIGKILL');
     await Promise.all(nodes.map((node) => exited(node.process)));
     await rm(dir, { recursive: true, force: true });
   };
@@ -86,6 +98,8 @@ export async function startRedisCluster(count = 3): Promise<RunningRedisCluster>
           '',
           '--appendonly',
           'no',
+          '--cluster-node-timeout',
+          String(nodeTimeoutMs),
         ],
         { stdio: 'ignore' },
       );
@@ -99,7 +113,7 @@ export async function startRedisCluster(count = 3): Promise<RunningRedisCluster>
       'create',
       ...nodes.map((n) => `127.0.0.1:${n.port}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     // The nodes agree on the slots through the cluster bus; nothing announces when that is done but CLUSTER INFO.
@@ -107,8 +121,14 @@ export async function startRedisCluster(count = 3): Promise<RunningRedisCluster>
       const probe = new Redis(node.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
       try {
         await eventually(
-          async () => ((await probe.cluster('INFO')).includes('cluster_state:ok') ? true : undefined),
-          `node :${node.port} reports cluster_state:ok`,
+          async () => {
+            if (!(await probe.cluster('INFO')).includes('cluster_state:ok')) return undefined;
+            const replication = await probe.info('replication');
+            return replication.includes('role:master') || replication.includes('master_link_status:up')
+              ? true
+              : undefined;
+          },
+          `node :${node.port} reports cluster_state:ok (and is in sync if a replica)`,
           { timeoutMs: 15_000, intervalMs: 50 },
         );
       } finally {
@@ -159,4 +179,10 @@ export async function deleteClusterPrefix(cluster: Cluster, prefix: string): Pro
     for (const key of keys) deleted += await cluster.unlink(key);
   }
   return deleted;
+}
+
+/** The master (`host:port`) that owns a key's slot, as the cluster client sees it now. */
+export async function masterOf(cluster: Cluster, key: string): Promise<string> {
+  const slot = (await cluster.cluster('KEYSLOT', key)) as number;
+  return cluster.slots[slot]![0]!;
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import { keyNamingRecord } from '../../../src/store/keys.js';
+import { places } from '../../../src/store/places.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { randomNumber, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, gatewayWithKeys, startBankHarness, TEXT, tokenKey } from './helpers.js';
@@ -58,10 +59,10 @@ describe('data key rotation', () => {
     expect(await c1.send('pw-rot-ivy')).toEqual([BALANCE]);
     await before.stop();
 
-    const sealed = await base.redis.get(
-      tokenKey(before.h, { workspace: 'test', userId: 'u-rot-ivy' }, 'bank-login'),
-    );
-    expect(createDataCipher(newKey).open(sealed!)).toBeUndefined(); // really sealed under the old key
+    const scope = { workspace: 'test', userId: 'u-rot-ivy' };
+    const sealed = await base.redis.get(tokenKey(before.h, scope, 'bank-login'));
+    // Really sealed under the old key.
+    expect(createDataCipher(newKey).open(sealed!, places.token(scope, 'bank-login'))).toBeUndefined();
 
     const after = await gateway({ current: newKey, old: [oldKey] });
     const c2 = after.h.whatsapp(from);
@@ -84,7 +85,7 @@ describe('data key rotation', () => {
     const first = await start({ current: oldKey });
     await first.stop();
     const record = await own.redis.get(keyNamingRecord(own.prefix));
-    expect(createDataCipher(oldKey).open(record!)).toBeDefined();
+    expect(createDataCipher(oldKey).open(record!, ['meta', 'key-naming'])).toBeDefined();
 
     const rotated = await start({ current: newKey, old: [oldKey] });
     const c1 = rotated.h.sms(from);
@@ -93,7 +94,12 @@ describe('data key rotation', () => {
     expect(await c1.send('pw-rot-ivy')).toEqual([BALANCE]);
     await rotated.stop();
     // Re-sealed under the new key at start-up, so the old key can go.
-    expect(createDataCipher(newKey).open((await own.redis.get(keyNamingRecord(own.prefix)))!)).toBeDefined();
+    expect(
+      createDataCipher(newKey).open((await own.redis.get(keyNamingRecord(own.prefix)))!, [
+        'meta',
+        'key-naming',
+      ]),
+    ).toBeDefined();
 
     const logins = bank.logins.length;
     const retired = await start({ current: newKey });
@@ -126,9 +132,11 @@ describe('data key rotation', () => {
     expect(await c.send('pw-rot-jon')).toEqual([BALANCE]);
 
     // Replace the cached token by one sealed under a key this gateway does not know (a dropped old key).
-    const where = tokenKey(g.h, { workspace: 'test', userId: 'u-rot-jon' }, 'bank-login');
+    const scope = { workspace: 'test', userId: 'u-rot-jon' };
+    const where = tokenKey(g.h, scope, 'bank-login');
     const foreign = createDataCipher(key()).seal(
       JSON.stringify({ t: 'tok-foreign', e: Date.now() + 600_000 }),
+      places.token(scope, 'bank-login'),
     );
     expect(await own.redis.set(where, foreign, 'KEEPTTL')).toBe('OK');
 

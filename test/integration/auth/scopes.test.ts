@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { randomNumber, twilioYaml, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, startBankHarness, TEXT, tokenKey } from './helpers.js';
+import { places } from '../../../src/store/places.js';
 
 const KEYS = { alpha: 'alpha-api-key-0123456789abcdef012345', beta: 'beta-api-key-0123456789abcdef0123456' };
 const NUMBERS = {
@@ -98,11 +99,10 @@ describe('token scopes', () => {
     const cipher = h.cipher;
     const opened = [];
     for (const { workspace, externalId } of chats) {
-      const sealed = await h.redis.get(
-        tokenKey(h, { workspace, externalId, userId: 'u-shared' }, 'bank-login'),
-      );
+      const scope = { workspace, externalId, userId: 'u-shared' };
+      const sealed = await h.redis.get(tokenKey(h, scope, 'bank-login'));
       expect(sealed).not.toBeNull();
-      opened.push((JSON.parse(cipher.open(sealed!)!) as { t: string }).t);
+      opened.push((JSON.parse(cipher.open(sealed!, places.token(scope, 'bank-login'))!) as { t: string }).t);
     }
     expect(opened).toEqual([
       banks.alpha.issued[0]!.token,

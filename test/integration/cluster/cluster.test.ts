@@ -12,11 +12,14 @@ import { startHarness, type Harness } from '../../support/harness.js';
 import {
   deleteClusterPrefix,
   keysPerMaster,
+  masterOf,
   startRedisCluster,
   type RunningRedisCluster,
 } from '../../support/redis-cluster.js';
 import { twimlAttribute } from '../../support/twiml.js';
 import { newSid } from '../../support/webhooks.js';
+import { places } from '../../../src/store/places.js';
+import { sealTheOldWay } from '../../support/legacy-seal.js';
 
 const SHARDS = 3;
 const API_KEY = configVariables().TEST_API_KEY!;
@@ -84,12 +87,6 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-/** The master (`host:port`) that owns a key's slot. */
-async function masterOf(key: string): Promise<string> {
-  const slot = (await client.cluster('KEYSLOT', key)) as number;
-  return client.slots[slot]![0]!;
-}
-
 /** Phone numbers whose echo conversations cover every master and every queue shard. */
 async function spreadTexters(): Promise<Texter[]> {
   const masters = new Set(client.nodes('master').map((n) => `${n.options.host}:${n.options.port}`));
@@ -99,7 +96,7 @@ async function spreadTexters(): Promise<Texter[]> {
   for (let i = 100; i < 400 && (seenMasters.size < masters.size || seenShards.size < SHARDS); i++) {
     const phone = `+1202555${String(i).padStart(4, '0')}`;
     const cid = h.keys.conversationId('echo', `sms:${phone}`);
-    const master = await masterOf(h.keys.state(cid));
+    const master = await masterOf(client, h.keys.state(cid));
     const shard = shardOf(cid, SHARDS);
     if (seenMasters.has(master) && seenShards.has(shard)) continue;
     seenMasters.add(master);
@@ -165,7 +162,7 @@ describe('on a three-master Redis Cluster', () => {
     }
     const queueMasters = new Set<string>();
     for (let shard = 0; shard < SHARDS; shard++) {
-      queueMasters.add(await masterOf(`${h.keys.conversationQueuePrefix(shard)}:conversations:meta`));
+      queueMasters.add(await masterOf(client, `${h.keys.conversationQueuePrefix(shard)}:conversations:meta`));
     }
     expect(queueMasters.size).toBeGreaterThan(1);
   });
@@ -215,7 +212,7 @@ describe('on a three-master Redis Cluster', () => {
     for (let i = 500; i < 600 && !caller; i++) {
       const phone = `+1212555${String(i).padStart(4, '0')}`;
       const cid = h.keys.conversationId('phone-line', `voice:${phone}`);
-      if ((await masterOf(h.keys.state(cid))) !== listening) caller = phone;
+      if ((await masterOf(client, h.keys.state(cid))) !== listening) caller = phone;
     }
     expect(caller).toBeDefined();
     // The call's keys carry its caller's hash tag: they sit on the same master as the state above.
@@ -313,12 +310,19 @@ describe('on a three-master Redis Cluster', () => {
     for (let i = 0; !identity; i++) {
       const candidate = `sms:+1202556${String(i).padStart(4, '0')}`;
       const old = ik.identityRecord(sha(['identity', 'test', candidate].join('\0')));
-      if ((await masterOf(old)) !== (await masterOf(ik.identityRecord(ik.identityHash('test', candidate)))))
+      if (
+        (await masterOf(client, old)) !==
+        (await masterOf(client, ik.identityRecord(ik.identityHash('test', candidate))))
+      )
         identity = candidate;
     }
     const oldRecord = ik.identityRecord(sha(['identity', 'test', identity].join('\0')));
     const oldOptOut = h.keys.optOut(sha(`echo\n${identity}`));
-    await client.hset(oldRecord, { id: cipher.seal(identity), ws: 'test', seen: '1' });
+    await client.hset(oldRecord, {
+      id: sealTheOldWay(identity, h.processEnv.SWITCHBOARD_DATA_KEY!),
+      ws: 'test',
+      seen: '1',
+    });
     await client.set(oldOptOut, '1');
 
     // As after an upgrade: the marker of a finished search is not there yet.
@@ -334,7 +338,7 @@ describe('on a three-master Redis Cluster', () => {
     expect(await client.exists(oldRecord)).toBe(0);
     expect(await client.exists(oldOptOut)).toBe(0);
     const record = await client.hgetall(ik.identityRecord(ik.identityHash('test', identity)));
-    expect(cipher.open(record.id!)).toBe(identity);
+    expect(cipher.open(record.id!, places.identityAddress('test'))).toBe(identity);
     expect(record.ws).toBe('test');
     const optOut = h.keys.optOut(h.keys.conversationId('echo', identity));
     expect([await client.get(optOut), await client.ttl(optOut)]).toEqual(['1', -1]);

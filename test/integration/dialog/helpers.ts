@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
 import type { Keys } from '../../../src/store/keys.js';
+import { places } from '../../../src/store/places.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
 import {
   ACCOUNT_SID,
@@ -126,7 +127,10 @@ export class DialogHarness {
       await this.redis.del(key);
       return;
     }
-    const sealed = this.cipher.seal(JSON.stringify({ ...state, expiresAt: now - pastExpiryMs }));
+    const sealed = this.cipher.seal(
+      JSON.stringify({ ...state, expiresAt: now - pastExpiryMs }),
+      places.conversation(cid, 'state'),
+    );
     await this.redis.set(key, sealed, 'PX', left);
   }
 

@@ -7,6 +7,7 @@ import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { gatewayWithKeys } from '../auth/helpers.js';
 import type { DialogHarness } from '../dialog/helpers.js';
 import { apiCall, BALANCE_TEXT, MAIN_PROMPT, randomNumber, startWorld, type World } from './helpers.js';
+import { sealTheOldWay } from '../../support/legacy-seal.js';
 
 /** The names earlier versions gave, written out here as they were: an unkeyed SHA-256, base64url, 22 characters. */
 const sha = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
@@ -113,8 +114,13 @@ describe('key names', () => {
   it('written by an earlier version (unkeyed) are moved at start-up: a user’s token, a link code and an opt-out still work', async () => {
     const old = await startWorld({ label: 'e2e-keynames-old', gateway: false });
     cleanups.push(() => old.close());
-    const { redis, cipher, prefix } = old.h;
-    const seal = (value: unknown) => cipher.seal(typeof value === 'string' ? value : JSON.stringify(value));
+    const { redis, prefix } = old.h;
+    // As the old version sealed them: without a place (they open wherever they are, until re-sealed).
+    const seal = (value: unknown) =>
+      sealTheOldWay(
+        typeof value === 'string' ? value : JSON.stringify(value),
+        old.h.processEnv.SWITCHBOARD_DATA_KEY!,
+      );
     const now = Date.now();
 
     // A registered user with a WhatsApp identity and a cached token, as the old version wrote them.

@@ -1,0 +1,40 @@
+// The place each kind of sealed value belongs to (the associated data it is sealed with): one function per field.
+import type { SealedPlace } from './cipher.js';
+import type { UserScope } from './identity-keys.js';
+
+function user(scope: UserScope, field: string): SealedPlace {
+  return ['user', scope.workspace, scope.externalId ?? null, scope.userId, field];
+}
+
+export const places = {
+  /** A conversation's inbox events, dialog state or outbox replies. */
+  conversation: (cid: string, field: 'inbox' | 'state' | 'outbox'): SealedPlace => [
+    'conversation',
+    cid,
+    field,
+  ],
+  /** The rendered answer to one voice turn. */
+  turn: (cid: string, turn: number): SealedPlace => ['conversation', cid, 'turn', String(turn)],
+  /** One cached token of a user for one auth component. */
+  token: (scope: UserScope, component: string): SealedPlace => [
+    'token',
+    scope.workspace,
+    scope.externalId ?? null,
+    scope.userId,
+    component,
+  ],
+  profile: (scope: UserScope): SealedPlace => user(scope, 'profile'),
+  /** An entry of a verified user's identity list. */
+  identityLink: (scope: UserScope): SealedPlace => user(scope, 'identity'),
+  userHistory: (scope: UserScope): SealedPlace => user(scope, 'history'),
+  /**
+   * A channel identity's own address. Opened before the identity is known, so bound to the workspace
+   * only: the reader checks that it hashes to its record.
+   */
+  identityAddress: (workspace: string): SealedPlace => ['identity', workspace, null, 'id'],
+  binding: (workspace: string, identity: string): SealedPlace => ['identity', workspace, identity, 'bind'],
+  claims: (workspace: string, identity: string): SealedPlace => ['identity', workspace, identity, 'claims'],
+  /** An anonymous identity's history entries: each names its identity, which the reader checks. */
+  identityHistory: (workspace: string): SealedPlace => ['identity', workspace, null, 'history'],
+  linkCode: (workspace: string, code: string): SealedPlace => ['link-code', workspace, code],
+};
