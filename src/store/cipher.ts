@@ -22,6 +22,8 @@ export interface DataCipher {
    * (it opens wherever it is found until then), or under an old key.
    */
   stale(sealed: string): boolean;
+  /** Sealed with a place, so by a version that names keys the keyed way (never found under an old name). */
+  bound(sealed: string): boolean;
 }
 
 export class DataKeyError extends Error {}
@@ -103,6 +105,9 @@ export function createDataCipher(current: string, old: string[] = []): DataCiphe
     stale(sealed) {
       const found = envelope(sealed);
       return found !== undefined && (found.version !== BOUND || found.keyId !== primary.id);
+    },
+    bound(sealed) {
+      return envelope(sealed)?.version === BOUND;
     },
   };
 }

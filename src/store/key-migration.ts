@@ -98,7 +98,10 @@ export async function migrateLegacyNames(input: LegacyNamesInput): Promise<Legac
   };
 
   const moveUser = async (key: string, hash: string) => {
-    const stored = openJson<{ userId?: unknown; externalId?: unknown }>(cipher, await redis.get(key), LEGACY);
+    const sealedProfile = await redis.get(key);
+    // Sealed with its place: written by this version, under its keyed name already.
+    if (sealedProfile !== null && cipher.bound(sealedProfile)) return;
+    const stored = openJson<{ userId?: unknown; externalId?: unknown }>(cipher, sealedProfile, LEGACY);
     if (typeof stored?.userId !== 'string') {
       report.unknown++;
       return;

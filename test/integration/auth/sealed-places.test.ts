@@ -46,8 +46,8 @@ describe('sealed values bound to their place', () => {
   it("a token copied with Redis commands into another user's record does not open there: that user is asked to sign in", async () => {
     await signIn('seal-ann');
     const bob = await signIn('seal-bob');
-    const annKey = tokenKey(base, scope('seal-ann'), COMPONENT);
-    const bobKey = tokenKey(base, scope('seal-bob'), COMPONENT);
+    const annKey = tokenKey(g.h, scope('seal-ann'), COMPONENT);
+    const bobKey = tokenKey(g.h, scope('seal-bob'), COMPONENT);
     const annToken = await base.redis.get(annKey);
     expect(annToken).not.toBeNull();
     expect(await base.redis.set(bobKey, annToken!, 'KEEPTTL')).toBe('OK');
@@ -62,7 +62,7 @@ describe('sealed values bound to their place', () => {
 
   it('a token sealed the old way (no place) still opens, without a new login, and is sealed again for its place', async () => {
     const cat = await signIn('seal-cat');
-    const key = tokenKey(base, scope('seal-cat'), COMPONENT);
+    const key = tokenKey(g.h, scope('seal-cat'), COMPONENT);
     const place = places.token(scope('seal-cat'), COMPONENT);
     const cipher = createDataCipher(DATA_KEY);
     const plain = cipher.open((await base.redis.get(key))!, place)!;
