@@ -47,10 +47,12 @@ afterEach(async () => {
 });
 
 describe('key names', () => {
-  it('reveal no link code: of all 10⁶ six-digit codes, none hashes the old way to a link-code key name', async () => {
+  it('reveal no link code: neither the issued codes nor any of the 10⁶ six-digit codes hash the old way to a link-code key name', async () => {
     const issued: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const created = await w.api('POST', '/v1/link-codes', { body: { userId: `member-lc-${i}` } });
+      // Typed codes and, for callers, keypad codes (10 digits: 10¹⁰ values, an afternoon's work unkeyed).
+      const body = i < 3 ? { userId: `member-lc-${i}` } : { userId: `member-lc-${i}`, keypad: true };
+      const created = await w.api('POST', '/v1/link-codes', { body });
       expect(created.status, created.text).toBe(201);
       issued.push((created.json as { code: string }).code);
     }
@@ -64,6 +66,13 @@ describe('key names', () => {
       if (wanted.has(OLD.linkCode('acme', code))) recovered.push(code);
     }
     expect(recovered).toEqual([]);
+    // Even someone who knows a code cannot tell its key by hashing it: the name is keyed.
+    expect(issued.filter((code) => wanted.has(OLD.linkCode('acme', code)))).toEqual([]);
+    expect(
+      issued.filter((code) =>
+        wanted.has(new IdentityKeys(w.h.keys).linkCode('acme', code).split('{')[1]!.slice(0, -1)),
+      ),
+    ).toHaveLength(5);
 
     // The codes still work.
     const chat = w.h.sms(randomNumber());
