@@ -6,7 +6,8 @@ import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-service.js';
 import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fakes/operator-api.js';
 import { captureLogs } from '../../support/logs.js';
-import type { DialogHarness } from '../dialog/helpers.js';
+import { TEXT as ENGINE } from '../../../src/core/dialog.js';
+import { botOn, type DialogHarness } from '../dialog/helpers.js';
 import { account, bankBot, startBankHarness, TEXT } from './helpers.js';
 
 const API_KEY = 'test-api-key-0123456789abcdef0123456789';
@@ -123,6 +124,19 @@ const WA_PASSWORD = `wa-${hex()}-Pa$$:wörd?&`;
 const MEMBER = String(randomInt(100_000, 999_999));
 /** Ten digits, starting with 9 so that no millisecond timestamp of this decade contains it by chance. */
 const PIN = `9${String(randomInt(100_000_000, 999_999_999))}`;
+const LATE_USER = `cn-late-${hex()}`;
+const LATE_PASSWORD = `late-${hex()}-p@ss w/rd+`;
+
+/** A bot whose flow asks for a link code (typed on SMS, keyed on a call), on numbers of its own. */
+const LINKER_NUMBERS = { sms: '+15005550031', voice: '+15005550032' };
+const LINKER = botOn(
+  'linker',
+  `    flows:
+      main:
+        - link: { prompt: "Enter your code.", retries: 0, invalid: "No link." }
+        - end: "Tier: {{user.tier}}."`,
+  LINKER_NUMBERS,
+);
 
 let bank: FakeAuthService;
 let receiver: FakeOperatorApi;
@@ -133,13 +147,14 @@ beforeAll(async () => {
     account(SMS_USER, { password: SMS_PASSWORD, userId: `u-${SMS_USER}` }),
     account(WA_USER, { password: WA_PASSWORD, userId: `u-${WA_USER}` }),
     account(`cn-voice-${hex()}`, { memberId: MEMBER, pin: PIN, userId: MEMBER }),
+    account(LATE_USER, { password: LATE_PASSWORD, userId: `u-${LATE_USER}` }),
   ]);
   // Operator events go to a receiver that keeps failing, so their BullMQ jobs (data hashes) stay in Redis.
   receiver = await startFakeOperatorApi({
     'POST /events': (_req, res) => sendJson(res, 500, { error: 'not now' }),
   });
   h = await startBankHarness({
-    bots: bankBot({ bank: bank.url, pinDigits: 10 }),
+    bots: `${bankBot({ bank: bank.url, pinDigits: 10 })}\n${LINKER}`,
     label: 'auth-canary',
     variables: { LOG_LEVEL: 'debug' },
     adjust: (config) => {
@@ -283,5 +298,101 @@ describe('secret canaries', () => {
     expect(everywhere).toEqual([]);
     // The log was at debug and did say something about every turn.
     expect(h.logs.lines.filter((l) => l.message === 'turn handled').length).toBeGreaterThanOrEqual(14);
+  });
+
+  it('a password typed after the session expired and link codes typed in groups, keyed or at a prompt leave no trace in clear', async () => {
+    const linkCode = async (userId: string, keypad: boolean) => {
+      const res = await fetch(`${h.url}/v1/link-codes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, name: userId, keypad }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { code: string }).code;
+    };
+    const linked = (userId: string) => ENGINE.linked(`You are ${userId} (verified).`);
+    const users = {
+      typed: `cn-typed-${hex()}`,
+      prompted: `cn-prompted-${hex()}`,
+      keyed: `cn-keyed-${hex()}`,
+    };
+    const typed = await linkCode(users.typed, false);
+    const prompted = await linkCode(users.prompted, false);
+    const keyed = await linkCode(users.keyed, true);
+    expect([typed, prompted]).toEqual([
+      expect.stringMatching(/^[0-9A-Z]{10}$/),
+      expect.stringMatching(/^[0-9A-Z]{10}$/),
+    ]);
+    expect(keyed).toMatch(/^\d{10}$/);
+    // What the users send, exactly: the canaries are these texts as well as the codes.
+    const grouped = `link ${typed.slice(0, 5).toLowerCase()} ${typed.slice(5)}`;
+    const dashed = `${prompted.slice(0, 5)}-${prompted.slice(5).toLowerCase()}`;
+
+    // LINK with a code of letters and digits in two groups, to the bank bot.
+    const texter = h.sms();
+    expect(await texter.send(grouped)).toEqual([linked(users.typed)]);
+    // A code typed with a dash at the linker bot's prompt.
+    const prompt = h.sms(undefined, LINKER_NUMBERS.sms);
+    expect(await prompt.send('hello')).toEqual(['Enter your code.']);
+    expect(await prompt.send(dashed)).toEqual([linked(users.prompted), 'Tier: verified.']);
+    // A keypad code keyed on a call to the linker bot.
+    const call = h.call(undefined, LINKER_NUMBERS.voice);
+    await call.start();
+    const keyedAnswer = await call.press(keyed);
+    expect(keyedAnswer).toContain(linked(users.keyed));
+    expect(keyedAnswer).toContain('Tier: verified.');
+
+    // A password typed after the session expired while the bank bot waited for it: a fresh start.
+    const late = h.sms();
+    expect(await late.send('balance?')).toEqual([TEXT.username]);
+    expect(await late.send(LATE_USER)).toEqual([TEXT.password]);
+    await h.expireConversation(h.cid('bank', late.identity), 60_000);
+    expect(await late.send(LATE_PASSWORD)).toEqual([TEXT.username]);
+
+    // History is sealed in Redis: what the operator API reads back from it is scanned too.
+    const anonymous = (identity: string) => `anon:${new IdentityKeys(h.keys).identityHash('test', identity)}`;
+    const histories = [];
+    for (const userId of [
+      anonymous(texter.identity),
+      users.typed,
+      anonymous(prompt.identity),
+      users.prompted,
+      anonymous(call.identity),
+      users.keyed,
+      anonymous(late.identity),
+    ]) {
+      const res = await fetch(`${h.url}/v1/users/${encodeURIComponent(userId)}/history?limit=100`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      expect(res.status).toBe(200);
+      histories.push(
+        ((await res.json()) as { entries: { direction: string; text: string }[] }).entries
+          .filter((e) => e.direction === 'in')
+          .map((e) => e.text),
+      );
+    }
+    // Kept, each secret answer as [redacted] (the user typed after the expiry counts as the prompt's).
+    expect(histories).toEqual([
+      [],
+      ['[redacted]'],
+      ['hello'],
+      ['[redacted]'],
+      [],
+      ['[redacted]'],
+      ['balance?', LATE_USER, '[redacted]'],
+    ]);
+
+    const canaries = [typed, prompted, keyed, grouped, dashed, LATE_PASSWORD];
+    const { findings } = await scanRedis(h.redis, h.prefix, canaries);
+    const everywhere = [
+      ...findings,
+      ...scanLines('gateway log', h.logs.lines, canaries),
+      ...scanLines('reply sent through Twilio', h.twilio.requests, canaries),
+      ...scanLines('TwiML answer', [keyedAnswer], canaries),
+      ...scanLines('history', histories, canaries),
+      ...scanLines('operator event delivered', receiver.requests, canaries),
+      ...scanLines('dead letter', await h.redis.lrange(h.keys.deadLetters(), 0, -1), canaries),
+    ];
+    expect(everywhere).toEqual([]);
   });
 });
