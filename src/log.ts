@@ -7,9 +7,10 @@ const SECRET_FIELDS =
 /** Field names that carry message text: dropped unless the level is debug. */
 const TEXT_FIELDS = /^(text|body|input)$/i;
 
-// Up to the `@` of `scheme://user:password@host`, never past a `/`, `?` or `#`: runs cannot overlap, so the
-// search stays linear in the length of the text whatever it holds.
-const URL_CREDENTIALS = /:\/\/[^\s/?#@]*@/g;
+// Up to the last `@` of `scheme://user:p@ssword@host` (where a URL parser ends the credentials), never past
+// a `/`, `?` or `#`: a run stops at the next `://`, so runs cannot overlap and the search stays linear in the
+// length of the text whatever it holds.
+const URL_CREDENTIALS = /:\/\/[^\s/?#]*@/g;
 
 /** `text` with the credentials of every URL in it replaced by `***` (`redis://***@redis:6379/0`). */
 export function withoutCredentials(text: string): string {

@@ -321,6 +321,30 @@ describe('switchboard start', () => {
     }
   });
 
+  it('in production, hides all of a password that has an @ in it (a URL parser reads up to the last @)', async () => {
+    const file = await writeConfigFile(
+      testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
+    );
+    try {
+      const port = await freePort();
+      const ran = await runCli(['start'], {
+        ...configVariables(),
+        REDIS_URL: `redis://switchboard:hunter2@redis-password@127.0.0.1:${port}/3`,
+        SWITCHBOARD_CONFIG: file.path,
+        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+        SWITCHBOARD_DATA_KEY: dataKey(),
+        PORT: '0',
+      });
+      expect(ran.code).toBe(1);
+      expect(ran.stderr).toBe(
+        `No Redis answers at redis://***@127.0.0.1:${port}/3 (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: start your Redis or set REDIS_URL to it.\n`,
+      );
+      expect(ran.stdout + ran.stderr).not.toContain('redis-password');
+    } finally {
+      await file.remove();
+    }
+  });
+
   it('in production, says that Redis refused the password, without printing it', async () => {
     const redis = await startRedisServer(undefined, ['--requirepass', 'the-right-password']);
     const file = await writeConfigFile(
