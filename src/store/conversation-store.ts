@@ -6,6 +6,7 @@ import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import {
   CALL_MEMORY_TTL,
+  CALL_SEEN_TTL,
   Keys,
   MAILBOX_TTL,
   MAX_CALL_MS,
@@ -266,7 +267,7 @@ export class ConversationStore {
         this.keys.seen(cid, event.id),
         inbox,
         this.keys.call(cid),
-        SEEN_TTL,
+        CALL_SEEN_TTL,
         this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox')),
         MAILBOX_TTL,
         this.durability.replicas > 0 ? '1' : '0',

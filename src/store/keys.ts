@@ -28,6 +28,12 @@ export const TURN_RESULT_TTL = 300;
 export const CALL_MEMORY_TTL = 30 * 86_400;
 /** Milliseconds a call can last: Twilio's longest time limit (24 hours). Later events of it are refused. */
 export const MAX_CALL_MS = 86_400_000;
+/**
+ * Seconds a voice event's CallSid and turn are remembered: longer than a call can last, so that a replay is
+ * refused by its dedupe mark until the age limit refuses it, with an hour for gateways whose clocks disagree
+ * (the age counts from the first event's time as the gateway that took it saw it).
+ */
+export const CALL_SEEN_TTL = MAX_CALL_MS / 1000 + 3600;
 
 /** Where the key-naming key is kept, sealed (see `loadKeyNaming`): read before any other key can be named. */
 export function keyNamingRecord(prefix: string): string {

@@ -4,6 +4,7 @@ import { startFakeAuthService, type FakeAuthService } from '../../fakes/auth-ser
 import { jsonRequest } from '../../support/json-api.js';
 import { twimlAttribute, twimlText } from '../../support/twiml.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { MAX_CALL_MS } from '../../../src/store/keys.js';
 import {
   gather,
   HANGUP,
@@ -216,6 +217,24 @@ describe('voice calls are kept apart by CallSid', () => {
       await h.webhooks.gather(`${PUBLIC_URL}/webhooks/voice/gather?turn=1`, c.callSid, c.from, '1001'),
     ).toMatchObject({ status: 200, body: hangUp });
     expect(bank.apiCalls.length).toBe(apiCalls);
+  });
+
+  it('a call’s dedupe marks outlast the longest call by an hour, so no replay falls between them and the age limit', async () => {
+    // A call's events are refused by age once it is older than MAX_CALL_MS, counted from its first event
+    // by the gateway that took it; a replay of its first webhook is refused until then only by its dedupe
+    // mark. A mark that lived exactly as long would leave a gap as wide as two gateways' clocks disagree.
+    const c = h.call();
+    await c.start();
+    await c.press('1001');
+    const cid = h.callCid('bank', c);
+    const ttls = [
+      await h.redis.ttl(h.keys.seen(cid, `${c.callSid}:0`)),
+      await h.redis.ttl(h.keys.seen(cid, `${c.callSid}:1`)),
+    ];
+    for (const ttl of ttls) {
+      expect(ttl).toBeGreaterThan(MAX_CALL_MS / 1000 + 3600 - 60);
+      expect(ttl).toBeLessThanOrEqual(MAX_CALL_MS / 1000 + 3600);
+    }
   });
 
   it('a replayed completed status of an earlier call does not end the live call of the same number', async () => {
