@@ -241,10 +241,13 @@ export function webhookRouter(deps: WebhookDeps): Router {
       .send(channels.voice.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
   }
 
-  /** The bot that answers a call to our number, or undefined when answered with a 404. */
+  /**
+   * The bot that answers a call to our number, as `admit()` found and checked it (never looked up again,
+   * so no route can reach a bot its account was not checked against); undefined when answered with a 404.
+   */
   function callBot(params: WebhookParams, res: Response) {
     const number = channels.voice.ourNumber(params);
-    const bot = number ? deps.directory().botFor('voice', number) : undefined;
+    const bot = res.locals.bot as BotRef | undefined;
     if (!bot) {
       metrics.inbound.inc({ channel: 'voice', status: 'rejected' });
       logger.warn('webhook for a number no bot serves', { channel: 'voice', number });
