@@ -29,8 +29,11 @@ const WORDS: Record<string, Keyword> = {
 
 const WHO_AM_I = /^who\s*am\s*i\??$/i;
 const LINK = /^LINK\s+([A-Za-z0-9-]{4,32})$/i;
-/** A code typed in groups ("LINK 482 910", "LINK K7M X2Q9PAB", "LINK 482-910"). */
-const GROUPED_LINK = /^LINK\s+([A-Za-z0-9]+(?:[\s-]+[A-Za-z0-9]+)+)$/i;
+/**
+ * A code typed in groups ("LINK 482 910", "LINK K7M X2Q9PAB", "LINK 482-910", "LINK K7M2Q.X9PAB"): the
+ * separators a link prompt ignores (see `normalizeLinkCode`), so no code it takes is kept as plain text here.
+ */
+const GROUPED_LINK = /^LINK\s+([A-Za-z0-9]+(?:[\s.\-_]+[A-Za-z0-9]+)+)$/i;
 /** What a grouped code must be once joined: digits, or a typed code's 10 characters with a digit among them, so "link me please" stays a sentence. */
 const GROUPED_CODE = /^(?:\d{4,32}|(?=.*\d)[A-Za-z0-9]{10})$/;
 
@@ -61,7 +64,7 @@ export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | un
   if (event.channel === 'voice') return undefined; // a link code is keyed where a voice flow asks for it
   const link = LINK.exec(text);
   if (link) return { kind: 'link', code: link[1]! };
-  const grouped = GROUPED_LINK.exec(text)?.[1]?.replace(/[\s-]/g, '');
+  const grouped = GROUPED_LINK.exec(text)?.[1]?.replace(/[\s.\-_]/g, '');
   if (grouped && GROUPED_CODE.test(grouped)) return { kind: 'link', code: grouped };
   return undefined;
 }

@@ -127,4 +127,31 @@ describe('a LINK code typed in groups', () => {
     expect(lines.filter((l) => l.includes(code.slice(3)))).toEqual([]);
     expect(h.twilio.deleted).toContain(sid);
   });
+
+  it.each([
+    ['dots', (code: string) => `LINK ${code.slice(0, 5)}.${code.slice(5)}`],
+    [
+      'underscores',
+      (code: string) => `link ${code.slice(0, 5).toLowerCase()}_${code.slice(5).toLowerCase()}`,
+    ],
+  ])(
+    'a typed code grouped with %s, as a link prompt takes it, is a link code too: linked, [redacted], deleted',
+    async (_, typed) => {
+      const userId = `grouped-${Math.random().toString(36).slice(2, 8)}`;
+      const created = await jsonRequest(h.url, 'POST', '/v1/link-codes', {
+        key: API_KEY,
+        body: { userId, name: 'Jo Link' },
+      });
+      expect(created.status).toBe(201);
+      const { code } = created.json as { code: string };
+      const text = typed(code);
+
+      const c = h.sms();
+      const sid = newSid();
+      expect(await c.send(text, { MessageSid: sid })).toEqual([ENGINE.linked('You are Jo Link (verified).')]);
+      const lines = [...inbound(await history(c)), ...inbound(await history(c, userId))];
+      expect(lines).toEqual(['[redacted]']);
+      expect(h.twilio.deleted).toContain(sid);
+    },
+  );
 });
