@@ -296,54 +296,37 @@ describe('switchboard start', () => {
     }
   });
 
-  it('in production, exits 1 when no Redis answers, naming the URL without its password and starting none', async () => {
-    const file = await writeConfigFile(
-      testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
-    );
-    try {
-      const port = await freePort();
-      const ran = await runCli(['start'], {
-        ...configVariables(),
-        REDIS_URL: `redis://switchboard:hunter2-redis-password@127.0.0.1:${port}/3`,
-        SWITCHBOARD_CONFIG: file.path,
-        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
-        SWITCHBOARD_DATA_KEY: dataKey(),
-        PORT: '0',
-      });
-      expect(ran.code).toBe(1);
-      expect(ran.stdout).toBe('');
-      expect(ran.stderr).toBe(
-        `No Redis answers at redis://***@127.0.0.1:${port}/3 (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: start your Redis or set REDIS_URL to it.\n`,
+  it.each([
+    ['', 'hunter2-redis-password'],
+    [' (an @ in it: a URL parser reads the credentials up to the last @)', 'hunter2@redis-password'],
+  ])(
+    'in production, exits 1 when no Redis answers, naming the URL without its password%s and starting none',
+    async (_, password) => {
+      const file = await writeConfigFile(
+        testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
       );
-      expect(ran.stdout + ran.stderr).not.toContain('hunter2');
-    } finally {
-      await file.remove();
-    }
-  });
-
-  it('in production, hides all of a password that has an @ in it (a URL parser reads up to the last @)', async () => {
-    const file = await writeConfigFile(
-      testConfigYaml({ bots: GOOD_BOT, twilioApiUrl: 'http://127.0.0.1:1' }),
-    );
-    try {
-      const port = await freePort();
-      const ran = await runCli(['start'], {
-        ...configVariables(),
-        REDIS_URL: `redis://switchboard:hunter2@redis-password@127.0.0.1:${port}/3`,
-        SWITCHBOARD_CONFIG: file.path,
-        SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
-        SWITCHBOARD_DATA_KEY: dataKey(),
-        PORT: '0',
-      });
-      expect(ran.code).toBe(1);
-      expect(ran.stderr).toBe(
-        `No Redis answers at redis://***@127.0.0.1:${port}/3 (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: start your Redis or set REDIS_URL to it.\n`,
-      );
-      expect(ran.stdout + ran.stderr).not.toContain('redis-password');
-    } finally {
-      await file.remove();
-    }
-  });
+      try {
+        const port = await freePort();
+        const ran = await runCli(['start'], {
+          ...configVariables(),
+          REDIS_URL: `redis://switchboard:${password}@127.0.0.1:${port}/3`,
+          SWITCHBOARD_CONFIG: file.path,
+          SWITCHBOARD_KEY_PREFIX: randomPrefix('cli'),
+          SWITCHBOARD_DATA_KEY: dataKey(),
+          PORT: '0',
+        });
+        expect(ran.code).toBe(1);
+        expect(ran.stdout).toBe('');
+        expect(ran.stderr).toBe(
+          `No Redis answers at redis://***@127.0.0.1:${port}/3 (REDIS_URL), and outside sandbox mode Switchboard does not start one of its own: start your Redis or set REDIS_URL to it.\n`,
+        );
+        expect(ran.stdout + ran.stderr).not.toContain('hunter2');
+        expect(ran.stdout + ran.stderr).not.toContain('redis-password');
+      } finally {
+        await file.remove();
+      }
+    },
+  );
 
   it('in production, says that Redis refused the password, without printing it', async () => {
     const redis = await startRedisServer(undefined, ['--requirepass', 'the-right-password']);
