@@ -75,6 +75,7 @@ export function semanticProblems(raw: unknown): PathProblem[] {
     }
   }
   checkUserNamespaces(components, problems);
+  checkSharedComponentNames(components, problems);
   return problems;
 }
 
@@ -101,6 +102,31 @@ function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): v
       path: [...seen.path, 'userNamespace'],
       message: `auth component "${namespace}" names its users by its service's answer (userIdPath), so no user is in namespace "${namespace}"`,
       hint: `to share its users, write "userNamespace: false" if what users type here is the id "${namespace}" answers; else pick another namespace.`,
+    });
+  }
+}
+
+/**
+ * Tokens and typed user ids belong to (workspace, component name): two bots of one workspace that each
+ * define `member-pin` share its users and cached tokens. That is right when both mean the same service,
+ * and a way into another bank's accounts when they do not, so a name reused for another service is refused.
+ */
+function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem[]): void {
+  const service = (c: Record<string, unknown>) =>
+    JSON.stringify([c.type ?? null, c.url ?? null, c.method ?? null, c.userIdPath ?? null]);
+  const first = new Map<string, AuthSeen>();
+  for (const seen of components) {
+    const key = JSON.stringify([seen.workspace ?? null, seen.name]);
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, seen);
+      continue;
+    }
+    if (service(earlier.component) === service(seen.component)) continue;
+    problems.push({
+      path: seen.path,
+      message: `auth component "${seen.name}" is also defined by ${earlier.path.slice(0, 2).join('.')} in the same workspace, for another service (type, url, method or userIdPath differ); users and cached tokens belong to the workspace and the component name, so the two would share them`,
+      hint: 'give one of them another name, or define both the same way if they are the same service.',
     });
   }
 }
