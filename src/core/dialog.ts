@@ -96,6 +96,11 @@ function pause(ms: number): Promise<void> {
 const MAX_STEPS_PER_TURN = 200;
 
 /** Texts the engine says on its own; bots override the important ones in their config. */
+/** Whole minutes until a paused link-code redemption works again (the default pause when unknown). */
+function minutesOf(seconds: number | undefined): number {
+  return seconds === undefined ? 15 : Math.max(1, Math.ceil(seconds / 60));
+}
+
 export const TEXT = {
   requestFailed: 'Sorry, that service is not available right now. Please try again later.',
   authUnavailable: "Sorry, we can't check your details right now. Please try again later.",
@@ -109,7 +114,8 @@ export const TEXT = {
   linked: (who: string) => `Thanks, your account is linked. ${who}`,
   linkInvalid: "Sorry, that code isn't valid. Check it and try again.",
   linkExpired: 'Sorry, that code has expired. Ask for a new one.',
-  linkLimited: 'Too many wrong codes. Please try again in 15 minutes.',
+  linkLimited: (minutes: number) =>
+    `Too many wrong codes. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
@@ -270,7 +276,7 @@ export class DialogEngine {
             outcome.reason === 'expired'
               ? TEXT.linkExpired
               : outcome.reason === 'rate_limited'
-                ? TEXT.linkLimited
+                ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
                 : TEXT.linkInvalid,
           );
         }
@@ -612,7 +618,9 @@ export class DialogEngine {
     if (outcome?.reason === 'rate_limited' || misses > step.link.retries) {
       // Out of tries: the flow carries on unlinked (it can check {{user.tier}}).
       turn.say(
-        outcome?.reason === 'rate_limited' ? TEXT.linkLimited : await this.render(turn, step.link.invalid),
+        outcome?.reason === 'rate_limited'
+          ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
+          : await this.render(turn, step.link.invalid),
       );
       turn.state.pending = undefined;
       turn.state.step += 1;

@@ -34,7 +34,10 @@ export type AuthOutcome =
   | { result: 'locked'; seconds: number };
 
 export type LinkOutcome =
-  { ok: true; user: UserView } | { ok: false; reason: 'invalid' | 'expired' | 'rate_limited' };
+  | { ok: true; user: UserView }
+  | { ok: false; reason: 'invalid' | 'expired' }
+  /** Too many wrong codes (from this identity, or the whole workspace): try again in this many seconds. */
+  | { ok: false; reason: 'rate_limited'; retryInSeconds?: number };
 
 export type OperatorEventType =
   | 'conversation.started'

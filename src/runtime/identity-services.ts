@@ -93,6 +93,17 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             limit: scope.workspace.linkCodes,
           });
           if (!outcome.ok) {
+            if (outcome.reason === 'rate_limited')
+              return {
+                ok: false,
+                reason: 'rate_limited',
+                ...(outcome.until !== undefined
+                  ? { retryInSeconds: Math.max(1, Math.ceil((outcome.until - Date.now()) / 1000)) }
+                  : {}),
+                ...(outcome.workspace?.tripped
+                  ? { workspaceTripped: { until: outcome.until ?? Date.now() } }
+                  : {}),
+              };
             return {
               ok: false,
               reason: outcome.reason,

@@ -91,8 +91,8 @@ describe('LINK <code>', () => {
     const wrong = wrongCode([code]);
     for (let i = 1; i <= 5; i++)
       expect(await chat.send(`LINK ${wrong}`), `try ${i}`).toEqual([TEXT.linkInvalid]);
-    expect(await chat.send(`LINK ${code}`)).toEqual([TEXT.linkLimited]);
-    expect(TEXT.linkLimited).toBe('Too many wrong codes. Please try again in 15 minutes.');
+    expect(await chat.send(`LINK ${code}`)).toEqual([TEXT.linkLimited(15)]);
+    expect(TEXT.linkLimited(15)).toBe('Too many wrong codes. Please try again in 15 minutes.');
     expect(await chat.send('who am I')).toEqual(["I don't know you yet."]);
 
     // The limit is per identity: the right code still works from another number, once.
