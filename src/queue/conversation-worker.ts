@@ -24,7 +24,7 @@ import type { Directory } from '../runtime/directory.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
-import { reclaimAfterOutage, tracked } from './reclaim.js';
+import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
 
 export interface ConversationWorkerOptions {
@@ -265,7 +265,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
   }
 
   const jobs = tracked(process);
-  const worker = new Worker<KickData>(CONVERSATION_QUEUE, jobs.process, {
+  const worker = new ReclaimingWorker<KickData>(CONVERSATION_QUEUE, jobs.process, {
     connection: opts.connection,
     prefix: queues.keys.conversationQueuePrefix(shard),
     concurrency: opts.concurrency,

@@ -1,7 +1,41 @@
 // Jobs a worker holds, and the ones Redis gave it during an outage that it never heard of, handed back.
-import { Job, type Worker } from 'bullmq';
+import { Job, Worker, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+
+/**
+ * A BullMQ worker that knows which jobs Redis has handed it, from the answer that moved each to active
+ * until it has been processed. BullMQ fetches a job, then the next, before it starts the first: a job
+ * active under this worker's token that it is not running yet is not lost, and is not handed back.
+ */
+export class ReclaimingWorker<T> extends Worker<T> {
+  private readonly fetched = new Map<string, number>();
+
+  /** Fetched (by a fetch or a finished job's fetch of the next) and not yet processed to the end. */
+  hasFetched(id: string): boolean {
+    return this.fetched.has(id);
+  }
+
+  protected override async nextJobFromJobData(
+    jobData?: JobJson,
+    jobId?: string,
+    token?: string,
+  ): Promise<Job<T>> {
+    const job = await super.nextJobFromJobData(jobData, jobId, token);
+    if (job?.id) this.fetched.set(job.id, (this.fetched.get(job.id) ?? 0) + 1);
+    return job;
+  }
+
+  override async processJob(job: Job<T>, token: string, fetchNextCallback?: () => boolean) {
+    try {
+      return await super.processJob(job, token, fetchNextCallback);
+    } finally {
+      const left = (this.fetched.get(job.id!) ?? 1) - 1;
+      if (left > 0) this.fetched.set(job.id!, left);
+      else this.fetched.delete(job.id!);
+    }
+  }
+}
 
 const held = new WeakMap<Worker, Set<string>>();
 
@@ -51,29 +85,44 @@ export function reclaimAfterOutage(worker: Worker, connection: Redis, logger: Lo
 
 const reconnectHooks = new WeakMap<Redis, (() => void)[]>();
 
-/** Runs `hook` each time the connection is ready again after losing Redis (one listener per connection). */
+/**
+ * Runs `hook` each time the connection is ready again after losing Redis (one listener per connection).
+ * A cluster client stays ready when one master fails over: what is lost there is its connection to that
+ * node (removed from the pool, `-node`), with the answers in flight on it, so that runs the hooks too;
+ * commands they send wait for the promoted replica like any other.
+ */
 function onReconnect(connection: Redis, hook: () => void): void {
   let hooks = reconnectHooks.get(connection);
   if (!hooks) {
     const list: (() => void)[] = [];
     hooks = list;
     reconnectHooks.set(connection, list);
+    const runAll = () => {
+      for (const run of list) run();
+    };
     let down = false;
     connection.on('close', () => (down = true));
     connection.on('ready', () => {
       if (!down) return;
       down = false;
-      for (const run of list) run();
+      runAll();
     });
+    // Not while the client itself is closing: every node leaves the pool then.
+    if (connection.isCluster)
+      connection.on('-node', () => {
+        if (connection.status === 'ready') runAll();
+      });
   }
   hooks.push(hook);
 }
 
 async function reclaim(worker: Worker, connection: Redis): Promise<string[]> {
   const running = held.get(worker) ?? new Set<string>();
+  const ours = (id: string) =>
+    running.has(id) || (worker instanceof ReclaimingWorker && worker.hasFetched(id));
   const active = await connection.lrange(worker.keys.active!, 0, -1);
   const mine = `${worker.id}:`;
-  const candidates = active.filter((id) => !running.has(id));
+  const candidates = active.filter((id) => !ours(id));
   if (!candidates.length) return [];
   // BullMQ's lock key for a job (its own key builder, plus the suffix its scripts use).
   const locks = (await connection
@@ -82,10 +131,10 @@ async function reclaim(worker: Worker, connection: Redis): Promise<string[]> {
   const handedBack: string[] = [];
   for (const [i, id] of candidates.entries()) {
     const token = locks[i]?.[1];
-    // Checked again: a job fetched while the locks were read is running by now.
-    if (!token?.startsWith(mine) || running.has(id)) continue;
+    // Checked again: a job fetched while the locks were read is known by now.
+    if (!token?.startsWith(mine) || ours(id)) continue;
     const job = await Job.fromId(worker, id);
-    if (!job) continue;
+    if (!job || ours(id)) continue;
     try {
       await job.moveToWait(token);
       handedBack.push(id);

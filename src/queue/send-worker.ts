@@ -9,7 +9,7 @@ import { SendRejectedError, SendRetryableError, type MessageSender } from '../ou
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
-import { reclaimAfterOutage, tracked } from './reclaim.js';
+import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
@@ -152,7 +152,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   }
 
   const jobs = tracked(process);
-  const worker = new Worker<KickData>(SEND_QUEUE, jobs.process, {
+  const worker = new ReclaimingWorker<KickData>(SEND_QUEUE, jobs.process, {
     connection: opts.connection,
     prefix: opts.queues.keys.sendQueuePrefix(shard),
     concurrency: opts.concurrency,

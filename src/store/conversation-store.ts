@@ -1,4 +1,5 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
+import { randomBytes } from 'node:crypto';
 import { installScripts } from './scripts.js';
 import type { Redis } from 'ioredis';
 import type { InboundEvent } from '../core/events.js';
@@ -63,14 +64,19 @@ return redis.call('GET', KEYS[1])`;
 /**
  * Commit a handled turn, only if its event is still at the head of the inbox (so a turn taken over by
  * another worker is committed once): pop it, keep or drop the state, queue the replies, publish a voice
- * answer. Returns the next event, or false.
- * KEYS: inbox, state, outbox, attempts, turn, optout
+ * answer. Returns the next event, or false. The same commit sent again (its answer was lost with the
+ * connection, and the client resent it) finds its own id and answers as it did the first time.
+ * KEYS: inbox, state, outbox, attempts, turn, optout, lastCommit
  * ARGV: head, eventId, state ('' to drop), stateTtl, turnAnswer ('' for none), turnTtl, channel, turnRef,
- *       optOut ('1' set, '0' clear, '' unchanged), reply...
+ *       optOut ('1' set, '0' clear, '' unchanged), commitId, reply...
  */
 const COMMIT = `
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then
+  if redis.call('GET', KEYS[7]) == ARGV[10] then return redis.call('LINDEX', KEYS[1], 0) or false end
+  return -1
+end
 redis.call('LPOP', KEYS[1])
+redis.call('SET', KEYS[7], ARGV[10], 'EX', ${MAILBOX_TTL})
 if ARGV[9] == '1' then redis.call('SET', KEYS[6], '1') elseif ARGV[9] == '0' then redis.call('DEL', KEYS[6]) end
 redis.call('HDEL', KEYS[4], ARGV[2])
 if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end
@@ -78,8 +84,8 @@ if ARGV[5] ~= '' then
   redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[6])
   redis.call('PUBLISH', ARGV[7], ARGV[8])
 end
-if #ARGV > 9 then
-  for i = 10, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+if #ARGV > 10 then
+  for i = 11, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
   redis.call('EXPIRE', KEYS[3], ${MAILBOX_TTL})
 end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
@@ -177,7 +183,7 @@ export type CallAccepted = 'new' | 'duplicate' | 'ended' | 'unknown';
 export function withScripts(redis: Redis): ScriptedRedis {
   return installScripts<ScriptedRedis>(redis, {
     sbAccept: { keys: 2, lua: ACCEPT },
-    sbCommit: { keys: 6, lua: COMMIT },
+    sbCommit: { keys: 7, lua: COMMIT },
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
     sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
@@ -322,6 +328,7 @@ export class ConversationStore {
       this.keys.attempts(cid),
       this.keys.turn(cid, turn?.turn ?? 0),
       this.keys.optOut(cid),
+      this.keys.lastCommit(cid),
       input.head,
       input.eventId,
       input.state ? this.cipher.seal(JSON.stringify(input.state), places.conversation(cid, 'state')) : '',
@@ -331,6 +338,8 @@ export class ConversationStore {
       this.keys.turnsChannel(),
       turn ? `${cid}:${turn.turn}` : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
+      // Unique to this call: only a resend of this very command carries it.
+      randomBytes(12).toString('base64url'),
       ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
     ];
     const result = await writeDurably(
@@ -424,7 +433,14 @@ export class ConversationStore {
   /** Forgets a conversation entirely (the user was erased): state, pending events and replies, opt-out. */
   async forget(cid: string): Promise<void> {
     const k = this.keys;
-    await this.redis.del(k.inbox(cid), k.state(cid), k.outbox(cid), k.attempts(cid), k.optOut(cid));
+    await this.redis.del(
+      k.inbox(cid),
+      k.state(cid),
+      k.outbox(cid),
+      k.attempts(cid),
+      k.optOut(cid),
+      k.lastCommit(cid),
+    );
   }
 
   /** Counts a message against the identity's per-minute limit; returns the count in this minute. */

@@ -118,6 +118,14 @@ export class Keys {
     return `${this.conv(cid)}:out:claim`;
   }
 
+  /**
+   * The id of the conversation's last commit: a commit sent again after its answer was lost (a
+   * reconnect, a failover) recognises that it landed, and its worker carries on as the one that won.
+   */
+  lastCommit(cid: string): string {
+    return `${this.conv(cid)}:commit`;
+  }
+
   /** Failed attempts per inbound event id and per reply id. */
   attempts(cid: string): string {
     return `${this.conv(cid)}:att`;

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
+import { SENT_TTL } from '../../../src/store/keys.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 
@@ -51,5 +52,39 @@ describe('outbox claim', () => {
     expect(await h.redis.get(claimKey)).toBe('worker-c:2');
     await store.releaseOutbox(cid, 'worker-c:2');
     expect(await h.redis.exists(claimKey)).toBe(0);
+  });
+
+  it("keeps a sent reply's MessageSid whatever the pop finds, and a pop sent again after it landed leaves the next reply", async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'claim-sent', gateway: false });
+    const store = new ConversationStore(
+      h.redis,
+      h.keys,
+      createDataCipher(h.processEnv.SWITCHBOARD_DATA_KEY!),
+    );
+    const cid = 'claim-sent';
+    await h.redis.rpush(h.keys.outbox(cid), 'r1', 'r2', 'r3');
+    expect(await store.claimOutbox(cid, 'worker-a:1', 5000)).toEqual({ held: false, head: 'r1' });
+
+    // The pop lands, its answer is lost, and it is sent again: the second finds r1 gone and pops nothing.
+    expect(await store.popReply(cid, 'r1', 'x:0', 'worker-a:1', 5000, 'SM1')).toEqual({
+      lost: false,
+      next: 'r2',
+    });
+    expect(await store.popReply(cid, 'r1', 'x:0', 'worker-a:1', 5000, 'SM1')).toEqual({ lost: true });
+    expect(await h.redis.lrange(h.keys.outbox(cid), 0, -1)).toEqual(['r2', 'r3']);
+
+    // Fenced: nothing popped, but the message did go out, so its status callback is still ours.
+    await h.redis.set(h.keys.outboxClaim(cid), 'worker-b:2', 'PX', 5000);
+    expect(await store.popReply(cid, 'r2', 'x:1', 'worker-a:1', 5000, 'SM2')).toEqual({ fenced: true });
+    expect(await h.redis.lrange(h.keys.outbox(cid), 0, -1)).toEqual(['r2', 'r3']);
+    for (const sid of ['SM1', 'SM2']) {
+      const ttl = await h.redis.ttl(h.keys.sent(cid, sid));
+      expect(ttl).toBeGreaterThan(SENT_TTL - 60);
+      expect(ttl).toBeLessThanOrEqual(SENT_TTL);
+    }
+    // A reply that was not sent (given up, refused) leaves no record: the placeholder key is the claim's.
+    expect(await store.popReply(cid, 'r2', 'x:1', 'worker-b:2', 5000)).toEqual({ lost: false, next: 'r3' });
+    expect(await h.redis.get(h.keys.outboxClaim(cid))).toBe('worker-b:2');
+    expect(await h.redis.keys(`${h.prefix}:c:{${cid}}:sent:*`)).toHaveLength(2);
   });
 });

@@ -5,7 +5,15 @@ import { freePort } from '../../../src/runtime/local-redis.js';
 import { CONVERSATION_QUEUE, Queues } from '../../../src/queue/queues.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
-import { moveToActivePattern, startRedisProxy, type RedisProxy } from '../../support/redis-proxy.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { configVariables } from '../../support/config.js';
+import { jsonRequest } from '../../support/json-api.js';
+import {
+  commitCommandPattern,
+  moveToActivePattern,
+  startRedisProxy,
+  type RedisProxy,
+} from '../../support/redis-proxy.js';
 import { eventually } from '../../support/wait.js';
 import { TwilioWebhookClient } from '../../support/webhooks.js';
 
@@ -70,6 +78,46 @@ describe('a 3-second Redis blip', () => {
       { queue: CONVERSATION_QUEUE, jobs: 1 },
     ]);
     expect(serve.alive() && worker.alive()).toBe(true);
+    expect(await h.deadLetters()).toEqual([]);
+  }, 60_000);
+
+  it("a turn's commit that ran in Redis as the connection dropped: its reply is sent and its history written", async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'blip-commit', gateway: false });
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    const port = await freePort();
+    await h.spawn('serve', 'serve', { REDIS_URL: proxy.url, PORT: String(port) });
+    const worker = await h.spawn('worker', 'worker', { REDIS_URL: proxy.url });
+    const twilio = new TwilioWebhookClient(`http://127.0.0.1:${port}`);
+
+    // Redis runs the commit of m1's turn, then the connections drop before its answer arrives: the
+    // worker's client sends the commit again once it is back, and finds its event gone from the inbox.
+    const cut = proxy.cutWhen(commitCommandPattern(h.prefix));
+    const m1 = twilio.smsParams(USER, 'm1');
+    const first = (await twilio.post('/webhooks/sms', m1)).status;
+    await cut;
+    await worker.logs.waitForMessage('Redis connection error', () => true, 5000);
+    proxy.restore();
+    // Answered 503 if the cut came first: Twilio sends it again, a duplicate of what was accepted.
+    if (first !== 200)
+      await eventually(
+        async () => ((await twilio.post('/webhooks/sms', m1)).status === 200 ? true : undefined),
+        'm1 accepted',
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+
+    const replies = await h.twilio.waitForMessages(USER, 1, 10_000);
+    expect(replies.map((m) => m.body)).toEqual(['got m1']);
+    const userId = `anon:${new IdentityKeys(h.keys).identityHash('test', `sms:${USER}`)}`;
+    const history = await eventually(async () => {
+      const answer = await jsonRequest(`http://127.0.0.1:${port}`, 'GET', `/v1/users/${userId}/history`, {
+        key: configVariables().TEST_API_KEY!,
+      });
+      const { entries } = answer.json as { entries: { direction: string; text: string }[] };
+      return entries.length >= 2 ? entries.map((e) => `${e.direction} ${e.text}`) : undefined;
+    }, 'the turn in the history');
+    expect(history).toEqual(['in m1', 'out got m1']);
+    expect(worker.logs.find('turn handled')).toHaveLength(1);
+    expect(h.twilio.messagesTo(USER)).toHaveLength(1);
     expect(await h.deadLetters()).toEqual([]);
   }, 60_000);
 });

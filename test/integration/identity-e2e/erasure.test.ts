@@ -116,6 +116,7 @@ describe('DELETE /v1/users/{id}', () => {
       )
       .sort();
     expect([...new Set(shapes)]).toEqual([
+      'c:{H}:commit',
       'c:{H}:rate:MINUTE',
       'c:{H}:seen:SID',
       'c:{H}:sent:SID',
