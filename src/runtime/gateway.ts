@@ -297,6 +297,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         for (const group of ours.values()) await work.unlink(...group);
       } while (cursor !== '0');
     }
+    // A dead-lettered turn keeps its event (sealed) and its reason: it goes with the conversation.
+    const deadLetters = await workStore.forgetDeadLetters(cids);
+    if (deadLetters > 0)
+      logger.info('dead letters of an erased user removed', { workspace, removed: deadLetters });
     // Events still queued, retrying or given up name the user and their number: they go too, undelivered.
     await workEvents.forget({ workspace, scope, identities });
   };

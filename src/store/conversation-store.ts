@@ -136,6 +136,24 @@ const RELEASE_OUTBOX = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/**
+ * Remove the dead letters of some conversations (a user was erased): entries whose conversation id, or the
+ * caller half of a call's id (`caller.call`), is one of ARGV. The list is capped, and erasure is rare.
+ * KEYS: dead letters. Returns how many were removed.
+ */
+const FORGET_DEAD_LETTERS = `
+local wanted = {}
+for i = 1, #ARGV do wanted[ARGV[i]] = true end
+local removed = 0
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local ok, entry = pcall(cjson.decode, item)
+  if ok and type(entry) == 'table' and type(entry.cid) == 'string' then
+    local caller = string.match(entry.cid, '^([^.]+)%.') or entry.cid
+    if wanted[entry.cid] or wanted[caller] then removed = removed + redis.call('LREM', KEYS[1], 0, item) end
+  end
+end
+return removed`;
+
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -154,6 +172,7 @@ interface ScriptedRedis extends Redis {
   sbCommit(...args: (string | number)[]): Promise<string | number | null>;
   sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
   sbCountAttempt(attempts: string, itemId: string): Promise<number>;
+  sbForgetDeadLetters(deadLetters: string, ...cids: string[]): Promise<number>;
   sbAcceptCall(...args: (string | number)[]): Promise<number>;
   sbTurnAnswer(turn: string, call: string): Promise<string | number | null>;
   sbClaimOutbox(
@@ -186,6 +205,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     sbCommit: { keys: 7, lua: COMMIT },
     sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
     sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
+    sbForgetDeadLetters: { keys: 1, lua: FORGET_DEAD_LETTERS },
     sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
     sbTurnAnswer: { keys: 2, lua: TURN_ANSWER },
     sbClaimOutbox: { keys: 2, lua: CLAIM_OUTBOX },
@@ -468,6 +488,13 @@ export class ConversationStore {
   async deadLetter(entry: { cid: string; eventId: string; reason: string; at: number; sealedEvent: string }) {
     const key = this.keys.deadLetters();
     await this.redis.multi().lpush(key, JSON.stringify(entry)).ltrim(key, 0, 9_999).exec();
+  }
+
+  /** Removes the dead letters of these conversations and of their calls (erasure); returns how many. */
+  async forgetDeadLetters(cids: Iterable<string>): Promise<number> {
+    const list = [...cids];
+    if (list.length === 0) return 0;
+    return this.redis.sbForgetDeadLetters(this.keys.deadLetters(), ...list);
   }
 
   private async popIfHead(list: string, attempts: string, head: string, itemId: string): Promise<Committed> {

@@ -171,6 +171,37 @@ describe('DELETE /v1/users/{id}', () => {
   });
 });
 
+describe('DELETE /v1/users/{id} and dead letters', () => {
+  it('removes the dead-lettered turns of the user’s conversations and calls, and leaves others’', async () => {
+    const phone = randomNumber();
+    const bystander = randomNumber();
+    const registered = await w.api('POST', '/v1/users', {
+      body: {
+        userId: 'member-dead',
+        identities: [
+          { channel: 'sms', address: phone },
+          { channel: 'voice', address: phone },
+        ],
+      },
+    });
+    expect(registered.status).toBe(201);
+    // Dead letters as the worker leaves them: the conversation id, the event id, the reason, the sealed event.
+    const letter = (cid: string, eventId: string) =>
+      JSON.stringify({ cid, eventId, reason: 'boom', at: Date.now(), sealedEvent: 'sealed' });
+    const mine = w.h.keys.conversationId('bank', `sms:${phone}`);
+    const myCall = w.h.keys.callConversationId('bank', `voice:${phone}`, 'CA0123');
+    const theirs = w.h.keys.conversationId('bank', `sms:${bystander}`);
+    const key = w.h.keys.deadLetters();
+    await w.h.redis.lpush(key, letter(mine, 'SM1'), letter(theirs, 'SM2'), letter(myCall, 'CA0123:1'));
+    // The call's caller half is the user's voice identity: it goes too.
+    expect((await w.api('DELETE', '/v1/users/member-dead')).status).toBe(204);
+    const left = (await w.h.redis.lrange(key, 0, -1)).map(
+      (l) => (JSON.parse(l) as { eventId: string }).eventId,
+    );
+    expect(left).toEqual(['SM2']);
+  });
+});
+
 describe('DELETE /v1/users/{id} while the events receiver is down', () => {
   it('removes the user’s queued, retrying and given-up events; once the receiver is back nothing about them is delivered', async () => {
     const phone = randomNumber();
