@@ -603,8 +603,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await closing;
       await Promise.all([workEvents.close(), webEvents.close()]);
       await Promise.all([queuesForWeb.close(), queuesForWork.close()]);
-      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      // QUIT waits for its answer; a connection Redis left half-open (a failover, a primary killed) would
+      // hold the stop forever, so it is cut after a second.
+      await Promise.all(connections.map((c) => quitWithin(c, 1000)));
       logger.info('switchboard stopped', { waitedFor, waitedMs: Date.now() - started });
     },
   };
+}
+
+/** QUITs a connection, or disconnects it if Redis has not answered within `ms`. */
+async function quitWithin(connection: Redis, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([connection.quit().then(() => undefined), late]);
+  } catch {
+    // Already closed, or Redis refused: disconnecting below is all that is left to do.
+  } finally {
+    clearTimeout(timer);
+    connection.disconnect();
+  }
 }

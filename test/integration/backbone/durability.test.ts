@@ -28,10 +28,20 @@ beforeAll(async () => {
   });
 }, 30_000);
 
+// Closing waits for the workers' turns in flight, and after the failover one in a few runs does not finish
+// while the Redis processes live (a known open problem, in docs/architecture.md): past 20 s the Redis
+// processes are stopped first, which ends whatever waits on them, and the close is awaited after that.
 afterAll(async () => {
-  await h?.close();
+  const closing = h?.close();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), 20_000);
+  });
+  const first = await Promise.race([closing, late]);
+  clearTimeout(timer);
   await set?.stop();
-}, 30_000);
+  if (first === 'late') await closing;
+}, 60_000);
 
 /** Posts a webhook as Twilio does: the same MessageSid again after a 503, until it is answered 200. */
 async function deliver(params: Record<string, string>): Promise<number[]> {
