@@ -1,4 +1,4 @@
-// Calls an auth component (SPEC 5): a `login` service that returns a token, or a `verify` endpoint that says yes or no.
+// Calls an auth component: a `login` service that returns a token, or a `verify` endpoint that says yes or no.
 import type { AuthComponent } from '../config/index.js';
 import { accountField, namespacedUserId } from './accounts.js';
 import { readAnswerPath } from '../config/index.js';

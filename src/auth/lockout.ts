@@ -16,7 +16,7 @@ export interface LockoutPolicy {
   maxAttempts: number;
   /** Seconds locked out (the component's `lockout`). */
   lockoutSeconds: number;
-  /** Seconds in which failures are counted; SPEC 5 calls it the lockout window, so it defaults to `lockoutSeconds`. */
+  /** Seconds in which failures are counted; it is the lockout window, so it defaults to `lockoutSeconds`. */
   windowSeconds?: number;
 }
 

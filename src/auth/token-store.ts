@@ -32,7 +32,7 @@ export interface CachedTokenInfo {
 }
 
 /**
- * The token cache (SPEC 5). Implemented by `RedisTokenStore`. A token past its expiry is never
+ * The token cache. Implemented by `RedisTokenStore`. A token past its expiry is never
  * returned, even when the store has not evicted it yet.
  */
 export interface TokenStore {

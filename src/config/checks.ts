@@ -314,7 +314,7 @@ function checkBody(body: unknown, path: Path, ctx: BotContext): void {
 
 const LITERAL_ORIGIN = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/;
 
-/** A URL's scheme and host are literal and allowed; only its path and query may be templated (SPEC 3.2). */
+/** A URL's scheme and host are literal and allowed; only its path and query may be templated. */
 function checkUrl(url: string, path: Path, ctx: BotContext): void {
   if (!checkTemplate(url, path, ctx)) return;
   const origin = LITERAL_ORIGIN.exec(url);

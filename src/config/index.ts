@@ -1,4 +1,4 @@
-// The operator configuration (SPEC section 3): load it, validate it, and the types the rest of Switchboard reads.
+// The operator configuration: load it, validate it, and the types the rest of Switchboard reads.
 export { loadConfig, parseConfigText } from './load.js';
 export type { ConfigFileText } from './load.js';
 export { ConfigError, formatProblems } from './problems.js';

@@ -1,9 +1,9 @@
-// The zod schema of the operator configuration (SPEC section 3): the single source of its types and defaults.
+// The zod schema of the operator configuration: the single source of its types and defaults.
 import { z } from 'zod';
 import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
 
-/** Names a flow, save or set may not take: the template context already has them (SPEC 3.2). */
+/** Names a flow, save or set may not take: the template context already has them. */
 export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -159,7 +159,7 @@ function digitsNeedKeypad(
 export const CredentialFieldSchema = CredentialFieldObject.superRefine(digitsNeedKeypad);
 export type CredentialField = z.output<typeof CredentialFieldSchema>;
 
-// --- steps (SPEC 3.1): each step is a mapping with exactly one key, its kind ---
+// --- steps: each step is a mapping with exactly one key, its kind ---
 
 export const SayStepSchema = z.strictObject({ say: Text });
 
@@ -233,7 +233,7 @@ export const ProfileStepSchema = z.strictObject({
     }),
 });
 
-/** Asks for a link code (SPEC 7.3) and redeems it: how a caller, who cannot type LINK, links on voice. */
+/** Asks for a link code and redeems it: how a caller, who cannot type LINK, links on voice. */
 export const LinkStepSchema = z.strictObject({
   // Required (write `- link: {}` for the defaults): a defaulted key would make every other step match it.
   link: z.strictObject({
@@ -289,7 +289,7 @@ export type GotoStep = z.output<typeof GotoStepSchema>;
 export type LinkStep = z.output<typeof LinkStepSchema>;
 export type EndStep = z.output<typeof EndStepSchema>;
 
-// --- auth components (SPEC section 5) ---
+// --- auth components ---
 
 /**
  * Whose user ids a component's typed ids are: its own (the default, the component's name), a name shared

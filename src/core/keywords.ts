@@ -1,4 +1,4 @@
-// Whole-message commands (SPEC 3.3): STOP and friends, HELP, MENU, LOGOUT, LINK <code>, "who am I".
+// Whole-message commands: STOP and friends, HELP, MENU, LOGOUT, LINK <code>, "who am I".
 import type { BotConfig } from '../config/index.js';
 import type { InboundEvent } from './events.js';
 

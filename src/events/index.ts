@@ -1,4 +1,4 @@
-// Operator events (SPEC 9): the sink the rest of Switchboard emits into, the delivery worker, signatures.
+// Operator events: the sink the rest of Switchboard emits into, the delivery worker, signatures.
 export {
   EVENTS_QUEUE,
   QueuedEventSink,

@@ -1,4 +1,4 @@
-// Signing operator events, and the helper an operator's receiver uses to check them (SPEC 9).
+// Signing operator events, and the helper an operator's receiver uses to check them.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'Switchboard-Signature';

@@ -1,4 +1,4 @@
-// Operator events (SPEC 9): what the rest of Switchboard calls to announce something to a workspace's webhook.
+// Operator events: what the rest of Switchboard calls to announce something to a workspace's webhook.
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -1,4 +1,4 @@
-// The operator API's zod schemas (SPEC 7.2) and the OpenAPI 3.1 document generated from them.
+// The operator API's zod schemas and the OpenAPI 3.1 document generated from them.
 import { z } from 'zod';
 import { CHANNELS } from '../config/index.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';

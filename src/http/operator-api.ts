@@ -1,4 +1,4 @@
-// The operator API (SPEC 7.2): Bearer workspace keys, zod at the edge, JSON errors, per-key rate limits.
+// The operator API: Bearer workspace keys, zod at the edge, JSON errors, per-key rate limits.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Redis } from 'ioredis';

@@ -1,4 +1,4 @@
-// Users, channel identities, tiers, profiles, history and erasure in Redis (SPEC 7.1), sealed at rest.
+// Users, channel identities, tiers, profiles, history and erasure in Redis, sealed at rest.
 import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import type { TokenStore } from '../auth/token-store.js';
@@ -288,7 +288,7 @@ export class IdentityStore {
 
   // --- resolving ---
 
-  /** Who is behind an identity now (SPEC 7.1). Reads only: first contact is recorded by `touch` or `appendHistory`. */
+  /** Who is behind an identity now. Reads only: first contact is recorded by `touch` or `appendHistory`. */
   async resolveUser(input: ResolveInput): Promise<ResolvedUser> {
     const { workspace, identity } = input;
     const channel = input.channel ?? channelOfIdentity(identity) ?? 'sms';

@@ -1,4 +1,4 @@
-// Identity (SPEC 7): users, channel identities, tiers, link codes, profiles, history and erasure.
+// Identity: users, channel identities, tiers, link codes, profiles, history and erasure.
 export {
   IdentityInUseError,
   IdentityStore,

@@ -59,7 +59,7 @@ export interface LinkCodesOptions {
   cipher: DataCipher;
   identity: IdentityStore;
   now?: () => number;
-  /** Seconds a code is valid when the operator does not say (SPEC 7.3: 10 minutes). */
+  /** Seconds a code is valid when the operator does not say (10 minutes). */
   defaultTtlSeconds?: number;
   /** Digits of a keypad code (one keyed on a call). */
   digits?: number;
@@ -168,7 +168,7 @@ export class LinkCodes {
     workspace: string;
     identity: string;
     code: string;
-    /** Voice: the call in which the code was keyed (SPEC 4: caller ID is not proof). */
+    /** Voice: the call in which the code was keyed (caller ID is not proof). */
     callId?: string;
     /** The workspace's limit on wrong codes from all its identities together. */
     limit?: WorkspaceLinkLimit;

@@ -1,4 +1,4 @@
-// The identity model (SPEC 7.1): tiers, resolved users, profiles and history entries as plain data.
+// The identity model: tiers, resolved users, profiles and history entries as plain data.
 import type { Channel } from '../core/events.js';
 
 export type Tier = 'anonymous' | 'unverified' | 'verified';

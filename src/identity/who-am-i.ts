@@ -1,4 +1,4 @@
-// The built-in answer to "who am I" (SPEC 7.3): how the bot knows the user, in one sentence.
+// The built-in answer to "who am I": how the bot knows the user, in one sentence.
 import type { ResolvedUser } from './types.js';
 
 /** Messages that ask the question (whole message, any case, trailing "?" or "." ignored). */

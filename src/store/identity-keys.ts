@@ -2,7 +2,7 @@
 import { legacyDigest, type KeyNaming } from './key-naming.js';
 import { Keys } from './keys.js';
 
-/** The user partition SPEC 1 calls (workspace, externalId, user): the same user id in two externalIds is two users. */
+/** The user partition (workspace, externalId, user): the same user id in two externalIds is two users. */
 export interface UserScope {
   workspace: string;
   externalId?: string | undefined;

@@ -31,8 +31,8 @@ export interface TestConfigOptions {
 }
 
 /**
- * A whole configuration file. Secrets stay in the environment (`${TWILIO_AUTH_TOKEN}`), as SPEC section
- * 3 asks, so the file a worker process reads is the one the in-process gateway reads.
+ * A whole configuration file. Secrets stay in the environment (`${TWILIO_AUTH_TOKEN}`), as the
+ * configuration guide asks, so the file a worker process reads is the one the in-process gateway reads.
  */
 export function testConfigYaml(opts: TestConfigOptions): string {
   const twilio = opts.twilioApiUrl

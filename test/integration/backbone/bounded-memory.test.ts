@@ -1,4 +1,4 @@
-// SPEC 6 "bounded memory": after conversations are done, what stays in Redis either expires or is bounded.
+// Bounded memory: after conversations are done, what stays in Redis either expires or is bounded.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { botYaml, NUMBERS } from '../../support/config.js';
 import { MESSAGE_SEEN_TTL, SENT_TTL } from '../../../src/store/keys.js';

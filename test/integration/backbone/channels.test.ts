@@ -69,7 +69,7 @@ describe('SMS', () => {
 describe('WhatsApp', () => {
   it('answers a signed WhatsApp message (whatsapp: addresses, ProfileName, WaId) on WhatsApp', async () => {
     // The fields of Twilio's own example (fixtures/twilio-webhooks.json, whatsapp_inbound_text), with
-    // another text: "Who am I?" is a built-in question (SPEC 7.3), not an answer for the flow.
+    // another text: "Who am I?" is a built-in question, not an answer for the flow.
     const sid = 'SMb7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2';
     const answer = await h.webhooks.whatsapp('+447700900123', 'Hello from London', {
       MessageSid: sid,

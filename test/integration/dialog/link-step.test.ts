@@ -1,4 +1,4 @@
-// The `link` step: a caller keys a link code on the keypad (SPEC 7.3), a texter types it; both become verified.
+// The `link` step: a caller keys a link code on the keypad, a texter types it; both become verified.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
 import { botYaml, configVariables, NUMBERS } from '../../support/config.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, formatProblems, loadConfig, parseConfigText } from '../../../src/config/index.js';
 import { FIXTURES, fixture, problemsOf, REPO } from './helpers.js';
 
-const SPEC_ENV = {
+const REFERENCE_ENV = {
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000001',
   TWILIO_AUTH_TOKEN: 'twilio-token',
   ACME_API_KEY: 'acme-key-0123456789abcdef0123456789abcdef',
@@ -87,8 +87,8 @@ describe('parseConfigText', () => {
     ]);
   });
 
-  it('reads the SPEC example with its values and the defaults it leaves out', () => {
-    const config = parseConfigText([fixture('valid/spec-example.yaml')], SPEC_ENV);
+  it('reads the reference example with its values and the defaults it leaves out', () => {
+    const config = parseConfigText([fixture('valid/spec-example.yaml')], REFERENCE_ENV);
     expect(config.server.publicUrl).toBe('https://gateway.example.com');
     expect(config.twilio).toEqual({
       accountSid: 'AC00000000000000000000000000000001',
