@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
-import type { ConversationStore } from '../store/conversation-store.js';
+import type { CallAccepted, ConversationStore } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../runtime/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
 
@@ -169,33 +169,57 @@ export function webhookRouter(deps: WebhookDeps): Router {
       .send('Service unavailable: the queue cannot be reached. Retry.');
   }
 
-  /** Queues an event for the bot `admit()` found; returns the conversation id. */
-  async function enqueue(channel: Channel, parsed: ChannelEvent, number: string | undefined, res: Response) {
+  /**
+   * The bot `admit()` found and checked against the AccountSid (never looked up again, so no route can
+   * reach a bot its account was not checked against); undefined when answered with a 404.
+   */
+  function admittedBot(channel: Channel, number: string | undefined, res: Response): BotRef | undefined {
     const bot = res.locals.bot as BotRef | undefined;
-    if (!bot) {
-      metrics.inbound.inc({ channel, status: 'rejected' });
-      logger.warn('webhook for a number no bot serves', { channel, number });
-      res
-        .status(404)
-        .type('text/plain')
-        .send(`No bot serves ${channel} number ${number ?? '(none)'}.`);
-      return undefined;
-    }
+    if (bot) return bot;
+    metrics.inbound.inc({ channel, status: 'rejected' });
+    logger.warn('webhook for a number no bot serves', { channel, number });
+    res
+      .status(404)
+      .type('text/plain')
+      .send(`No bot serves ${channel} number ${number ?? '(none)'}.`);
+    return undefined;
+  }
+
+  /**
+   * Accepts an event into its conversation and kicks it: messages into the identity's conversation, voice
+   * events into their call's. `refused` when a call is over or was never seen here (a replay): then nothing
+   * is queued and nothing changes. Undefined when answered (404, 503).
+   */
+  async function enqueue(channel: Channel, parsed: ChannelEvent, params: WebhookParams, res: Response) {
+    const bot = admittedBot(channel, channels[channel].ourNumber(params), res);
+    if (!bot) return undefined;
     const event: InboundEvent = { ...parsed, botId: bot.id };
-    const cid = deps.store.keys.conversationId(bot.id, event.identity);
+    const { keys } = deps.store;
+    const cid =
+      channel === 'voice'
+        ? keys.callConversationId(bot.id, event.identity, params.CallSid!)
+        : keys.conversationId(bot.id, event.identity);
+    const meta = { conversation: cid, bot: bot.id, channel, event: event.id };
     try {
-      const fresh = await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs);
+      const outcome: CallAccepted =
+        channel === 'voice'
+          ? await withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
+          : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))
+            ? 'new'
+            : 'duplicate';
+      if (outcome === 'ended' || outcome === 'unknown') {
+        metrics.inbound.inc({ channel, status: 'refused' });
+        logger.warn('event of a call that is over or unknown refused', {
+          ...meta,
+          reason: outcome === 'ended' ? 'the call is over' : 'the call did not start here',
+        });
+        return { cid, bot, refused: true };
+      }
       // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
       await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
-      metrics.inbound.inc({ channel, status: fresh ? 'accepted' : 'duplicate' });
-      if (!fresh)
-        logger.info('duplicate webhook ignored', {
-          conversation: cid,
-          bot: bot.id,
-          channel,
-          event: event.id,
-        });
-      return { cid, bot };
+      metrics.inbound.inc({ channel, status: outcome === 'new' ? 'accepted' : 'duplicate' });
+      if (outcome === 'duplicate') logger.info('duplicate webhook ignored', meta);
+      return { cid, bot, refused: false };
     } catch (error) {
       unavailable(res, channel, error);
       return undefined;
@@ -208,7 +232,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       if (!params) return;
       const parsed = adapter.parseInbound(params, { turn: 0, receivedAt: Date.now() });
       if (!parsed.ok) return badRequest(res, adapter.channel, parsed.problem);
-      const queued = await enqueue(adapter.channel, parsed.value, adapter.ourNumber(params), res);
+      const queued = await enqueue(adapter.channel, parsed.value, params, res);
       if (queued) res.status(200).type('text/xml').send(EMPTY_TWIML);
     };
   }
@@ -241,69 +265,12 @@ export function webhookRouter(deps: WebhookDeps): Router {
       .send(channels.voice.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
   }
 
-  /**
-   * The bot that answers a call to our number, as `admit()` found and checked it (never looked up again,
-   * so no route can reach a bot its account was not checked against); undefined when answered with a 404.
-   */
-  function callBot(params: WebhookParams, res: Response) {
-    const number = channels.voice.ourNumber(params);
-    const bot = res.locals.bot as BotRef | undefined;
-    if (!bot) {
-      metrics.inbound.inc({ channel: 'voice', status: 'rejected' });
-      logger.warn('webhook for a number no bot serves', { channel: 'voice', number });
-      res
-        .status(404)
-        .type('text/plain')
-        .send(`No bot serves voice number ${number ?? '(none)'}.`);
-    }
-    return bot;
-  }
-
-  /**
-   * Queues a voice event in its call's own conversation, while the call is live; `refused` when the call
-   * is over or was never seen here (a replay), and then nothing is queued and nothing changes.
-   */
-  async function enqueueCall(parsed: ChannelEvent, params: WebhookParams, res: Response) {
-    const bot = callBot(params, res);
-    if (!bot) return undefined;
-    const event: InboundEvent = { ...parsed, botId: bot.id };
-    const cid = deps.store.keys.callConversationId(bot.id, event.identity, params.CallSid!);
-    try {
-      const outcome = await withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs);
-      if (outcome === 'ended' || outcome === 'unknown') {
-        metrics.inbound.inc({ channel: 'voice', status: 'refused' });
-        logger.warn('event of a call that is over or unknown refused', {
-          conversation: cid,
-          bot: bot.id,
-          channel: 'voice',
-          event: event.id,
-          reason: outcome === 'ended' ? 'the call is over' : 'the call did not start here',
-        });
-        return { cid, bot, refused: true };
-      }
-      // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
-      await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
-      metrics.inbound.inc({ channel: 'voice', status: outcome === 'new' ? 'accepted' : 'duplicate' });
-      if (outcome === 'duplicate')
-        logger.info('duplicate webhook ignored', {
-          conversation: cid,
-          bot: bot.id,
-          channel: 'voice',
-          event: event.id,
-        });
-      return { cid, bot, refused: false };
-    } catch (error) {
-      unavailable(res, 'voice', error);
-      return undefined;
-    }
-  }
-
   async function voiceTurn(req: Request, res: Response, turn: number) {
     const params = admit(req, res, 'voice');
     if (!params) return;
     const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
-    const queued = await enqueueCall(parsed.value, params, res);
+    const queued = await enqueue('voice', parsed.value, params, res);
     if (queued?.refused) res.status(200).type('text/xml').send(channels.voice.hangupTwiml());
     else if (queued) await answerTurn(res, queued.cid, queued.bot.id, turn, 0);
   }
@@ -329,7 +296,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     if (turn === undefined) return badRequest(res, 'voice', 'the turn query parameter must be a number');
     const parsed = channels.voice.parseInbound(params, { turn, receivedAt: Date.now() });
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
-    const bot = callBot(params, res);
+    const bot = admittedBot('voice', channels.voice.ourNumber(params), res);
     if (!bot) return;
     const cid = deps.store.keys.callConversationId(bot.id, parsed.value.identity, params.CallSid!);
     await answerTurn(res, cid, bot.id, turn, hold);
@@ -342,7 +309,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     if (!parsed.ok) return badRequest(res, 'voice', parsed.problem);
     if (!parsed.value) return void res.status(204).end();
     // A status of a call that is over or unknown changes nothing: a replayed `completed` ends no live call.
-    const queued = await enqueueCall(parsed.value, params, res);
+    const queued = await enqueue('voice', parsed.value, params, res);
     if (queued) res.status(204).end();
   });
 

@@ -12,7 +12,6 @@ import {
   MAILBOX_TTL,
   MAX_CALL_MS,
   MESSAGE_SEEN_TTL,
-  SEEN_TTL,
   SENT_TTL,
   TURN_RESULT_TTL,
 } from './keys.js';
@@ -263,7 +262,8 @@ export class ConversationStore {
   }
 
   /**
-   * Queues an inbound event unless its provider id was seen before; true when it is new. With replica
+   * Queues an SMS or WhatsApp message unless its MessageSid was seen before (voice: `acceptCall`); true
+   * when it is new. With replica
    * durability it returns only once that many replicas hold the write, and throws `DurabilityError`
    * when they do not within the timeout.
    */
@@ -275,7 +275,7 @@ export class ConversationStore {
       this.redis.sbAccept(
         this.keys.seen(cid, event.id),
         inbox,
-        event.channel === 'voice' ? SEEN_TTL : MESSAGE_SEEN_TTL,
+        MESSAGE_SEEN_TTL,
         sealed,
         MAILBOX_TTL,
         durable,

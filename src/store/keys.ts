@@ -2,8 +2,6 @@
 import { createHash } from 'node:crypto';
 import type { KeyNaming } from './key-naming.js';
 
-/** Seconds a provider id is remembered for deduplication (Twilio retries within hours, not days). */
-export const SEEN_TTL = 86_400;
 /**
  * Seconds an inbound SMS or WhatsApp message's MessageSid is remembered. Twilio's message webhooks carry
  * no timestamp, so this window is all that keeps a captured, signed webhook from being replayed into the
