@@ -2,7 +2,7 @@
 import { installScripts } from '../store/scripts.js';
 import type { Redis } from 'ioredis';
 import type { IdentityKeys } from '../store/identity-keys.js';
-import { TryCounter, type TryOutcome } from './try-counter.js';
+import { TryCounter, type TryOutcome } from '../store/try-counter.js';
 
 export interface LockoutTarget {
   workspace: string;

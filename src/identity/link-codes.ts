@@ -2,7 +2,7 @@
 import { installScripts } from '../store/scripts.js';
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { TryCounter, type TryPolicy } from '../auth/try-counter.js';
+import { TryCounter, type TryPolicy } from '../store/try-counter.js';
 import type { DataCipher } from '../store/cipher.js';
 import { places } from '../store/places.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';

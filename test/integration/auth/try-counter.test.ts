@@ -1,7 +1,7 @@
 // Tries counted per target against a real Redis: racing tries never exceed the limit, and the lockout is reported once.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TryCounter } from '../../../src/auth/try-counter.js';
+import { TryCounter } from '../../../src/store/try-counter.js';
 import { deletePrefix, randomPrefix } from '../../support/harness.js';
 
 let redis: Redis;

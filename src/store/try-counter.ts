@@ -1,6 +1,6 @@
 // Failed tries counted per target (a typed account, a whole workspace's link codes), strict under concurrency.
 import type { Redis } from 'ioredis';
-import { installScripts } from '../store/scripts.js';
+import { installScripts } from './scripts.js';
 
 /**
  * One string per target, `failures:windowEndMs:lockedUntilMs`. A try is counted before the check it
