@@ -8,7 +8,7 @@ import { Templates } from '../core/templates.js';
 import type { Env } from '../env.js';
 import { answerClientError, createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
-import { sandboxUserLookup, simulatorRouter } from '../http/simulator.js';
+import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
 import { operatorApiRouter } from '../http/operator-api.js';
 import { Lockout } from '../auth/lockout.js';
 import { RedisTokenStore } from '../auth/token-store.js';

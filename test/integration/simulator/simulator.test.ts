@@ -6,7 +6,11 @@ import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxRouter } from '../../../src/http/sandbox.js';
-import { simulatorRouter, type SandboxUserLookup, type SimulatorDeps } from '../../../src/http/simulator.js';
+import {
+  simulatorRouter,
+  type SandboxUserLookup,
+  type SimulatorDeps,
+} from '../../../src/http/simulator/router.js';
 import { SandboxRecorder } from '../../../src/outbound/sandbox-recorder.js';
 import { Directory } from '../../../src/runtime/directory.js';
 import { startHarness, type Harness } from '../../support/harness.js';

@@ -1,12 +1,12 @@
-// Sandbox-only simulator: the phone page, and endpoints that play Twilio for it with signed webhooks over loopback.
+// Sandbox-only simulator: serves the built phone page, and plays Twilio for it with signed webhooks over loopback.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import express, { type Request, type Response, type Router } from 'express';
 import twilio from 'twilio';
 import { z } from 'zod';
-import { identityOf, type Channel } from '../core/events.js';
-import type { Logger } from '../log.js';
-import type { Directory } from '../runtime/directory.js';
-import { SIMULATOR_CSS, SIMULATOR_HTML, SIMULATOR_JS } from './simulator-page.js';
+import { identityOf, type Channel } from '../../core/events.js';
+import type { Logger } from '../../log.js';
+import type { Directory } from '../../runtime/directory.js';
 
 /** The account the simulator's webhooks name; in sandbox mode one auth token signs for every account. */
 export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -187,6 +187,28 @@ function zodMessage(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * The built page (`npm run build`): beside this module in dist/, or dist/'s copy when this module runs
+ * from source, as under vitest.
+ */
+const PAGE_DIRS = [
+  new URL('./page/', import.meta.url),
+  new URL('../../../dist/src/http/simulator/page/', import.meta.url),
+];
+
+const PAGE_FILES = [
+  { path: '/simulator', file: 'index.html', type: 'html' },
+  { path: '/simulator/app.js', file: 'app.js', type: 'text/javascript' },
+  { path: '/simulator/app.css', file: 'style.css', type: 'text/css' },
+];
+
+/** The page's files, read once; undefined when the page was not built. */
+function readPage(): Map<string, string> | undefined {
+  const dir = PAGE_DIRS.find((d) => existsSync(new URL('app.js', d)));
+  if (!dir) return undefined;
+  return new Map(PAGE_FILES.map(({ file }) => [file, readFileSync(new URL(file, dir), 'utf8')]));
+}
+
 interface WebhookAnswer {
   status: number;
   body: string;
@@ -203,23 +225,30 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     next();
   });
 
-  const page = (type: string, body: string) => (_req: Request, res: Response) => {
-    res
-      .status(200)
-      .type(type)
-      .set({
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
-        'Content-Security-Policy':
-          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-      })
-      .send(body);
-  };
-  router.get('/simulator', page('html', SIMULATOR_HTML));
-  router.get('/simulator/app.js', page('text/javascript', SIMULATOR_JS));
-  router.get('/simulator/app.css', page('text/css', SIMULATOR_CSS));
+  const page = readPage();
+  for (const { path, file, type } of PAGE_FILES) {
+    router.get(path, (_req, res) => {
+      const body = page?.get(file);
+      if (body === undefined) {
+        return void res
+          .status(500)
+          .type('text/plain')
+          .send('The simulator page is not built: run npm run build.');
+      }
+      res
+        .status(200)
+        .type(type)
+        .set({
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Content-Security-Policy':
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        })
+        .send(body);
+    });
+  }
 
   /** Signs `params` for the public URL + path, as Twilio would, and posts them to this gateway. */
   async function post(req: Request, path: string, params: Record<string, string>): Promise<WebhookAnswer> {
