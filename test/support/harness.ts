@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
+import type { Logger } from '../../src/log.js';
 import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
 import { keyNaming, namingKeyFrom } from '../../src/store/key-naming.js';
 import { Keys } from '../../src/store/keys.js';
@@ -62,6 +63,8 @@ export interface DeadLetter {
 
 export interface RunningGateway {
   gateway: Gateway;
+  /** The logger the gateway writes to, for collaborators a test runs beside it; its lines land in `logs`. */
+  logger: Logger;
   logs: LogCollector;
   /** The turns this gateway's workers finished. */
   turns: TurnRecorder;
@@ -192,6 +195,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       let closed = false;
       const running: RunningGateway = {
         gateway,
+        logger,
         logs,
         turns: own,
         url: gateway.port === undefined ? undefined : `http://127.0.0.1:${gateway.port}`,
