@@ -43,6 +43,19 @@ export interface ConversationWorkerOptions {
   /** Attempts at one event before it is dead-lettered. */
   maxAttempts: number;
   retryBaseMs: number;
+  /** Told of every turn this worker finished, in process (no Redis round trip): tests await it. */
+  onTurn?: (turn: FinishedTurn) => void;
+}
+
+/** A turn the worker is done with: committed (`handled`) or given up on (`dead-lettered`). */
+export interface FinishedTurn {
+  conversationId: string;
+  /** The provider's id of the event ('unknown' when it could not be opened). */
+  eventId: string;
+  outcome: 'handled' | 'dead-lettered';
+  /** Messages the turn queued, plus its voice answer. */
+  replies: number;
+  reason?: string;
 }
 
 export interface HandledTurn {
@@ -191,7 +204,15 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         await store.publishTurn(cid, event.turn ?? 0, answer);
       }
     }
-    return store.dropHead(cid, raw, event?.id ?? '');
+    const dropped = await store.dropHead(cid, raw, event?.id ?? '');
+    opts.onTurn?.({
+      conversationId: cid,
+      eventId: event?.id ?? 'unknown',
+      outcome: 'dead-lettered',
+      replies: 0,
+      reason,
+    });
+    return dropped;
   }
 
   async function process(job: Job<KickData>, token?: string): Promise<void> {
@@ -245,17 +266,19 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         continue;
       }
       metrics.turnSeconds.observe({ channel: event.channel }, (Date.now() - event.receivedAt) / 1000);
+      const replies = turn.replies.length + (turn.voiceTurn ? 1 : 0);
       logger.info('turn handled', {
         conversation: cid,
         bot: event.botId,
         channel: event.channel,
         event: event.id,
         kind: event.kind,
-        replies: turn.replies.length + (turn.voiceTurn ? 1 : 0),
+        replies,
         flow: turn.state?.flow,
         waiting: turn.state?.pending?.kind,
         ended: turn.state === null,
       });
+      opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
       if (turn.replies.length) await queues.kickSend(cid);
       await turn.afterCommit?.();
       raw = committed.next;

@@ -1,4 +1,5 @@
 // The composition root: builds the web server and workers from the environment and configuration.
+import { EventEmitter } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Worker } from 'bullmq';
@@ -24,7 +25,7 @@ import { createMetrics } from '../metrics.js';
 import { SandboxRecorder } from '../outbound/sandbox-recorder.js';
 import type { MessageSender } from '../outbound/sender.js';
 import { TwilioSender } from '../outbound/twilio-sender.js';
-import { createConversationWorker } from '../queue/conversation-worker.js';
+import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
 import { Queues } from '../queue/queues.js';
 import { createSendWorker } from '../queue/send-worker.js';
 import { jobsInFlight } from '../queue/reclaim.js';
@@ -55,6 +56,8 @@ export interface Gateway {
   /** The address the web server listens on (undefined without the web role). */
   readonly host: string | undefined;
   readonly keys: Keys;
+  /** Emits `turn` for every turn this process's workers finish (never without the workers role). */
+  readonly turns: EventEmitter<{ turn: [FinishedTurn] }>;
   /** Swaps in a new configuration; conversations in flight carry on. */
   reload(config: Config): void;
   /** Stops taking webhooks, finishes requests and turns in flight, closes connections. */
@@ -372,6 +375,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const sender: MessageSender = recorder ?? new TwilioSender(() => directory.accounts());
 
   const workers: Worker[] = [];
+  const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
   if (opts.roles.workers) {
     const templates = new Templates();
     const engine = new DialogEngine({ templates });
@@ -415,6 +419,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           },
           concurrency: env.SWITCHBOARD_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
+          onTurn: (turn) => turns.emit('turn', turn),
         }),
         createSendWorker(shard, {
           ...common,
@@ -579,6 +584,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     port: boundPort,
     host,
     keys,
+    turns,
     reload(config) {
       directory = new Directory(
         config,

@@ -28,6 +28,8 @@ export interface TestConfigOptions {
   bots: string;
   /** The fake Twilio API's URL; without it there is no twilio section (sandbox mode). */
   twilioApiUrl?: string;
+  /** The test workspace's allowHosts; without it the file names none. */
+  allowHosts?: string[];
 }
 
 /**
@@ -52,6 +54,7 @@ export function testConfigYaml(opts: TestConfigOptions): string {
     'workspaces:',
     '  test:',
     '    apiKeys: ["${TEST_API_KEY}"]',
+    ...(opts.allowHosts ? [`    allowHosts: ${JSON.stringify(opts.allowHosts)}`] : []),
     'bots:',
     opts.bots.replace(/\s+$/, ''),
     '',
@@ -82,10 +85,17 @@ export function configVariables(): Record<string, string> {
   };
 }
 
+/** Writes configuration files to a fresh temporary directory; returns its path and a remover. */
+export async function writeConfigDirectory(
+  files: Record<string, string>,
+): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-test-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text, 'utf8');
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 /** Writes the configuration to a fresh temporary directory; returns its path and a remover. */
 export async function writeConfigFile(yaml: string): Promise<{ path: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'switchboard-test-'));
-  const path = join(dir, 'switchboard.yaml');
-  await writeFile(path, yaml, 'utf8');
-  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+  const dir = await writeConfigDirectory({ 'switchboard.yaml': yaml });
+  return { path: join(dir.path, 'switchboard.yaml'), remove: dir.remove };
 }

@@ -1,9 +1,11 @@
-// The integration test harness: a config on disk, a fresh key prefix, a fake Twilio API, the gateway in
-// process, worker processes on demand, signed webhooks, and a cleanup that leaves Redis as it found it.
+// The integration test harness, the one entry point of every test that runs a gateway: a config on disk,
+// a fresh key prefix, a fake Twilio API, the gateway in process, worker processes on demand, signed
+// webhooks, the turns its workers finish, and a cleanup that leaves Redis as it found it.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
+import type { Logger } from '../../src/log.js';
 import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
 import { keyNaming, namingKeyFrom } from '../../src/store/key-naming.js';
 import { Keys } from '../../src/store/keys.js';
@@ -14,15 +16,29 @@ import {
   configVariables,
   dataKey,
   testConfigYaml,
+  writeConfigDirectory,
   writeConfigFile,
 } from './config.js';
 import { captureLogs, type LogCollector } from './logs.js';
 import { spawnSwitchboard, type SwitchboardProcess } from './processes.js';
+import { TurnRecorder, type FinishedTurn } from './turns.js';
 import { TwilioWebhookClient } from './webhooks.js';
 
 export interface HarnessOptions {
   /** The `bots:` section of the configuration (see `botYaml`). */
-  bots: string;
+  bots?: string;
+  /** The test workspace's allowHosts (left out of the file when not given: the workspace lists none). */
+  allowHosts?: string[];
+  /**
+   * Instead of `bots`: the files of a configuration directory (merged as SWITCHBOARD_CONFIG does),
+   * given the fake Twilio API's URL; the `${NAME}`s they need beyond the test's own go in `env`.
+   */
+  files?: (twilioApiUrl: string) => Record<string, string>;
+  /**
+   * Changes the configuration after it was loaded and validated, before the gateway starts: how a test
+   * reaches the run-time guards behind what check-config already refuses.
+   */
+  adjust?: (config: Config) => void;
   /** Roles of the gateway started in this process; `false` starts none (start them later). */
   gateway?: { web: boolean; workers: boolean } | false;
   /** More environment for the gateway and the worker processes (SWITCHBOARD_LOCK_MS, …). */
@@ -47,7 +63,11 @@ export interface DeadLetter {
 
 export interface RunningGateway {
   gateway: Gateway;
+  /** The logger the gateway writes to, for collaborators a test runs beside it; its lines land in `logs`. */
+  logger: Logger;
   logs: LogCollector;
+  /** The turns this gateway's workers finished. */
+  turns: TurnRecorder;
   /** http://127.0.0.1:PORT when it has the web role. */
   url: string | undefined;
   close(): Promise<void>;
@@ -69,12 +89,25 @@ export interface Harness {
   readonly webhooks: TwilioWebhookClient;
   /** A plain connection for assertions on keys. */
   readonly redis: Redis;
+  /** The turns every gateway of this harness in this process finished (not those of spawned workers). */
+  readonly turns: TurnRecorder;
+  /** The turn of one provider id once an in-process worker finished it, handled or dead-lettered. */
+  waitForTurn(eventId: string, timeoutMs?: number): Promise<FinishedTurn>;
+  /** The turn of one provider id once handled; fails at once if it was dead-lettered. */
+  handled(eventId: string, timeoutMs?: number): Promise<FinishedTurn>;
   /** The conversation id of a bot and a channel identity (`sms:+1…`). */
   conversation(botId: string, identity: string): string;
   /** The conversation id of one voice call (`voice:+1…` and its CallSid). */
   callConversation(botId: string, identity: string, callSid: string): string;
-  /** Starts another gateway in this process (for example the workers, later in a test). */
-  startGateway(roles: { web: boolean; workers: boolean }, name?: string): Promise<RunningGateway>;
+  /**
+   * Starts another gateway in this process (for example the workers, later in a test); `env` changes
+   * its environment (other data keys, …). The harness's close stops it too.
+   */
+  startGateway(
+    roles: { web: boolean; workers: boolean },
+    name?: string,
+    env?: Partial<Env>,
+  ): Promise<RunningGateway>;
   /** Spawns `switchboard worker` (or serve) with this test's environment plus `env`. */
   spawn(
     command: 'worker' | 'serve',
@@ -117,9 +150,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   try {
     const twilio = await startFakeTwilioApi({ [ACCOUNT_SID]: AUTH_TOKEN });
     cleanups.push(() => twilio.close());
-    const file = await writeConfigFile(
-      testConfigYaml({ bots: options.bots, ...(options.sandbox ? {} : { twilioApiUrl: twilio.url }) }),
-    );
+    const file = options.files
+      ? await writeConfigDirectory(options.files(twilio.url))
+      : await writeConfigFile(
+          testConfigYaml({
+            bots: options.bots ?? '',
+            ...(options.sandbox ? {} : { twilioApiUrl: twilio.url }),
+            ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
+          }),
+        );
     cleanups.push(file.remove);
 
     const processEnv: Record<string, string> = {
@@ -137,6 +176,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     };
     const env = readEnv(processEnv);
     const config = await loadConfig({ path: file.path, env: processEnv });
+    options.adjust?.(config);
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => undefined); // a test may stop its private Redis on purpose
     await redis.connect();
@@ -144,14 +184,20 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 
     const gateways: RunningGateway[] = [];
     const children: SwitchboardProcess[] = [];
+    const turns = new TurnRecorder('turns');
 
-    async function startInProcess(roles: { web: boolean; workers: boolean }, name: string) {
+    async function startInProcess(roles: { web: boolean; workers: boolean }, name: string, more = {}) {
       const { logger, logs } = captureLogs(env.LOG_LEVEL, name);
-      const gateway = await startGateway({ env, config, logger, roles, port: 0 });
+      const gateway = await startGateway({ env: { ...env, ...more }, config, logger, roles, port: 0 });
+      const own = new TurnRecorder(`${name} turns`);
+      own.follow(gateway);
+      turns.follow(gateway);
       let closed = false;
       const running: RunningGateway = {
         gateway,
+        logger,
         logs,
+        turns: own,
         url: gateway.port === undefined ? undefined : `http://127.0.0.1:${gateway.port}`,
         async close() {
           if (closed) return;
@@ -180,9 +226,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       main,
       webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1'),
       redis,
+      turns,
+      waitForTurn: (eventId, timeoutMs) => turns.turn(eventId, timeoutMs),
+      handled: (eventId, timeoutMs) => turns.handled(eventId, timeoutMs),
       conversation: (botId, identity) => keys.conversationId(botId, identity),
       callConversation: (botId, identity, callSid) => keys.callConversationId(botId, identity, callSid),
-      startGateway: (roles, name = roles.web ? 'web' : 'workers') => startInProcess(roles, name),
+      startGateway: (roles, name = roles.web ? 'web' : 'workers', more) => startInProcess(roles, name, more),
       async spawn(command, name = command, extra = {}) {
         const child = await spawnSwitchboard(command, { ...processEnv, ...extra }, name);
         children.push(child);

@@ -1,19 +1,21 @@
 // Collects JSON log lines (from an in-process winston logger or a child's stdout) and lets tests await one.
-import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.js';
+import { Recorder, waitForAll } from './recorder.js';
 
 export type LogLine = Record<string, unknown> & { level: string; message: string };
 export type LogPredicate = (line: LogLine) => boolean;
 
 /** Log lines as they arrive, with waits that resolve on the line itself, never on a timer. */
-export class LogCollector {
-  readonly lines: LogLine[] = [];
-  private readonly events = new EventEmitter();
+export class LogCollector extends Recorder<LogLine> {
   private partial = '';
 
-  constructor(readonly name = 'logs') {
-    this.events.setMaxListeners(0);
+  constructor(name = 'logs') {
+    super(name, 'log line');
+  }
+
+  get lines(): LogLine[] {
+    return this.items;
   }
 
   /** Feeds raw output; complete lines that are JSON objects are kept, other text is kept as a message. */
@@ -27,46 +29,14 @@ export class LogCollector {
     }
   }
 
-  private add(line: LogLine): void {
-    this.lines.push(line);
-    this.events.emit('line', line);
-  }
-
   /** Lines with this message (and optionally matching more), oldest first. */
   find(message: string, where: LogPredicate = () => true): LogLine[] {
     return this.lines.filter((l) => l.message === message && where(l));
   }
 
-  /** Resolves with the first line (already seen or still to come) that matches; rejects on timeout. */
-  waitFor(predicate: LogPredicate, what: string, timeoutMs = 10_000): Promise<LogLine> {
-    const seen = this.lines.find(predicate);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const onLine = (line: LogLine) => {
-        if (!predicate(line)) return;
-        cleanup();
-        resolve(line);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        const tail = this.lines
-          .slice(-15)
-          .map((l) => `  ${JSON.stringify(l)}`)
-          .join('\n');
-        reject(new Error(`${this.name}: no log line "${what}" within ${timeoutMs} ms; last lines:\n${tail}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.events.off('line', onLine);
-      };
-      this.events.on('line', onLine);
-    });
-  }
-
   /** Calls `listener` with every line from now on; returns a function that stops it. */
   onLine(listener: (line: LogLine) => void): () => void {
-    this.events.on('line', listener);
-    return () => this.events.off('line', listener);
+    return this.onItem(listener);
   }
 
   /** Resolves with the first line with this message (and matching `where`). */
@@ -99,7 +69,7 @@ export function captureLogs(level = 'info', name = 'gateway'): { logger: Logger;
 
 /**
  * Resolves once `check` holds over several collectors (checked now and after every new line of any of
- * them), e.g. "150 turns handled across three workers"; rejects on timeout.
+ * them), e.g. "the rescuer handled two turns"; rejects on timeout.
  */
 export function waitForLogs(
   collectors: LogCollector[],
@@ -107,24 +77,5 @@ export function waitForLogs(
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const stops = collectors.map((c) =>
-      c.onLine(() => {
-        if (!check()) return;
-        cleanup();
-        resolve();
-      }),
-    );
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(`logs of ${collectors.map((c) => c.name).join(', ')}: not within ${timeoutMs} ms: ${what}`),
-      );
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      for (const stop of stops) stop();
-    };
-  });
+  return waitForAll(collectors, check, what, timeoutMs);
 }

@@ -1,11 +1,8 @@
 // Auth test helpers: a bank bot over the fake auth service, its gateway, and reads of the token cache in Redis.
-import { Redis } from 'ioredis';
 import type { Env } from '../../../src/env.js';
-import { startGateway } from '../../../src/runtime/gateway.js';
 import { IdentityKeys, type UserScope } from '../../../src/store/identity-keys.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import type { FakeAccount } from '../../fakes/auth-service.js';
-import { captureLogs } from '../../support/logs.js';
 import {
   DialogHarness,
   botOn,
@@ -150,42 +147,16 @@ export async function gatewayWithKeys(
   base: DialogHarness,
   keys: { current: string; old?: string[] },
 ): Promise<{ h: DialogHarness; stop(): Promise<void> }> {
-  const env: Env = {
-    ...base.env,
+  const more: Partial<Env> = {
     SWITCHBOARD_DATA_KEY: keys.current,
-    ...(keys.old ? { SWITCHBOARD_DATA_KEYS: keys.old.join(',') } : { SWITCHBOARD_DATA_KEYS: undefined }),
+    SWITCHBOARD_DATA_KEYS: keys.old ? keys.old.join(',') : undefined,
   };
-  const { logger, logs } = captureLogs(env.LOG_LEVEL, 'gateway');
-  const gateway = await startGateway({
-    env,
-    config: base.config,
-    logger,
-    roles: { web: true, workers: true },
-    port: 0,
+  const running = await base.base.startGateway({ web: true, workers: true }, 'gateway', more);
+  const h = new DialogHarness(base.base, running, {
+    env: { ...base.env, ...more },
+    processEnv: { ...base.processEnv, SWITCHBOARD_DATA_KEY: keys.current },
+    keys: running.gateway.keys, // named by the key-naming key in Redis, whatever data key this gateway started with
+    cipher: createDataCipher(keys.current, keys.old ?? []),
   });
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
-  const h = new DialogHarness(
-    base.prefix,
-    gateway.keys, // named by the key-naming key in Redis, whatever data key this gateway started with
-    env,
-    { ...base.processEnv, SWITCHBOARD_DATA_KEY: keys.current },
-    base.config,
-    base.configPath,
-    base.twilio,
-    redis,
-    createDataCipher(keys.current, keys.old ?? []),
-    gateway,
-    logs,
-    [],
-  );
-  let stopped = false;
-  return {
-    h,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await gateway.close();
-      redis.disconnect();
-    },
-  };
+  return { h, stop: () => h.close() };
 }

@@ -43,7 +43,8 @@ describe('a turn that fails on every attempt', () => {
 
     const poison = h.webhooks.smsParams(USER, '100000000');
     await h.webhooks.post('/webhooks/sms', poison);
-    const logged = await h.main!.logs.waitForMessage('turn dead-lettered');
+    expect(await h.waitForTurn(poison.MessageSid!)).toMatchObject({ outcome: 'dead-lettered' });
+    const [logged] = h.main!.logs.find('turn dead-lettered');
     const reason = 'TemplateError: memory alloc limit exceeded, line:1, col:1';
     expect(logged).toMatchObject({
       level: 'error',
@@ -79,7 +80,8 @@ describe('a turn that fails on every attempt', () => {
 
     const poison = h.webhooks.smsParams(USER, 'spin');
     await h.webhooks.post('/webhooks/sms', poison);
-    const logged = await h.main!.logs.waitForMessage('turn dead-lettered');
+    expect(await h.waitForTurn(poison.MessageSid!)).toMatchObject({ outcome: 'dead-lettered' });
+    const [logged] = h.main!.logs.find('turn dead-lettered');
     const reason = 'DialogError: flow spin ran 200 steps without waiting: a goto loop?';
     expect(logged).toMatchObject({ level: 'error', conversation: cid, event: poison.MessageSid, reason });
     expect(h.main!.logs.find('turn failed; will retry')).toEqual([]);

@@ -34,7 +34,7 @@ describe('health and metrics', () => {
     await h.webhooks.sms('+12125551234', 'one');
     await h.webhooks.sms('+12125551234', 'two', {}, { signWith: 'wrong-token-0000000000' });
     await h.twilio.waitForMessages('+12125551234', 1);
-    await h.main!.logs.waitForMessage('turn handled');
+    await h.main!.turns.handledCount(1);
 
     const sent = 'switchboard_outbound_messages_total{channel="sms",status="sent"} 1';
     // The send counter moves just after Twilio's answer, which no event marks: poll for it.

@@ -92,9 +92,9 @@ describe('a call', () => {
     expect(a.body).toContain('You entered 4321.');
     // Turns run in order, so once turn 2 is handled a second run of turn 1 would have shown.
     await h.webhooks.gather(twimlAttribute(a.body, 'Gather', 'action')!, call, CALLER, '1');
-    await h.main!.logs.waitForMessage('turn handled', (l) => l.event === `${call}:2`);
-    const handled = h.main!.logs.find('turn handled');
-    expect(handled.map((l) => l.event)).toEqual([`${call}:0`, `${call}:1`, `${call}:2`]);
+    await h.handled(`${call}:2`);
+    const handled = h.turns.finished('handled');
+    expect(handled.map((t) => t.eventId)).toEqual([`${call}:0`, `${call}:1`, `${call}:2`]);
   });
 
   it('repeats the prompt when the caller keys nothing, then says the invalid text and hangs up', async () => {
@@ -126,7 +126,7 @@ describe('a call', () => {
       CallbackSource: 'call-progress-events',
     });
     expect(status).toMatchObject({ status: 204, body: '' });
-    await h.main!.logs.waitForMessage('turn handled', (l) => l.event === `${call}:end`);
+    await h.handled(`${call}:end`);
     expect(await h.redis.exists(h.keys.state(cid))).toBe(0);
   });
 });
@@ -192,8 +192,8 @@ describe('a turn slower than voice.replyWaitMs', () => {
           `<Redirect method="POST">${PUBLIC_URL}/webhooks/voice/result?turn=0&amp;hold=${i + 2}</Redirect></Response>`,
       );
     }
-    await workers.logs.waitForMessage('turn handled');
-    expect(workers.logs.find('turn handled').map((l) => l.event)).toEqual([`${call}:0`]);
+    await workers.turns.handledCount(1);
+    expect(workers.turns.finished('handled').map((t) => t.eventId)).toEqual([`${call}:0`]);
   });
 });
 

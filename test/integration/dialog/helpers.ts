@@ -1,94 +1,104 @@
 // Dialog test helpers: a gateway whose workspace lists allowHosts, scripted SMS/WhatsApp/voice chats, TwiML builders.
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config/index.js';
+import type { Config } from '../../../src/config/index.js';
 import type { InboundEvent } from '../../../src/core/events.js';
-import { readEnv, type Env } from '../../../src/env.js';
+import type { Env } from '../../../src/env.js';
 import { Queues } from '../../../src/queue/queues.js';
-import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
+import type { Gateway } from '../../../src/runtime/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
 import type { Keys } from '../../../src/store/keys.js';
 import { places } from '../../../src/store/places.js';
-import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
+import { ACCOUNT_SID, botYaml, NUMBERS, PUBLIC_URL, testConfigYaml } from '../../support/config.js';
 import {
-  ACCOUNT_SID,
-  AUTH_TOKEN,
-  botYaml,
-  configVariables,
-  dataKey,
-  NUMBERS,
-  PUBLIC_URL,
-  testConfigYaml,
-  writeConfigFile,
-} from '../../support/config.js';
-import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
-import { captureLogs, type LogCollector, type LogLine } from '../../support/logs.js';
+  startHarness,
+  type Harness,
+  type HarnessOptions,
+  type RunningGateway,
+} from '../../support/harness.js';
+import { LogCollector } from '../../support/logs.js';
+import type { FinishedTurn } from '../../support/turns.js';
 import { twimlAttribute, twimlText } from '../../support/twiml.js';
 import { newSid, TwilioWebhookClient, type WebhookAnswer } from '../../support/webhooks.js';
 
 export { NUMBERS, PUBLIC_URL };
 
-export interface DialogHarnessOptions {
-  /** The `bots:` section (see `botYaml` in test/support/config.ts). */
-  bots?: string;
-  /** The test workspace's allowHosts (the shared harness's workspace lists none). */
-  allowHosts?: string[];
-  /**
-   * Changes the configuration after it was loaded and validated, before the gateway starts: how a test
-   * reaches the run-time guards behind what check-config already refuses.
-   */
-  adjust?: (config: Config) => void;
-  /**
-   * Instead of `bots`: the files of a configuration directory (merged as SWITCHBOARD_CONFIG does),
-   * given the fake Twilio API's URL; `variables` are the `${NAME}`s they need beyond the test's own.
-   */
-  files?: (twilioApiUrl: string) => Record<string, string>;
+export interface DialogHarnessOptions extends Pick<
+  HarnessOptions,
+  'bots' | 'allowHosts' | 'adjust' | 'files' | 'label'
+> {
+  /** The `${NAME}`s the configuration needs beyond the test's own. */
   variables?: Record<string, string>;
   /** Start the in-process gateway (web and workers); default true. */
   gateway?: boolean;
-  label?: string;
 }
 
 /** The whole configuration file of a dialog test: the shared test file plus the workspace's allowHosts. */
 export function dialogConfigYaml(bots: string, twilioApiUrl: string, allowHosts: string[] = []): string {
-  const yaml = testConfigYaml({ bots, twilioApiUrl });
-  const apiKeys = '    apiKeys: ["${TEST_API_KEY}"]';
-  if (!yaml.includes(apiKeys)) throw new Error('the test configuration no longer has the expected workspace');
-  return yaml.replace(apiKeys, `${apiKeys}\n    allowHosts: ${JSON.stringify(allowHosts)}`);
+  return testConfigYaml({ bots, twilioApiUrl, allowHosts });
 }
 
+/** What a harness view of another gateway on the same prefix has of its own (other data keys). */
+interface GatewayView {
+  env: Env;
+  processEnv: Record<string, string>;
+  keys: Keys;
+  cipher: DataCipher;
+}
+
+/**
+ * The shared harness (test/support/harness.ts) seen from one gateway, with scripted chats. The main
+ * view owns the harness (its close ends it); a view of another gateway closes that gateway only.
+ */
 export class DialogHarness {
   readonly webhooks: TwilioWebhookClient;
   readonly store: ConversationStore;
+  readonly env: Env;
+  readonly processEnv: Record<string, string>;
+  readonly keys: Keys;
+  readonly cipher: DataCipher;
+  /** The gateway's log (empty when the harness started none). */
+  readonly logs: LogCollector;
   private queues: Queues | undefined;
   private closed = false;
 
   constructor(
-    readonly prefix: string,
-    readonly keys: Keys,
-    readonly env: Env,
-    readonly processEnv: Record<string, string>,
-    readonly config: Config,
-    readonly configPath: string,
-    readonly twilio: FakeTwilioApi,
-    readonly redis: Redis,
-    readonly cipher: DataCipher,
-    readonly gateway: Gateway | undefined,
-    readonly logs: LogCollector,
-    private readonly cleanups: (() => Promise<unknown>)[],
+    readonly base: Harness,
+    readonly running: RunningGateway | undefined,
+    view?: GatewayView,
   ) {
+    this.env = view?.env ?? base.env;
+    this.processEnv = view?.processEnv ?? base.processEnv;
+    this.keys = view?.keys ?? base.keys;
+    this.cipher = view?.cipher ?? createDataCipher(base.processEnv.SWITCHBOARD_DATA_KEY!);
+    this.logs = running?.logs ?? new LogCollector('gateway');
     this.webhooks = new TwilioWebhookClient(this.url);
-    this.store = new ConversationStore(redis, keys, cipher);
+    this.store = new ConversationStore(base.redis, this.keys, this.cipher);
   }
 
-  /** http://127.0.0.1:PORT of the in-process gateway. */
+  get prefix(): string {
+    return this.base.prefix;
+  }
+  get config(): Config {
+    return this.base.config;
+  }
+  get configPath(): string {
+    return this.base.configPath;
+  }
+  get twilio(): Harness['twilio'] {
+    return this.base.twilio;
+  }
+  get redis(): Harness['redis'] {
+    return this.base.redis;
+  }
+  get gateway(): Gateway | undefined {
+    return this.running?.gateway;
+  }
+
+  /** http://127.0.0.1:PORT of the gateway. */
   get url(): string {
-    return this.gateway?.port === undefined ? 'http://127.0.0.1:1' : `http://127.0.0.1:${this.gateway.port}`;
+    return this.running?.url ?? 'http://127.0.0.1:1';
   }
 
   cid(botId: string, identity: string): string {
@@ -142,15 +152,9 @@ export class DialogHarness {
     await this.queues.kickConversation(cid);
   }
 
-  /** Waits for the worker to finish the turn of one provider id; fails at once if it was dead-lettered. */
-  async handled(eventId: string): Promise<LogLine> {
-    const line = await this.logs.waitFor(
-      (l) => (l.message === 'turn handled' || l.message === 'turn dead-lettered') && l.event === eventId,
-      `turn handled for ${eventId}`,
-    );
-    if (line.message !== 'turn handled')
-      throw new Error(`turn ${eventId} was dead-lettered: ${String(line.reason)}`);
-    return line;
+  /** Waits for this gateway's workers to finish the turn of one provider id; fails at once if it was dead-lettered. */
+  handled(eventId: string): Promise<FinishedTurn> {
+    return (this.running?.turns ?? this.base.turns).handled(eventId);
   }
 
   /** One sample of a Prometheus counter from /metrics, 0 when it has none yet. */
@@ -171,65 +175,21 @@ export class DialogHarness {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.gateway?.close();
     await this.queues?.close();
-    if (this.redis.status === 'ready') await deletePrefix(this.redis, this.prefix);
-    this.redis.disconnect();
-    for (const cleanup of this.cleanups.reverse()) await cleanup();
+    await (this.running === this.base.main ? this.base.close() : this.running?.close());
   }
 }
 
-/** Starts a fake Twilio API, writes the configuration, loads it (check-config's checks) and starts a gateway. */
+/** The shared harness preset for dialogs: a workspace that lists allowHosts, web and workers in process. */
 export async function startDialogHarness(options: DialogHarnessOptions): Promise<DialogHarness> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  try {
-    const prefix = randomPrefix(options.label ?? 'dialog');
-    const twilio = await startFakeTwilioApi({ [ACCOUNT_SID]: AUTH_TOKEN });
-    cleanups.push(() => twilio.close());
-    const file = options.files
-      ? await writeConfigDirectory(options.files(twilio.url))
-      : await writeConfigFile(dialogConfigYaml(options.bots ?? '', twilio.url, options.allowHosts));
-    cleanups.push(file.remove);
-    const processEnv: Record<string, string> = {
-      ...configVariables(),
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      SWITCHBOARD_CONFIG: file.path,
-      SWITCHBOARD_KEY_PREFIX: prefix,
-      SWITCHBOARD_DATA_KEY: dataKey(),
-      SWITCHBOARD_MODE: 'production',
-      SWITCHBOARD_RETRY_BASE_MS: '20',
-      SWITCHBOARD_REDIS_SERVER: 'false',
-      LOG_LEVEL: 'info',
-      ...options.variables,
-    };
-    const env = readEnv(processEnv);
-    const config = await loadConfig({ path: file.path, env: processEnv });
-    options.adjust?.(config);
-    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => redis.disconnect());
-    const { logger, logs } = captureLogs(env.LOG_LEVEL, 'gateway');
-    const gateway =
-      options.gateway === false
-        ? undefined
-        : await startGateway({ env, config, logger, roles: { web: true, workers: true }, port: 0 });
-    return new DialogHarness(
-      prefix,
-      keysFor(prefix, processEnv.SWITCHBOARD_DATA_KEY!),
-      env,
-      processEnv,
-      config,
-      file.path,
-      twilio,
-      redis,
-      createDataCipher(processEnv.SWITCHBOARD_DATA_KEY!),
-      gateway,
-      logs,
-      cleanups,
-    );
-  } catch (error) {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    throw error;
-  }
+  const base = await startHarness({
+    ...options,
+    allowHosts: options.allowHosts ?? [],
+    label: options.label ?? 'dialog',
+    ...(options.variables ? { env: options.variables } : {}),
+    gateway: options.gateway === false ? false : { web: true, workers: true },
+  });
+  return new DialogHarness(base, base.main);
 }
 
 /**
@@ -242,15 +202,6 @@ export function botOn(
   numbers: Partial<Record<keyof typeof NUMBERS, string>> = NUMBERS,
 ): string {
   return botYaml(id, body, numbers as Partial<typeof NUMBERS>);
-}
-
-/** Writes configuration files to a fresh temporary directory; returns its path and a remover. */
-async function writeConfigDirectory(
-  files: Record<string, string>,
-): Promise<{ path: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'switchboard-dialog-'));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text, 'utf8');
-  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** The `twilio:` section pointing at the fake Twilio API, as its own file of a configuration directory. */

@@ -5,10 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
 import { verifySwitchboardSignature } from '../../../src/events/signature.js';
 import { createEventWorker } from '../../../src/events/worker.js';
-import { startGateway, type Gateway } from '../../../src/runtime/gateway.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { NUMBERS } from '../../support/config.js';
-import { captureLogs } from '../../support/logs.js';
 import { newSid, TwilioWebhookClient } from '../../support/webhooks.js';
 import {
   ACME_EVENTS_SECRET,
@@ -159,15 +157,11 @@ describe('operator events from a conversation', () => {
     // from the environment): this gateway has only the web role, and the test runs the delivery worker
     // with a small backoff. The event itself is emitted by the gateway, from a status callback.
     const w = await world({ gateway: false });
-    const { logger, logs } = captureLogs('info', 'web');
-    const gateway: Gateway = await startGateway({
-      env: w.h.env,
-      config: w.h.config,
-      logger,
-      roles: { web: true, workers: false },
-      port: 0,
-    });
-    cleanups.push(() => gateway.close());
+    const { gateway, logger, logs, close } = await w.h.base.startGateway(
+      { web: true, workers: false },
+      'web',
+    );
+    cleanups.push(close);
     const connection = new Redis(w.h.env.REDIS_URL, { maxRetriesPerRequest: null });
     cleanups.push(async () => connection.quit());
     const worker: Worker = createEventWorker({

@@ -1,6 +1,7 @@
-// Shared set-up for the identity tests: a real Redis with a fresh key prefix, the stores, an operator API on loopback.
+// Shared set-up for the identity tests: the shared harness without a gateway (a real Redis, a fresh key
+// prefix, its cleanup), the identity stores over it, an operator API on loopback.
 import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -15,7 +16,7 @@ import { LinkCodes } from '../../../src/identity/link-codes.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
-import { keysFor } from '../../support/harness.js';
+import { keysFor, startHarness } from '../../support/harness.js';
 
 export const KEY_A = 'acme-key-0123456789abcdef0123456789abcdef';
 export const KEY_A2 = 'acme-key-second-rotation-key-0123456789';
@@ -139,9 +140,9 @@ export async function scanPrefix(redis: Redis, prefix: string): Promise<string[]
 export async function identityWorld(
   options: { config?: Config; events?: EventSink; cipher?: DataCipher; useClock?: boolean } = {},
 ): Promise<IdentityWorld> {
-  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
-  const prefix = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const key = dataKey();
+  const base = await startHarness({ gateway: false, label: 'identity', redisUrl: redisUrl() });
+  const { redis, prefix } = base;
+  const key = base.processEnv.SWITCHBOARD_DATA_KEY!;
   const keys = new IdentityKeys(keysFor(prefix, key));
   const cipher = options.cipher ?? createDataCipher(key);
   const clock = { now: Date.now() };
@@ -171,11 +172,7 @@ export async function identityWorld(
     clock,
     now,
     scan: () => scanPrefix(redis, prefix),
-    async close() {
-      const left = await scanPrefix(redis, prefix);
-      if (left.length > 0) await redis.del(...left);
-      await redis.quit();
-    },
+    close: () => base.close(),
   };
 }
 
