@@ -1,6 +1,7 @@
 // The credential dialog: asks for an auth component's fields, calls it, keeps the token it gives.
 import { DialogError } from '../errors.js';
 import type { AuthComponentConfig, CredentialFieldShape } from '../ports/auth-component.js';
+import type { AuthOutcome } from '../ports/authentication.js';
 import { validAnswer } from './answers.js';
 import type { DialogBot } from './bot.js';
 import type { AnswerOutcome } from './step.js';
@@ -103,34 +104,50 @@ async function authenticate(
     turn.say(TEXT.locked(Math.ceil(outcome.seconds / 60)));
     return 'ended';
   }
-  if (outcome.result === 'success') {
-    // Verified first, so that the token is cached under the verified user (and reported as user.verified).
-    turn.userView = await services.markVerified(outcome.userId, name);
-    const extra = outcome.extra ? { extra: outcome.extra } : {};
-    await services.storeToken(name, outcome.userId, {
-      token: outcome.token,
-      ttlSeconds: outcome.ttlSeconds,
-      ...extra,
-    });
-    await services.clearFailures(name);
-    turn.tokens.set(name, {
-      token: outcome.token,
-      expiresAt: turn.tools.clock.now() + outcome.ttlSeconds * 1000,
-      ...extra,
-    });
-    return 'next'; // the step that asked runs again, now with a token
-  }
+  if (outcome.result === 'success') return keepToken(turn, name, outcome);
   if (outcome.result === 'unavailable') {
     turn.emit('auth.failed', { component: name, reason: 'unavailable' });
     turn.say(TEXT.authUnavailable);
     turn.state.pending = { kind: RESUME };
     return 'waiting';
   }
+  return wrongCredentials(turn, name, component, outcome.accountLockedSeconds ?? 0);
+}
+
+async function keepToken(
+  turn: Turn,
+  name: string,
+  outcome: Extract<AuthOutcome, { result: 'success' }>,
+): Promise<AnswerOutcome> {
+  const { services } = turn;
+  // Verified first, so that the token is cached under the verified user (and reported as user.verified).
+  turn.userView = await services.markVerified(outcome.userId, name);
+  const extra = outcome.extra ? { extra: outcome.extra } : {};
+  await services.storeToken(name, outcome.userId, {
+    token: outcome.token,
+    ttlSeconds: outcome.ttlSeconds,
+    ...extra,
+  });
+  await services.clearFailures(name);
+  turn.tokens.set(name, {
+    token: outcome.token,
+    expiresAt: turn.tools.clock.now() + outcome.ttlSeconds * 1000,
+    ...extra,
+  });
+  return 'next'; // the step that asked runs again, now with a token
+}
+
+async function wrongCredentials(
+  turn: Turn,
+  name: string,
+  component: AuthComponentConfig,
+  accountLockedSeconds: number,
+): Promise<AnswerOutcome> {
   await turn.user();
   turn.emit('auth.failed', { component: name, reason: 'wrong_credentials' });
-  const lockedNow = await services.recordFailure(component, name);
+  const lockedNow = await turn.services.recordFailure(component, name);
   if (lockedNow > 0) turn.emit('user.locked', { component: name, seconds: lockedNow });
-  const lockedFor = Math.max(lockedNow, outcome.accountLockedSeconds ?? 0);
+  const lockedFor = Math.max(lockedNow, accountLockedSeconds);
   if (lockedFor > 0) {
     turn.say(TEXT.locked(Math.ceil(lockedFor / 60)));
     return 'ended';

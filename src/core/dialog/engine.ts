@@ -151,24 +151,29 @@ export class DialogEngine {
         turn.say(await ctx.services.whoAmI());
         if (live?.pending) await this.repeatPrompt(turn, live.pending);
         return keep();
-      case 'link': {
-        turn.carriedSecret = true;
-        const outcome = await ctx.services.redeemLinkCode(keyword.code);
-        if (outcome.ok) {
-          turn.userView = outcome.user; // the link code's redemption reports user.verified itself
-          turn.say(TEXT.linked(await ctx.services.whoAmI()));
-        } else {
-          turn.say(
-            outcome.reason === 'expired'
-              ? TEXT.linkExpired
-              : outcome.reason === 'rate_limited'
-                ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
-                : TEXT.linkInvalid,
-          );
-        }
+      case 'link':
+        await this.linkKeyword(turn, keyword.code);
         return keep();
-      }
     }
+  }
+
+  /** LINK <code>: the code is a secret; its redemption reports user.verified itself. */
+  private async linkKeyword(turn: Turn, code: string): Promise<void> {
+    const { services } = turn.ctx;
+    turn.carriedSecret = true;
+    const outcome = await services.redeemLinkCode(code);
+    if (outcome.ok) {
+      turn.userView = outcome.user;
+      turn.say(TEXT.linked(await services.whoAmI()));
+      return;
+    }
+    turn.say(
+      outcome.reason === 'expired'
+        ? TEXT.linkExpired
+        : outcome.reason === 'rate_limited'
+          ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
+          : TEXT.linkInvalid,
+    );
   }
 
   /** Says the pending question again (after HELP or "who am I" interrupted it). */
