@@ -1,5 +1,6 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
 import { Liquid } from 'liquidjs';
+import { STEPS, type StepChecks, type StepRegistry } from '../core/dialog.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
 import type { PathProblem } from './issues.js';
@@ -15,7 +16,7 @@ type Path = PropertyKey[];
  * Checks the merged configuration as written (before defaults), reading each value defensively: what
  * has the wrong shape is the schema's to report, and must not stop these checks elsewhere.
  */
-export function semanticProblems(raw: unknown): PathProblem[] {
+export function semanticProblems(raw: unknown, registry: StepRegistry = STEPS): PathProblem[] {
   const problems: PathProblem[] = [];
   const root = isPlainObject(raw) ? raw : {};
   const workspaces = isPlainObject(root.workspaces) ? root.workspaces : {};
@@ -71,7 +72,7 @@ export function semanticProblems(raw: unknown): PathProblem[] {
 
     for (const [flowName, steps] of Object.entries(flows ?? {})) {
       if (!Array.isArray(steps)) continue;
-      steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx));
+      steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx, registry));
     }
   }
   checkUserNamespaces(components, problems);
@@ -210,56 +211,31 @@ function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx:
 }
 
 // Works on the step as written, so that a schema error elsewhere in the step hides nothing here.
-function checkStep(step: unknown, path: Path, ctx: BotContext): void {
+function checkStep(step: unknown, path: Path, ctx: BotContext, steps: StepRegistry): void {
   if (!isPlainObject(step)) return;
   const entries = Object.entries(step);
   if (entries.length !== 1) return;
   const [kind, value] = entries[0]!;
-  const at = [...path, kind];
-  const options = isPlainObject(value) ? value : {};
-  switch (kind) {
-    case 'say':
-    case 'end':
-      checkText(value, at, ctx);
-      break;
-    case 'ask':
-      checkText(options.prompt, [...at, 'prompt'], ctx);
-      checkText(options.invalid, [...at, 'invalid'], ctx);
-      break;
-    case 'auth':
-      if (typeof value === 'string') checkAuthName(value, at, ctx);
-      break;
-    case 'request':
-      if (typeof options.url === 'string') checkUrl(options.url, [...at, 'url'], ctx);
-      checkHeaders(options.headers, [...at, 'headers'], ctx);
-      checkBody(options.body, [...at, 'body'], ctx);
-      if (typeof options.auth === 'string') checkAuthName(options.auth, [...at, 'auth'], ctx);
-      if (typeof options.onError === 'string') checkFlowName(options.onError, [...at, 'onError'], ctx);
-      break;
-    case 'switch':
-      checkText(options.value, [...at, 'value'], ctx);
-      if (isPlainObject(options.cases)) {
-        for (const [caseValue, flow] of Object.entries(options.cases)) {
-          if (typeof flow === 'string') checkFlowName(flow, [...at, 'cases', caseValue], ctx);
-        }
-      }
-      if (typeof options.default === 'string') checkFlowName(options.default, [...at, 'default'], ctx);
-      break;
-    case 'set':
-      for (const [name, template] of Object.entries(options)) checkText(template, [...at, name], ctx);
-      break;
-    case 'profile':
-      checkText(options.name, [...at, 'name'], ctx);
-      checkText(options.email, [...at, 'email'], ctx);
-      break;
-    case 'link':
-      checkText(options.prompt, [...at, 'prompt'], ctx);
-      checkText(options.invalid, [...at, 'invalid'], ctx);
-      break;
-    case 'goto':
-      if (typeof value === 'string') checkFlowName(value, at, ctx);
-      break;
-  }
+  const definition = Object.hasOwn(steps, kind) ? steps[kind] : undefined;
+  definition?.check?.(value, [...path, kind], stepChecks(ctx));
+}
+
+/** The checks a step kind asks for, on values as written (what is not text is the schema's to report). */
+function stepChecks(ctx: BotContext): StepChecks {
+  return {
+    text: (value, path) => checkText(value, path, ctx),
+    url: (value, path) => {
+      if (typeof value === 'string') checkUrl(value, path, ctx);
+    },
+    headers: (value, path) => checkHeaders(value, path, ctx),
+    body: (value, path) => checkBody(value, path, ctx),
+    flow: (value, path) => {
+      if (typeof value === 'string') checkFlowName(value, path, ctx);
+    },
+    auth: (value, path) => {
+      if (typeof value === 'string') checkAuthName(value, path, ctx);
+    },
+  };
 }
 
 function checkFlowName(name: string, path: Path, ctx: BotContext): void {

@@ -1,7 +1,6 @@
 // Turns zod's issues into problems an operator can act on: plain words, the right path, a hint.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { closest, suggestion } from './problems.js';
-import { STEP_KINDS } from './schema.js';
 
 /** A problem located by its config path; the loader finds its file and line. */
 export interface PathProblem {
@@ -55,7 +54,6 @@ function translate(issue: Issue, base: PropertyKey[], root: z.ZodType, ctx: Prob
       });
     case 'invalid_union':
       if (issue.discriminator !== undefined) return [discriminatorProblem(issue, path, value)];
-      if (isStepPath(path)) return stepProblems(issue, path, value, root, ctx);
       return [unionProblem(issue, path, value, ctx)];
     case 'invalid_key':
       return issue.issues
@@ -81,61 +79,52 @@ function translate(issue: Issue, base: PropertyKey[], root: z.ZodType, ctx: Prob
         },
       ];
     }
-    default: {
-      // Our own refinements carry "message\nhint".
-      const [message = issue.message, hint] = issue.message.split('\n');
-      return [{ path, message, ...(hint === undefined ? {} : { hint }) }];
-    }
+    case 'custom':
+      // The step schema says what is not a step, with the registry's kinds (see `stepSchema`).
+      if (Array.isArray(issue.params?.stepKinds))
+        return [stepProblem(path, value, issue.params.stepKinds as string[], ctx)];
+      return [ownProblem(issue, path)];
+    default:
+      return [ownProblem(issue, path)];
   }
 }
 
-function isStepPath(path: readonly PropertyKey[]): boolean {
-  return path.length === 5 && path[0] === 'bots' && path[2] === 'flows' && typeof path[4] === 'number';
+// Our own refinements carry "message\nhint".
+function ownProblem(issue: Issue, path: PropertyKey[]): PathProblem {
+  const [message = issue.message, hint] = issue.message.split('\n');
+  return { path, message, ...(hint === undefined ? {} : { hint }) };
 }
 
-const STEP_LIST = STEP_KINDS.join(', ');
-
-function stepProblems(
-  issue: z.core.$ZodIssueInvalidUnion,
+function stepProblem(
   path: PropertyKey[],
   value: unknown,
-  root: z.ZodType,
+  kinds: readonly string[],
   ctx: ProblemContext,
-): PathProblem[] {
-  const hint = `a step is a mapping with one key, its kind: ${STEP_LIST}.`;
+): PathProblem {
+  const hint = `a step is a mapping with one key, its kind: ${kinds.join(', ')}.`;
   if (!isPlainObject(value)) {
-    return [{ path, message: `expected a step, got ${describe(value, ctx.redacted(path))}`, hint }];
+    return { path, message: `expected a step, got ${describe(value, ctx.redacted(path))}`, hint };
   }
   const keys = Object.keys(value);
-  const kinds = keys.filter((k): k is (typeof STEP_KINDS)[number] =>
-    (STEP_KINDS as readonly string[]).includes(k),
-  );
-  if (keys.length === 0) return [{ path, message: 'empty step', hint }];
-  if (kinds.length === 0) {
+  const known = keys.filter((k) => kinds.includes(k));
+  if (keys.length === 0) return { path, message: 'empty step', hint };
+  if (known.length === 0) {
     const key = keys[0]!;
-    return [
-      {
-        path: [...path, key],
-        message: `unknown step "${key}"`,
-        hint: suggestion(key, STEP_KINDS, 'Steps'),
-        atKey: true,
-      },
-    ];
+    return {
+      path: [...path, key],
+      message: `unknown step "${key}"`,
+      hint: suggestion(key, kinds, 'Steps'),
+      atKey: true,
+    };
   }
-  if (keys.length > 1) {
-    return [
-      {
-        path,
-        message: `a step has exactly one key, this one has ${keys.join(', ')}`,
-        hint:
-          kinds.length === 1
-            ? `indent the other keys under "${kinds[0]}:", or make them separate steps.`
-            : 'make each of them a step of its own, each starting with "- ".',
-      },
-    ];
-  }
-  const option = issue.errors[STEP_KINDS.indexOf(kinds[0]!)] ?? [];
-  return option.flatMap((inner) => translate(inner as Issue, path, root, ctx));
+  return {
+    path,
+    message: `a step has exactly one key, this one has ${keys.join(', ')}`,
+    hint:
+      known.length === 1
+        ? `indent the other keys under "${known[0]}:", or make them separate steps.`
+        : 'make each of them a step of its own, each starting with "- ".',
+  };
 }
 
 function discriminatorProblem(
@@ -276,63 +265,52 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// --- schema introspection, to list the keys a mapping accepts ---
-
-interface Def {
-  type: string;
-  shape?: Record<string, Introspectable>;
-  innerType?: Introspectable;
-  valueType?: Introspectable;
-  element?: Introspectable;
-  options?: Introspectable[];
-  in?: Introspectable;
-  out?: Introspectable;
-  values?: unknown[];
-}
-interface Introspectable {
-  _zod: { def: Def };
-}
+// --- schema introspection, to list the keys a mapping accepts (through zod's public classes) ---
 
 function knownKeys(root: z.ZodType, path: readonly PropertyKey[], ctx: ProblemContext): string[] {
-  let schema: Introspectable | undefined = root as unknown as Introspectable;
+  let schema: z.ZodType | undefined = root;
   for (let i = 0; i <= path.length && schema !== undefined; i++) {
     schema = unwrap(schema, ctx.valueAt(path.slice(0, i)));
     if (i === path.length) break;
-    const def: Def = schema._zod.def;
     const segment = String(path[i]);
-    if (def.type === 'object') schema = def.shape?.[segment];
-    else if (def.type === 'record') schema = def.valueType;
-    else if (def.type === 'array') schema = def.element;
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[segment];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else schema = undefined;
   }
-  const shape = schema?._zod.def.shape;
-  return shape === undefined ? [] : Object.keys(shape);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
-function unwrap(schema: Introspectable, value: unknown): Introspectable {
+function unwrap(schema: z.ZodType, value: unknown): z.ZodType {
   let current = schema;
   for (;;) {
-    const def = current._zod.def;
-    if (def.innerType !== undefined) current = def.innerType;
-    else if (def.type === 'pipe' && def.in !== undefined && def.out !== undefined) {
-      current = def.out._zod.def.type === 'transform' ? def.in : def.out;
-    } else if (def.type === 'union' && def.options !== undefined) {
-      current = pickOption(def.options, value);
+    if (
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = (current.out instanceof z.ZodTransform ? current.in : current.out) as z.ZodType;
+    } else if (current instanceof z.ZodUnion) {
+      current = pickOption(current.options as readonly z.ZodType[], value);
     } else return current;
   }
 }
 
 // The union member the value was meant to be: the one whose discriminator it names, else most keys in common.
-function pickOption(options: Introspectable[], value: unknown): Introspectable {
+function pickOption(options: readonly z.ZodType[], value: unknown): z.ZodType {
   const keys = isPlainObject(value) ? Object.keys(value) : [];
   let best = options[0]!;
   let bestScore = -1;
   for (const option of options) {
-    const shape = unwrapShape(option);
+    const shape = shapeOf(option);
     if (shape === undefined) continue;
     let score = keys.filter((k) => k in shape).length;
-    const literal = shape.type?._zod.def.values;
-    if (isPlainObject(value) && literal?.includes(value.type)) score += 100;
+    const type = shape.type;
+    if (isPlainObject(value) && type instanceof z.ZodLiteral && type.values.has(value.type as never))
+      score += 100;
     if (score > bestScore) {
       best = option;
       bestScore = score;
@@ -341,7 +319,7 @@ function pickOption(options: Introspectable[], value: unknown): Introspectable {
   return best;
 }
 
-function unwrapShape(schema: Introspectable): Record<string, Introspectable> | undefined {
-  const def = schema._zod.def;
-  return def.shape ?? (def.innerType === undefined ? undefined : unwrapShape(def.innerType));
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  const inner = unwrap(schema, undefined);
+  return inner instanceof z.ZodObject ? (inner.shape as Record<string, z.ZodType>) : undefined;
 }

@@ -2,15 +2,32 @@
 import { z } from 'zod';
 import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
+import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
+import {
+  AnswerPathSchema,
+  Headers,
+  Method,
+  NonEmpty,
+  Pattern,
+  PositiveSeconds,
+  Text,
+  VariableNameSchema,
+  digitsNeedKeypad,
+  withHint,
+} from '../core/schema-parts.js';
 
-/** Names a flow, save or set may not take: the template context already has them. */
-export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;
+export {
+  AnswerPathSchema,
+  HTTP_METHODS,
+  RESERVED_VARIABLES,
+  VariableNameSchema,
+  withHint,
+} from '../core/schema-parts.js';
+export { AskOptionsSchema, type AskOptions } from '../core/dialog/steps/ask.js';
+export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/request.js';
 
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const E164 = /^\+[1-9]\d{1,14}$/;
-// `data.items[0].amount` or `data.items.0.amount`; a leading `[0]` reads into an answer that is a list.
-const ANSWER_PATH = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
 
 export const CHANNELS = ['sms', 'whatsapp', 'voice'] as const;
 export const ChannelSchema = z.enum(CHANNELS);
@@ -30,71 +47,12 @@ export const EVENT_TYPES = [
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
 
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
-/** A message with its hint, joined so a refinement can carry both through zod. */
-export function withHint(message: string, hint: string): string {
-  return `${message}\n${hint}`;
-}
-
-// Text that is rendered (a template or plain words): YAML turns `say: 42` into a number, which is still text.
-const Text = z.preprocess(
-  (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
-  z.string(),
-);
-
-const NonEmpty = z.string().min(1);
-
 const Id = z.string().regex(ID, {
   error: withHint(
     'not a valid name',
     'use letters, digits, "-", "_" and ".", starting with a letter or digit.',
   ),
 });
-
-export const VariableNameSchema = z.string().superRefine((name, ctx) => {
-  if (!VARIABLE_NAME.test(name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `"${name}" is not a valid variable name`,
-        'use letters, digits and "_", starting with a letter or "_".',
-      ),
-    });
-  } else if ((RESERVED_VARIABLES as readonly string[]).includes(name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `"${name}" is a reserved variable name`,
-        `pick another name; reserved: ${RESERVED_VARIABLES.join(', ')}.`,
-      ),
-    });
-  }
-});
-
-const PositiveSeconds = z.number().positive();
-const Count = z.int().min(0);
-
-const Pattern = z.string().superRefine((pattern, ctx) => {
-  try {
-    new RegExp(pattern);
-  } catch (err) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `not a valid regular expression: ${(err as Error).message}`,
-        'write a JavaScript regular expression without surrounding slashes, e.g. "^[0-9]{4}$".',
-      ),
-    });
-  }
-});
-
-export const AnswerPathSchema = z.string().regex(ANSWER_PATH, {
-  error: withHint('not a valid path into the JSON answer', 'write it like "data.items[0].amount".'),
-});
-
-const Method = <const M extends readonly [string, ...string[]]>(methods: M) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(methods));
 
 export const PhoneNumberSchema = z.string().superRefine((number, ctx) => {
   if (E164.test(number)) return;
@@ -140,154 +98,36 @@ const CredentialFieldObject = z.strictObject({
   pattern: Pattern.optional(),
 });
 
-function digitsNeedKeypad(
-  value: { digits?: number | undefined; keypad: boolean },
-  ctx: z.RefinementCtx,
-): void {
-  if (value.digits !== undefined && !value.keypad) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['digits'],
-      message: withHint(
-        '"digits" only applies to keypad input',
-        'add "keypad: true", or use "pattern" to check the length of a typed answer.',
-      ),
-    });
-  }
-}
-
 export const CredentialFieldSchema = CredentialFieldObject.superRefine(digitsNeedKeypad);
 export type CredentialField = z.output<typeof CredentialFieldSchema>;
 
-// --- steps: each step is a mapping with exactly one key, its kind ---
+// --- steps: each step is a mapping with one key, its kind; the kinds come from the step registry ---
 
-export const SayStepSchema = z.strictObject({ say: Text });
+/**
+ * The schema of a step of the registry's kinds: a zod discriminated union on `kind`, which the step's one
+ * key names. A value that is not such a mapping is one issue carrying the kinds (see `issues.ts`).
+ */
+export function stepSchema<R extends StepRegistry>(steps: R): z.ZodType<StepOf<R>> {
+  const kinds = Object.keys(steps);
+  const options = Object.values(steps).map((step) =>
+    z.strictObject({ kind: z.literal(step.kind), [step.kind]: step.schema }),
+  );
+  const union = z.discriminatedUnion('kind', options as unknown as [z.ZodObject, ...z.ZodObject[]]);
+  return z
+    .preprocess((value, ctx) => {
+      const keys = isMapping(value) ? Object.keys(value) : [];
+      if (keys.length === 1 && kinds.includes(keys[0]!)) return { kind: keys[0], ...(value as object) };
+      ctx.addIssue({ code: 'custom', message: 'not a step', params: { stepKinds: kinds } });
+      return value;
+    }, union)
+    .transform(({ kind: _kind, ...step }) => step) as unknown as z.ZodType<StepOf<R>>;
+}
 
-export const AskOptionsSchema = z
-  .strictObject({
-    prompt: Text,
-    save: VariableNameSchema,
-    keypad: z.boolean().default(false),
-    digits: z.int().positive().optional(),
-    pattern: Pattern.optional(),
-    secret: z.boolean().default(false),
-    retries: Count.default(2),
-    invalid: Text.default("Sorry, I didn't understand. Goodbye."),
-    timeout: PositiveSeconds.optional(),
-  })
-  .superRefine(digitsNeedKeypad);
-export const AskStepSchema = z.strictObject({ ask: AskOptionsSchema });
+function isMapping(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
-export const AuthStepSchema = z.strictObject({ auth: NonEmpty });
-
-const Headers = z.record(z.string(), Text);
-
-export const RequestOptionsSchema = z
-  .strictObject({
-    method: Method(HTTP_METHODS).default('GET'),
-    url: NonEmpty,
-    headers: Headers.optional(),
-    body: z.unknown().optional(),
-    auth: NonEmpty.optional(),
-    save: z.record(VariableNameSchema, AnswerPathSchema).optional(),
-    timeout: PositiveSeconds.default(10),
-    retry: Count.default(0),
-    onError: NonEmpty.optional(),
-  })
-  .superRefine((request, ctx) => {
-    // Repeating a POST or PATCH after a lost answer could do the operation twice.
-    if (request.retry > 0 && (request.method === 'POST' || request.method === 'PATCH')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['retry'],
-        message: withHint(
-          `a ${request.method} request is not retried: it may not be safe to repeat`,
-          'remove "retry", or use onError to offer another path.',
-        ),
-      });
-    }
-  });
-export const RequestStepSchema = z.strictObject({ request: RequestOptionsSchema });
-
-export const SwitchStepSchema = z.strictObject({
-  switch: z.strictObject({
-    value: Text,
-    cases: z.record(z.string(), NonEmpty),
-    default: NonEmpty.optional(),
-  }),
-});
-
-export const SetStepSchema = z.strictObject({ set: z.record(VariableNameSchema, Text) });
-
-export const ProfileStepSchema = z.strictObject({
-  profile: z
-    .strictObject({
-      name: z.union([z.boolean(), z.string()]).optional(),
-      email: z.union([z.boolean(), z.string()]).optional(),
-    })
-    .refine((p) => p.name !== undefined || p.email !== undefined, {
-      error: withHint(
-        'a profile step asks for at least one of name and email',
-        'add "name: true" or "email: true".',
-      ),
-    }),
-});
-
-/** Asks for a link code and redeems it: how a caller, who cannot type LINK, links on voice. */
-export const LinkStepSchema = z.strictObject({
-  // Required (write `- link: {}` for the defaults): a defaulted key would make every other step match it.
-  link: z.strictObject({
-    prompt: Text.default('Enter your link code.'),
-    retries: Count.default(2),
-    invalid: Text.default("Sorry, I couldn't link your account."),
-  }),
-});
-
-export const GotoStepSchema = z.strictObject({ goto: NonEmpty });
-
-export const EndStepSchema = z.strictObject({ end: Text.nullable() });
-
-/** The step kinds, in the order of StepSchema's options. */
-export const STEP_KINDS = [
-  'say',
-  'ask',
-  'auth',
-  'request',
-  'switch',
-  'set',
-  'profile',
-  'link',
-  'goto',
-  'end',
-] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
-
-export const StepSchema = z.union([
-  SayStepSchema,
-  AskStepSchema,
-  AuthStepSchema,
-  RequestStepSchema,
-  SwitchStepSchema,
-  SetStepSchema,
-  ProfileStepSchema,
-  LinkStepSchema,
-  GotoStepSchema,
-  EndStepSchema,
-]);
-
-export type Step = z.output<typeof StepSchema>;
-export type SayStep = z.output<typeof SayStepSchema>;
-export type AskStep = z.output<typeof AskStepSchema>;
-export type AskOptions = z.output<typeof AskOptionsSchema>;
-export type AuthStep = z.output<typeof AuthStepSchema>;
-export type RequestStep = z.output<typeof RequestStepSchema>;
-export type RequestOptions = z.output<typeof RequestOptionsSchema>;
-export type SwitchStep = z.output<typeof SwitchStepSchema>;
-export type SetStep = z.output<typeof SetStepSchema>;
-export type ProfileStep = z.output<typeof ProfileStepSchema>;
-export type GotoStep = z.output<typeof GotoStepSchema>;
-export type LinkStep = z.output<typeof LinkStepSchema>;
-export type EndStep = z.output<typeof EndStepSchema>;
+export type StepKind = keyof typeof STEPS & string;
 
 // --- auth components ---
 
@@ -385,50 +225,17 @@ export const AuthComponentSchema = z
     }
   });
 export type AuthComponent = z.output<typeof AuthComponentSchema>;
+
+// The engine's ports pass the bot's auth components through: they are this type (core cannot import it).
+declare module '../core/ports/auth-component.js' {
+  interface DialogConfigTypes {
+    authComponent: AuthComponent;
+  }
+}
 export type LoginComponent = z.output<typeof LoginComponentSchema>;
 export type VerifyComponent = z.output<typeof VerifyComponentSchema>;
 
 // --- bots, workspaces, the whole file ---
-
-const NumberList = z.array(PhoneNumberSchema).default([]);
-
-export const BotSchema = z.strictObject({
-  workspace: NonEmpty,
-  numbers: z.strictObject({ sms: NumberList, whatsapp: NumberList, voice: NumberList }).prefault({}),
-  voice: z
-    .strictObject({
-      language: NonEmpty.default('en-US'),
-      voice: NonEmpty.default('Polly.Joanna'),
-      replyWaitMs: z.int().positive().default(2500),
-      gatherTimeout: PositiveSeconds.default(5),
-      trustCallerId: z.boolean().default(false),
-      restartKey: z
-        .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())
-        .pipe(
-          z.string().regex(/^[0-9*#]?$/, {
-            error: withHint(
-              'must be one key of the keypad',
-              'use one of 0-9, * or #, or "" to turn restarting off.',
-            ),
-          }),
-        )
-        .default('*'),
-      holdMessage: Text.default('One moment please.'),
-    })
-    .prefault({}),
-  sessionTimeout: PositiveSeconds.default(1800),
-  help: Text.default('Reply MENU to start over, STOP to opt out.'),
-  whatsappTemplate: z.strictObject({ contentSid: NonEmpty }).optional(),
-  rateLimit: z
-    .strictObject({
-      messagesPerMinute: z.int().positive().default(30),
-      reply: Text.default('You are sending messages too quickly. Please wait a minute.'),
-    })
-    .prefault({}),
-  auth: z.record(Id, AuthComponentSchema).default({}),
-  flows: z.record(NonEmpty, z.array(StepSchema).min(1)),
-});
-export type BotConfig = z.output<typeof BotSchema>;
 
 export const TwilioSchema = z.strictObject({
   accountSid: NonEmpty,
@@ -491,10 +298,58 @@ export const ServerSchema = z.strictObject({
 });
 export type ServerConfig = z.output<typeof ServerSchema>;
 
-export const ConfigSchema = z.strictObject({
-  server: ServerSchema,
-  twilio: TwilioSchema.optional(),
-  workspaces: z.record(Id, WorkspaceSchema).default({}),
-  bots: z.record(Id, BotSchema).default({}),
-});
+const NumberList = z.array(PhoneNumberSchema).default([]);
+
+/** The bot and whole-file schemas for a step registry (tests add kinds of their own). */
+export function configSchemas<R extends StepRegistry>(steps: R) {
+  const BotSchema = z.strictObject({
+    workspace: NonEmpty,
+    numbers: z.strictObject({ sms: NumberList, whatsapp: NumberList, voice: NumberList }).prefault({}),
+    voice: z
+      .strictObject({
+        language: NonEmpty.default('en-US'),
+        voice: NonEmpty.default('Polly.Joanna'),
+        replyWaitMs: z.int().positive().default(2500),
+        gatherTimeout: PositiveSeconds.default(5),
+        trustCallerId: z.boolean().default(false),
+        restartKey: z
+          .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())
+          .pipe(
+            z.string().regex(/^[0-9*#]?$/, {
+              error: withHint(
+                'must be one key of the keypad',
+                'use one of 0-9, * or #, or "" to turn restarting off.',
+              ),
+            }),
+          )
+          .default('*'),
+        holdMessage: Text.default('One moment please.'),
+      })
+      .prefault({}),
+    sessionTimeout: PositiveSeconds.default(1800),
+    help: Text.default('Reply MENU to start over, STOP to opt out.'),
+    whatsappTemplate: z.strictObject({ contentSid: NonEmpty }).optional(),
+    rateLimit: z
+      .strictObject({
+        messagesPerMinute: z.int().positive().default(30),
+        reply: Text.default('You are sending messages too quickly. Please wait a minute.'),
+      })
+      .prefault({}),
+    auth: z.record(Id, AuthComponentSchema).default({}),
+    flows: z.record(NonEmpty, z.array(stepSchema(steps)).min(1)),
+  });
+
+  const ConfigSchema = z.strictObject({
+    server: ServerSchema,
+    twilio: TwilioSchema.optional(),
+    workspaces: z.record(Id, WorkspaceSchema).default({}),
+    bots: z.record(Id, BotSchema).default({}),
+  });
+  return { BotSchema, ConfigSchema };
+}
+
+export const StepSchema = stepSchema(STEPS);
+export const { BotSchema, ConfigSchema } = configSchemas(STEPS);
+export type Step = z.output<typeof StepSchema>;
+export type BotConfig = z.output<typeof BotSchema>;
 export type Config = z.output<typeof ConfigSchema>;

@@ -9,3 +9,21 @@ export class DialogError extends Error {
 export class TransientError extends Error {
   override readonly name = 'TransientError';
 }
+
+/**
+ * A call to an operator API failed without an answer. Implemented by `src/net/errors.ts`; `retryable`
+ * says whether the same call may be tried again, `refused` that configuration forbade it (never retried).
+ * Messages name the host and the reason only: URLs, headers and bodies may carry secrets.
+ */
+export abstract class RemoteApiError extends Error {
+  abstract readonly retryable: boolean;
+  readonly refused: boolean = false;
+  constructor(
+    readonly host: string,
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,5 +1,5 @@
 // Whole-message commands: STOP and friends, HELP, MENU, LOGOUT, LINK <code>, "who am I".
-import type { BotConfig } from '../config/index.js';
+import type { DialogBot } from './dialog/bot.js';
 import type { InboundEvent } from './events.js';
 
 export type Keyword =
@@ -47,7 +47,7 @@ export function withoutTrailingPunctuation(text: string): string {
   return text.slice(0, end);
 }
 
-export function detectKeyword(event: InboundEvent, bot: BotConfig): Keyword | undefined {
+export function detectKeyword(event: InboundEvent, bot: DialogBot): Keyword | undefined {
   if (event.optOut === 'STOP') return { kind: 'stop' };
   if (event.optOut === 'START') return { kind: 'start' };
   if (event.optOut === 'HELP') return { kind: 'help' };

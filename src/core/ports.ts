@@ -1,87 +1,32 @@
-// What the dialog engine needs from the world, as interfaces; the runtime binds them to Redis and HTTP per turn.
-import type { AuthComponent } from '../config/index.js';
-import type { OutboundRequest, OutboundResponse } from '../net/outbound.js';
+// What the dialog engine needs from the world: one small port per file under ports/, combined here.
+import type { AuthenticationPort } from './ports/authentication.js';
+import type { LockoutPort } from './ports/lockout.js';
+import type { OperatorEventsPort } from './ports/operator-events.js';
+import type { RemoteApiPort } from './ports/remote-api.js';
+import type { TokensPort } from './ports/tokens.js';
+import type { UsersPort } from './ports/users.js';
 
-export type Tier = 'anonymous' | 'unverified' | 'verified';
-
-/** Who is behind the conversation's channel identity, as the engine and templates see them. */
-export interface UserView {
-  id: string;
-  tier: Tier;
-  externalId?: string;
-  name?: string;
-  email?: string;
-}
-
-export interface CachedToken {
-  token: string;
-  /** Absolute expiry (ms). */
-  expiresAt: number;
-  /** Values an auth component makes available to later requests (a verify component's auth_id, auth_code). */
-  extra?: Record<string, string>;
-}
-
-/** The result of calling an auth component with the credentials the user gave. */
-export type AuthOutcome =
-  | { result: 'success'; token: string; ttlSeconds: number; userId: string; extra?: Record<string, string> }
-  | {
-      result: 'wrong_credentials';
-      /** Seconds the typed account is now locked, when this failure locked it (whoever tries next). */
-      accountLockedSeconds?: number;
-    }
-  | { result: 'unavailable'; reason: string }
-  /** The typed account is locked: no auth call was made. */
-  | { result: 'locked'; seconds: number };
-
-export type LinkOutcome =
-  | { ok: true; user: UserView }
-  | { ok: false; reason: 'invalid' | 'expired' }
-  /** Too many wrong codes (from this identity, or the whole workspace): try again in this many seconds. */
-  | { ok: false; reason: 'rate_limited'; retryInSeconds?: number };
-
-export type OperatorEventType =
-  | 'conversation.started'
-  | 'conversation.ended'
-  | 'user.verified'
-  | 'auth.failed'
-  | 'user.locked'
-  | 'user.opted_out'
-  | 'user.opted_in'
-  | 'message.failed'
-  | 'link_codes.locked';
+export type {
+  AuthComponentConfig,
+  AuthComponentShape,
+  CredentialFieldShape,
+  DialogConfigTypes,
+} from './ports/auth-component.js';
+export type { AuthOutcome, AuthenticationPort } from './ports/authentication.js';
+export type { Clock } from './ports/clock.js';
+export type { LockoutPort } from './ports/lockout.js';
+export type { OperatorEventType, OperatorEventsPort } from './ports/operator-events.js';
+export type { RemoteApiPort, RemoteApiRequest, RemoteApiResponse } from './ports/remote-api.js';
+export type { CachedToken, TokensPort } from './ports/tokens.js';
+export type { LinkOutcome, Tier, UserView, UsersPort } from './ports/users.js';
 
 /**
  * Everything a turn may do outside the engine, bound to one conversation (workspace, bot, channel
  * identity). Implemented by `src/runtime/turn-services.ts`.
  */
-export interface DialogServices {
-  /** Calls an operator API (only the workspace's allowed hosts; see `src/net/outbound.ts`). */
-  http(request: Omit<OutboundRequest, 'allowHosts'>): Promise<OutboundResponse>;
-  /** The user behind this channel identity. */
-  user(): Promise<UserView>;
-  /** Binds this identity to a verified user (after a successful auth step). */
-  markVerified(userId: string, component: string): Promise<UserView>;
-  /** Stores a name and email the user typed, as unverified. */
-  saveProfile(profile: { name?: string; email?: string }): Promise<void>;
-  redeemLinkCode(code: string): Promise<LinkOutcome>;
-  /** Revokes every cached token of the user; returns how many there were. */
-  logout(): Promise<number>;
-  whoAmI(): Promise<string>;
-  token(component: string): Promise<CachedToken | undefined>;
-  storeToken(
-    component: string,
-    userId: string,
-    token: Omit<CachedToken, 'expiresAt'> & { ttlSeconds: number },
-  ): Promise<void>;
-  revokeToken(component: string): Promise<void>;
-  /** Seconds left of a lockout of this identity for the component, or 0. */
-  lockedFor(component: string): Promise<number>;
-  /** Records a failed login; returns the lockout in seconds when this failure locked the identity. */
-  recordFailure(component: AuthComponent, name: string): Promise<number>;
-  clearFailures(component: string): Promise<void>;
-  /** Calls the component named `name` (unless the typed account is locked). */
-  authenticate(component: AuthComponent, fields: Record<string, string>, name: string): Promise<AuthOutcome>;
-  emit(type: OperatorEventType, data?: Record<string, unknown>, userId?: string): void;
-  /** Tells the operator (through the log) about a problem of the bot's configuration met at run time. */
-  report(problem: string): void;
-}
+export type DialogServices = RemoteApiPort &
+  UsersPort &
+  TokensPort &
+  LockoutPort &
+  AuthenticationPort &
+  OperatorEventsPort;

@@ -1,18 +1,10 @@
 // Errors of outbound calls to operator hosts, one class per decision the caller must make.
 // Messages name the host and the reason only: URLs, query strings, headers and bodies may carry secrets.
 
+import { RemoteApiError } from '../core/errors.js';
+
 /** Base of every outbound failure; `retryable` says whether trying the same call again can help. */
-export abstract class OutboundError extends Error {
-  abstract readonly retryable: boolean;
-  constructor(
-    readonly host: string,
-    readonly reason: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export abstract class OutboundError extends RemoteApiError {}
 
 /**
  * The call was not made or not followed, because configuration forbids it: a host outside allowHosts,
@@ -21,6 +13,7 @@ export abstract class OutboundError extends Error {
 export class OutboundRefusedError extends OutboundError {
   override readonly name = 'OutboundRefusedError';
   readonly retryable = false;
+  override readonly refused = true;
   constructor(host: string, reason: string) {
     super(host, reason, `outbound call to ${host || 'an unknown host'} refused: ${reason}`);
   }

@@ -17,31 +17,17 @@ import {
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
 } from './errors.js';
+import type { RemoteApiRequest, RemoteApiResponse } from '../core/ports/remote-api.js';
 
-export interface OutboundRequest {
-  method: string;
-  url: string;
-  headers?: Record<string, string>;
-  /** Sent as JSON (content-type application/json unless given) when not a string; a string is sent as is. */
-  body?: unknown;
-  /** Merged into the URL's query; a name already in the URL is replaced. */
-  query?: Record<string, string>;
-  /** Covers the whole exchange, redirects included: DNS, connect, request and response body. */
-  timeoutMs: number;
+/** A remote-API request of the engine, plus the workspace's reach. */
+export interface OutboundRequest extends RemoteApiRequest {
   /** The workspace's allowHosts: exact names or IPs, or `*.example.com`. */
   allowHosts: readonly string[];
   /** The workspace's allowPrivateAddresses: IP ranges (CIDR) whose private addresses may be reached. */
   allowPrivateAddresses?: readonly string[];
 }
 
-export interface OutboundResponse {
-  status: number;
-  /** Lower-case names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  text: string;
-  /** The parsed body when it is JSON, else undefined. */
-  json: unknown;
-}
+export type OutboundResponse = RemoteApiResponse;
 
 /**
  * Calls to operator hosts. Implemented by `createOutboundClient`; an HTTP error status is returned,

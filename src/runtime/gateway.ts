@@ -6,6 +6,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { DialogEngine } from '../core/dialog.js';
 import { Templates } from '../core/templates.js';
+import { systemClock } from './system-clock.js';
 import type { Env } from '../env.js';
 import { answerClientError, createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
@@ -378,7 +379,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
   if (opts.roles.workers) {
     const templates = new Templates();
-    const engine = new DialogEngine({ templates });
+    const engine = new DialogEngine({ templates, clock: systemClock });
     const services: TurnServiceDeps = {
       outbound: createOutboundClient(),
       templates,

@@ -5,55 +5,19 @@ import { BotSchema, type BotConfig } from '../../../src/config/index.js';
 import { DialogEngine, type DialogState, type TurnResult } from '../../../src/core/dialog.js';
 import { DialogError } from '../../../src/core/errors.js';
 import type { Channel, InboundEvent, InboundKind } from '../../../src/core/events.js';
-import type { DialogServices, OperatorEventType } from '../../../src/core/ports.js';
+import type { Clock } from '../../../src/core/ports.js';
 import { Templates } from '../../../src/core/templates.js';
 import { OutboundNetworkError, OutboundRefusedError } from '../../../src/net/errors.js';
-import type { OutboundRequest, OutboundResponse } from '../../../src/net/outbound.js';
+import { FakeServices, json, type Answer } from './support/fake-services.js';
 
 const UNAVAILABLE = 'Sorry, that service is not available right now. Please try again later.';
-const engine = new DialogEngine({ templates: new Templates() });
+/** The time is the real one; a retry's pause is recorded instead of waited for. */
+const pauses: number[] = [];
+const clock: Clock = { now: () => Date.now(), sleep: async (ms) => void pauses.push(ms) };
+const engine = new DialogEngine({ templates: new Templates(), clock });
 
 function bot(yaml: string): BotConfig {
   return BotSchema.parse({ workspace: 'w', ...(parse(yaml) as object) });
-}
-
-type Answer = OutboundResponse | Error;
-
-function json(status: number, value: unknown): OutboundResponse {
-  return { status, headers: {}, text: JSON.stringify(value), json: value };
-}
-
-/** The ports a turn uses, faked: scripted HTTP answers, recorded calls, events and profile saves. */
-class FakeServices {
-  readonly calls: Omit<OutboundRequest, 'allowHosts'>[] = [];
-  readonly events: { type: OperatorEventType; data?: Record<string, unknown> }[] = [];
-  readonly profiles: { name?: string; email?: string }[] = [];
-  readonly reports: string[] = [];
-  readonly answers: Answer[] = [];
-
-  readonly ports: DialogServices = {
-    http: async (request) => {
-      this.calls.push(request);
-      const answer = this.answers.shift() ?? json(200, {});
-      if (answer instanceof Error) throw answer;
-      return answer;
-    },
-    user: async () => ({ id: 'anon:sms:+12025550100', tier: 'anonymous' }),
-    markVerified: async () => ({ id: 'u1', tier: 'verified' }),
-    saveProfile: async (profile) => void this.profiles.push(profile),
-    redeemLinkCode: async () => ({ ok: false, reason: 'invalid' }),
-    logout: async () => 0,
-    whoAmI: async () => "I don't know you yet.",
-    token: async () => undefined,
-    storeToken: async () => undefined,
-    revokeToken: async () => undefined,
-    lockedFor: async () => 0,
-    recordFailure: async () => 0,
-    clearFailures: async () => undefined,
-    authenticate: async () => ({ result: 'unavailable', reason: 'not in these tests' }),
-    emit: (type, data) => void this.events.push({ type, ...(data ? { data } : {}) }),
-    report: (problem) => void this.reports.push(problem),
-  };
 }
 
 /** One conversation: each `send` runs one turn and keeps the state and opt-out it produced. */
@@ -395,6 +359,7 @@ flows:
   }
 
   it('GET is retried on 5xx and on network errors, up to `retry` times', async () => {
+    pauses.length = 0;
     const { c, replies } = await run(
       '{ method: GET, url: "https://api.example/v/{{word}}", retry: 3, save: { value: "a.b[1]" } }',
       [
@@ -406,6 +371,7 @@ flows:
     );
     expect(replies).toEqual(['Got [two].']);
     expect(c.services.calls).toHaveLength(4);
+    expect(pauses).toEqual([200, 400, 600]); // through the clock port, longer each time
     expect(c.services.calls[0]).toEqual({
       method: 'GET',
       url: 'https://api.example/v/go',

@@ -1,0 +1,14 @@
+// What the engine reads of a bot's configuration; config's inferred `BotConfig` satisfies it as it is.
+import type { AuthComponentConfig } from '../ports/auth-component.js';
+
+/** A step as written: a mapping with one key, its kind (see `steps/index.ts`). */
+export type StepConfig = object;
+
+export interface DialogBot {
+  flows: Record<string, readonly StepConfig[]>;
+  auth: Record<string, AuthComponentConfig>;
+  /** Seconds a conversation waits for its next message before it starts over. */
+  sessionTimeout: number;
+  help: string;
+  voice: { restartKey: string };
+}

@@ -1,0 +1,135 @@
+// `request: { method, url, ... }`: calls an operator API and saves parts of its JSON answer.
+import { z } from 'zod';
+import { readAnswerPath } from '../../answer-path.js';
+import { RemoteApiError } from '../../errors.js';
+import type { RemoteApiResponse } from '../../ports/remote-api.js';
+import type { CachedToken } from '../../ports/tokens.js';
+import {
+  AnswerPathSchema,
+  Count,
+  HTTP_METHODS,
+  Headers,
+  Method,
+  NonEmpty,
+  PositiveSeconds,
+  VariableNameSchema,
+  withHint,
+} from '../../schema-parts.js';
+import { TemplateError, type TemplateContext } from '../../templates.js';
+import { ensureToken, startCredentials } from '../credentials.js';
+import { asMapping, defineStep, type StepOutcome } from '../step.js';
+import { TEXT } from '../text.js';
+import type { Turn } from '../turn.js';
+
+export const RequestOptionsSchema = z
+  .strictObject({
+    method: Method(HTTP_METHODS).default('GET'),
+    url: NonEmpty,
+    headers: Headers.optional(),
+    body: z.unknown().optional(),
+    auth: NonEmpty.optional(),
+    save: z.record(VariableNameSchema, AnswerPathSchema).optional(),
+    timeout: PositiveSeconds.default(10),
+    retry: Count.default(0),
+    onError: NonEmpty.optional(),
+  })
+  .superRefine((request, ctx) => {
+    // Repeating a POST or PATCH after a lost answer could do the operation twice.
+    if (request.retry > 0 && (request.method === 'POST' || request.method === 'PATCH')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retry'],
+        message: withHint(
+          `a ${request.method} request is not retried: it may not be safe to repeat`,
+          'remove "retry", or use onError to offer another path.',
+        ),
+      });
+    }
+  });
+export type RequestOptions = z.output<typeof RequestOptionsSchema>;
+
+/** Pause before retrying an idempotent request, times the attempt number. */
+const RETRY_PAUSE_MS = 200;
+
+export const request = defineStep({
+  kind: 'request',
+  schema: RequestOptionsSchema,
+  check: (value, at, checks) => {
+    const options = asMapping(value);
+    checks.url(options.url, [...at, 'url']);
+    checks.headers(options.headers, [...at, 'headers']);
+    checks.body(options.body, [...at, 'body']);
+    checks.auth(options.auth, [...at, 'auth']);
+    checks.flow(options.onError, [...at, 'onError']);
+  },
+  run: async (turn, options): Promise<StepOutcome> => {
+    let token: CachedToken | undefined;
+    if (options.auth) {
+      const ready = await ensureToken(turn, options.auth);
+      if (ready !== 'ready') return ready;
+      token = turn.tokens.get(options.auth);
+    }
+    const context = await turn.context(token);
+    let response;
+    try {
+      response = await send(turn, options, context);
+    } catch (error) {
+      // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
+      const refused = (error instanceof RemoteApiError && error.refused) || error instanceof TemplateError;
+      if (!refused && !(error instanceof RemoteApiError)) throw error;
+      if (refused) turn.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
+      return failed(turn, options);
+    }
+    if ((response.status === 401 || response.status === 403) && options.auth) {
+      // The token was refused: forget it, ask for credentials again, then repeat this same request.
+      await turn.services.revokeToken(options.auth);
+      turn.tokens.delete(options.auth);
+      return startCredentials(turn, options.auth);
+    }
+    if (response.status < 200 || response.status >= 300) return failed(turn, options);
+    for (const [name, path] of Object.entries(options.save ?? {})) {
+      turn.state.vars[name] = readAnswerPath(response.json, path) ?? '';
+    }
+    return 'advance';
+  },
+});
+
+async function send(
+  turn: Turn,
+  options: RequestOptions,
+  context: TemplateContext,
+): Promise<RemoteApiResponse> {
+  const { templates, clock } = turn.tools;
+  const idempotent = options.method === 'GET' || options.method === 'PUT' || options.method === 'DELETE';
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {}))
+    headers[name] = templates.header(value, context);
+  const call = {
+    method: options.method,
+    url: templates.url(options.url, context),
+    headers,
+    timeoutMs: options.timeout * 1000,
+    ...(options.body !== undefined ? { body: templates.body(options.body, context) } : {}),
+  };
+  for (let attempt = 0; ; attempt++) {
+    const retriesLeft = idempotent ? options.retry - attempt : 0;
+    if (attempt > 0) await clock.sleep(RETRY_PAUSE_MS * attempt); // a short pause: the user is waiting
+    try {
+      const response = await turn.services.http(call);
+      if (response.status >= 500 && retriesLeft > 0) continue;
+      return response;
+    } catch (error) {
+      if (error instanceof RemoteApiError && error.retryable && retriesLeft > 0) continue;
+      throw error;
+    }
+  }
+}
+
+function failed(turn: Turn, options: RequestOptions): StepOutcome {
+  if (options.onError) {
+    turn.jump(options.onError);
+    return 'jumped';
+  }
+  turn.say(TEXT.requestFailed);
+  return 'ended';
+}

@@ -1,0 +1,26 @@
+// Texts the engine says on its own; bots override the important ones in their config.
+
+/** Whole minutes until a paused link-code redemption works again (the default pause when unknown). */
+export function minutesOf(seconds: number | undefined): number {
+  return seconds === undefined ? 15 : Math.max(1, Math.ceil(seconds / 60));
+}
+
+export const TEXT = {
+  requestFailed: 'Sorry, that service is not available right now. Please try again later.',
+  authUnavailable: "Sorry, we can't check your details right now. Please try again later.",
+  wrongCredentials: "Sorry, those details didn't match. Let's try again.",
+  locked: (minutes: number) =>
+    `Too many failed attempts. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+  invalidField: "Sorry, that doesn't look right.",
+  credentialsGaveUp: "Sorry, I couldn't read your details. Reply MENU to start over.",
+  loggedOut: 'You are signed out.',
+  optedIn: 'You are subscribed again. Reply HELP for help.',
+  linked: (who: string) => `Thanks, your account is linked. ${who}`,
+  linkInvalid: "Sorry, that code isn't valid. Check it and try again.",
+  linkExpired: 'Sorry, that code has expired. Ask for a new one.',
+  linkLimited: (minutes: number) =>
+    `Too many wrong codes. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+  profileName: 'What is your name?',
+  profileEmail: 'What is your email address?',
+  profileInvalidEmail: "That doesn't look like an email address.",
+};

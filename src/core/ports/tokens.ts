@@ -1,0 +1,22 @@
+// The port to the tokens auth components issued, cached per user and component.
+
+export interface CachedToken {
+  token: string;
+  /** Absolute expiry (ms). */
+  expiresAt: number;
+  /** Values an auth component makes available to later requests (a verify component's auth_id, auth_code). */
+  extra?: Record<string, string>;
+}
+
+/** Implemented by `src/runtime/turn-services.ts` over the token store. */
+export interface TokensPort {
+  token(component: string): Promise<CachedToken | undefined>;
+  storeToken(
+    component: string,
+    userId: string,
+    token: Omit<CachedToken, 'expiresAt'> & { ttlSeconds: number },
+  ): Promise<void>;
+  revokeToken(component: string): Promise<void>;
+  /** Revokes every cached token of the user; returns how many there were. */
+  logout(): Promise<number>;
+}

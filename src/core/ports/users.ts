@@ -1,0 +1,30 @@
+// The port to users: who is behind a channel identity, their profile, linking by code.
+
+export type Tier = 'anonymous' | 'unverified' | 'verified';
+
+/** Who is behind the conversation's channel identity, as the engine and templates see them. */
+export interface UserView {
+  id: string;
+  tier: Tier;
+  externalId?: string;
+  name?: string;
+  email?: string;
+}
+
+export type LinkOutcome =
+  | { ok: true; user: UserView }
+  | { ok: false; reason: 'invalid' | 'expired' }
+  /** Too many wrong codes (from this identity, or the whole workspace): try again in this many seconds. */
+  | { ok: false; reason: 'rate_limited'; retryInSeconds?: number };
+
+/** Implemented by `src/runtime/turn-services.ts` over the identity services. */
+export interface UsersPort {
+  /** The user behind this channel identity. */
+  user(): Promise<UserView>;
+  /** Binds this identity to a verified user (after a successful auth step). */
+  markVerified(userId: string, component: string): Promise<UserView>;
+  /** Stores a name and email the user typed, as unverified. */
+  saveProfile(profile: { name?: string; email?: string }): Promise<void>;
+  redeemLinkCode(code: string): Promise<LinkOutcome>;
+  whoAmI(): Promise<string>;
+}
