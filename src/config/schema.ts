@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
+import { CHANNEL_NAMES } from '../../channels/index.js';
 
 /** Names a flow, save or set may not take: the template context already has them. */
 export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;
@@ -12,7 +13,8 @@ const E164 = /^\+[1-9]\d{1,14}$/;
 // `data.items[0].amount` or `data.items.0.amount`; a leading `[0]` reads into an answer that is a list.
 const ANSWER_PATH = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
 
-export const CHANNELS = ['sms', 'whatsapp', 'voice'] as const;
+/** The channels a bot has numbers on: the registry's. */
+export const CHANNELS = CHANNEL_NAMES;
 export const ChannelSchema = z.enum(CHANNELS);
 export type Channel = z.output<typeof ChannelSchema>;
 
@@ -394,7 +396,14 @@ const NumberList = z.array(PhoneNumberSchema).default([]);
 
 export const BotSchema = z.strictObject({
   workspace: NonEmpty,
-  numbers: z.strictObject({ sms: NumberList, whatsapp: NumberList, voice: NumberList }).prefault({}),
+  numbers: z
+    .strictObject(
+      Object.fromEntries(CHANNELS.map((c) => [c, NumberList])) as Record<
+        (typeof CHANNELS)[number],
+        typeof NumberList
+      >,
+    )
+    .prefault({}),
   voice: z
     .strictObject({
       language: NonEmpty.default('en-US'),

@@ -21,9 +21,13 @@ import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
-import { SandboxRecorder } from '../outbound/sandbox-recorder.js';
-import type { MessageSender } from '../outbound/sender.js';
-import { TwilioSender } from '../outbound/twilio-sender.js';
+import {
+  ChannelRegistry,
+  providerSender,
+  SandboxRecorder,
+  type ChannelAdapter,
+  type MessageSender,
+} from '../../channels/index.js';
 import { createConversationWorker } from '../queue/conversation-worker.js';
 import { Queues } from '../queue/queues.js';
 import { createSendWorker } from '../queue/send-worker.js';
@@ -47,6 +51,8 @@ export interface GatewayOptions {
   roles: { web: boolean; workers: boolean };
   /** Overrides `server.port` (0 picks a free port). */
   port?: number;
+  /** Channels served beside the built-in ones (a test's, a plug-in's): this gateway's alone. */
+  channels?: readonly ChannelAdapter[];
 }
 
 export interface Gateway {
@@ -205,6 +211,7 @@ function readyWithin(redis: Redis, ms: number): Promise<void> {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { env, logger } = opts;
   const sandbox = isSandbox(env, opts.config);
+  const channels = new ChannelRegistry(opts.channels);
 
   const dataKey = env.SWITCHBOARD_DATA_KEY ?? (sandbox ? SANDBOX_DATA_KEY : undefined);
   if (!dataKey) {
@@ -369,7 +376,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
     });
   };
-  const sender: MessageSender = recorder ?? new TwilioSender(() => directory.accounts());
+  const sender: MessageSender = recorder ?? providerSender(() => directory.config);
 
   const workers: Worker[] = [];
   if (opts.roles.workers) {
@@ -399,25 +406,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           ...common,
           engine,
           services,
-          redactInbound: async (event) => {
-            // Twilio keeps message bodies in its log; delete the ones that carried a secret, when asked to.
-            const bot = directory.bot(event.botId);
-            const workspace = bot ? directory.config.workspaces[bot.workspace] : undefined;
-            const account = workspace?.twilio ?? directory.config.twilio;
-            if (!account?.redactSecretMessages || !sender.deleteMessage) return;
-            await sender.deleteMessage(event.accountSid, event.id).catch((error: unknown) =>
-              logger.warn('could not delete a secret-bearing message from Twilio', {
-                bot: event.botId,
-                channel: event.channel,
-                reason: error instanceof Error ? error.message : String(error),
-              }),
-            );
-          },
+          channels,
+          redactInbound: async (event) =>
+            channels.get(event.channel)?.redact?.(event, { directory, sender, logger }),
           concurrency: env.SWITCHBOARD_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
         }),
         createSendWorker(shard, {
           ...common,
+          channels,
           sender,
           concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
@@ -465,6 +462,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
     const routers = [
       webhookRouter({
+        channels,
         directory: currentDirectory,
         store: webStore,
         queues: queuesForWeb,

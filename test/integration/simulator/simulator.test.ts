@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxRouter } from '../../../src/http/sandbox.js';
 import { simulatorRouter, type SandboxUserLookup, type SimulatorDeps } from '../../../src/http/simulator.js';
-import { SandboxRecorder } from '../../../src/outbound/sandbox-recorder.js';
+import { SandboxRecorder } from '../../../channels/index.js';
 import { Directory } from '../../../src/runtime/directory.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { botYaml } from '../../support/config.js';
