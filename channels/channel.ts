@@ -56,6 +56,8 @@ export interface DeliveryStatus {
   status: string;
   failed: boolean;
   errorCode?: string;
+  /** Why it failed, in words for the operator (`message.failed`). */
+  reason: string;
   channel: Channel;
   /** Our address that sent it and the address it was for, as the provider knows them. */
   from: string;

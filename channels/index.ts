@@ -4,6 +4,7 @@ import { whatsappAdapter } from './whatsapp/whatsapp.adapter.js';
 import { voiceAdapter } from './voice/voice.adapter.js';
 import type { ChannelAdapter } from './channel.js';
 import { accounts } from './twilio/accounts.js';
+
 import { TwilioSender, type MessageSender } from './twilio/sender.js';
 import type { Config } from '../src/config/index.js';
 
@@ -30,6 +31,11 @@ export class ChannelRegistry {
   all(): ChannelAdapter[] {
     return [...this.byName.values()];
   }
+}
+
+/** Whether the configuration has a provider account at all (without one, the gateway runs in sandbox mode). */
+export function hasProviderAccounts(config: Config): boolean {
+  return accounts(config).size > 0;
 }
 
 /** The provider's message sender when the gateway is not in sandbox mode; reads the configuration on every send. */

@@ -105,6 +105,7 @@ export const statusRoute: WebhookRoute = {
           messageId: params.MessageSid,
           status: params.MessageStatus,
           failed: FAILED.has(params.MessageStatus),
+          reason: `Twilio reported ${params.MessageStatus}`,
           channel,
           from: params.From ?? '',
           to: params.To ?? '',

@@ -12,6 +12,7 @@ export interface MessageFailure {
   messageSid: string;
   status: string;
   errorCode?: string;
+  reason: string;
   channel: Channel;
   /** Our number that sent it and the address it was for, as the provider knows them. */
   from: string;
@@ -55,6 +56,7 @@ export class StatusRecorder {
       botId: bot.id,
       messageSid: report.messageId,
       status,
+      reason: report.reason,
       channel,
       from: report.from,
       to: report.to,

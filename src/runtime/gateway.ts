@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import {
   ChannelRegistry,
+  hasProviderAccounts,
   providerSender,
   SandboxRecorder,
   type ChannelAdapter,
@@ -76,7 +77,7 @@ export class ListenError extends Error {
 
 export function isSandbox(env: Env, config: Config): boolean {
   if (env.SWITCHBOARD_MODE) return env.SWITCHBOARD_MODE === 'sandbox';
-  return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
+  return !hasProviderAccounts(config);
 }
 
 /** Milliseconds between a cluster client's retries of a command during a failover. */
@@ -233,7 +234,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   );
   const currentDirectory = () => directory;
 
-  // Webhooks fail fast when Redis is away (503, so Twilio retries); workers wait for it to come back.
+  // Webhooks fail fast when Redis is away (503, so the provider retries); workers wait for it to come back.
   // Auto-pipelining sends the commands of concurrent webhooks in one write: a write per command made
   // socket writes the largest cost of a webhook (bench/webhook.bench.ts, docs/architecture.md).
   const web = connect(
@@ -456,7 +457,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         channel: failure.channel,
         to: failure.to,
         key: `status:${failure.messageSid}:${failure.status}`,
-        reason: `Twilio reported ${failure.status}`,
+        reason: failure.reason,
         ...(failure.errorCode ? { code: failure.errorCode } : {}),
       });
     });
