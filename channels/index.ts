@@ -1,8 +1,58 @@
-// The channel adapters, registered by name.
+// The channels, registered by name: a new channel is its folder and one line here.
 import { smsAdapter } from './sms/sms.adapter.js';
 import { whatsappAdapter } from './whatsapp/whatsapp.adapter.js';
 import { voiceAdapter } from './voice/voice.adapter.js';
+import type { ChannelAdapter } from './channel.js';
+import { accounts } from './twilio/accounts.js';
+
+import { TwilioSender, type MessageSender } from './twilio/sender.js';
+import type { Config } from '../src/config/index.js';
 
 export const channels = { sms: smsAdapter, whatsapp: whatsappAdapter, voice: voiceAdapter } as const;
-export type { ChannelAdapter, MessagingAdapter, WebhookParams } from './channel-adapter.js';
-export type { VoiceAdapter, VoiceSettings } from './voice/voice.adapter.js';
+
+/** The names of the built-in channels: the keys of a bot's `numbers`. */
+export const CHANNEL_NAMES = Object.keys(channels) as [keyof typeof channels, ...(keyof typeof channels)[]];
+
+/** The channels one gateway serves: the built-in ones and any given to it (a channel of a test, a plug-in). */
+export class ChannelRegistry {
+  private readonly byName = new Map<string, ChannelAdapter>();
+
+  constructor(extra: readonly ChannelAdapter[] = []) {
+    for (const adapter of [...Object.values(channels), ...extra]) {
+      if (this.byName.has(adapter.name)) throw new Error(`two channels are named "${adapter.name}"`);
+      this.byName.set(adapter.name, adapter);
+    }
+  }
+
+  get(name: string): ChannelAdapter | undefined {
+    return this.byName.get(name);
+  }
+
+  all(): ChannelAdapter[] {
+    return [...this.byName.values()];
+  }
+}
+
+/** Whether the configuration has a provider account at all (without one, the gateway runs in sandbox mode). */
+export function hasProviderAccounts(config: Config): boolean {
+  return accounts(config).size > 0;
+}
+
+/** The provider's message sender when the gateway is not in sandbox mode; reads the configuration on every send. */
+export function providerSender(config: () => Config): MessageSender {
+  return new TwilioSender(() => accounts(config()));
+}
+
+export {
+  SendRejectedError,
+  SendRetryableError,
+  providerField,
+  type ChannelAdapter,
+  type ChannelEvent,
+  type DeliveryStatus,
+  type WebhookKit,
+  type WebhookRoute,
+} from './channel.js';
+export type { MessageSender } from './twilio/sender.js';
+export { SandboxRecorder, type RecordedMessage } from './sandbox/recorder.js';
+export { voiceSettings, type VoiceAdapter, type VoiceSettings } from './voice/voice.adapter.js';

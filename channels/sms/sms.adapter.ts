@@ -1,12 +1,18 @@
 // SMS: Twilio's inbound message webhook in, texts out through the REST API.
 import { identityOf } from '../../src/core/events.js';
-import { E164, required, splitText, type MessagingAdapter, type WebhookParams } from '../channel-adapter.js';
-import { readMessage } from '../message-fields.js';
+import { E164, required } from '../channel.js';
+import {
+  readMessage,
+  sendText,
+  statusRoute,
+  twilioMessaging,
+  type MessageReader,
+  type MessagingAdapter,
+} from '../twilio/messaging.js';
 
-export const smsAdapter: MessagingAdapter = {
-  channel: 'sms',
+const smsReader: MessageReader = {
   ourNumber: (params) => params.To,
-  parseInbound(params: WebhookParams, meta) {
+  parseInbound(params, meta) {
     const problem = required(params, ['MessageSid', 'AccountSid', 'From', 'To']);
     if (problem) return { ok: false, problem };
     if (!E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
@@ -19,5 +25,19 @@ export const smsAdapter: MessagingAdapter = {
       },
     };
   },
-  toTexts: (text) => splitText(text),
 };
+
+const twilio = twilioMessaging('sms', smsReader);
+
+export const smsAdapter: MessagingAdapter = {
+  ...twilio,
+  // Twilio posts the statuses of both messaging channels' replies to one URL; SMS mounts it.
+  routes: [...twilio.routes, statusRoute],
+  deliver: (item, ctx) => sendText(item, ctx),
+};
+
+declare module '../../src/core/events.js' {
+  interface ChannelNames {
+    sms: true;
+  }
+}

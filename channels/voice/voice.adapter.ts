@@ -1,5 +1,8 @@
 // Voice: Twilio's call and gather webhooks in, TwiML out (Say, Gather with the prompt inside, Hangup).
+// Owns the call's webhooks too: each turn waits for the worker's TwiML, holding and redirecting meanwhile.
+import type { Request, Response } from 'express';
 import twilio from 'twilio';
+import type { BotConfig } from '../../src/config/index.js';
 import { identityOf, type TurnOutput } from '../../src/core/events.js';
 import {
   E164,
@@ -7,8 +10,10 @@ import {
   type ChannelAdapter,
   type ChannelEvent,
   type Parsed,
-  type WebhookParams,
-} from '../channel-adapter.js';
+  type WebhookKit,
+  type WebhookRoute,
+} from '../channel.js';
+import { admit, form, type WebhookParams } from '../twilio/webhook.js';
 
 const ENDED = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
@@ -59,8 +64,21 @@ export interface VoiceSettings {
   holdMessage: string;
 }
 
+/** A bot's voice settings, from its configuration. */
+export function voiceSettings(bot: BotConfig): VoiceSettings {
+  return {
+    language: bot.voice.language,
+    voice: bot.voice.voice,
+    gatherTimeout: bot.voice.gatherTimeout,
+    holdMessage: bot.voice.holdMessage,
+  };
+}
+
 export interface VoiceAdapter extends ChannelAdapter {
-  readonly channel: 'voice';
+  /** Turns Twilio's call and gather webhooks into the normalized event, or says what is missing. */
+  parseInbound(params: WebhookParams, meta: { turn: number; receivedAt: number }): Parsed<ChannelEvent>;
+  /** Our number in the webhook, in E.164, to find the bot that serves it. */
+  ourNumber(params: WebhookParams): string | undefined;
   /** The call-status webhook: an event when the call is over, otherwise undefined. */
   parseStatus(params: WebhookParams, receivedAt: number): Parsed<ChannelEvent | undefined>;
   /** Renders a turn's replies; a Gather's action points at the next turn. */
@@ -89,14 +107,136 @@ function callEvent(
       identity: identityOf('voice', withheld ? `withheld:${params.CallSid!}` : params.From!),
       from: params.From!,
       to: params.To!,
-      accountSid: params.AccountSid!,
+      provider: { accountSid: params.AccountSid! },
       receivedAt,
     },
   };
 }
 
+/** Holds after which a voice turn that still has no answer is given up (about a minute of hold). */
+const MAX_HOLDS = 20;
+
+function turnOf(req: Request): number | undefined {
+  const raw = req.query.turn;
+  if (typeof raw !== 'string' || !/^\d{1,6}$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+function admitCall(req: Request, res: Response, kit: WebhookKit) {
+  return admit(req, res, kit, 'voice', (params) => {
+    const number = voiceAdapter.ourNumber(params);
+    return number ? { channel: 'voice', number } : undefined;
+  });
+}
+
+/** Answers a voice turn: the worker's TwiML, or hold-and-redirect while it is still working. */
+async function answerTurn(
+  res: Response,
+  kit: WebhookKit,
+  cid: string,
+  botId: string,
+  turn: number,
+  hold: number,
+) {
+  const directory = kit.directory();
+  const bot = directory.bot(botId);
+  if (!bot) return void res.status(404).type('text/plain').send('The bot is no longer configured.');
+  const settings = voiceSettings(bot);
+  try {
+    const answer = await kit.waitTurn(cid, turn, bot.voice.replyWaitMs);
+    if (answer === 'over') return void res.status(200).type('text/xml').send(voiceAdapter.hangupTwiml());
+    if (answer !== undefined) return void res.status(200).type('text/xml').send(answer);
+  } catch (error) {
+    return kit.unavailable(res, 'voice', error);
+  }
+  if (hold >= MAX_HOLDS) {
+    kit.logger.error('voice turn not answered in time; hanging up', {
+      conversation: cid,
+      bot: botId,
+      channel: 'voice',
+      turn,
+    });
+    return void res.status(200).type('text/xml').send(voiceAdapter.apologyTwiml(settings));
+  }
+  res
+    .status(200)
+    .type('text/xml')
+    .send(voiceAdapter.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
+}
+
+async function voiceTurn(req: Request, res: Response, kit: WebhookKit, turn: number) {
+  const admitted = admitCall(req, res, kit);
+  if (!admitted) return;
+  const { params } = admitted;
+  const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: Date.now() });
+  if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
+  const queued = await kit.accept(res, parsed.value, admitted.bot, {
+    number: admitted.number,
+    call: params.CallSid!,
+  });
+  if (queued?.refused) res.status(200).type('text/xml').send(voiceAdapter.hangupTwiml());
+  else if (queued) await answerTurn(res, kit, queued.cid, queued.bot.id, turn, 0);
+}
+
+const routes: WebhookRoute[] = [
+  { path: '/webhooks/voice', body: form, handle: (req, res, kit) => voiceTurn(req, res, kit, 0) },
+  {
+    path: '/webhooks/voice/gather',
+    body: form,
+    async handle(req, res, kit) {
+      const turn = turnOf(req);
+      if (turn === undefined || turn < 1)
+        return kit.badRequest(res, 'voice', 'the turn query parameter must be a number from 1');
+      await voiceTurn(req, res, kit, turn);
+    },
+  },
+  {
+    path: '/webhooks/voice/result',
+    body: form,
+    async handle(req, res, kit) {
+      const admitted = admitCall(req, res, kit);
+      if (!admitted) return;
+      const { params } = admitted;
+      const turn = turnOf(req);
+      const hold = Number(
+        typeof req.query.hold === 'string' && /^\d{1,3}$/.test(req.query.hold) ? req.query.hold : 0,
+      );
+      if (turn === undefined)
+        return kit.badRequest(res, 'voice', 'the turn query parameter must be a number');
+      const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: Date.now() });
+      if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
+      const bot = kit.servedBy(res, 'voice', admitted.bot, admitted.number);
+      if (!bot) return;
+      const cid = kit.callConversation(bot, parsed.value.identity, params.CallSid!);
+      await answerTurn(res, kit, cid, bot.id, turn, hold);
+    },
+  },
+  {
+    path: '/webhooks/voice/status',
+    body: form,
+    async handle(req, res, kit) {
+      const admitted = admitCall(req, res, kit);
+      if (!admitted) return;
+      const { params } = admitted;
+      const parsed = voiceAdapter.parseStatus(params, Date.now());
+      if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
+      if (!parsed.value) return void res.status(204).end();
+      // A status of a call that is over or unknown changes nothing: a replayed `completed` ends no live call.
+      const queued = await kit.accept(res, parsed.value, admitted.bot, {
+        number: admitted.number,
+        call: params.CallSid!,
+      });
+      if (queued) res.status(204).end();
+    },
+  },
+];
+
 export const voiceAdapter: VoiceAdapter = {
-  channel: 'voice',
+  name: 'voice',
+  routes,
+  renderTurn: (output, { publicUrl, turn, bot }) =>
+    voiceAdapter.toTwiml(output, { publicUrl, turn, settings: voiceSettings(bot) }),
+  apology: (bot) => voiceAdapter.apologyTwiml(voiceSettings(bot)),
   ourNumber: (params) => params.To ?? params.Called,
   parseInbound(params, meta) {
     const base = callEvent(params, meta.receivedAt);
@@ -169,3 +309,9 @@ export const voiceAdapter: VoiceAdapter = {
     return response.toString();
   },
 };
+
+declare module '../../src/core/events.js' {
+  interface ChannelNames {
+    voice: true;
+  }
+}

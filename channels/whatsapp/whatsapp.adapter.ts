@@ -1,14 +1,23 @@
-// WhatsApp: Twilio's inbound message webhook (`whatsapp:` addresses), texts out through the REST API.
+// WhatsApp: Twilio's inbound message webhook (`whatsapp:` addresses), texts out through the REST API, with
+// a pre-approved template once the 24-hour window is over.
 import { identityOf } from '../../src/core/events.js';
-import { E164, required, splitText, type MessagingAdapter, type WebhookParams } from '../channel-adapter.js';
-import { readMessage } from '../message-fields.js';
+import { E164, required, SendRejectedError } from '../channel.js';
+import {
+  readMessage,
+  sendText,
+  twilioMessaging,
+  type MessageReader,
+  type MessagingAdapter,
+} from '../twilio/messaging.js';
 
 const WHATSAPP_ADDRESS = /^whatsapp:(\+[1-9][0-9]{5,14})$/;
 
-export const whatsappAdapter: MessagingAdapter = {
-  channel: 'whatsapp',
+/** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
+export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+
+const whatsappReader: MessageReader = {
   ourNumber: (params) => WHATSAPP_ADDRESS.exec(params.To ?? '')?.[1],
-  parseInbound(params: WebhookParams, meta) {
+  parseInbound(params, meta) {
     const problem = required(params, ['MessageSid', 'AccountSid', 'From', 'To']);
     if (problem) return { ok: false, problem };
     const from = WHATSAPP_ADDRESS.exec(params.From!)?.[1];
@@ -27,5 +36,26 @@ export const whatsappAdapter: MessagingAdapter = {
     }
     return { ok: true, value: { ...message, channel: 'whatsapp', identity: identityOf('whatsapp', from) } };
   },
-  toTexts: (text) => splitText(text),
 };
+
+export const whatsappAdapter: MessagingAdapter = {
+  ...twilioMessaging('whatsapp', whatsappReader),
+  async deliver(item, ctx) {
+    if (Date.now() - item.windowStart <= WHATSAPP_WINDOW_MS) return sendText(item, ctx);
+    const contentSid = ctx.bot?.whatsappTemplate?.contentSid;
+    if (!contentSid) {
+      throw new SendRejectedError(
+        'outside the WhatsApp 24-hour window and the bot has no whatsappTemplate',
+        400,
+        63016,
+      );
+    }
+    return sendText(item, ctx, contentSid);
+  },
+};
+
+declare module '../../src/core/events.js' {
+  interface ChannelNames {
+    whatsapp: true;
+  }
+}

@@ -15,6 +15,7 @@ import {
   digitsNeedKeypad,
   withHint,
 } from '../core/schema-parts.js';
+import { CHANNEL_NAMES } from '../../channels/index.js';
 
 export {
   AnswerPathSchema,
@@ -29,7 +30,8 @@ export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-export const CHANNELS = ['sms', 'whatsapp', 'voice'] as const;
+/** The channels a bot has numbers on: the registry's. */
+export const CHANNELS = CHANNEL_NAMES;
 export const ChannelSchema = z.enum(CHANNELS);
 export type Channel = z.output<typeof ChannelSchema>;
 
@@ -304,7 +306,14 @@ const NumberList = z.array(PhoneNumberSchema).default([]);
 export function configSchemas<R extends StepRegistry>(steps: R) {
   const BotSchema = z.strictObject({
     workspace: NonEmpty,
-    numbers: z.strictObject({ sms: NumberList, whatsapp: NumberList, voice: NumberList }).prefault({}),
+    numbers: z
+      .strictObject(
+        Object.fromEntries(CHANNELS.map((c) => [c, NumberList])) as Record<
+          (typeof CHANNELS)[number],
+          typeof NumberList
+        >,
+      )
+      .prefault({}),
     voice: z
       .strictObject({
         language: NonEmpty.default('en-US'),

@@ -1,7 +1,12 @@
-// The normalized events and replies every channel adapter speaks: the core knows nothing of Twilio.
+// The normalized events and replies every channel adapter speaks: the core knows no provider.
 
-export type Channel = 'sms' | 'whatsapp' | 'voice';
-export const CHANNELS: readonly Channel[] = ['sms', 'whatsapp', 'voice'];
+/**
+ * The names of the registered channels: each channel's folder adds its own (`declare module`), so the core
+ * lists none and a new channel changes nothing here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface ChannelNames {}
+export type Channel = keyof ChannelNames & string;
 
 /** What happened on a channel, as the dialog engine sees it. */
 export type InboundKind =
@@ -12,18 +17,19 @@ export type InboundKind =
   | 'call.end'; // the call is over
 
 export interface InboundEvent {
-  /** The provider's id for this event (MessageSid, or CallSid with the turn): the deduplication key. */
+  /** The provider's id for this event (a message's, or a call's with the turn): the deduplication key. */
   id: string;
   kind: InboundKind;
   botId: string;
   channel: Channel;
   /** The channel identity, e.g. `whatsapp:+447700900123`, `sms:+12125551234`, `voice:+12125551234`. */
   identity: string;
-  /** The user's address as Twilio knows it (`whatsapp:+44…` or `+1…`): where replies go. */
+  /** The user's address as the provider knows it (`whatsapp:+44…` or `+1…`): where replies go. */
   from: string;
-  /** Our number the user wrote to or called, as Twilio knows it. */
+  /** Our address the user wrote to or called, as the provider knows it. */
   to: string;
-  accountSid: string;
+  /** What the channel's provider needs again later (the account a reply leaves on): opaque here. */
+  provider?: Record<string, string>;
   text: string;
   /** Voice: which turn of the call this answers (0 = the call itself). */
   turn?: number;
@@ -56,7 +62,8 @@ export interface TurnOutput {
   hangup: boolean;
 }
 
+/** The identity of an address on a channel; an address written with the channel's own prefix loses it. */
 export function identityOf(channel: Channel, address: string): string {
-  const bare = address.replace(/^(whatsapp|sms|voice):/, '');
-  return `${channel}:${bare}`;
+  const prefix = `${channel}:`;
+  return `${prefix}${address.startsWith(prefix) ? address.slice(prefix.length) : address}`;
 }

@@ -1,6 +1,6 @@
-// Sandbox-only endpoints: what would have been sent through Twilio's REST API, and which bots answer where.
+// Sandbox-only endpoints: what would have been sent through the provider's REST API, and which bots answer where.
 import express, { type Router } from 'express';
-import type { SandboxRecorder } from '../outbound/sandbox-recorder.js';
+import type { SandboxRecorder } from '../../channels/index.js';
 import type { Directory } from '../runtime/directory.js';
 
 export interface SandboxRouterOptions {

@@ -1,21 +1,20 @@
 // Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`.
 import type { Redis } from 'ioredis';
-import type { WebhookParams } from '../../channels/index.js';
-import { identityOf } from '../core/events.js';
+import type { DeliveryStatus } from '../../channels/index.js';
+import { identityOf, type Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BotRef } from '../runtime/directory.js';
 import type { Keys } from '../store/keys.js';
-
-const FAILED = new Set(['failed', 'undelivered']);
 
 export interface MessageFailure {
   botId: string;
   messageSid: string;
   status: string;
   errorCode?: string;
-  channel: 'sms' | 'whatsapp';
-  /** Our number that sent it and the address it was for, as Twilio knows them. */
+  reason: string;
+  channel: Channel;
+  /** Our number that sent it and the address it was for, as the provider knows them. */
   from: string;
   to: string;
 }
@@ -34,15 +33,13 @@ export class StatusRecorder {
    * remembered counts, and it is forgotten as it is reported: a callback for a message we never sent, or
    * a replay of one already reported, however old, changes nothing.
    */
-  async record(params: WebhookParams, bot: BotRef | undefined): Promise<void> {
-    const status = params.MessageStatus!;
-    if (!FAILED.has(status) || !bot) return;
-    const channel =
-      (params.To ?? '').startsWith('whatsapp:') || params.ChannelPrefix === 'whatsapp' ? 'whatsapp' : 'sms';
-    const cid = this.keys.conversationId(bot.id, identityOf(channel, params.To ?? ''));
-    if ((await this.redis.getdel(this.keys.sent(cid, params.MessageSid!))) === null) {
+  async record(report: DeliveryStatus, bot: BotRef | undefined): Promise<void> {
+    const { status, channel } = report;
+    if (!report.failed || !bot) return;
+    const cid = this.keys.conversationId(bot.id, identityOf(channel, report.to));
+    if ((await this.redis.getdel(this.keys.sent(cid, report.messageId))) === null) {
       this.logger.info('status callback for a message we did not send or already reported; ignored', {
-        messageSid: params.MessageSid,
+        messageSid: report.messageId,
         status,
         bot: bot.id,
       });
@@ -50,19 +47,20 @@ export class StatusRecorder {
     }
     this.metrics.outbound.inc({ channel, status: 'failed' });
     this.logger.warn('message delivery failed', {
-      messageSid: params.MessageSid,
+      messageSid: report.messageId,
       status,
-      errorCode: params.ErrorCode,
+      errorCode: report.errorCode,
       channel,
     });
     await this.onFailure({
       botId: bot.id,
-      messageSid: params.MessageSid!,
+      messageSid: report.messageId,
       status,
+      reason: report.reason,
       channel,
-      from: params.From ?? '',
-      to: params.To ?? '',
-      ...(params.ErrorCode ? { errorCode: params.ErrorCode } : {}),
+      from: report.from,
+      to: report.to,
+      ...(report.errorCode ? { errorCode: report.errorCode } : {}),
     });
   }
 }

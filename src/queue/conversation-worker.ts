@@ -1,7 +1,7 @@
 // Drains a conversation's inbox one event at a time, in order: the thin shell around the dialog engine.
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { channels } from '../../channels/index.js';
+import { providerField, type ChannelAdapter, type ChannelRegistry } from '../../channels/index.js';
 import {
   awaitsSecret,
   SECRET_PROMPT_MEMORY_SECONDS,
@@ -30,6 +30,7 @@ import { untilItLands } from './until-it-lands.js';
 export interface ConversationWorkerOptions {
   connection: Redis;
   services: TurnServiceDeps;
+  channels: ChannelRegistry;
   /** Deletes an inbound message that carried a secret from the provider's log (redactSecretMessages). */
   redactInbound?: (event: InboundEvent) => Promise<void>;
   queues: Queues;
@@ -64,13 +65,16 @@ export interface HandledTurn {
   stateTtlSeconds: number;
   replies: OutboxItem[];
   voiceTurn?: { turn: number; answer: string };
-  /** Work for once the turn is committed (history, Twilio log redaction): done once, by the worker that won. */
+  /** Work for once the turn is committed (history, provider log redaction): done once, by the worker that won. */
   afterCommit?: () => Promise<void>;
 }
 
 /** Runs one event through the dialog and renders what it produced for the event's channel. */
 export async function handleEvent(
-  opts: Pick<ConversationWorkerOptions, 'engine' | 'directory' | 'services' | 'store' | 'redactInbound'>,
+  opts: Pick<
+    ConversationWorkerOptions,
+    'engine' | 'directory' | 'services' | 'store' | 'redactInbound' | 'channels'
+  >,
   cid: string,
   event: InboundEvent,
   state: DialogState | null,
@@ -81,6 +85,8 @@ export async function handleEvent(
   if (!bot) throw new DialogError(`bot ${event.botId} is no longer configured`);
   const workspace = directory.config.workspaces[bot.workspace];
   if (!workspace) throw new DialogError(`workspace ${bot.workspace} is no longer configured`);
+  const adapter = opts.channels.get(event.channel);
+  if (!adapter) throw new DialogError(`channel ${event.channel} is no longer served`);
   const now = Date.now();
   // A state waiting at a secret prompt outlives the session, so that a late answer is still known for a secret.
   const ttlOf = (kept: DialogState | null) =>
@@ -98,7 +104,7 @@ export async function handleEvent(
       return {
         state,
         stateTtlSeconds: ttlOf(state),
-        replies: outbox(cid, event, output),
+        replies: outbox(adapter, cid, event, output),
         ...(redact ? { afterCommit: () => redact(event) } : {}),
       };
     }
@@ -122,15 +128,15 @@ export async function handleEvent(
       // The conversation waits meanwhile (its history stays in order): long enough for a failover, no longer.
       maxMs: 60_000,
     });
-    if (result.carriedSecret && opts.redactInbound && event.channel !== 'voice')
-      await opts.redactInbound(event);
+    if (result.carriedSecret && opts.redactInbound) await opts.redactInbound(event);
   };
-  if (event.channel === 'voice') {
+  if (adapter.renderTurn) {
+    // The webhook waiting for this turn answers with it (voice): nothing goes through the outbox.
     if (event.kind === 'call.end') return { state: null, stateTtlSeconds, replies: [], afterCommit };
-    const answer = channels.voice.toTwiml(result.output, {
+    const answer = adapter.renderTurn(result.output, {
       publicUrl: directory.publicUrl,
       turn: event.turn ?? 0,
-      settings: directory.voiceSettings(bot),
+      bot,
     });
     return {
       state: result.state,
@@ -144,7 +150,7 @@ export async function handleEvent(
   return {
     state: result.state,
     stateTtlSeconds,
-    replies: outbox(cid, event, result.output),
+    replies: outbox(adapter, cid, event, result.output),
     afterCommit,
     ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
   };
@@ -161,18 +167,18 @@ async function recordHistory(services: TurnServices, event: InboundEvent, result
 }
 
 /** The texts of a turn as outbox items, split to the channel's limit, with ids stable across retries. */
-function outbox(cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
-  if (event.channel === 'voice') return [];
-  const adapter = channels[event.channel];
+function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
+  if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
   for (const reply of output.replies) {
-    for (const body of adapter.toTexts(reply.text)) {
+    for (const body of adapter.toTexts?.(reply.text) ?? [reply.text]) {
       replies.push({
         id: `${event.id}:${replies.length}`,
         cid,
         botId: event.botId,
         channel: event.channel,
-        accountSid: event.accountSid,
+        // The account the reply leaves on, for the channel's provider (opaque here).
+        accountSid: providerField(event, 'accountSid') ?? '',
         from: event.to,
         to: event.from,
         body,
@@ -196,11 +202,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       at: Date.now(),
       sealedEvent: raw,
     });
-    if (event?.channel === 'voice' && event.kind !== 'call.end') {
+    const apology = event ? opts.channels.get(event.channel)?.apology : undefined;
+    if (event && apology && event.kind !== 'call.end') {
       // The caller's webhook is waiting for this turn: give it an apology rather than silence.
       const bot = opts.directory().bot(event.botId);
       if (bot) {
-        const answer = channels.voice.apologyTwiml(opts.directory().voiceSettings(bot));
+        const answer = apology(bot);
         await store.publishTurn(cid, event.turn ?? 0, answer);
       }
     }

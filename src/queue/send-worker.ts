@@ -1,19 +1,21 @@
-// Drains a conversation's outbox through the message sender, in order, retrying what may pass.
+// Drains a conversation's outbox through each reply's channel, in order, retrying what may pass.
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../runtime/directory.js';
-import { SendRejectedError, SendRetryableError, type MessageSender } from '../outbound/sender.js';
+import {
+  SendRejectedError,
+  SendRetryableError,
+  type ChannelRegistry,
+  type MessageSender,
+} from '../../channels/index.js';
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
-
-/** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
-export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface SendFailure {
   item: OutboxItem;
@@ -25,6 +27,8 @@ export interface SendWorkerOptions {
   connection: Redis;
   queues: Queues;
   store: ConversationStore;
+  channels: ChannelRegistry;
+  /** The provider's sender (or the sandbox's recorder), for the channels that deliver through it. */
   sender: MessageSender;
   directory: () => Directory;
   logger: Logger;
@@ -102,7 +106,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
             }
           }
         }
-        // Twilio has the reply: retry the pop through a failover rather than fail the job and send it again.
+        // The provider has the reply: retry the pop through a failover rather than fail the job and send it again.
         const head = raw;
         const popped = (await untilItLands(
           () => store.popReply(cid, head, item?.id ?? '', claim, lease, sentSid),
@@ -128,27 +132,12 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     }
   }
 
-  /** Sends one reply; returns the MessageSid Twilio gave it. */
+  /** Sends one reply through its channel (which applies the channel's rules); returns the provider's id. */
   async function sendOne(item: OutboxItem): Promise<string> {
-    let contentSid: string | undefined;
-    if (item.channel === 'whatsapp' && Date.now() - item.windowStart > WHATSAPP_WINDOW_MS) {
-      contentSid = opts.directory().bot(item.botId)?.whatsappTemplate?.contentSid;
-      if (!contentSid) {
-        throw new SendRejectedError(
-          'outside the WhatsApp 24-hour window and the bot has no whatsappTemplate',
-          400,
-          63016,
-        );
-      }
-    }
-    const sent = await opts.sender.send({
-      accountSid: item.accountSid,
-      from: item.from,
-      to: item.to,
-      body: item.body,
-      ...(contentSid ? { contentSid } : {}),
-    });
-    return sent.sid;
+    const deliver = opts.channels.get(item.channel)?.deliver;
+    if (!deliver) throw new SendRejectedError(`channel ${item.channel} does not deliver replies`, 400);
+    const sent = await deliver(item, { bot: opts.directory().bot(item.botId), sender: opts.sender });
+    return sent.id;
   }
 
   const jobs = tracked(process);

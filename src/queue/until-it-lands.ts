@@ -16,7 +16,7 @@ export interface UntilItLandsOptions {
 /**
  * Runs `write` until it succeeds. A Redis failover or restart fails writes for seconds; dropping them
  * (history lines, the kick that keeps a conversation moving) would lose data or leave a conversation
- * waiting for its user's next message; a reply Twilio has, left unpopped, would be sent again.
+ * waiting for its user's next message; a reply the provider has, left unpopped, would be sent again.
  * Resolves with what `write` returned, or undefined if it gave up (logged).
  */
 export async function untilItLands<T>(

@@ -23,9 +23,14 @@ import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
-import { SandboxRecorder } from '../outbound/sandbox-recorder.js';
-import type { MessageSender } from '../outbound/sender.js';
-import { TwilioSender } from '../outbound/twilio-sender.js';
+import {
+  ChannelRegistry,
+  hasProviderAccounts,
+  providerSender,
+  SandboxRecorder,
+  type ChannelAdapter,
+  type MessageSender,
+} from '../../channels/index.js';
 import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
 import { Queues } from '../queue/queues.js';
 import { createSendWorker } from '../queue/send-worker.js';
@@ -49,6 +54,8 @@ export interface GatewayOptions {
   roles: { web: boolean; workers: boolean };
   /** Overrides `server.port` (0 picks a free port). */
   port?: number;
+  /** Channels served beside the built-in ones (a test's, a plug-in's): this gateway's alone. */
+  channels?: readonly ChannelAdapter[];
 }
 
 export interface Gateway {
@@ -74,7 +81,7 @@ export class ListenError extends Error {
 
 export function isSandbox(env: Env, config: Config): boolean {
   if (env.SWITCHBOARD_MODE) return env.SWITCHBOARD_MODE === 'sandbox';
-  return !config.twilio && Object.values(config.workspaces).every((w) => !w.twilio);
+  return !hasProviderAccounts(config);
 }
 
 /** Milliseconds between a cluster client's retries of a command during a failover. */
@@ -209,6 +216,7 @@ function readyWithin(redis: Redis, ms: number): Promise<void> {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { env, logger } = opts;
   const sandbox = isSandbox(env, opts.config);
+  const channels = new ChannelRegistry(opts.channels);
 
   const dataKey = env.SWITCHBOARD_DATA_KEY ?? (sandbox ? SANDBOX_DATA_KEY : undefined);
   if (!dataKey) {
@@ -230,7 +238,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   );
   const currentDirectory = () => directory;
 
-  // Webhooks fail fast when Redis is away (503, so Twilio retries); workers wait for it to come back.
+  // Webhooks fail fast when Redis is away (503, so the provider retries); workers wait for it to come back.
   // Auto-pipelining sends the commands of concurrent webhooks in one write: a write per command made
   // socket writes the largest cost of a webhook (bench/webhook.bench.ts, docs/architecture.md).
   const web = connect(
@@ -373,7 +381,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
     });
   };
-  const sender: MessageSender = recorder ?? new TwilioSender(() => directory.accounts());
+  const sender: MessageSender = recorder ?? providerSender(() => directory.config);
 
   const workers: Worker[] = [];
   const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
@@ -404,26 +412,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           ...common,
           engine,
           services,
-          redactInbound: async (event) => {
-            // Twilio keeps message bodies in its log; delete the ones that carried a secret, when asked to.
-            const bot = directory.bot(event.botId);
-            const workspace = bot ? directory.config.workspaces[bot.workspace] : undefined;
-            const account = workspace?.twilio ?? directory.config.twilio;
-            if (!account?.redactSecretMessages || !sender.deleteMessage) return;
-            await sender.deleteMessage(event.accountSid, event.id).catch((error: unknown) =>
-              logger.warn('could not delete a secret-bearing message from Twilio', {
-                bot: event.botId,
-                channel: event.channel,
-                reason: error instanceof Error ? error.message : String(error),
-              }),
-            );
-          },
+          channels,
+          redactInbound: async (event) =>
+            channels.get(event.channel)?.redact?.(event, { directory, sender, logger }),
           concurrency: env.SWITCHBOARD_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
           onTurn: (turn) => turns.emit('turn', turn),
         }),
         createSendWorker(shard, {
           ...common,
+          channels,
           sender,
           concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
@@ -465,12 +463,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         channel: failure.channel,
         to: failure.to,
         key: `status:${failure.messageSid}:${failure.status}`,
-        reason: `Twilio reported ${failure.status}`,
+        reason: failure.reason,
         ...(failure.errorCode ? { code: failure.errorCode } : {}),
       });
     });
     const routers = [
       webhookRouter({
+        channels,
         directory: currentDirectory,
         store: webStore,
         queues: queuesForWeb,

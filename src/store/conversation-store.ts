@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { installScripts } from './scripts.js';
 import type { Redis } from 'ioredis';
-import type { InboundEvent } from '../core/events.js';
+import type { Channel, InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import {
@@ -217,7 +217,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
 export interface OutboxItem {
   id: string;
   botId: string;
-  channel: 'sms' | 'whatsapp';
+  channel: Channel;
   accountSid: string;
   from: string;
   to: string;

@@ -3,6 +3,7 @@
 // webhooks, the turns its workers finish, and a cleanup that leaves Redis as it found it.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { ChannelAdapter } from '../../channels/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
 import type { Logger } from '../../src/log.js';
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   logLevel?: string;
   /** A name for the key prefix, to tell tests apart when reading a busy Redis. */
   label?: string;
+  /** Channels the in-process gateways serve beside the built-in ones (a test's own channel). */
+  channels?: ChannelAdapter[];
 }
 
 /** A dead-lettered turn as the conversation worker records it. */
@@ -188,7 +191,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 
     async function startInProcess(roles: { web: boolean; workers: boolean }, name: string, more = {}) {
       const { logger, logs } = captureLogs(env.LOG_LEVEL, name);
-      const gateway = await startGateway({ env: { ...env, ...more }, config, logger, roles, port: 0 });
+      const gateway = await startGateway({
+        env: { ...env, ...more },
+        config,
+        logger,
+        roles,
+        port: 0,
+        ...(options.channels ? { channels: options.channels } : {}),
+      });
       const own = new TurnRecorder(`${name} turns`);
       own.follow(gateway);
       turns.follow(gateway);

@@ -18,7 +18,7 @@ function event(text: string, channel: Channel = 'sms', extra: Partial<InboundEve
     identity: `${channel}:+12025550100`,
     from: '+12025550100',
     to: '+15005550006',
-    accountSid: 'AC1',
+    provider: { accountSid: 'AC1' },
     text,
     receivedAt: 0,
     ...extra,

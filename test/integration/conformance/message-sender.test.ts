@@ -1,9 +1,9 @@
 // One suite every MessageSender passes: the Twilio REST client (against the fake Twilio API) and the sandbox recorder.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SandboxRecorder } from '../../../src/outbound/sandbox-recorder.js';
-import { SendRejectedError, SendRetryableError, type MessageSender } from '../../../src/outbound/sender.js';
-import { TwilioSender } from '../../../src/outbound/twilio-sender.js';
+import { SandboxRecorder } from '../../../channels/index.js';
+import { SendRejectedError, SendRetryableError, type MessageSender } from '../../../channels/index.js';
+import { TwilioSender } from '../../../channels/twilio/sender.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.js';
 import { ACCOUNT_SID, AUTH_TOKEN, dataKey } from '../../support/config.js';
 import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';

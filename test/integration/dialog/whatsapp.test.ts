@@ -45,7 +45,7 @@ function lateMessage(botId: string, from: string, ourNumber: string, ageMs: numb
     identity: `whatsapp:${from}`,
     from: `whatsapp:${from}`,
     to: `whatsapp:${ourNumber}`,
-    accountSid: ACCOUNT_SID,
+    provider: { accountSid: ACCOUNT_SID },
     text: 'hi',
     receivedAt: Date.now() - ageMs,
   };

@@ -11,7 +11,7 @@ import {
   type SandboxUserLookup,
   type SimulatorDeps,
 } from '../../../src/http/simulator/router.js';
-import { SandboxRecorder } from '../../../src/outbound/sandbox-recorder.js';
+import { SandboxRecorder } from '../../../channels/index.js';
 import { Directory } from '../../../src/runtime/directory.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { botYaml } from '../../support/config.js';

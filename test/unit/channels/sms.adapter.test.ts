@@ -16,7 +16,7 @@ describe('smsAdapter.parseInbound', () => {
         identity: 'sms:+12125551234',
         from: '+12125551234',
         to: '+15005550006',
-        accountSid: 'AC0123456789abcdef0123456789abcdef',
+        provider: { accountSid: 'AC0123456789abcdef0123456789abcdef' },
         text: 'balance',
         receivedAt: meta.receivedAt,
       },

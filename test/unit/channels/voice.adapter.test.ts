@@ -25,7 +25,7 @@ describe('voiceAdapter.parseInbound', () => {
         identity: 'voice:+12125551234',
         from: '+12125551234',
         to: '+15005550007',
-        accountSid: 'AC0123456789abcdef0123456789abcdef',
+        provider: { accountSid: 'AC0123456789abcdef0123456789abcdef' },
         text: '',
         turn: 0,
         receivedAt,

@@ -16,7 +16,7 @@ describe('whatsappAdapter.parseInbound', () => {
         identity: 'whatsapp:+447700900123',
         from: 'whatsapp:+447700900123',
         to: 'whatsapp:+14155238886',
-        accountSid: 'AC0123456789abcdef0123456789abcdef',
+        provider: { accountSid: 'AC0123456789abcdef0123456789abcdef' },
         text: 'Who am I?',
         profileName: 'Zhang San',
         receivedAt: meta.receivedAt,

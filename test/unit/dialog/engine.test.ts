@@ -50,7 +50,7 @@ class Conversation {
       identity: `${this.channel}:+12025550100`,
       from: '+12025550100',
       to: '+15005550006',
-      accountSid: 'AC1',
+      provider: { accountSid: 'AC1' },
       text,
       turn: this.turnNumber,
       receivedAt: this.now,

@@ -1,8 +1,8 @@
 // Sandbox mode: replies are recorded in Redis instead of being sent, for the simulator and scripts.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keys } from '../store/keys.js';
-import type { MessageSender, OutboundText } from './sender.js';
+import type { Keys } from '../../src/store/keys.js';
+import type { MessageSender, OutboundText } from '../twilio/sender.js';
 
 export interface RecordedMessage {
   sid: string;

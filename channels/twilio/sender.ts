@@ -1,14 +1,26 @@
 // Sends replies through Twilio's REST API with the official client, one client per account.
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
-import type { MessageSender, OutboundText } from './sender.js';
-import { SendRejectedError, SendRetryableError } from './sender.js';
+import { SendRejectedError, SendRetryableError } from '../channel.js';
+import type { TwilioAccount } from './accounts.js';
 
-export interface TwilioAccount {
+export interface OutboundText {
   accountSid: string;
-  authToken: string;
-  /** A Twilio-compatible REST API to use instead of api.twilio.com (another provider, a test double). */
-  apiBaseUrl?: string;
+  from: string;
+  to: string;
+  body: string;
+  /** WhatsApp outside the 24-hour window: a pre-approved template instead of free text. */
+  contentSid?: string;
+}
+
+/**
+ * Sends one message. Implementations: `TwilioSender` (Twilio's REST API through the `twilio` client)
+ * and `SandboxRecorder` (records to Redis for the simulator and tests).
+ */
+export interface MessageSender {
+  send(message: OutboundText): Promise<{ sid: string }>;
+  /** Deletes an inbound message from the provider's log (after it carried a secret). */
+  deleteMessage?(accountSid: string, messageSid: string): Promise<void>;
 }
 
 /** Rewrites Twilio's API host to a configured base URL, keeping path and query. */

@@ -1,0 +1,156 @@
+// The contract between a channel and the gateway: its webhooks in, its replies out, its rules.
+import type { Request, RequestHandler, Response } from 'express';
+import type { BotConfig } from '../src/config/index.js';
+import type { Channel, InboundEvent, TurnOutput } from '../src/core/events.js';
+import type { Logger } from '../src/log.js';
+import type { Metrics } from '../src/metrics.js';
+import type { BotRef, Directory } from '../src/runtime/directory.js';
+import type { OutboxItem } from '../src/store/conversation-store.js';
+import type { MessageSender } from './twilio/sender.js';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/** The event as a channel reads it; the bot is resolved by the webhook. */
+export type ChannelEvent = Omit<InboundEvent, 'botId'>;
+
+/** What the gateway lends a channel's webhook routes: lookups, answers, and the one way into the queue. */
+export interface WebhookKit {
+  directory(): Directory;
+  logger: Logger;
+  metrics: Metrics;
+  /** 403, logged and counted: the request is not from whom it claims. */
+  forbidden(req: Request, res: Response, channel: string, reason: string, url: string): void;
+  /** 400, counted. */
+  badRequest(res: Response, channel: string, problem: string): void;
+  /** 503 with Retry-After, logged and counted: Redis did not answer in time. */
+  unavailable(res: Response, channel: string, error: unknown): void;
+  /**
+   * Accepts an event into its conversation (a call's own when `call` is given) and kicks it, within the
+   * Redis deadline. Answers 404 when no bot serves it and 503 when Redis is away (then undefined);
+   * `refused` when a call is over or was never seen here: nothing is queued.
+   */
+  accept(
+    res: Response,
+    parsed: ChannelEvent,
+    bot: BotRef | undefined,
+    opts: { number: string | undefined; call?: string },
+  ): Promise<{ cid: string; bot: BotRef; refused: boolean } | undefined>;
+  /** 404 for a number no bot serves; the bot otherwise. */
+  servedBy(
+    res: Response,
+    channel: string,
+    bot: BotRef | undefined,
+    number: string | undefined,
+  ): BotRef | undefined;
+  /** The conversation of one call. */
+  callConversation(bot: BotRef, identity: string, call: string): string;
+  /** The answer the worker published for a voice turn ('over' when the call ended), or undefined in time. */
+  waitTurn(cid: string, turn: number, ms: number): Promise<string | 'over' | undefined>;
+  /** Records a delivery status of a reply we sent, within the Redis deadline. */
+  recordStatus(status: DeliveryStatus, bot: BotRef | undefined): Promise<void>;
+}
+
+/** A provider's report on a reply we sent. */
+export interface DeliveryStatus {
+  messageId: string;
+  status: string;
+  failed: boolean;
+  errorCode?: string;
+  /** Why it failed, in words for the operator (`message.failed`). */
+  reason: string;
+  channel: Channel;
+  /** Our address that sent it and the address it was for, as the provider knows them. */
+  from: string;
+  to: string;
+}
+
+export interface WebhookRoute {
+  path: string;
+  /** Reads the body the way the provider sends it (form fields, JSON). */
+  body: RequestHandler;
+  handle(req: Request, res: Response, kit: WebhookKit): Promise<void> | void;
+}
+
+/** What a delivery may use: the bot, and the gateway's message sender (the provider's API, or the sandbox's recorder). */
+export interface DeliveryContext {
+  bot: BotConfig | undefined;
+  sender: MessageSender;
+}
+
+/** What redacting an inbound message may use. */
+export interface RedactionContext {
+  directory: Directory;
+  sender: MessageSender;
+  logger: Logger;
+}
+
+/**
+ * One channel. Implementations: `channels/sms`, `channels/whatsapp`, `channels/voice`; the registry is
+ * `channels/index.ts`. A channel either delivers replies as texts (`deliver`) or renders them into the
+ * answer of the webhook that is waiting (`renderTurn`, voice).
+ */
+export interface ChannelAdapter {
+  readonly name: Channel;
+  readonly routes: readonly WebhookRoute[];
+  /** Splits a reply into the texts to send, each within the channel's limit. */
+  toTexts?(text: string): string[];
+  /** Sends one reply; returns the provider's id for it. Throws `SendRejectedError` or `SendRetryableError`. */
+  deliver?(item: OutboxItem, ctx: DeliveryContext): Promise<{ id: string }>;
+  /** Renders a turn's replies as the answer of the waiting webhook. */
+  renderTurn?(output: TurnOutput, opts: { publicUrl: string; turn: number; bot: BotConfig }): string;
+  /** The answer of the waiting webhook for a turn that cannot be answered at all. */
+  apology?(bot: BotConfig): string;
+  /** Removes an inbound message that carried a secret from the provider's log (when the account asks for it). */
+  redact?(event: InboundEvent, ctx: RedactionContext): Promise<void>;
+}
+
+/** The provider refused the message for good (4xx): do not retry. */
+export class SendRejectedError extends Error {
+  override readonly name = 'SendRejectedError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The provider was busy or unreachable (429, 5xx, network): retry with backoff. */
+export class SendRetryableError extends Error {
+  override readonly name = 'SendRetryableError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function required(params: Record<string, string>, names: string[]): string | undefined {
+  const missing = names.filter((n) => !params[n]);
+  return missing.length ? `missing ${missing.join(', ')}` : undefined;
+}
+
+export const E164 = /^\+[1-9][0-9]{5,14}$/;
+
+/** Splits text into parts of at most `max` characters, on word boundaries where there is one. */
+export function splitText(text: string, max: number): string[] {
+  const parts: string[] = [];
+  let rest = text.trim();
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf(' ', max);
+    const newline = rest.lastIndexOf('\n', max);
+    if (newline > cut) cut = newline;
+    if (cut <= 0) cut = max;
+    parts.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest) parts.push(rest);
+  return parts;
+}
+
+/** A provider's field of an event; events queued before provider data became opaque carry it at the top. */
+export function providerField(event: InboundEvent, name: string): string | undefined {
+  return event.provider?.[name] ?? (event as unknown as Record<string, unknown>)[name]?.toString();
+}
