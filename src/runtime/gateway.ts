@@ -10,11 +10,13 @@ import { answerClientError, createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
 import { sandboxUserLookup, simulatorRouter } from '../http/simulator.js';
 import { operatorApiRouter } from '../http/operator-api.js';
-import { Lockout } from '../auth/lockout.js';
-import { RedisTokenStore } from '../auth/token-store.js';
 import { identityOf, type Channel } from '../core/events.js';
 import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../events/index.js';
-import { IdentityStore, LinkCodes } from '../identity/index.js';
+import { LinkCodes } from '../identity/index.js';
+import { IdentityStore } from '../store/identity-store.js';
+import { LinkCodeStore } from '../store/link-code-store.js';
+import { Lockout } from '../store/lockout.js';
+import { RedisTokenStore } from '../store/token-store.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { identityServices } from './identity-services.js';
 import { StatusRecorder } from '../http/status-recorder.js';
@@ -315,7 +317,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       onErase,
       durability: durability(env),
     });
-    const linkCodes = new LinkCodes({ redis, keys: identityKeys, cipher, identity });
+    const linkCodes = new LinkCodes({
+      codes: new LinkCodeStore(redis, identityKeys, cipher, { now: Date.now }),
+      identity,
+    });
     return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
   };
   const workEvents = new QueuedEventSink({

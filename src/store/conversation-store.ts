@@ -1,7 +1,7 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
 import { randomBytes } from 'node:crypto';
-import { installScripts } from './scripts.js';
-import type { Redis } from 'ioredis';
+import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
@@ -159,59 +159,46 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
-interface ScriptedRedis extends Redis {
-  sbAccept(
-    seen: string,
-    inbox: string,
-    seenTtl: number,
-    event: string,
-    inboxTtl: number,
-    durable: '0' | '1',
-  ): Promise<number>;
-  sbCommit(...args: (string | number)[]): Promise<string | number | null>;
-  sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
-  sbCountAttempt(attempts: string, itemId: string): Promise<number>;
-  sbForgetDeadLetters(deadLetters: string, ...cids: string[]): Promise<number>;
-  sbAcceptCall(...args: (string | number)[]): Promise<number>;
-  sbTurnAnswer(turn: string, call: string): Promise<string | number | null>;
-  sbClaimOutbox(
-    claim: string,
-    outbox: string,
-    token: string,
-    leaseMs: number,
-  ): Promise<[number, string | number | null]>;
-  sbPopReply(
-    outbox: string,
-    attempts: string,
-    claim: string,
-    sent: string,
-    head: string,
-    replyId: string,
-    token: string,
-    leaseMs: number,
-    sentTtl: number | '',
-  ): Promise<string | number | null>;
-  sbReleaseOutbox(claim: string, token: string): Promise<number>;
-}
+type Arg = string | number;
+
+/** The conversation scripts: keys first, then arguments (see each script's KEYS and ARGV). */
+const scripts = {
+  accept: new Script<
+    [seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number, durable: '0' | '1'],
+    number
+  >(2, ACCEPT),
+  commit: new Script<Arg[], string | number | null>(7, COMMIT),
+  popIfHead: new Script<
+    [list: string, attempts: string, head: string, itemId: string],
+    string | number | null
+  >(2, POP_IF_HEAD),
+  countAttempt: new Script<[attempts: string, itemId: string], number>(1, COUNT_ATTEMPT),
+  forgetDeadLetters: new Script<[deadLetters: string, ...cids: string[]], number>(1, FORGET_DEAD_LETTERS),
+  acceptCall: new Script<Arg[], number>(3, ACCEPT_CALL),
+  turnAnswer: new Script<[turn: string, call: string], string | number | null>(2, TURN_ANSWER),
+  claimOutbox: new Script<
+    [claim: string, outbox: string, token: string, leaseMs: number],
+    [number, string | number | null]
+  >(2, CLAIM_OUTBOX),
+  popReply: new Script<
+    [
+      outbox: string,
+      attempts: string,
+      claim: string,
+      sent: string,
+      head: string,
+      replyId: string,
+      token: string,
+      leaseMs: number,
+      sentTtl: number | '',
+    ],
+    string | number | null
+  >(4, POP_REPLY),
+  releaseOutbox: new Script<[claim: string, token: string], number>(1, RELEASE_OUTBOX),
+};
 
 /** What became of a voice event: queued, a duplicate, or refused because its call is over or unknown here. */
 export type CallAccepted = 'new' | 'duplicate' | 'ended' | 'unknown';
-
-/** Installs our scripts on a connection (idempotent; ioredis caches them by SHA). */
-export function withScripts(redis: Redis): ScriptedRedis {
-  return installScripts<ScriptedRedis>(redis, {
-    sbAccept: { keys: 2, lua: ACCEPT },
-    sbCommit: { keys: 7, lua: COMMIT },
-    sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
-    sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
-    sbForgetDeadLetters: { keys: 1, lua: FORGET_DEAD_LETTERS },
-    sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
-    sbTurnAnswer: { keys: 2, lua: TURN_ANSWER },
-    sbClaimOutbox: { keys: 2, lua: CLAIM_OUTBOX },
-    sbPopReply: { keys: 4, lua: POP_REPLY },
-    sbReleaseOutbox: { keys: 1, lua: RELEASE_OUTBOX },
-  });
-}
 
 /** A reply waiting in a conversation's outbox. */
 export interface OutboxItem {
@@ -250,16 +237,12 @@ export type OutboxClaim = { held: false; head: string | null } | { held: true; r
 export type PoppedReply = Committed | { fenced: true };
 
 export class ConversationStore {
-  private readonly redis: ScriptedRedis;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Connection,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
     private readonly durability: Durability = NO_REPLICAS,
-  ) {
-    this.redis = withScripts(redis);
-  }
+  ) {}
 
   /**
    * Queues an SMS or WhatsApp message unless its MessageSid was seen before (voice: `acceptCall`); true
@@ -272,7 +255,8 @@ export class ConversationStore {
     const durable = this.durability.replicas > 0 ? '1' : '0';
     const inbox = this.keys.inbox(cid);
     const added = await writeDurably(this.redis, this.durability, inbox, () =>
-      this.redis.sbAccept(
+      scripts.accept.run(
+        this.redis,
         this.keys.seen(cid, event.id),
         inbox,
         MESSAGE_SEEN_TTL,
@@ -289,7 +273,8 @@ export class ConversationStore {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
     const result = await writeDurably(this.redis, this.durability, inbox, () =>
-      this.redis.sbAcceptCall(
+      scripts.acceptCall.run(
+        this.redis,
         this.keys.seen(cid, event.id),
         inbox,
         this.keys.call(cid),
@@ -366,7 +351,7 @@ export class ConversationStore {
       this.redis,
       this.durability,
       this.keys.inbox(cid),
-      () => this.redis.sbCommit(...args),
+      () => scripts.commit.run(this.redis, ...args),
       { strict: false },
     );
     if (result === -1) return { lost: true };
@@ -379,7 +364,7 @@ export class ConversationStore {
   }
 
   async countAttempt(cid: string, itemId: string): Promise<number> {
-    return this.redis.sbCountAttempt(this.keys.attempts(cid), itemId);
+    return scripts.countAttempt.run(this.redis, this.keys.attempts(cid), itemId);
   }
 
   /**
@@ -387,7 +372,8 @@ export class ConversationStore {
    * pop) and returns its oldest reply, unless another job holds it.
    */
   async claimOutbox(cid: string, token: string, leaseMs: number): Promise<OutboxClaim> {
-    const [status, value] = await this.redis.sbClaimOutbox(
+    const [status, value] = await scripts.claimOutbox.run(
+      this.redis,
       this.keys.outboxClaim(cid),
       this.keys.outbox(cid),
       token,
@@ -399,7 +385,7 @@ export class ConversationStore {
 
   /** Gives the outbox up (a send job that stops early: a retry later, an error). */
   async releaseOutbox(cid: string, token: string): Promise<void> {
-    await this.redis.sbReleaseOutbox(this.keys.outboxClaim(cid), token);
+    await scripts.releaseOutbox.run(this.redis, this.keys.outboxClaim(cid), token);
   }
 
   openReply(cid: string, raw: string): OutboxItem | undefined {
@@ -421,7 +407,8 @@ export class ConversationStore {
       this.durability,
       k.outbox(cid),
       () =>
-        this.redis.sbPopReply(
+        scripts.popReply.run(
+          this.redis,
           k.outbox(cid),
           k.attempts(cid),
           k.outboxClaim(cid),
@@ -445,7 +432,7 @@ export class ConversationStore {
 
   /** The answer to a voice turn, if the worker has finished it; 'over' for a call that is over or unknown. */
   async turnAnswer(cid: string, turn: number): Promise<string | 'over' | undefined> {
-    const raw = await this.redis.sbTurnAnswer(this.keys.turn(cid, turn), this.keys.call(cid));
+    const raw = await scripts.turnAnswer.run(this.redis, this.keys.turn(cid, turn), this.keys.call(cid));
     if (raw === -1) return 'over';
     return typeof raw === 'string' ? this.cipher.open(raw, places.turn(cid, turn)) : undefined;
   }
@@ -494,7 +481,7 @@ export class ConversationStore {
   async forgetDeadLetters(cids: Iterable<string>): Promise<number> {
     const list = [...cids];
     if (list.length === 0) return 0;
-    return this.redis.sbForgetDeadLetters(this.keys.deadLetters(), ...list);
+    return scripts.forgetDeadLetters.run(this.redis, this.keys.deadLetters(), ...list);
   }
 
   private async popIfHead(list: string, attempts: string, head: string, itemId: string): Promise<Committed> {
@@ -502,7 +489,7 @@ export class ConversationStore {
       this.redis,
       this.durability,
       list,
-      () => this.redis.sbPopIfHead(list, attempts, head, itemId),
+      () => scripts.popIfHead.run(this.redis, list, attempts, head, itemId),
       { strict: false },
     );
     if (result === -1) return { lost: true };
