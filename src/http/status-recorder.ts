@@ -1,11 +1,10 @@
 // Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`.
-import type { Redis } from 'ioredis';
 import type { WebhookParams } from '../../channels/index.js';
 import { identityOf } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BotRef } from '../runtime/directory.js';
-import type { Keys } from '../store/keys.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 
 const FAILED = new Set(['failed', 'undelivered']);
 
@@ -22,8 +21,7 @@ export interface MessageFailure {
 
 export class StatusRecorder {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly store: ConversationStore,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly onFailure: (failure: MessageFailure) => Promise<void>,
@@ -39,8 +37,8 @@ export class StatusRecorder {
     if (!FAILED.has(status) || !bot) return;
     const channel =
       (params.To ?? '').startsWith('whatsapp:') || params.ChannelPrefix === 'whatsapp' ? 'whatsapp' : 'sms';
-    const cid = this.keys.conversationId(bot.id, identityOf(channel, params.To ?? ''));
-    if ((await this.redis.getdel(this.keys.sent(cid, params.MessageSid!))) === null) {
+    const cid = this.store.keys.conversationId(bot.id, identityOf(channel, params.To ?? ''));
+    if (!(await this.store.settleSent(cid, params.MessageSid!))) {
       this.logger.info('status callback for a message we did not send or already reported; ignored', {
         messageSid: params.MessageSid,
         status,

@@ -1,6 +1,6 @@
 // Drains a conversation's outbox through the message sender, in order, retrying what may pass.
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Connection } from '../store/connections.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
@@ -22,7 +22,7 @@ export interface SendFailure {
 }
 
 export interface SendWorkerOptions {
-  connection: Redis;
+  connection: Connection;
   queues: Queues;
   store: ConversationStore;
   sender: MessageSender;

@@ -11,3 +11,36 @@ export type Connection = Redis;
 export function keyHolders(redis: Connection): Connection[] {
   return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
 }
+
+const reconnectHooks = new WeakMap<Connection, (() => void)[]>();
+
+/**
+ * Runs `hook` each time the connection is ready again after losing Redis (one listener per connection).
+ * A cluster client stays ready when one master fails over: what is lost there is its connection to that
+ * node (removed from the pool, `-node`), with the answers in flight on it, so that runs the hooks too;
+ * commands they send wait for the promoted replica like any other.
+ */
+export function onReconnect(connection: Connection, hook: () => void): void {
+  let hooks = reconnectHooks.get(connection);
+  if (!hooks) {
+    const list: (() => void)[] = [];
+    hooks = list;
+    reconnectHooks.set(connection, list);
+    const runAll = () => {
+      for (const run of list) run();
+    };
+    let down = false;
+    connection.on('close', () => (down = true));
+    connection.on('ready', () => {
+      if (!down) return;
+      down = false;
+      runAll();
+    });
+    // Not while the client itself is closing: every node leaves the pool then.
+    if (connection.isCluster)
+      connection.on('-node', () => {
+        if (connection.status === 'ready') runAll();
+      });
+  }
+  hooks.push(hook);
+}

@@ -1,7 +1,9 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
 import { randomBytes } from 'node:crypto';
 import type { Connection } from './connections.js';
+import { FixedWindowLimiter } from './rate-limiter.js';
 import { Script } from './scripts.js';
+import { turnRef } from './turn-announcements.js';
 import type { InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
@@ -237,12 +239,18 @@ export type OutboxClaim = { held: false; head: string | null } | { held: true; r
 export type PoppedReply = Committed | { fenced: true };
 
 export class ConversationStore {
+  /** The per-identity message limit's counts. */
+  private readonly messages: FixedWindowLimiter;
+
   constructor(
     private readonly redis: Connection,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
     private readonly durability: Durability = NO_REPLICAS,
-  ) {}
+  ) {
+    // Kept two minutes: a turn handled late still finds its minute's count.
+    this.messages = new FixedWindowLimiter(redis, { keepMs: 120_000 });
+  }
 
   /**
    * Queues an SMS or WhatsApp message unless its MessageSid was seen before (voice: `acceptCall`); true
@@ -341,7 +349,7 @@ export class ConversationStore {
       turn ? this.cipher.seal(turn.answer, places.turn(cid, turn.turn)) : '',
       TURN_RESULT_TTL,
       this.keys.turnsChannel(),
-      turn ? `${cid}:${turn.turn}` : '',
+      turn ? turnRef(cid, turn.turn) : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
       // Unique to this call: only a resend of this very command carries it.
       randomBytes(12).toString('base64url'),
@@ -430,6 +438,14 @@ export class ConversationStore {
     return this.redis.llen(this.keys.outbox(cid));
   }
 
+  /**
+   * Settles a sent reply's status callback: true the first time, false for a MessageSid we never sent or
+   * one already reported (it is forgotten as it is reported).
+   */
+  async settleSent(cid: string, messageSid: string): Promise<boolean> {
+    return (await this.redis.getdel(this.keys.sent(cid, messageSid))) !== null;
+  }
+
   /** The answer to a voice turn, if the worker has finished it; 'over' for a call that is over or unknown. */
   async turnAnswer(cid: string, turn: number): Promise<string | 'over' | undefined> {
     const raw = await scripts.turnAnswer.run(this.redis, this.keys.turn(cid, turn), this.keys.call(cid));
@@ -452,13 +468,13 @@ export class ConversationStore {
 
   /** Counts a message against the identity's per-minute limit; returns the count in this minute. */
   async countMessage(cid: string, event: { id: string; receivedAt: number }): Promise<number> {
-    // A set of message ids, not a counter: a turn run again after a crash is not counted twice.
-    const key = this.keys.rate(cid, Math.floor(event.receivedAt / 60_000));
-    const replies = (await this.redis.multi().sadd(key, event.id).expire(key, 120).scard(key).exec()) as [
-      Error | null,
-      number,
-    ][];
-    return Number(replies[2]![1]);
+    // Counted by message id: a turn run again after a crash is not counted twice.
+    const { count } = await this.messages.hit(
+      (minute) => this.keys.rate(cid, minute),
+      event.receivedAt,
+      event.id,
+    );
+    return count;
   }
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */
@@ -467,7 +483,7 @@ export class ConversationStore {
     await this.redis
       .multi()
       .set(this.keys.turn(cid, turn), sealed, 'EX', TURN_RESULT_TTL)
-      .publish(this.keys.turnsChannel(), `${cid}:${turn}`)
+      .publish(this.keys.turnsChannel(), turnRef(cid, turn))
       .exec();
   }
 

@@ -16,6 +16,7 @@ import { LinkCodeStore } from '../../../src/store/link-code-store.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { FixedWindowLimiter } from '../../../src/store/rate-limiter.js';
 import { keysFor } from '../../support/harness.js';
 
 export const KEY_A = 'acme-key-0123456789abcdef0123456789abcdef';
@@ -191,7 +192,7 @@ export async function startApi(world: IdentityWorld): Promise<ApiServer> {
   app.use(
     operatorApiRouter({
       directory: () => ({ config: world.config.current }),
-      redis: world.redis,
+      limiter: new FixedWindowLimiter(world.redis),
       keys: world.keys,
       identity: world.identity,
       tokens: world.tokens,
