@@ -199,3 +199,8 @@ export class Keys {
 export function bullmqJobLock(jobKey: string): string {
   return `${jobKey}:lock`;
 }
+
+/** A BullMQ queue's own key (`wait`, `active`, `delayed`…), as BullMQ names it under a queue prefix. */
+export function bullmqQueueKey(queuePrefix: string, queue: string, part: string): string {
+  return `${queuePrefix}:${queue}:${part}`;
+}
