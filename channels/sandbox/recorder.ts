@@ -1,6 +1,6 @@
 // Sandbox mode: replies are recorded in Redis instead of being sent, for the simulator and scripts.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Connection } from '../../src/store/connections.js';
 import type { Keys } from '../../src/store/keys.js';
 import type { MessageSender, OutboundText } from '../twilio/sender.js';
 
@@ -18,7 +18,7 @@ const OUTBOX_CAP = 500;
 
 export class SandboxRecorder implements MessageSender {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Connection,
     private readonly keys: Keys,
   ) {}
 

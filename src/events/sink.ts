@@ -1,12 +1,13 @@
 // Operator events: what the rest of Switchboard calls to announce something to a workspace's webhook.
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config, EventType } from '../config/index.js';
 import type { Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';
-import { IdentityKeys, type UserScope } from '../store/identity-keys.js';
+import type { Connection } from '../store/connections.js';
+import { EventIndex, type EventSubject } from '../store/event-index.js';
+import type { IdentityKeys } from '../store/identity-keys.js';
 
 export const EVENTS_QUEUE = 'events';
 
@@ -65,17 +66,7 @@ export interface ErasedEvent {
 export type QueuedEvent = OperatorEvent | ErasedEvent;
 
 /** Whom an erasure is about: the user (if verified) and the channel identities they had. */
-export interface ErasedSubject {
-  workspace: string;
-  scope?: UserScope | undefined;
-  identities: readonly string[];
-}
-
-/**
- * How long an event job can name a user: delivery is tried for a day, a given-up event is kept a week.
- * The per-user index of event ids keeps entries as long, then forgets them.
- */
-const EVENT_INDEX_MS = 8 * 86_400_000;
+export type ErasedSubject = EventSubject;
 
 /**
  * Where events go. Implemented by `QueuedEventSink` (a BullMQ queue drained by the delivery worker).
@@ -115,8 +106,7 @@ export function wantsEvent(config: Config, workspace: string, type: EventType): 
 }
 
 export interface QueuedEventSinkOptions {
-  connection: Redis;
-  /** The key prefix (`Keys.prefix`). */
+  connection: Connection;
   /** Key names (the key-naming key hashes the per-user event indexes). */
   keys: IdentityKeys;
   directory: ConfigSource;
@@ -129,13 +119,13 @@ export interface QueuedEventSinkOptions {
 export class QueuedEventSink implements EventSink {
   readonly queue: Queue<QueuedEvent>;
   private readonly now: () => number;
-  private readonly keys: IdentityKeys;
+  private readonly index: EventIndex;
 
   constructor(private readonly options: QueuedEventSinkOptions) {
-    this.keys = options.keys;
+    this.index = new EventIndex(options.connection, options.keys, ANONYMOUS_PREFIX);
     this.queue = new Queue<QueuedEvent>(EVENTS_QUEUE, {
       connection: options.connection,
-      prefix: this.keys.eventsQueuePrefix(),
+      prefix: options.keys.eventsQueuePrefix(),
     });
     // Without a listener BullMQ prints connection errors raw; the connection's own listener logs the outage.
     this.queue.on('error', () => undefined);
@@ -182,14 +172,7 @@ export class QueuedEventSink implements EventSink {
    * an `ErasedEvent`, which the worker drops if the delivery fails and is retried.
    */
   async forget(subject: ErasedSubject): Promise<{ removed: number; voided: number }> {
-    const ids = new Set<string>();
-    for (const key of this.indexKeys(subject.workspace, subject.scope, subject.identities)) {
-      // Read and dropped at once: an event filed in between is not lost from the index unread.
-      const [[, listed]] = (await this.options.connection.multi().zrange(key, '0', '-1').del(key).exec()) as [
-        [Error | null, string[]],
-      ];
-      for (const id of listed ?? []) ids.add(id);
-    }
+    const ids = await this.index.take(subject);
     let removed = 0;
     let voided = 0;
     for (const id of ids) {
@@ -223,39 +206,14 @@ export class QueuedEventSink implements EventSink {
     await this.queue.close();
   }
 
-  /** Notes the event's id under the user and the identity it names, each list trimmed to what may still exist. */
+  /** Files the event's id under the user and the identity it names. */
   private async file(input: EventInput, id: string): Promise<void> {
     const scope =
       input.userId === undefined
         ? undefined
         : { workspace: input.workspace, userId: input.userId, externalId: input.externalId };
     const identities = input.identity === undefined ? [] : [input.identity];
-    const now = this.now();
-    await Promise.all(
-      this.indexKeys(input.workspace, scope, identities).map((key) =>
-        this.options.connection
-          .multi()
-          .zadd(key, now, id)
-          .zremrangebyscore(key, '-inf', String(now - EVENT_INDEX_MS))
-          .pexpire(key, EVENT_INDEX_MS)
-          .exec(),
-      ),
-    );
-  }
-
-  /** An anonymous user id names its identity by hash: both are filed under the identity. */
-  private indexKeys(
-    workspace: string,
-    scope: UserScope | undefined,
-    identities: readonly string[],
-  ): string[] {
-    const keys = new Set<string>();
-    if (scope?.userId.startsWith(ANONYMOUS_PREFIX))
-      keys.add(this.keys.identityEvents(scope.userId.slice(ANONYMOUS_PREFIX.length)));
-    else if (scope) keys.add(this.keys.userEvents(scope));
-    for (const identity of identities)
-      keys.add(this.keys.identityEvents(this.keys.identityHash(workspace, identity)));
-    return [...keys];
+    await this.index.file({ workspace: input.workspace, scope, identities }, id, this.now());
   }
 }
 

@@ -1,7 +1,7 @@
 // The operator events delivery worker: signed POSTs, at least once, exponential backoff for up to 24 hours.
 import { Worker, type Job, type MinimalJob } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { Connection } from '../store/connections.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
 import { EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
@@ -46,7 +46,7 @@ export function eventRetryDelay(
 
 export interface EventWorkerOptions {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers need. */
-  connection: Redis;
+  connection: Connection;
   /** The key prefix (`Keys.prefix`). */
   prefix: string;
   directory: ConfigSource;

@@ -1,18 +1,18 @@
 // The operator API: Bearer workspace keys, zod at the edge, JSON errors, per-key rate limits.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { TokenStore } from '../auth/token-store.js';
+import type { TokenStore } from '../store/token-store.js';
 import type { Config } from '../config/index.js';
 import { identityOf } from '../core/events.js';
 import type { ConfigSource } from '../events/sink.js';
-import { IdentityInUseError, type IdentityStore } from '../identity/identity-store.js';
+import { IdentityInUseError, type IdentityStore } from '../store/identity-store.js';
 import type { LinkCodes } from '../identity/link-codes.js';
 import { ANONYMOUS_PREFIX, type UserView } from '../identity/types.js';
 import type { Logger } from '../log.js';
 import { clientOf } from '../net/addresses.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
+import type { FixedWindowLimiter } from '../store/rate-limiter.js';
 import {
   CreateLinkCodeBodySchema,
   HistoryQuerySchema,
@@ -29,8 +29,8 @@ export const AUTH_FAILURES_PER_MINUTE = 20;
 
 export interface OperatorApiDeps {
   directory: ConfigSource;
-  /** For the per-key rate limit; a connection that fails fast (the web one). */
-  redis: Redis;
+  /** For the per-key and failed-authentication rate limits; on a connection that fails fast (the web one). */
+  limiter: FixedWindowLimiter;
   keys: IdentityKeys;
   identity: IdentityStore;
   tokens: TokenStore;
@@ -185,12 +185,10 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
       } satisfies Caller;
       return next();
     }
-    const at = now();
-    const window = Math.floor(at / 60_000);
-    const key = deps.keys.apiAuthFailures(clientOf(req.ip ?? req.socket.remoteAddress ?? ''), window);
-    const result = await deps.redis.multi().incr(key).pexpire(key, 61_000).exec();
-    if (Number(result?.[0]?.[1] ?? 0) > AUTH_FAILURES_PER_MINUTE) {
-      const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - at) / 1000));
+    const client = clientOf(req.ip ?? req.socket.remoteAddress ?? '');
+    const failures = await deps.limiter.hit((window) => deps.keys.apiAuthFailures(client, window), now());
+    if (failures.count > AUTH_FAILURES_PER_MINUTE) {
+      const retryAfter = Math.max(1, Math.ceil(failures.retryAfterMs / 1000));
       res.set('Retry-After', String(retryAfter));
       throw new ApiError(
         429,
@@ -206,21 +204,18 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     );
   });
 
-  // A fixed one-minute window per key: simple, one round trip, and at most twice the rate across a boundary.
+  // A fixed one-minute window per key (see `FixedWindowLimiter`).
   router.use('/v1', async (_req, res, next) => {
     const caller = res.locals.caller as Caller;
     const limit =
       deps.directory().config.workspaces[caller.workspace]?.rateLimit?.requestsPerMinute ??
       DEFAULT_REQUESTS_PER_MINUTE;
-    const at = now();
-    const window = Math.floor(at / 60_000);
-    const key = deps.keys.apiRateLimit(caller.keyHash, window);
-    const result = await deps.redis.multi().incr(key).pexpire(key, 61_000).exec();
-    const count = Number(result?.[0]?.[1] ?? 0);
+    const hits = await deps.limiter.hit((window) => deps.keys.apiRateLimit(caller.keyHash, window), now());
+    const count = hits.count;
     res.set('RateLimit-Limit', String(limit));
     res.set('RateLimit-Remaining', String(Math.max(0, limit - count)));
     if (count > limit) {
-      const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - at) / 1000));
+      const retryAfter = Math.max(1, Math.ceil(hits.retryAfterMs / 1000));
       res.set('Retry-After', String(retryAfter));
       throw new ApiError(
         429,

@@ -1,11 +1,10 @@
 // Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`.
-import type { Redis } from 'ioredis';
 import type { DeliveryStatus } from '../../channels/index.js';
 import { identityOf, type Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BotRef } from '../runtime/directory.js';
-import type { Keys } from '../store/keys.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 
 export interface MessageFailure {
   botId: string;
@@ -21,8 +20,7 @@ export interface MessageFailure {
 
 export class StatusRecorder {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: Keys,
+    private readonly store: ConversationStore,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly onFailure: (failure: MessageFailure) => Promise<void>,
@@ -36,8 +34,8 @@ export class StatusRecorder {
   async record(report: DeliveryStatus, bot: BotRef | undefined): Promise<void> {
     const { status, channel } = report;
     if (!report.failed || !bot) return;
-    const cid = this.keys.conversationId(bot.id, identityOf(channel, report.to));
-    if ((await this.redis.getdel(this.keys.sent(cid, report.messageId))) === null) {
+    const cid = this.store.keys.conversationId(bot.id, identityOf(channel, report.to));
+    if (!(await this.store.settleSent(cid, report.messageId))) {
       this.logger.info('status callback for a message we did not send or already reported; ignored', {
         messageSid: report.messageId,
         status,

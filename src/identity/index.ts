@@ -1,13 +1,4 @@
-// Identity: users, channel identities, tiers, link codes, profiles, history and erasure.
-export {
-  IdentityInUseError,
-  IdentityStore,
-  REDACTED,
-  type IdentityStoreOptions,
-  type MarkVerifiedInput,
-  type RegisterInput,
-  type ResolveInput,
-} from './identity-store.js';
+// Identity rules: tiers, link codes, who-am-i (their Redis side is src/store/identity-store.ts and link-code-store.ts).
 export {
   LinkCodeCollisionError,
   LinkCodes,

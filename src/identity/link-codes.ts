@@ -1,12 +1,9 @@
 // One-time link codes: random, single-use, expiring, never in clear in Redis, wrong tries limited per identity and per workspace.
-import { installScripts } from '../store/scripts.js';
 import { randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { TryCounter, type TryPolicy } from '../store/try-counter.js';
-import type { DataCipher } from '../store/cipher.js';
-import { places } from '../store/places.js';
-import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
-import type { IdentityStore } from './identity-store.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { UserScope } from '../store/identity-keys.js';
+import type { LinkCodeStore } from '../store/link-code-store.js';
+import type { TryPolicy } from '../store/try-counter.js';
 import type { CustomData, ResolvedUser } from './types.js';
 
 export interface LinkCodeData {
@@ -54,9 +51,8 @@ export function normalizeLinkCode(typed: string): string {
 }
 
 export interface LinkCodesOptions {
-  redis: Redis;
-  keys: IdentityKeys;
-  cipher: DataCipher;
+  /** Where codes and tries are kept. */
+  codes: LinkCodeStore;
   identity: IdentityStore;
   now?: () => number;
   /** Seconds a code is valid when the operator does not say (10 minutes). */
@@ -72,47 +68,21 @@ interface StoredCode extends LinkCodeData {
   expiresAt: number;
 }
 
-/**
- * Reserve one try for an identity: count it first (so concurrent tries cannot exceed the limit), and
- * start the window on the first one. KEYS: failures. ARGV: window seconds. Returns {count, ttl ms}.
- */
-const RESERVE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}`;
-
-/** Give back a try that turned out right (only while the window lives: DECR would create a key without TTL). */
-const RELEASE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local n = redis.call('DECR', KEYS[1])
-if n <= 0 then redis.call('DEL', KEYS[1]) end
-return n`;
-
 /** How long an expired code is kept, so that it is refused as "expired" rather than "invalid". */
 const EXPIRED_GRACE_MS = 3_600_000;
-
-interface LinkRedis extends Redis {
-  sbLinkReserve(failures: string, windowSeconds: number): Promise<[number, number]>;
-  sbLinkRelease(failures: string): Promise<number>;
-}
 
 export class LinkCodeCollisionError extends Error {}
 
 export class LinkCodes {
-  private readonly redis: LinkRedis;
+  private readonly codes: LinkCodeStore;
   private readonly now: () => number;
   private readonly digits: number;
-  private readonly workspaceTries: TryCounter;
   private readonly shape: RegExp;
 
   constructor(private readonly options: LinkCodesOptions) {
-    this.redis = installScripts<LinkRedis>(options.redis, {
-      sbLinkReserve: { keys: 1, lua: RESERVE },
-      sbLinkRelease: { keys: 1, lua: RELEASE },
-    });
+    this.codes = options.codes;
     this.now = options.now ?? Date.now;
     this.digits = options.digits ?? 10;
-    this.workspaceTries = new TryCounter(options.redis, { now: () => this.now() });
     this.shape = new RegExp(
       `^(?:[${TEXT_ALPHABET}]{${TEXT_LENGTH}}|\\d{${this.digits}}|\\d{${LEGACY_DIGITS}})$`,
     );
@@ -148,17 +118,9 @@ export class LinkCodes {
     };
     for (let tries = 0; tries < 8; tries++) {
       const code = this.newCode(keypad ?? false);
-      const key = this.options.keys.linkCode(data.workspace, code);
-      const sealed = this.options.cipher.seal(JSON.stringify(stored), places.linkCode(data.workspace, code));
-      // NX: a live code is never overwritten by a new one that happens to be equal.
-      const set = await this.redis.set(key, sealed, 'PX', ttlMs + EXPIRED_GRACE_MS, 'NX');
-      if (set !== 'OK') continue;
-      const index = this.options.keys.userLinkCodes(scope);
-      await this.redis.sadd(index, key);
-      // The index lives as long as its longest-lived code.
-      if ((await this.redis.pttl(index)) < ttlMs + EXPIRED_GRACE_MS)
-        await this.redis.pexpire(index, ttlMs + EXPIRED_GRACE_MS);
-      return { code, expiresAt };
+      // A live code is never overwritten by a new one that happens to be equal.
+      if (await this.codes.put(scope, code, JSON.stringify(stored), ttlMs + EXPIRED_GRACE_MS))
+        return { code, expiresAt };
     }
     throw new LinkCodeCollisionError('could not find a free link code; use more digits');
   }
@@ -173,10 +135,8 @@ export class LinkCodes {
     /** The workspace's limit on wrong codes from all its identities together. */
     limit?: WorkspaceLinkLimit;
   }): Promise<RedeemResult> {
-    const { keys } = this.options;
-    const failures = keys.linkCodeFailures(keys.identityHash(input.workspace, input.identity));
     const maxFailures = this.options.maxFailures ?? 5;
-    const [count, ttlMs] = await this.redis.sbLinkReserve(failures, this.options.failureWindowSeconds ?? 900);
+    const { count, ttlMs } = await this.codes.reserveTry(input, this.options.failureWindowSeconds ?? 900);
     if (count > maxFailures)
       return { ok: false, reason: 'rate_limited', until: this.now() + Math.max(0, ttlMs) };
 
@@ -184,16 +144,15 @@ export class LinkCodes {
     if (!this.shape.test(code)) return { ok: false, reason: 'invalid' };
     // Checked before the code is looked up, so a paused workspace says the same to a right and a wrong
     // code, and a right one stays usable once the pause is over.
-    const workspaceKey = keys.linkCodeWorkspaceFailures(input.workspace);
     const policy: TryPolicy | undefined = input.limit && {
       maxAttempts: input.limit.maxFailures,
       windowSeconds: input.limit.window,
       lockoutSeconds: input.limit.lockout,
     };
     if (policy) {
-      const paused = await this.workspaceTries.try(workspaceKey, policy);
+      const paused = await this.codes.workspaceTry(input.workspace, policy);
       if (paused.locked) {
-        await this.redis.sbLinkRelease(failures);
+        await this.codes.releaseTry(input);
         return {
           ok: false,
           reason: 'rate_limited',
@@ -203,16 +162,11 @@ export class LinkCodes {
       }
     }
     const wrong = async (reason: 'invalid' | 'expired'): Promise<RedeemResult> => {
-      const paused = policy ? await this.workspaceTries.failed(workspaceKey, policy) : undefined;
+      const paused = policy ? await this.codes.workspaceFailed(input.workspace, policy) : undefined;
       return { ok: false, reason, ...(paused?.newly ? { workspace: { tripped: true } } : {}) };
     };
-    // GETDEL: of two identities racing with the same code, exactly one gets it. A code issued before
-    // keyed names cannot be moved (its code is not known), so a miss looks under its old name too.
-    const sealed =
-      (await this.redis.getdel(keys.linkCode(input.workspace, code))) ??
-      (await this.redis.getdel(keys.legacyLinkCode(input.workspace, code)));
-    const plain =
-      sealed === null ? undefined : this.options.cipher.open(sealed, places.linkCode(input.workspace, code));
+    // Taken, not read: of two identities racing with the same code, exactly one gets it.
+    const plain = await this.codes.take(input.workspace, code);
     let stored: StoredCode | undefined;
     try {
       stored = plain === undefined ? undefined : (JSON.parse(plain) as StoredCode);
@@ -222,18 +176,14 @@ export class LinkCodes {
     if (!stored || stored.workspace !== input.workspace) return wrong('invalid');
     if (stored.expiresAt <= this.now()) return wrong('expired');
 
-    await this.redis.sbLinkRelease(failures);
-    if (policy) await this.workspaceTries.release(workspaceKey, policy);
+    await this.codes.releaseTry(input);
+    if (policy) await this.codes.workspaceRelease(input.workspace, policy);
     const scope: UserScope = {
       workspace: stored.workspace,
       userId: stored.userId,
       ...(stored.externalId !== undefined ? { externalId: stored.externalId } : {}),
     };
-    await this.redis.srem(
-      keys.userLinkCodes(scope),
-      keys.linkCode(input.workspace, code),
-      keys.legacyLinkCode(input.workspace, code),
-    );
+    await this.codes.forget(scope, code);
     const user = await this.options.identity.markVerified({
       workspace: input.workspace,
       identity: input.identity,

@@ -1,6 +1,6 @@
 // Drains a conversation's inbox one event at a time, in order: the thin shell around the dialog engine.
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Connection } from '../store/connections.js';
 import { providerField, type ChannelAdapter, type ChannelRegistry } from '../../channels/index.js';
 import {
   awaitsSecret,
@@ -28,7 +28,7 @@ import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
 
 export interface ConversationWorkerOptions {
-  connection: Redis;
+  connection: Connection;
   services: TurnServiceDeps;
   channels: ChannelRegistry;
   /** Deletes an inbound message that carried a secret from the provider's log (redactSecretMessages). */

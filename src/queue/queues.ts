@@ -1,6 +1,6 @@
 // The BullMQ queues: one job per conversation (or outbox) with pending work, never one per message.
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Connection } from '../store/connections.js';
 import { createHash } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
 
@@ -27,7 +27,7 @@ export class Queues {
   readonly sends: Queue<KickData>[];
 
   constructor(
-    connection: Redis,
+    connection: Connection,
     readonly keys: Keys,
     readonly shards: number,
   ) {

@@ -1,6 +1,7 @@
 // Jobs a worker holds, and the ones Redis gave it during an outage that it never heard of, handed back.
 import { Job, Worker, type JobJson } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { onReconnect, type Connection } from '../store/connections.js';
+import { activeJobLocks } from '../store/job-locks.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -68,7 +69,12 @@ export function tracked<T, R>(
  * they wait for their lock to lapse and the stalled check (up to 1.5 × the lock time). They go back to
  * wait at once, under the token that holds their lock, so this worker (or another) takes them now.
  */
-export function reclaimAfterOutage(worker: Worker, connection: Redis, logger: Logger, queue: string): void {
+export function reclaimAfterOutage(
+  worker: Worker,
+  connection: Connection,
+  logger: Logger,
+  queue: string,
+): void {
   onReconnect(connection, () => {
     reclaim(worker, connection).then(
       (ids) => {
@@ -83,54 +89,13 @@ export function reclaimAfterOutage(worker: Worker, connection: Redis, logger: Lo
   });
 }
 
-const reconnectHooks = new WeakMap<Redis, (() => void)[]>();
-
-/**
- * Runs `hook` each time the connection is ready again after losing Redis (one listener per connection).
- * A cluster client stays ready when one master fails over: what is lost there is its connection to that
- * node (removed from the pool, `-node`), with the answers in flight on it, so that runs the hooks too;
- * commands they send wait for the promoted replica like any other.
- */
-function onReconnect(connection: Redis, hook: () => void): void {
-  let hooks = reconnectHooks.get(connection);
-  if (!hooks) {
-    const list: (() => void)[] = [];
-    hooks = list;
-    reconnectHooks.set(connection, list);
-    const runAll = () => {
-      for (const run of list) run();
-    };
-    let down = false;
-    connection.on('close', () => (down = true));
-    connection.on('ready', () => {
-      if (!down) return;
-      down = false;
-      runAll();
-    });
-    // Not while the client itself is closing: every node leaves the pool then.
-    if (connection.isCluster)
-      connection.on('-node', () => {
-        if (connection.status === 'ready') runAll();
-      });
-  }
-  hooks.push(hook);
-}
-
-async function reclaim(worker: Worker, connection: Redis): Promise<string[]> {
+async function reclaim(worker: Worker, connection: Connection): Promise<string[]> {
   const running = held.get(worker) ?? new Set<string>();
   const ours = (id: string) =>
     running.has(id) || (worker instanceof ReclaimingWorker && worker.hasFetched(id));
-  const active = await connection.lrange(worker.keys.active!, 0, -1);
   const mine = `${worker.id}:`;
-  const candidates = active.filter((id) => !ours(id));
-  if (!candidates.length) return [];
-  // BullMQ's lock key for a job (its own key builder, plus the suffix its scripts use).
-  const locks = (await connection
-    .pipeline(candidates.map((id) => ['get', `${worker.toKey(id)}:lock`]))
-    .exec()) as [Error | null, string | null][];
   const handedBack: string[] = [];
-  for (const [i, id] of candidates.entries()) {
-    const token = locks[i]?.[1];
+  for (const { id, token } of await activeJobLocks(connection, worker, ours)) {
     // Checked again: a job fetched while the locks were read is known by now.
     if (!token?.startsWith(mine) || ours(id)) continue;
     const job = await Job.fromId(worker, id);

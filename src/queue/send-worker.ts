@@ -1,6 +1,6 @@
 // Drains a conversation's outbox through each reply's channel, in order, retrying what may pass.
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Connection } from '../store/connections.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
@@ -24,7 +24,7 @@ export interface SendFailure {
 }
 
 export interface SendWorkerOptions {
-  connection: Redis;
+  connection: Connection;
   queues: Queues;
   store: ConversationStore;
   channels: ChannelRegistry;

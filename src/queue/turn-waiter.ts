@@ -1,20 +1,20 @@
 // Lets a voice webhook wait for its turn's answer: one pub/sub connection per process, many waiters.
-import type { Redis } from 'ioredis';
+import type { Connection } from '../store/connections.js';
 import type { ConversationStore } from '../store/conversation-store.js';
+import { TurnAnnouncements, turnRef } from '../store/turn-announcements.js';
 
 export class TurnWaiter {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private ready: Promise<unknown>;
+  private readonly turns: TurnAnnouncements;
 
   constructor(
-    private readonly subscriber: Redis,
+    subscriber: Connection,
     private readonly store: ConversationStore,
   ) {
-    this.subscriber.on('message', (_channel: string, ref: string) => {
+    this.turns = new TurnAnnouncements(subscriber, store.keys, (ref) => {
       const set = this.waiters.get(ref);
       if (set) for (const wake of set) wake();
     });
-    this.ready = this.subscriber.subscribe(store.keys.turnsChannel());
   }
 
   /**
@@ -22,7 +22,7 @@ export class TurnWaiter {
    * undefined if it did not, 'over' when the call is over (its answers are no longer given out).
    */
   async wait(cid: string, turn: number, ms: number): Promise<string | 'over' | undefined> {
-    const ref = `${cid}:${turn}`;
+    const ref = turnRef(cid, turn);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     let set = this.waiters.get(ref);
@@ -30,7 +30,7 @@ export class TurnWaiter {
     set.add(wake);
     let timer: NodeJS.Timeout | undefined;
     try {
-      await this.ready;
+      await this.turns.ready;
       // Subscribed first, then look: an answer published in between is not missed.
       const now = await this.store.turnAnswer(cid, turn);
       if (now !== undefined) return now;
@@ -48,6 +48,6 @@ export class TurnWaiter {
 
   async close(): Promise<void> {
     for (const set of this.waiters.values()) for (const wake of set) wake();
-    this.subscriber.disconnect();
+    this.turns.close();
   }
 }

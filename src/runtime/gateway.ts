@@ -12,11 +12,13 @@ import { answerClientError, createApp } from '../http/app.js';
 import { sandboxRouter } from '../http/sandbox.js';
 import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
 import { operatorApiRouter } from '../http/operator-api.js';
-import { Lockout } from '../auth/lockout.js';
-import { RedisTokenStore } from '../auth/token-store.js';
 import { identityOf, type Channel } from '../core/events.js';
 import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../events/index.js';
-import { IdentityStore, LinkCodes } from '../identity/index.js';
+import { LinkCodes } from '../identity/index.js';
+import { IdentityStore } from '../store/identity-store.js';
+import { LinkCodeStore } from '../store/link-code-store.js';
+import { Lockout } from '../store/lockout.js';
+import { RedisTokenStore } from '../store/token-store.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { identityServices } from './identity-services.js';
 import { StatusRecorder } from '../http/status-recorder.js';
@@ -37,9 +39,12 @@ import { createSendWorker } from '../queue/send-worker.js';
 import { jobsInFlight } from '../queue/reclaim.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { createDataCipher, DataKeyError, SANDBOX_DATA_KEY } from '../store/cipher.js';
+import { keyHolders } from '../store/connections.js';
 import { ConversationStore } from '../store/conversation-store.js';
+import { eraseConversations } from '../store/erasure.js';
 import type { Durability } from '../store/durability.js';
 import { Keys } from '../store/keys.js';
+import { FixedWindowLimiter } from '../store/rate-limiter.js';
 import { migrateLegacyNames } from '../store/key-migration.js';
 import { loadKeyNaming } from '../store/key-naming.js';
 import { Directory } from './directory.js';
@@ -144,11 +149,6 @@ function botsByWorkspace(config: Config): Map<string, string[]> {
   for (const [id, bot] of Object.entries(config.bots))
     map.set(bot.workspace, [...(map.get(bot.workspace) ?? []), id]);
   return map;
-}
-
-/** The servers that hold keys, for a SCAN: each master of a cluster, or the one Redis. */
-function keyHolders(redis: Redis): Redis[] {
-  return redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
 }
 
 /**
@@ -292,25 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const identity of identities) {
       for (const [botId] of bots) cids.add(keys.conversationId(botId, identity));
     }
-    for (const cid of cids) await workStore.forget(cid);
-    // forget() cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): a SCAN
-    // finds them, on every master of a cluster. Erasure is rare, and SCAN does not block Redis. One UNLINK
-    // per conversation: its keys share one hash tag, two conversations' keys may not share a slot.
-    for (const node of keyHolders(work)) {
-      let cursor = '0';
-      do {
-        const [next, found] = await node.scan(cursor, 'MATCH', `${keys.prefix}:c:{*`, 'COUNT', 1000);
-        cursor = next;
-        const ours = new Map<string, string[]>();
-        for (const key of found) {
-          const cid = /:c:\{([^}]+)\}/.exec(key)?.[1] ?? '';
-          if (cids.has(cid)) ours.set(cid, [...(ours.get(cid) ?? []), key]);
-        }
-        for (const group of ours.values()) await work.unlink(...group);
-      } while (cursor !== '0');
-    }
-    // A dead-lettered turn keeps its event (sealed) and its reason: it goes with the conversation.
-    const deadLetters = await workStore.forgetDeadLetters(cids);
+    const { deadLetters } = await eraseConversations(work, workStore, cids);
     if (deadLetters > 0)
       logger.info('dead letters of an erased user removed', { workspace, removed: deadLetters });
     // Events still queued, retrying or given up name the user and their number: they go too, undelivered.
@@ -327,7 +309,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       onErase,
       durability: durability(env),
     });
-    const linkCodes = new LinkCodes({ redis, keys: identityKeys, cipher, identity });
+    const linkCodes = new LinkCodes({
+      codes: new LinkCodeStore(redis, identityKeys, cipher, { now: Date.now }),
+      identity,
+    });
     return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
   };
   const workEvents = new QueuedEventSink({
@@ -457,7 +442,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
     connections.push(subscriber);
     waiter = new TurnWaiter(subscriber, webStore);
-    const statuses = new StatusRecorder(web, keys, logger, metrics, async (failure) => {
+    const statuses = new StatusRecorder(webStore, logger, metrics, async (failure) => {
       await messageFailed(webIdentity, {
         botId: failure.botId,
         channel: failure.channel,
@@ -482,7 +467,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }),
       operatorApiRouter({
         directory: currentDirectory,
-        redis: web,
+        limiter: new FixedWindowLimiter(web),
         keys: identityKeys,
         identity: webIdentity.identity,
         tokens: webIdentity.tokens,

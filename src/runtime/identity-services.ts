@@ -1,10 +1,11 @@
 // Binds users, link codes, the token cache and lockouts to one turn of one conversation.
 import { accountPolicy, displayedUserId, typedAccountId, userNamespace } from '../auth/accounts.js';
-import type { Lockout } from '../auth/lockout.js';
-import type { TokenStore } from '../auth/token-store.js';
 import type { UserView } from '../core/ports.js';
-import type { IdentityStore, LinkCodes, ResolvedUser } from '../identity/index.js';
+import type { LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { Lockout } from '../store/lockout.js';
+import type { TokenStore } from '../store/token-store.js';
 import type { AccountTry, IdentityServices, TurnScope } from './turn-services.js';
 
 /** Seconds from now until `until` (ms), at least 1. */

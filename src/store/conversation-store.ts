@@ -1,7 +1,9 @@
 // Redis access for conversations: inboxes, dialog state, outboxes and voice turn answers.
 import { randomBytes } from 'node:crypto';
-import { installScripts } from './scripts.js';
-import type { Redis } from 'ioredis';
+import type { Connection } from './connections.js';
+import { FixedWindowLimiter } from './rate-limiter.js';
+import { Script } from './scripts.js';
+import { turnRef } from './turn-announcements.js';
 import type { Channel, InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
@@ -159,59 +161,46 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
-interface ScriptedRedis extends Redis {
-  sbAccept(
-    seen: string,
-    inbox: string,
-    seenTtl: number,
-    event: string,
-    inboxTtl: number,
-    durable: '0' | '1',
-  ): Promise<number>;
-  sbCommit(...args: (string | number)[]): Promise<string | number | null>;
-  sbPopIfHead(list: string, attempts: string, head: string, itemId: string): Promise<string | number | null>;
-  sbCountAttempt(attempts: string, itemId: string): Promise<number>;
-  sbForgetDeadLetters(deadLetters: string, ...cids: string[]): Promise<number>;
-  sbAcceptCall(...args: (string | number)[]): Promise<number>;
-  sbTurnAnswer(turn: string, call: string): Promise<string | number | null>;
-  sbClaimOutbox(
-    claim: string,
-    outbox: string,
-    token: string,
-    leaseMs: number,
-  ): Promise<[number, string | number | null]>;
-  sbPopReply(
-    outbox: string,
-    attempts: string,
-    claim: string,
-    sent: string,
-    head: string,
-    replyId: string,
-    token: string,
-    leaseMs: number,
-    sentTtl: number | '',
-  ): Promise<string | number | null>;
-  sbReleaseOutbox(claim: string, token: string): Promise<number>;
-}
+type Arg = string | number;
+
+/** The conversation scripts: keys first, then arguments (see each script's KEYS and ARGV). */
+const scripts = {
+  accept: new Script<
+    [seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number, durable: '0' | '1'],
+    number
+  >(2, ACCEPT),
+  commit: new Script<Arg[], string | number | null>(7, COMMIT),
+  popIfHead: new Script<
+    [list: string, attempts: string, head: string, itemId: string],
+    string | number | null
+  >(2, POP_IF_HEAD),
+  countAttempt: new Script<[attempts: string, itemId: string], number>(1, COUNT_ATTEMPT),
+  forgetDeadLetters: new Script<[deadLetters: string, ...cids: string[]], number>(1, FORGET_DEAD_LETTERS),
+  acceptCall: new Script<Arg[], number>(3, ACCEPT_CALL),
+  turnAnswer: new Script<[turn: string, call: string], string | number | null>(2, TURN_ANSWER),
+  claimOutbox: new Script<
+    [claim: string, outbox: string, token: string, leaseMs: number],
+    [number, string | number | null]
+  >(2, CLAIM_OUTBOX),
+  popReply: new Script<
+    [
+      outbox: string,
+      attempts: string,
+      claim: string,
+      sent: string,
+      head: string,
+      replyId: string,
+      token: string,
+      leaseMs: number,
+      sentTtl: number | '',
+    ],
+    string | number | null
+  >(4, POP_REPLY),
+  releaseOutbox: new Script<[claim: string, token: string], number>(1, RELEASE_OUTBOX),
+};
 
 /** What became of a voice event: queued, a duplicate, or refused because its call is over or unknown here. */
 export type CallAccepted = 'new' | 'duplicate' | 'ended' | 'unknown';
-
-/** Installs our scripts on a connection (idempotent; ioredis caches them by SHA). */
-export function withScripts(redis: Redis): ScriptedRedis {
-  return installScripts<ScriptedRedis>(redis, {
-    sbAccept: { keys: 2, lua: ACCEPT },
-    sbCommit: { keys: 7, lua: COMMIT },
-    sbPopIfHead: { keys: 2, lua: POP_IF_HEAD },
-    sbCountAttempt: { keys: 1, lua: COUNT_ATTEMPT },
-    sbForgetDeadLetters: { keys: 1, lua: FORGET_DEAD_LETTERS },
-    sbAcceptCall: { keys: 3, lua: ACCEPT_CALL },
-    sbTurnAnswer: { keys: 2, lua: TURN_ANSWER },
-    sbClaimOutbox: { keys: 2, lua: CLAIM_OUTBOX },
-    sbPopReply: { keys: 4, lua: POP_REPLY },
-    sbReleaseOutbox: { keys: 1, lua: RELEASE_OUTBOX },
-  });
-}
 
 /** A reply waiting in a conversation's outbox. */
 export interface OutboxItem {
@@ -250,15 +239,17 @@ export type OutboxClaim = { held: false; head: string | null } | { held: true; r
 export type PoppedReply = Committed | { fenced: true };
 
 export class ConversationStore {
-  private readonly redis: ScriptedRedis;
+  /** The per-identity message limit's counts. */
+  private readonly messages: FixedWindowLimiter;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Connection,
     readonly keys: Keys,
     private readonly cipher: DataCipher,
     private readonly durability: Durability = NO_REPLICAS,
   ) {
-    this.redis = withScripts(redis);
+    // Kept two minutes: a turn handled late still finds its minute's count.
+    this.messages = new FixedWindowLimiter(redis, { keepMs: 120_000 });
   }
 
   /**
@@ -272,7 +263,8 @@ export class ConversationStore {
     const durable = this.durability.replicas > 0 ? '1' : '0';
     const inbox = this.keys.inbox(cid);
     const added = await writeDurably(this.redis, this.durability, inbox, () =>
-      this.redis.sbAccept(
+      scripts.accept.run(
+        this.redis,
         this.keys.seen(cid, event.id),
         inbox,
         MESSAGE_SEEN_TTL,
@@ -289,7 +281,8 @@ export class ConversationStore {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
     const result = await writeDurably(this.redis, this.durability, inbox, () =>
-      this.redis.sbAcceptCall(
+      scripts.acceptCall.run(
+        this.redis,
         this.keys.seen(cid, event.id),
         inbox,
         this.keys.call(cid),
@@ -356,7 +349,7 @@ export class ConversationStore {
       turn ? this.cipher.seal(turn.answer, places.turn(cid, turn.turn)) : '',
       TURN_RESULT_TTL,
       this.keys.turnsChannel(),
-      turn ? `${cid}:${turn.turn}` : '',
+      turn ? turnRef(cid, turn.turn) : '',
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
       // Unique to this call: only a resend of this very command carries it.
       randomBytes(12).toString('base64url'),
@@ -366,7 +359,7 @@ export class ConversationStore {
       this.redis,
       this.durability,
       this.keys.inbox(cid),
-      () => this.redis.sbCommit(...args),
+      () => scripts.commit.run(this.redis, ...args),
       { strict: false },
     );
     if (result === -1) return { lost: true };
@@ -379,7 +372,7 @@ export class ConversationStore {
   }
 
   async countAttempt(cid: string, itemId: string): Promise<number> {
-    return this.redis.sbCountAttempt(this.keys.attempts(cid), itemId);
+    return scripts.countAttempt.run(this.redis, this.keys.attempts(cid), itemId);
   }
 
   /**
@@ -387,7 +380,8 @@ export class ConversationStore {
    * pop) and returns its oldest reply, unless another job holds it.
    */
   async claimOutbox(cid: string, token: string, leaseMs: number): Promise<OutboxClaim> {
-    const [status, value] = await this.redis.sbClaimOutbox(
+    const [status, value] = await scripts.claimOutbox.run(
+      this.redis,
       this.keys.outboxClaim(cid),
       this.keys.outbox(cid),
       token,
@@ -399,7 +393,7 @@ export class ConversationStore {
 
   /** Gives the outbox up (a send job that stops early: a retry later, an error). */
   async releaseOutbox(cid: string, token: string): Promise<void> {
-    await this.redis.sbReleaseOutbox(this.keys.outboxClaim(cid), token);
+    await scripts.releaseOutbox.run(this.redis, this.keys.outboxClaim(cid), token);
   }
 
   openReply(cid: string, raw: string): OutboxItem | undefined {
@@ -421,7 +415,8 @@ export class ConversationStore {
       this.durability,
       k.outbox(cid),
       () =>
-        this.redis.sbPopReply(
+        scripts.popReply.run(
+          this.redis,
           k.outbox(cid),
           k.attempts(cid),
           k.outboxClaim(cid),
@@ -443,9 +438,17 @@ export class ConversationStore {
     return this.redis.llen(this.keys.outbox(cid));
   }
 
+  /**
+   * Settles a sent reply's status callback: true the first time, false for a MessageSid we never sent or
+   * one already reported (it is forgotten as it is reported).
+   */
+  async settleSent(cid: string, messageSid: string): Promise<boolean> {
+    return (await this.redis.getdel(this.keys.sent(cid, messageSid))) !== null;
+  }
+
   /** The answer to a voice turn, if the worker has finished it; 'over' for a call that is over or unknown. */
   async turnAnswer(cid: string, turn: number): Promise<string | 'over' | undefined> {
-    const raw = await this.redis.sbTurnAnswer(this.keys.turn(cid, turn), this.keys.call(cid));
+    const raw = await scripts.turnAnswer.run(this.redis, this.keys.turn(cid, turn), this.keys.call(cid));
     if (raw === -1) return 'over';
     return typeof raw === 'string' ? this.cipher.open(raw, places.turn(cid, turn)) : undefined;
   }
@@ -465,13 +468,13 @@ export class ConversationStore {
 
   /** Counts a message against the identity's per-minute limit; returns the count in this minute. */
   async countMessage(cid: string, event: { id: string; receivedAt: number }): Promise<number> {
-    // A set of message ids, not a counter: a turn run again after a crash is not counted twice.
-    const key = this.keys.rate(cid, Math.floor(event.receivedAt / 60_000));
-    const replies = (await this.redis.multi().sadd(key, event.id).expire(key, 120).scard(key).exec()) as [
-      Error | null,
-      number,
-    ][];
-    return Number(replies[2]![1]);
+    // Counted by message id: a turn run again after a crash is not counted twice.
+    const { count } = await this.messages.hit(
+      (minute) => this.keys.rate(cid, minute),
+      event.receivedAt,
+      event.id,
+    );
+    return count;
   }
 
   /** Stores and announces the answer to a voice turn outside a commit (an apology after dead-lettering). */
@@ -480,7 +483,7 @@ export class ConversationStore {
     await this.redis
       .multi()
       .set(this.keys.turn(cid, turn), sealed, 'EX', TURN_RESULT_TTL)
-      .publish(this.keys.turnsChannel(), `${cid}:${turn}`)
+      .publish(this.keys.turnsChannel(), turnRef(cid, turn))
       .exec();
   }
 
@@ -494,7 +497,7 @@ export class ConversationStore {
   async forgetDeadLetters(cids: Iterable<string>): Promise<number> {
     const list = [...cids];
     if (list.length === 0) return 0;
-    return this.redis.sbForgetDeadLetters(this.keys.deadLetters(), ...list);
+    return scripts.forgetDeadLetters.run(this.redis, this.keys.deadLetters(), ...list);
   }
 
   private async popIfHead(list: string, attempts: string, head: string, itemId: string): Promise<Committed> {
@@ -502,7 +505,7 @@ export class ConversationStore {
       this.redis,
       this.durability,
       list,
-      () => this.redis.sbPopIfHead(list, attempts, head, itemId),
+      () => scripts.popIfHead.run(this.redis, list, attempts, head, itemId),
       { strict: false },
     );
     if (result === -1) return { lost: true };

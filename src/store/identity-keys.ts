@@ -171,6 +171,26 @@ export class IdentityKeys {
     return `${this.prefix}:af:{${this.digest('api-client', clientAddress)}}:${window}`;
   }
 
+  /** A SCAN pattern matching every link code (for tools and tests; a code's key name is `linkCode`). */
+  everyLinkCode(): string {
+    return `${this.prefix}:lc:*`;
+  }
+
+  /** A SCAN pattern matching every operator API rate-limit window (`apiRateLimit`). */
+  everyApiRateLimit(): string {
+    return `${this.prefix}:rl:*`;
+  }
+
+  /** A SCAN pattern matching every cached token (`token`). */
+  everyCachedToken(): string {
+    return `${this.prefix}:u:*:tok:*`;
+  }
+
+  /** The keyed hash a link code's key name carries (see `linkCode`), or undefined for another key. */
+  linkCodeHashOf(key: string): string | undefined {
+    return key.startsWith(`${this.prefix}:lc:{`) ? /\{([^}]+)\}$/.exec(key)?.[1] : undefined;
+  }
+
   /** BullMQ prefix of the operator events queue (with its own hash tag). */
   eventsQueuePrefix(): string {
     return `${this.prefix}:{events}`;

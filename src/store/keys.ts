@@ -77,6 +77,26 @@ export class Keys {
     return dot < 0 ? `${this.prefix}:c:{${cid}}` : `${this.prefix}:c:{${cid.slice(0, dot)}}${cid.slice(dot)}`;
   }
 
+  /** A SCAN pattern matching every key under the prefix. */
+  everything(): string {
+    return `${this.prefix}:*`;
+  }
+
+  /** A SCAN pattern matching every conversation key (of every conversation and call). */
+  conversationKeysPattern(): string {
+    return `${this.prefix}:c:{*`;
+  }
+
+  /** A SCAN pattern matching every inbound dedupe mark (of conversations and calls). */
+  everySeen(): string {
+    return `${this.prefix}:c:*:seen:*`;
+  }
+
+  /** The conversation (its hash tag: the caller's id for a call) a key found by that pattern belongs to. */
+  conversationOfKey(key: string): string | undefined {
+    return /:c:\{([^}]+)\}/.exec(key)?.[1];
+  }
+
   /** The keys of the channel identity itself, shared by all of its calls. */
   private caller(cid: string): string {
     const dot = cid.indexOf('.');
@@ -173,4 +193,14 @@ export class Keys {
   sendQueuePrefix(shard: number): string {
     return `${this.prefix}:{send${shard}}`;
   }
+}
+
+/** BullMQ's lock key of a job (its own key builder's job key, plus the suffix its scripts use). */
+export function bullmqJobLock(jobKey: string): string {
+  return `${jobKey}:lock`;
+}
+
+/** A BullMQ queue's own key (`wait`, `active`, `delayed`…), as BullMQ names it under a queue prefix. */
+export function bullmqQueueKey(queuePrefix: string, queue: string, part: string): string {
+  return `${queuePrefix}:${queue}:${part}`;
 }

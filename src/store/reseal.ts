@@ -1,7 +1,7 @@
 // Seals again, where it lies, a value found sealed the old way (without its place) or under an old key.
-import type { Redis } from 'ioredis';
+import type { Connection } from './connections.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
-import { installScripts } from './scripts.js';
+import { Script } from './scripts.js';
 
 /**
  * Replace a value only if it is still the one that was read (a writer in between wins), keeping its TTL.
@@ -21,22 +21,19 @@ else
 end
 return 1`;
 
-interface ResealRedis extends Redis {
-  sbReseal(key: string, kind: string, at: string, read: string, sealed: string): Promise<number>;
-}
+const reseal = new Script<[key: string, kind: string, at: string, read: string, sealed: string], number>(
+  1,
+  RESEAL,
+);
 
 /** Where a sealed value lies: a string key, a hash field or a list item. */
 export type SealedSpot = { key: string; field?: string; index?: number };
 
 export class Resealer {
-  private readonly redis: ResealRedis;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Connection,
     private readonly cipher: DataCipher,
-  ) {
-    this.redis = installScripts<ResealRedis>(redis, { sbReseal: { keys: 1, lua: RESEAL } });
-  }
+  ) {}
 
   /**
    * Opens a value; one that is stale is sealed again for its place and written back. Returns the
@@ -57,7 +54,7 @@ export class Resealer {
         : spot.index !== undefined
           ? ['list', String(spot.index)]
           : ['string', ''];
-    const written = await this.redis.sbReseal(spot.key, kind, at, sealed, fresh).catch(() => 0);
+    const written = await reseal.run(this.redis, spot.key, kind, at, sealed, fresh).catch(() => 0);
     return { plain, sealed: written === 1 ? fresh : sealed };
   }
 }

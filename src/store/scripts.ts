@@ -1,22 +1,31 @@
-// Installs Lua scripts as commands on a Redis connection: the one mechanism every store uses.
-import type { Redis } from 'ioredis';
+// Lua scripts run by SHA on any connection, without installing anything on the connection itself.
+import { createHash } from 'node:crypto';
+import type { Connection } from './connections.js';
 
-export interface Script {
-  /** How many of the command's arguments are keys (all sharing one hash tag, for Redis Cluster). */
-  keys: number;
-  lua: string;
-}
+type Arg = string | number;
 
 /**
- * Defines each script as a command named after its key, once per connection (stores sharing a
- * connection install theirs side by side; ioredis runs them by SHA, loading them on first use).
- * `T` is the connection's type with the commands' signatures.
+ * One Lua script: its source and SHA. `run` sends EVALSHA, and EVAL only when Redis answers NOSCRIPT (the
+ * first use on a node, or after a restart or a failover), which is what ioredis's `defineCommand` does, so a
+ * script costs the same round trips. `Args` lists the keys first (`keys` of them, all sharing one hash tag,
+ * for Redis Cluster), then the other arguments.
  */
-export function installScripts<T extends Redis>(redis: Redis, scripts: Record<string, Script>): T {
-  const commands = redis as unknown as Record<string, unknown>;
-  for (const [name, script] of Object.entries(scripts)) {
-    if (typeof commands[name] !== 'function')
-      redis.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
+export class Script<Args extends Arg[], Result> {
+  readonly sha: string;
+
+  constructor(
+    readonly keys: number,
+    readonly lua: string,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
   }
-  return redis as T;
+
+  async run(redis: Connection, ...args: Args): Promise<Result> {
+    try {
+      return (await redis.evalsha(this.sha, this.keys, ...args)) as Result;
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return (await redis.eval(this.lua, this.keys, ...args)) as Result;
+    }
+  }
 }

@@ -1,6 +1,6 @@
 // Failed tries counted per target (a typed account, a whole workspace's link codes), strict under concurrency.
-import type { Redis } from 'ioredis';
-import { installScripts } from './scripts.js';
+import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
 
 /**
  * One string per target, `failures:windowEndMs:lockedUntilMs`. A try is counted before the check it
@@ -49,19 +49,16 @@ const RELEASE = `${PARSE}
 if lockedUntil <= now and failures > 0 then failures = failures - 1; save() end
 return {0, 0, 0}`;
 
-type Script = (
-  key: string,
-  now: number,
-  maxFailures: number,
-  windowMs: number,
-  lockoutMs: number,
-) => Promise<[number, number, number]>;
+type Counted = Script<
+  [key: string, now: number, maxFailures: number, windowMs: number, lockoutMs: number],
+  [number, number, number]
+>;
 
-interface CounterRedis extends Redis {
-  sbTryCount: Script;
-  sbTryFailed: Script;
-  sbTryRelease: Script;
-}
+const scripts = {
+  try: new Script(1, TRY) as Counted,
+  failed: new Script(1, FAILED) as Counted,
+  release: new Script(1, RELEASE) as Counted,
+};
 
 export interface TryPolicy {
   /** Failures allowed in the window; the next try is refused. */
@@ -81,20 +78,17 @@ export interface TryOutcome {
 }
 
 export class TryCounter {
-  private readonly redis: CounterRedis;
   private readonly now: () => number;
 
-  constructor(redis: Redis, options: { now?: () => number } = {}) {
-    this.redis = installScripts<CounterRedis>(redis, {
-      sbTryCount: { keys: 1, lua: TRY },
-      sbTryFailed: { keys: 1, lua: FAILED },
-      sbTryRelease: { keys: 1, lua: RELEASE },
-    });
+  constructor(
+    private readonly redis: Connection,
+    options: { now?: () => number } = {},
+  ) {
     this.now = options.now ?? Date.now;
   }
 
-  private async run(script: Script, key: string, policy: TryPolicy): Promise<TryOutcome> {
-    const [locked, until, newly] = await script.call(
+  private async run(script: Counted, key: string, policy: TryPolicy): Promise<TryOutcome> {
+    const [locked, until, newly] = await script.run(
       this.redis,
       key,
       this.now(),
@@ -107,17 +101,17 @@ export class TryCounter {
 
   /** Counts a try before it is checked, or says the target is locked (then nothing is checked). */
   try(key: string, policy: TryPolicy): Promise<TryOutcome> {
-    return this.run(this.redis.sbTryCount, key, policy);
+    return this.run(scripts.try, key, policy);
   }
 
   /** The try was wrong: locks the target when that was its last allowed failure. */
   failed(key: string, policy: TryPolicy): Promise<TryOutcome> {
-    return this.run(this.redis.sbTryFailed, key, policy);
+    return this.run(scripts.failed, key, policy);
   }
 
   /** The try was right, or could not be checked: it does not count. */
   async release(key: string, policy: TryPolicy): Promise<void> {
-    await this.run(this.redis.sbTryRelease, key, policy);
+    await this.run(scripts.release, key, policy);
   }
 
   /** A success forgets the target's failures. */

@@ -2,6 +2,7 @@
 // way to freeze a worker in the middle of a turn), or cut every client off for a while (a Redis blip).
 import { listenOnLoopback } from '../fakes/loopback.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { bullmqQueueKey } from '../../src/store/keys.js';
 
 export interface RedisProxy {
   /** redis://127.0.0.1:PORT: give it to the process to freeze. */
@@ -33,7 +34,9 @@ export function commitCommandPattern(prefix: string): RegExp {
 
 /** Matches BullMQ's moveToActive on a queue: 11 keys, the first the queue's wait list. */
 export function moveToActivePattern(queuePrefix: string, queue: string): RegExp {
-  return new RegExp(`\\r\\n\\$2\\r\\n11\\r\\n\\$\\d+\\r\\n${escape(`${queuePrefix}:${queue}:wait`)}\\r\\n`);
+  return new RegExp(
+    `\\r\\n\\$2\\r\\n11\\r\\n\\$\\d+\\r\\n${escape(bullmqQueueKey(queuePrefix, queue, 'wait'))}\\r\\n`,
+  );
 }
 
 /** Matches a send job's first look at an outbox: its claim and head (2 keys), or a bare LINDEX. */

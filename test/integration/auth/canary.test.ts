@@ -242,7 +242,11 @@ describe('secret canaries', () => {
     expect([...types.keys()]).toEqual(expect.arrayContaining(['string', 'hash', 'list', 'zset', 'stream']));
     const jobHashes = [];
     for (const { key, type } of keys)
-      if (key.startsWith(`${h.prefix}:{events}:`) && type === 'hash' && (await h.redis.hexists(key, 'data')))
+      if (
+        key.startsWith(`${new IdentityKeys(h.keys).eventsQueuePrefix()}:`) &&
+        type === 'hash' &&
+        (await h.redis.hexists(key, 'data'))
+      )
         jobHashes.push(key);
     expect(jobHashes.length).toBeGreaterThan(0); // operator event jobs with their data were among them
     const history = async (userId: string) => {

@@ -127,7 +127,13 @@ export async function tokenKeys(h: DialogHarness): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await h.redis.scan(cursor, 'MATCH', `${h.prefix}:u:*:tok:*`, 'COUNT', 1000);
+    const [next, keys] = await h.redis.scan(
+      cursor,
+      'MATCH',
+      new IdentityKeys(h.keys).everyCachedToken(),
+      'COUNT',
+      1000,
+    );
     found.push(...keys);
     cursor = next;
   } while (cursor !== '0');

@@ -149,7 +149,7 @@ function completed(c: CallChat) {
 async function dedupeWindowPassed(): Promise<void> {
   let cursor = '0';
   do {
-    const [next, found] = await h.redis.scan(cursor, 'MATCH', `${h.prefix}:c:*:seen:*`, 'COUNT', 1000);
+    const [next, found] = await h.redis.scan(cursor, 'MATCH', h.keys.everySeen(), 'COUNT', 1000);
     if (found.length) await h.redis.del(...found);
     cursor = next;
   } while (cursor !== '0');

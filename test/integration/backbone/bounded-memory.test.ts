@@ -1,7 +1,7 @@
 // Bounded memory: after conversations are done, what stays in Redis either expires or is bounded.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { botYaml, NUMBERS } from '../../support/config.js';
-import { MESSAGE_SEEN_TTL, SENT_TTL } from '../../../src/store/keys.js';
+import { bullmqQueueKey, MESSAGE_SEEN_TTL, SENT_TTL } from '../../../src/store/keys.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { eventually } from '../../support/wait.js';
 
@@ -28,7 +28,7 @@ async function quiet(h: Harness): Promise<void> {
     for (const prefix of [h.keys.conversationQueuePrefix(0), h.keys.sendQueuePrefix(0)]) {
       for (const list of ['wait', 'active', 'delayed']) {
         const name = prefix.includes('conv') ? 'conversations' : 'replies';
-        const key = `${prefix}:${name}:${list}`;
+        const key = bullmqQueueKey(prefix, name, list);
         const size = list === 'delayed' ? await h.redis.zcard(key) : await h.redis.llen(key);
         if (size > 0) return undefined;
       }
@@ -42,7 +42,7 @@ async function keysWithTtl(h: Harness): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   let cursor = '0';
   do {
-    const [next, keys] = await h.redis.scan(cursor, 'MATCH', `${h.prefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await h.redis.scan(cursor, 'MATCH', h.keys.everything(), 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
       const ttl = await h.redis.pttl(key);

@@ -85,6 +85,6 @@ describe('outbox claim', () => {
     // A reply that was not sent (given up, refused) leaves no record: the placeholder key is the claim's.
     expect(await store.popReply(cid, 'r2', 'x:1', 'worker-b:2', 5000)).toEqual({ lost: false, next: 'r3' });
     expect(await h.redis.get(h.keys.outboxClaim(cid))).toBe('worker-b:2');
-    expect(await h.redis.keys(`${h.prefix}:c:{${cid}}:sent:*`)).toHaveLength(2);
+    expect(await h.redis.keys(h.keys.sent(cid, '*'))).toHaveLength(2);
   });
 });

@@ -18,7 +18,7 @@ afterEach(async () => {
 
 /** Every key this test's gateway wrote for the conversation. */
 async function conversationKeys(): Promise<string[]> {
-  return (await h.redis.keys(`${h.prefix}:*`)).filter((k) => k.includes(cid));
+  return (await h.redis.keys(h.keys.everything())).filter((k) => k.includes(cid));
 }
 
 async function metric(name: string, labels: string): Promise<number | undefined> {
@@ -122,7 +122,7 @@ describe('malformed input', () => {
       Junk: '%%%',
     });
     expect(answer).toMatchObject({ status: 400, body: 'Bad request: missing MessageSid, From, To.' });
-    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+    expect(await h.redis.keys(h.keys.conversationKeysPattern())).toEqual([]);
   });
 
   it('answers 400 to a From that is not a phone number, and 404 to a number no bot serves', async () => {
@@ -130,7 +130,7 @@ describe('malformed input', () => {
     expect(notE164).toMatchObject({ status: 400, body: 'Bad request: From is not an E.164 number.' });
     const unknownNumber = await h.webhooks.sms(USER, 'hello', { To: '+15005550099' });
     expect(unknownNumber).toMatchObject({ status: 404, body: 'No bot serves sms number +15005550099.' });
-    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+    expect(await h.redis.keys(h.keys.conversationKeysPattern())).toEqual([]);
   });
 
   it('answers 415, never 5xx, to a form in a charset it cannot read', async () => {

@@ -5,6 +5,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONVERSATION_QUEUE } from '../../../src/queue/queues.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from '../../../src/queue/reclaim.js';
+import { bullmqQueueKey } from '../../../src/store/keys.js';
 import { captureLogs } from '../../support/logs.js';
 import {
   deleteClusterPrefix,
@@ -79,7 +80,7 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     // And one it did get, and has not started yet (BullMQ fetches the next job before it starts one).
     const next = await queue.add('kick', { cid: 'c2' });
     expect((await worker.getNextJob(`${worker.id}:7`))?.id).toBe(next.id);
-    const active = `${prefix}:${CONVERSATION_QUEUE}:active`;
+    const active = bullmqQueueKey(prefix, CONVERSATION_QUEUE, 'active');
     const owner = await masterOf(client, active);
     const master = cluster.nodes.find((n) => `127.0.0.1:${n.port}` === owner)!;
     // Its replica holds the active job too (the failover keeps it, as it would keep one moved just before).
@@ -107,7 +108,7 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     master.process.kill('SIGKILL');
     const killedAt = Date.now();
     await logs.waitForMessage('jobs handed back after a Redis outage', () => true, 15_000);
-    const wait = `${prefix}:${CONVERSATION_QUEUE}:wait`;
+    const wait = bullmqQueueKey(prefix, CONVERSATION_QUEUE, 'wait');
     expect(await connection.lrange(wait, 0, -1)).toEqual([added.id]);
     expect(await connection.lrange(active, 0, -1)).toEqual([next.id]);
     // Within the failover and a few seconds more; the lock alone would have held it for 30 s.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
 import { EVENTS_QUEUE, QueuedEventSink, type OperatorEvent } from '../../../src/events/sink.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { matchesPattern } from '../../support/key-patterns.js';
 import {
   ASK_PASSWORD,
   ASK_USERNAME,
@@ -140,13 +141,15 @@ describe('DELETE /v1/users/{id}', () => {
     const after = await scanKeys(w.h.redis, w.h.prefix);
     expect(after.filter(aboutUser)).toEqual([]);
     // Exactly the keys that were not about the user remain (the API's rate-limit window may be new).
-    const rateLimit = (k: string) => k.startsWith(`${w.h.prefix}:rl:`);
+    const ik = new IdentityKeys(w.h.keys);
+    const rateLimit = matchesPattern(ik.everyApiRateLimit());
+    const linkCode = matchesPattern(ik.everyLinkCode());
     expect(after.filter((k) => !rateLimit(k))).toEqual(
-      before.filter((k) => !aboutUser(k) && !rateLimit(k) && !k.startsWith(`${w.h.prefix}:lc:`)),
+      before.filter((k) => !aboutUser(k) && !rateLimit(k) && !linkCode(k)),
     );
     // The outstanding link code was voided with the user.
-    expect(before.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toHaveLength(1);
-    expect(after.filter((k) => k.startsWith(`${w.h.prefix}:lc:`))).toEqual([]);
+    expect(before.filter(linkCode)).toHaveLength(1);
+    expect(after.filter(linkCode)).toEqual([]);
     // The bystander's conversation is untouched.
     const bystanderCid = w.h.keys.conversationId('bank', `whatsapp:${bystander}`);
     expect(after.filter((k) => k.includes(bystanderCid)).length).toBeGreaterThan(0);
@@ -278,7 +281,7 @@ describe('DELETE /v1/users/{id} while the events receiver is down', () => {
       expect((await w.api('DELETE', '/v1/users/member-ev')).status).toBe(204);
 
       // No key of the events queue, whatever its type or the job's state, names the user any more.
-      for (const key of await scanKeys(w.h.redis, `${w.h.prefix}:{events}`))
+      for (const key of await scanKeys(w.h.redis, new IdentityKeys(w.h.keys).eventsQueuePrefix()))
         expect(naming(await valueText(w.h.redis, key)), key).toEqual([]);
       // The log counts what went, and says nothing about whom.
       const removed = w.h.logs.find('operator events of an erased user removed').slice(logged);

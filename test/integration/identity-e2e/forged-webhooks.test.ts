@@ -64,7 +64,9 @@ const refusal = (number: string) =>
 /** Every key of these conversations (inbox, seen, state, turn answers…). */
 async function conversationKeys(...conversations: [bot: string, identity: string][]): Promise<string[]> {
   const cids = conversations.map(([bot, identity]) => h.cid(bot, identity));
-  return (await h.redis.keys(`${h.prefix}:c:*`)).filter((key) => cids.some((cid) => key.includes(cid)));
+  return (await h.redis.keys(h.keys.conversationKeysPattern())).filter((key) =>
+    cids.some((cid) => key.includes(cid)),
+  );
 }
 
 describe('cross-tenant webhooks', () => {

@@ -56,7 +56,8 @@ describe('key names', () => {
       expect(created.status, created.text).toBe(201);
       issued.push((created.json as { code: string }).code);
     }
-    const names = (await keysOf(w.h.redis, `${w.h.prefix}:lc:*`)).map((k) => /:lc:\{([^}]+)\}$/.exec(k)![1]!);
+    const ik = new IdentityKeys(w.h.keys);
+    const names = (await keysOf(w.h.redis, ik.everyLinkCode())).map((k) => ik.linkCodeHashOf(k)!);
     expect(names).toHaveLength(5);
 
     const wanted = new Set(names);
@@ -89,7 +90,7 @@ describe('key names', () => {
     expect(await w.h.sms(member).send('hi')).toEqual([MAIN_PROMPT]);
     expect(await w.h.sms(stranger).send('hi')).toEqual([MAIN_PROMPT]);
 
-    const all = await keysOf(w.h.redis, `${w.h.prefix}:*`);
+    const all = await keysOf(w.h.redis, w.h.keys.everything());
     const old = [
       OLD.identity('acme', `sms:${member}`),
       OLD.identity('acme', `sms:${stranger}`),
@@ -123,7 +124,7 @@ describe('key names', () => {
   it('written by an earlier version (unkeyed) are moved at start-up: a user’s token, a link code and an opt-out still work', async () => {
     const old = await startWorld({ label: 'e2e-keynames-old', gateway: false });
     cleanups.push(() => old.close());
-    const { redis, prefix } = old.h;
+    const { redis } = old.h;
     // As the old version sealed them: without a place (they open wherever they are, until re-sealed).
     const seal = (value: unknown) =>
       sealTheOldWay(
@@ -135,19 +136,20 @@ describe('key names', () => {
     // A registered user with a WhatsApp identity and a cached token, as the old version wrote them.
     const phone = randomNumber();
     const identity = `whatsapp:${phone}`;
-    const user = `${prefix}:u:{${OLD.user('acme', 'member-old')}}`;
-    const record = `${prefix}:i:{${OLD.identity('acme', identity)}}`;
+    const oldKeys = new IdentityKeys(old.h.keys);
+    const user = oldKeys.userKeysOf(OLD.user('acme', 'member-old'));
+    const record = oldKeys.identityRecord(OLD.identity('acme', identity));
     await redis.set(
-      `${user}:profile`,
+      user.profile,
       seal({ userId: 'member-old', via: 'operator', createdAt: now, updatedAt: now }),
     );
     await redis.hset(
-      `${user}:ids`,
+      user.identities,
       OLD.identity('acme', identity),
       seal({ identity, via: 'operator', at: now }),
     );
-    await redis.hset(`${user}:toks`, 'bank-login', String(now + 3_600_000));
-    await redis.set(`${user}:tok:bank-login`, seal({ t: 'old-token', e: now + 3_600_000 }), 'PX', 3_600_000);
+    await redis.hset(user.tokenIndex, 'bank-login', String(now + 3_600_000));
+    await redis.set(user.token('bank-login'), seal({ t: 'old-token', e: now + 3_600_000 }), 'PX', 3_600_000);
     await redis.hset(record, {
       id: seal(identity),
       ws: 'acme',
@@ -158,7 +160,7 @@ describe('key names', () => {
 
     // A live link code, and an identity that opted out of the bank bot.
     const code = '314159';
-    const linkCode = `${prefix}:lc:{${OLD.linkCode('acme', code)}}`;
+    const linkCode = oldKeys.legacyLinkCode('acme', code);
     await redis.set(
       linkCode,
       seal({ workspace: 'acme', userId: 'member-linked', expiresAt: now + 600_000 }),
@@ -166,9 +168,9 @@ describe('key names', () => {
       4_200_000,
     );
     const quiet = `sms:${randomNumber()}`;
-    const quietRecord = `${prefix}:i:{${OLD.identity('acme', quiet)}}`;
+    const quietRecord = oldKeys.identityRecord(OLD.identity('acme', quiet));
     await redis.hset(quietRecord, { id: seal(quiet), ws: 'acme', seen: String(now) });
-    const optOut = `${prefix}:c:{${OLD.conversation('bank', quiet)}}:optout`;
+    const optOut = old.h.keys.optOut(OLD.conversation('bank', quiet));
     await redis.set(optOut, '1');
 
     const upgraded = await gatewayWithKeys(old.h, { current: old.h.processEnv.SWITCHBOARD_DATA_KEY! });
@@ -183,10 +185,10 @@ describe('key names', () => {
     // Nothing is left under the old names but the link code, which only its code could rename.
     expect(
       await redis.exists(
-        `${user}:profile`,
-        `${user}:ids`,
-        `${user}:toks`,
-        `${user}:tok:bank-login`,
+        user.profile,
+        user.identities,
+        user.tokenIndex,
+        user.token('bank-login'),
         record,
         quietRecord,
         optOut,

@@ -170,7 +170,7 @@ describe('operator events', () => {
       expect(b.deliveries.every((d) => d.event!.workspace === 'globex')).toBe(true);
       expect(a.deliveries.every((d) => d.event!.workspace === 'acme')).toBe(true);
       // Neither the queued jobs nor the logs hold the secret.
-      for (const key of (await w.scan()).filter((k) => k.includes(':{events}:'))) {
+      for (const key of (await w.scan()).filter((k) => k.startsWith(`${w.keys.eventsQueuePrefix()}:`))) {
         const type = await w.redis.type(key);
         const raw =
           type === 'hash'

@@ -1,4 +1,5 @@
 // Malformed operator API requests get the documented 4xx (never a 5xx); rate limits answer 429 with Retry-After.
+import { matchesPattern } from '../../support/key-patterns.js';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH_FAILURES_PER_MINUTE } from '../../../src/http/operator-api.js';
@@ -194,7 +195,7 @@ describe('malformed bodies', () => {
         message: c.message,
       });
       // Nothing was stored.
-      expect((await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`))).toEqual([]);
+      expect((await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k))).toEqual([]);
     });
   }
 
@@ -237,7 +238,7 @@ describe('malformed bodies', () => {
     expect(answer.json).toEqual({
       error: { code: 'payload_too_large', message: 'The body is over the 1 MiB limit.' },
     });
-    expect((await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`))).toEqual([]);
+    expect((await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k))).toEqual([]);
     // The connection and the server are fine afterwards.
     expect((await call(api, 'POST', '/v1/users', { body: valid })).status).toBe(201);
   });

@@ -1,4 +1,5 @@
 // The operator API through a real express server on loopback: users, tokens, link codes, history, erasure, workspace walls.
+import { matchesPattern } from '../../support/key-patterns.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, identityWorld, KEY_A2, KEY_B, startApi, type ApiServer, type IdentityWorld } from './setup.js';
 
@@ -288,7 +289,7 @@ describe('erasure', () => {
     await call(api, 'POST', '/v1/users', {
       body: { userId: 'bystander', identities: [{ channel: 'sms', address: '+15550009999' }] },
     });
-    const baseline = (await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`));
+    const baseline = (await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k));
 
     await registerZhang();
     await call(api, 'PUT', '/v1/users/member-42/tokens/member-pin', { body: { token: 'pin', ttl: 60 } });
@@ -305,12 +306,12 @@ describe('erasure', () => {
       },
       { direction: 'in', channel: 'sms', text: 'earlier', at: 0 },
     );
-    const during = (await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`));
+    const during = (await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k));
     expect(during.length).toBeGreaterThan(baseline.length + 5);
 
     const erased = await call(api, 'DELETE', '/v1/users/member-42');
     expect(erased.status).toBe(204);
-    const after = (await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`));
+    const after = (await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k));
     expect(after).toEqual(baseline);
 
     expect((await call(api, 'GET', '/v1/users/member-42')).status).toBe(404);
@@ -329,7 +330,7 @@ describe('erasure', () => {
     const user = await w.identity.resolveUser({ workspace: 'acme', identity: 'sms:+15554440000' });
     await w.identity.appendHistory(user, { direction: 'in', channel: 'sms', text: 'hi', at: 1 });
     expect((await call(api, 'DELETE', `/v1/users/${encodeURIComponent(user.userId)}`)).status).toBe(204);
-    expect((await w.scan()).filter((k) => !k.startsWith(`${w.prefix}:rl:`))).toEqual(baseline);
+    expect((await w.scan()).filter((k) => !matchesPattern(w.keys.everyApiRateLimit())(k))).toEqual(baseline);
     expect((await w.identity.resolveUser({ workspace: 'acme', identity: 'sms:+15554440000' })).tier).toBe(
       'anonymous',
     );

@@ -7,15 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { RedisTokenStore } from '../../../src/auth/token-store.js';
+import { RedisTokenStore } from '../../../src/store/token-store.js';
 import { ConfigSchema, type Config } from '../../../src/config/index.js';
 import type { EventSink } from '../../../src/events/sink.js';
 import { operatorApiRouter } from '../../../src/http/operator-api.js';
-import { IdentityStore } from '../../../src/identity/identity-store.js';
+import { IdentityStore } from '../../../src/store/identity-store.js';
 import { LinkCodes } from '../../../src/identity/link-codes.js';
+import { LinkCodeStore } from '../../../src/store/link-code-store.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { FixedWindowLimiter } from '../../../src/store/rate-limiter.js';
 import { keysFor, startHarness } from '../../support/harness.js';
 
 export const KEY_A = 'acme-key-0123456789abcdef0123456789abcdef';
@@ -156,7 +158,7 @@ export async function identityWorld(
     now,
     ...(options.events ? { events: options.events } : {}),
   });
-  const linkCodes = new LinkCodes({ redis, keys, cipher, identity, now });
+  const linkCodes = new LinkCodes({ codes: new LinkCodeStore(redis, keys, cipher, { now }), identity, now });
   const { logger, lines } = capturingLogger();
   return {
     redis,
@@ -187,7 +189,7 @@ export async function startApi(world: IdentityWorld): Promise<ApiServer> {
   app.use(
     operatorApiRouter({
       directory: () => ({ config: world.config.current }),
-      redis: world.redis,
+      limiter: new FixedWindowLimiter(world.redis),
       keys: world.keys,
       identity: world.identity,
       tokens: world.tokens,

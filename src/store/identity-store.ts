@@ -1,15 +1,15 @@
 // Users, channel identities, tiers, profiles, history and erasure in Redis, sealed at rest.
-import { installScripts } from '../store/scripts.js';
-import type { Redis } from 'ioredis';
-import type { TokenStore } from '../auth/token-store.js';
+import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
+import type { TokenStore } from './token-store.js';
 import type { Channel } from '../core/events.js';
 import type { EventSink } from '../events/sink.js';
-import type { DataCipher, SealedPlace } from '../store/cipher.js';
-import { MAX_CALL_MS } from '../store/keys.js';
-import { places } from '../store/places.js';
-import { NO_REPLICAS, writeDurably, type Durability } from '../store/durability.js';
-import { Resealer, type SealedSpot } from '../store/reseal.js';
-import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
+import type { DataCipher, SealedPlace } from './cipher.js';
+import { MAX_CALL_MS } from './keys.js';
+import { places } from './places.js';
+import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
+import { Resealer, type SealedSpot } from './reseal.js';
+import type { IdentityKeys, UserScope } from './identity-keys.js';
 import {
   ANONYMOUS_PREFIX,
   addressOfIdentity,
@@ -21,7 +21,7 @@ import {
   type UserIdentityView,
   type UserView,
   type VerifiedVia,
-} from './types.js';
+} from '../identity/types.js';
 
 /** An identity the operator wants to register already belongs to another verified user (HTTP 409). */
 export class IdentityInUseError extends Error {
@@ -101,34 +101,20 @@ const ERASE_IF = `
 if redis.call('HGET', KEYS[1], 'bind') ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])`;
 
-interface IdentityRedis extends Redis {
-  sbIdentityTouch(
-    record: string,
-    sealedIdentity: string,
-    workspace: string,
-    now: number,
-    ttl: number,
-  ): Promise<number>;
-  sbIdentityUnbindIf(record: string, expected: string, ttl: number): Promise<number>;
-  sbIdentityEraseIf(
-    record: string,
-    history: string,
-    lockout: string,
-    failures: string,
-    expected: string,
-  ): Promise<number>;
-}
-
-function withIdentityScripts(redis: Redis): IdentityRedis {
-  return installScripts<IdentityRedis>(redis, {
-    sbIdentityTouch: { keys: 1, lua: TOUCH },
-    sbIdentityUnbindIf: { keys: 1, lua: UNBIND_IF },
-    sbIdentityEraseIf: { keys: 4, lua: ERASE_IF },
-  });
-}
+const scripts = {
+  touch: new Script<
+    [record: string, sealedIdentity: string, workspace: string, now: number, ttl: number],
+    number
+  >(1, TOUCH),
+  unbindIf: new Script<[record: string, expected: string, ttl: number], number>(1, UNBIND_IF),
+  eraseIf: new Script<
+    [record: string, history: string, lockout: string, failures: string, expected: string],
+    number
+  >(4, ERASE_IF),
+};
 
 export interface IdentityStoreOptions {
-  redis: Redis;
+  redis: Connection;
   keys: IdentityKeys;
   cipher: DataCipher;
   tokens: TokenStore;
@@ -212,7 +198,7 @@ function compact<T extends object>(value: T): T {
  * that, the user is the identity itself, with a derived id `anon:<hash>` and its own history.
  */
 export class IdentityStore {
-  private readonly redis: IdentityRedis;
+  private readonly redis: Connection;
   private readonly keys: IdentityKeys;
   private readonly cipher: DataCipher;
   private readonly resealer: Resealer;
@@ -222,7 +208,7 @@ export class IdentityStore {
   private readonly anonymousTtl: number;
 
   constructor(private readonly options: IdentityStoreOptions) {
-    this.redis = withIdentityScripts(options.redis);
+    this.redis = options.redis;
     this.keys = options.keys;
     this.cipher = options.cipher;
     this.resealer = new Resealer(options.redis, options.cipher);
@@ -351,7 +337,8 @@ export class IdentityStore {
 
   /** Records first contact (or activity) of an identity; an identity nobody verified expires after a quiet period. */
   async touch(workspace: string, identity: string): Promise<void> {
-    await this.redis.sbIdentityTouch(
+    await scripts.touch.run(
+      this.redis,
       this.keys.identityRecord(this.keys.identityHash(workspace, identity)),
       this.cipher.seal(identity, places.identityAddress(workspace)),
       workspace,
@@ -514,7 +501,12 @@ export class IdentityStore {
     const hash = this.keys.identityHash(scope.workspace, identity);
     const current = await this.readBinding(scope.workspace, identity);
     if (current && sameScope(current.binding, scope)) {
-      await this.redis.sbIdentityUnbindIf(this.keys.identityRecord(hash), current.sealed, this.anonymousTtl);
+      await scripts.unbindIf.run(
+        this.redis,
+        this.keys.identityRecord(hash),
+        current.sealed,
+        this.anonymousTtl,
+      );
     }
     await this.redis.hdel(this.keys.userIdentities(scope), hash);
   }
@@ -752,7 +744,8 @@ export class IdentityStore {
       const current = await this.readBinding(scope.workspace, link.identity);
       if (!current || !sameScope(current.binding, scope)) continue;
       const h = this.keys.identityHash(scope.workspace, link.identity);
-      await this.redis.sbIdentityEraseIf(
+      await scripts.eraseIf.run(
+        this.redis,
         this.keys.identityRecord(h),
         this.keys.identityHistory(h),
         this.keys.lockout(h),

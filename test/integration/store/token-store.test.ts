@@ -1,9 +1,9 @@
 // The token store against a real Redis: scopes, expiry, sealing at rest, key rotation; and the lockout helper.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Lockout } from '../../../src/auth/lockout.js';
-import { RedisTokenStore } from '../../../src/auth/token-store.js';
+import { Lockout } from '../../../src/store/lockout.js';
+import { RedisTokenStore } from '../../../src/store/token-store.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
-import { dataKey, identityWorld, type IdentityWorld } from './setup.js';
+import { dataKey, identityWorld, type IdentityWorld } from '../identity/setup.js';
 
 const worlds: IdentityWorld[] = [];
 async function world(...args: Parameters<typeof identityWorld>): Promise<IdentityWorld> {

@@ -1,11 +1,14 @@
 // Tries counted per target against a real Redis: racing tries never exceed the limit, and the lockout is reported once.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { TryCounter } from '../../../src/store/try-counter.js';
-import { deletePrefix, randomPrefix } from '../../support/harness.js';
+import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
 
 let redis: Redis;
 const prefix = randomPrefix('try-counter');
+const keys = new IdentityKeys(keysFor(prefix, randomBytes(32).toString('base64')));
 
 beforeAll(() => {
   redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
@@ -19,7 +22,7 @@ describe('TryCounter', () => {
   it('of 20 tries at once with 9 allowed, 9 go ahead and 11 are refused; one of them starts the lockout', async () => {
     let now = 1_000_000;
     const counter = new TryCounter(redis, { now: () => now });
-    const key = `${prefix}:acct:{race}`;
+    const key = keys.accountLockout('acme', 'login', 'race');
     const policy = { maxAttempts: 9, lockoutSeconds: 900 };
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => counter.try(key, policy)));
     expect(outcomes.filter((o) => !o.locked)).toHaveLength(9);
@@ -35,7 +38,7 @@ describe('TryCounter', () => {
 
   it('a released try does not count, a cleared target forgets its failures, and the last allowed failure locks at once', async () => {
     const counter = new TryCounter(redis);
-    const key = `${prefix}:acct:{settle}`;
+    const key = keys.accountLockout('acme', 'login', 'settle');
     const policy = { maxAttempts: 2, lockoutSeconds: 60 };
     expect(await counter.try(key, policy)).toEqual({ locked: false });
     await counter.release(key, policy);

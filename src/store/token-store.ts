@@ -1,11 +1,11 @@
 // Cached auth tokens per (workspace, externalId, user, component): sealed at rest, never returned past their expiry.
-import { installScripts } from '../store/scripts.js';
-import type { Redis } from 'ioredis';
+import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
 import type { Metrics } from '../metrics.js';
-import type { DataCipher } from '../store/cipher.js';
-import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
-import { places } from '../store/places.js';
-import { Resealer } from '../store/reseal.js';
+import type { DataCipher } from './cipher.js';
+import type { IdentityKeys, UserScope } from './identity-keys.js';
+import { places } from './places.js';
+import { Resealer } from './reseal.js';
 
 /** Who a token belongs to: the same user id in two workspaces or two externalIds is four scopes. */
 export type TokenScope = UserScope;
@@ -61,24 +61,13 @@ local n = redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return n`;
 
-interface TokenRedis extends Redis {
-  sbTokenPut(
-    token: string,
-    index: string,
-    sealed: string,
-    ttlMs: number,
-    component: string,
-    expiresAt: number,
-  ): Promise<number>;
-  sbTokenRevoke(token: string, index: string, component: string): Promise<number>;
-}
-
-function withTokenScripts(redis: Redis): TokenRedis {
-  return installScripts<TokenRedis>(redis, {
-    sbTokenPut: { keys: 2, lua: PUT },
-    sbTokenRevoke: { keys: 2, lua: REVOKE },
-  });
-}
+const scripts = {
+  put: new Script<
+    [token: string, index: string, sealed: string, ttlMs: number, component: string, expiresAt: number],
+    number
+  >(2, PUT),
+  revoke: new Script<[token: string, index: string, component: string], number>(2, REVOKE),
+};
 
 interface SealedToken {
   t: string;
@@ -93,17 +82,15 @@ export interface RedisTokenStoreOptions {
 }
 
 export class RedisTokenStore implements TokenStore {
-  private readonly redis: TokenRedis;
   private readonly now: () => number;
   private readonly resealer: Resealer;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Connection,
     private readonly keys: IdentityKeys,
     private readonly cipher: DataCipher,
     private readonly options: RedisTokenStoreOptions = {},
   ) {
-    this.redis = withTokenScripts(redis);
     this.resealer = new Resealer(redis, cipher);
     this.now = options.now ?? Date.now;
   }
@@ -138,7 +125,8 @@ export class RedisTokenStore implements TokenStore {
     const ttlMs = Math.ceil(token.ttlSeconds * 1000);
     const expiresAt = this.now() + ttlMs;
     const value: SealedToken = { t: token.token, e: expiresAt, ...(token.extra ? { x: token.extra } : {}) };
-    await this.redis.sbTokenPut(
+    await scripts.put.run(
+      this.redis,
       this.keys.token(scope, component),
       this.keys.tokenIndex(scope),
       this.cipher.seal(JSON.stringify(value), places.token(scope, component)),
@@ -150,7 +138,8 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async revoke(scope: TokenScope, component: string): Promise<boolean> {
-    const n = await this.redis.sbTokenRevoke(
+    const n = await scripts.revoke.run(
+      this.redis,
       this.keys.token(scope, component),
       this.keys.tokenIndex(scope),
       component,

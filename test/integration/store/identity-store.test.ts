@@ -1,8 +1,8 @@
 // Tiers, channel identities, voice caller-ID rules, unverified profiles, history and "who am I" against a real Redis.
 import { afterEach, describe, expect, it } from 'vitest';
-import { REDACTED } from '../../../src/identity/identity-store.js';
+import { REDACTED } from '../../../src/store/identity-store.js';
 import { whoAmIText } from '../../../src/identity/who-am-i.js';
-import { identityWorld, type IdentityWorld } from './setup.js';
+import { identityWorld, type IdentityWorld } from '../identity/setup.js';
 
 const worlds: IdentityWorld[] = [];
 async function world(...args: Parameters<typeof identityWorld>): Promise<IdentityWorld> {

@@ -1,8 +1,8 @@
 // Failed-credential counting and lockouts per (workspace, channel identity, auth component) and per typed account id.
-import { installScripts } from '../store/scripts.js';
-import type { Redis } from 'ioredis';
-import type { IdentityKeys } from '../store/identity-keys.js';
-import { TryCounter, type TryOutcome } from '../store/try-counter.js';
+import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
+import type { IdentityKeys } from './identity-keys.js';
+import { TryCounter, type TryOutcome } from './try-counter.js';
 
 export interface LockoutTarget {
   workspace: string;
@@ -66,28 +66,20 @@ export interface AccountTarget {
   account: string;
 }
 
-interface LockoutRedis extends Redis {
-  sbLockoutFail(
-    key: string,
-    component: string,
-    now: number,
-    maxAttempts: number,
-    windowMs: number,
-    lockoutMs: number,
-  ): Promise<[number, number, number]>;
-}
+const fail = new Script<
+  [key: string, component: string, now: number, maxAttempts: number, windowMs: number, lockoutMs: number],
+  [number, number, number]
+>(1, FAIL);
 
 export class Lockout {
-  private readonly redis: LockoutRedis;
   private readonly now: () => number;
   private readonly accounts: TryCounter;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Connection,
     private readonly keys: IdentityKeys,
     options: { now?: () => number } = {},
   ) {
-    this.redis = installScripts<LockoutRedis>(redis, { sbLockoutFail: { keys: 1, lua: FAIL } });
     this.accounts = new TryCounter(redis, { now: () => this.now() });
     this.now = options.now ?? Date.now;
   }
@@ -106,7 +98,8 @@ export class Lockout {
   /** Counts one wrong-credentials answer; the one that reaches `maxAttempts` starts the lockout. */
   async recordFailure(target: LockoutTarget, policy: LockoutPolicy): Promise<FailureOutcome> {
     const windowSeconds = policy.windowSeconds ?? policy.lockoutSeconds;
-    const [locked, failures, until] = await this.redis.sbLockoutFail(
+    const [locked, failures, until] = await fail.run(
+      this.redis,
       this.key(target),
       target.component,
       this.now(),

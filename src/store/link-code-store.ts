@@ -1,0 +1,111 @@
+// Link codes in Redis: sealed under a keyed hash of the code, single-use, with tries counted per identity and per workspace.
+import type { Connection } from './connections.js';
+import type { DataCipher } from './cipher.js';
+import type { IdentityKeys, UserScope } from './identity-keys.js';
+import { places } from './places.js';
+import { Script } from './scripts.js';
+import { TryCounter, type TryOutcome, type TryPolicy } from './try-counter.js';
+
+/**
+ * Reserve one try for an identity: count it first (so concurrent tries cannot exceed the limit), and
+ * start the window on the first one. KEYS: failures. ARGV: window seconds. Returns {count, ttl ms}.
+ */
+const RESERVE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}`;
+
+/** Give back a try that turned out right (only while the window lives: DECR would create a key without TTL). */
+const RELEASE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then redis.call('DEL', KEYS[1]) end
+return n`;
+
+const scripts = {
+  reserve: new Script<[failures: string, windowSeconds: number], [number, number]>(1, RESERVE),
+  release: new Script<[failures: string], number>(1, RELEASE),
+};
+
+/** Who sends a code: tries are counted per channel identity of a workspace. */
+export interface LinkCodeSender {
+  workspace: string;
+  identity: string;
+}
+
+export class LinkCodeStore {
+  private readonly workspaceTries: TryCounter;
+
+  constructor(
+    private readonly redis: Connection,
+    private readonly keys: IdentityKeys,
+    private readonly cipher: DataCipher,
+    options: { now: () => number },
+  ) {
+    this.workspaceTries = new TryCounter(redis, options);
+  }
+
+  /**
+   * Stores a code's data sealed, unless a live code is equal (NX: returns false then), and notes it in
+   * the user's index so erasure can void it. `keepMs`: how long the key lives.
+   */
+  async put(scope: UserScope, code: string, data: string, keepMs: number): Promise<boolean> {
+    const key = this.keys.linkCode(scope.workspace, code);
+    const sealed = this.cipher.seal(data, places.linkCode(scope.workspace, code));
+    if ((await this.redis.set(key, sealed, 'PX', keepMs, 'NX')) !== 'OK') return false;
+    const index = this.keys.userLinkCodes(scope);
+    await this.redis.sadd(index, key);
+    // The index lives as long as its longest-lived code.
+    if ((await this.redis.pttl(index)) < keepMs) await this.redis.pexpire(index, keepMs);
+    return true;
+  }
+
+  /**
+   * Takes a code (GETDEL: of two identities racing with the same code, exactly one gets it) and returns
+   * its data, or undefined. A code issued before keyed names cannot be moved (its code is not known), so
+   * a miss looks under its old name too.
+   */
+  async take(workspace: string, code: string): Promise<string | undefined> {
+    const sealed =
+      (await this.redis.getdel(this.keys.linkCode(workspace, code))) ??
+      (await this.redis.getdel(this.keys.legacyLinkCode(workspace, code)));
+    return sealed === null ? undefined : this.cipher.open(sealed, places.linkCode(workspace, code));
+  }
+
+  /** A redeemed code leaves its user's index. */
+  async forget(scope: UserScope, code: string): Promise<void> {
+    await this.redis.srem(
+      this.keys.userLinkCodes(scope),
+      this.keys.linkCode(scope.workspace, code),
+      this.keys.legacyLinkCode(scope.workspace, code),
+    );
+  }
+
+  private failures(sender: LinkCodeSender): string {
+    return this.keys.linkCodeFailures(this.keys.identityHash(sender.workspace, sender.identity));
+  }
+
+  /** Counts a try of the sender's; returns the tries in the window and the ms it has left. */
+  async reserveTry(sender: LinkCodeSender, windowSeconds: number): Promise<{ count: number; ttlMs: number }> {
+    const [count, ttlMs] = await scripts.reserve.run(this.redis, this.failures(sender), windowSeconds);
+    return { count, ttlMs };
+  }
+
+  /** Gives back the sender's try (it was right, or not checked). */
+  async releaseTry(sender: LinkCodeSender): Promise<void> {
+    await scripts.release.run(this.redis, this.failures(sender));
+  }
+
+  /** The workspace's tries, all its identities together (see `TryCounter`). */
+  workspaceTry(workspace: string, policy: TryPolicy): Promise<TryOutcome> {
+    return this.workspaceTries.try(this.keys.linkCodeWorkspaceFailures(workspace), policy);
+  }
+
+  workspaceFailed(workspace: string, policy: TryPolicy): Promise<TryOutcome> {
+    return this.workspaceTries.failed(this.keys.linkCodeWorkspaceFailures(workspace), policy);
+  }
+
+  workspaceRelease(workspace: string, policy: TryPolicy): Promise<void> {
+    return this.workspaceTries.release(this.keys.linkCodeWorkspaceFailures(workspace), policy);
+  }
+}
