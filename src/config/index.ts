@@ -21,7 +21,6 @@ export {
   EventTypeSchema,
   GotoStepSchema,
   HTTP_METHODS,
-  LoginComponentSchema,
   PhoneNumberSchema,
   ProfileStepSchema,
   LinkStepSchema,
@@ -36,7 +35,6 @@ export {
   SwitchStepSchema,
   TwilioSchema,
   VariableNameSchema,
-  VerifyComponentSchema,
   WorkspaceSchema,
 } from './schema.js';
 export type {
@@ -51,7 +49,6 @@ export type {
   EndStep,
   EventType,
   GotoStep,
-  LoginComponent,
   ProfileStep,
   LinkStep,
   RequestOptions,
@@ -63,6 +60,5 @@ export type {
   StepKind,
   SwitchStep,
   TwilioConfig,
-  VerifyComponent,
   WorkspaceConfig,
 } from './schema.js';

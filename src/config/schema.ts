@@ -1,16 +1,33 @@
 // The zod schema of the operator configuration: the single source of its types and defaults.
 import { z } from 'zod';
+import { authMethods, onAuthMethodRegistered, type AuthComponent } from '../auth/index.js';
 import { isAllowHostEntry } from './hosts.js';
+import {
+  AnswerPathSchema,
+  Count,
+  Headers,
+  Id,
+  Method,
+  NonEmpty,
+  Pattern,
+  PositiveSeconds,
+  Text,
+  VariableNameSchema,
+  digitsNeedKeypad,
+  withHint,
+} from './primitives.js';
 import { parseCidr } from '../net/addresses.js';
 
-/** Names a flow, save or set may not take: the template context already has them. */
-export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;
+export {
+  AnswerPathSchema,
+  CredentialFieldSchema,
+  RESERVED_VARIABLES,
+  VariableNameSchema,
+  withHint,
+} from './primitives.js';
+export type { CredentialField } from './primitives.js';
 
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const E164 = /^\+[1-9]\d{1,14}$/;
-// `data.items[0].amount` or `data.items.0.amount`; a leading `[0]` reads into an answer that is a list.
-const ANSWER_PATH = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
 
 export const CHANNELS = ['sms', 'whatsapp', 'voice'] as const;
 export const ChannelSchema = z.enum(CHANNELS);
@@ -31,70 +48,6 @@ export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
-/** A message with its hint, joined so a refinement can carry both through zod. */
-export function withHint(message: string, hint: string): string {
-  return `${message}\n${hint}`;
-}
-
-// Text that is rendered (a template or plain words): YAML turns `say: 42` into a number, which is still text.
-const Text = z.preprocess(
-  (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
-  z.string(),
-);
-
-const NonEmpty = z.string().min(1);
-
-const Id = z.string().regex(ID, {
-  error: withHint(
-    'not a valid name',
-    'use letters, digits, "-", "_" and ".", starting with a letter or digit.',
-  ),
-});
-
-export const VariableNameSchema = z.string().superRefine((name, ctx) => {
-  if (!VARIABLE_NAME.test(name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `"${name}" is not a valid variable name`,
-        'use letters, digits and "_", starting with a letter or "_".',
-      ),
-    });
-  } else if ((RESERVED_VARIABLES as readonly string[]).includes(name)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `"${name}" is a reserved variable name`,
-        `pick another name; reserved: ${RESERVED_VARIABLES.join(', ')}.`,
-      ),
-    });
-  }
-});
-
-const PositiveSeconds = z.number().positive();
-const Count = z.int().min(0);
-
-const Pattern = z.string().superRefine((pattern, ctx) => {
-  try {
-    new RegExp(pattern);
-  } catch (err) {
-    ctx.addIssue({
-      code: 'custom',
-      message: withHint(
-        `not a valid regular expression: ${(err as Error).message}`,
-        'write a JavaScript regular expression without surrounding slashes, e.g. "^[0-9]{4}$".',
-      ),
-    });
-  }
-});
-
-export const AnswerPathSchema = z.string().regex(ANSWER_PATH, {
-  error: withHint('not a valid path into the JSON answer', 'write it like "data.items[0].amount".'),
-});
-
-const Method = <const M extends readonly [string, ...string[]]>(methods: M) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(methods));
 
 export const PhoneNumberSchema = z.string().superRefine((number, ctx) => {
   if (E164.test(number)) return;
@@ -131,34 +84,6 @@ function absoluteHttpUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-const CredentialFieldObject = z.strictObject({
-  name: VariableNameSchema,
-  prompt: Text,
-  secret: z.boolean().default(false),
-  keypad: z.boolean().default(false),
-  digits: z.int().positive().optional(),
-  pattern: Pattern.optional(),
-});
-
-function digitsNeedKeypad(
-  value: { digits?: number | undefined; keypad: boolean },
-  ctx: z.RefinementCtx,
-): void {
-  if (value.digits !== undefined && !value.keypad) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['digits'],
-      message: withHint(
-        '"digits" only applies to keypad input',
-        'add "keypad: true", or use "pattern" to check the length of a typed answer.',
-      ),
-    });
-  }
-}
-
-export const CredentialFieldSchema = CredentialFieldObject.superRefine(digitsNeedKeypad);
-export type CredentialField = z.output<typeof CredentialFieldSchema>;
-
 // --- steps: each step is a mapping with exactly one key, its kind ---
 
 export const SayStepSchema = z.strictObject({ say: Text });
@@ -179,8 +104,6 @@ export const AskOptionsSchema = z
 export const AskStepSchema = z.strictObject({ ask: AskOptionsSchema });
 
 export const AuthStepSchema = z.strictObject({ auth: NonEmpty });
-
-const Headers = z.record(z.string(), Text);
 
 export const RequestOptionsSchema = z
   .strictObject({
@@ -289,110 +212,21 @@ export type GotoStep = z.output<typeof GotoStepSchema>;
 export type LinkStep = z.output<typeof LinkStepSchema>;
 export type EndStep = z.output<typeof EndStepSchema>;
 
-// --- auth components ---
+// --- auth components: one option per registered auth method (src/auth/methods/), told apart by `type` ---
 
-/**
- * Whose user ids a component's typed ids are: its own (the default, the component's name), a name shared
- * with the components whose ids agree, or `false` for the workspace's own ids (those of the operator API).
- */
-const UserNamespace = z.union([
-  z.literal(false),
-  z.string().regex(ID, {
-    error: withHint(
-      'not a valid user namespace',
-      'use letters, digits, "-", "_" and ".", starting with a letter or digit, or false for the workspace\'s own user ids.',
-    ),
-  }),
-]);
+function authComponentUnion(): z.ZodType<AuthComponent> {
+  const [first, ...rest] = authMethods().map((method) => method.schema);
+  return z.discriminatedUnion('type', [first!, ...rest]);
+}
 
-/** Failed attempts counted per typed account id, whatever phone or channel they come from. */
-const AccountLimit = z.strictObject({
-  /** Default: three times the component's `maxAttempts` (one person's tries on all three channels). */
-  maxAttempts: z.int().positive().optional(),
-  /** Seconds the account is locked (also the window failures count in); default the component's `lockout`. */
-  lockout: PositiveSeconds.optional(),
-});
-
-export const LoginComponentSchema = z.strictObject({
-  type: z.literal('login'),
-  method: Method(['GET', 'POST'] as const).default('POST'),
-  url: NonEmpty,
-  headers: Headers.optional(),
-  fields: z.array(CredentialFieldSchema).min(1),
-  body: z.unknown().optional(),
-  token: z.strictObject({ path: AnswerPathSchema.optional() }).default({}),
-  expiresInPath: AnswerPathSchema.optional(),
-  ttl: PositiveSeconds.default(3600),
-  userIdPath: AnswerPathSchema.optional(),
-  userNamespace: UserNamespace.optional(),
-  maxAttempts: z.int().positive().default(3),
-  lockout: PositiveSeconds.default(900),
-  account: AccountLimit.extend({ field: VariableNameSchema.optional() }).optional(),
-  timeout: PositiveSeconds.default(10),
-});
-
-export const VerifyComponentSchema = z.strictObject({
-  type: z.literal('verify'),
-  url: NonEmpty,
-  fields: z.array(CredentialFieldSchema).superRefine((fields, ctx) => {
-    if (fields.length < 2) {
-      ctx.addIssue({
-        code: 'custom',
-        message: withHint(
-          `a verify component needs 2 fields, found ${fields.length}`,
-          'list the member number (sent as auth_id) then the code (sent as auth_code).',
-        ),
-      });
-    }
-  }),
-  ttl: PositiveSeconds.default(3600),
-  userNamespace: UserNamespace.optional(),
-  maxAttempts: z.int().positive().default(3),
-  lockout: PositiveSeconds.default(900),
-  account: AccountLimit.optional(),
-  timeout: PositiveSeconds.default(10),
-});
-
-export const AuthComponentSchema = z
-  .discriminatedUnion('type', [LoginComponentSchema, VerifyComponentSchema])
-  .superRefine((component, ctx) => {
-    if (component.type !== 'login') return;
-    if (component.userIdPath !== undefined && component.userNamespace !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['userNamespace'],
-        message: withHint(
-          'userNamespace does not apply with userIdPath: the service names the user, and that id is used as is',
-          'remove userNamespace, or remove userIdPath to name users by what they type.',
-        ),
-      });
-    }
-    const field = component.account?.field;
-    if (field === undefined) return;
-    const named = component.fields.find((f) => f.name === field);
-    if (!named || named.secret) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['account', 'field'],
-        message: withHint(
-          named ? `field "${field}" is secret and cannot name the account` : `there is no field "${field}"`,
-          `name the field the user types their account id in: ${component.fields
-            .filter((f) => !f.secret)
-            .map((f) => `"${f.name}"`)
-            .join(', ')}.`,
-        ),
-      });
-    }
-  });
-export type AuthComponent = z.output<typeof AuthComponentSchema>;
-export type LoginComponent = z.output<typeof LoginComponentSchema>;
-export type VerifyComponent = z.output<typeof VerifyComponentSchema>;
+export let AuthComponentSchema = authComponentUnion();
+export type { AuthComponent };
 
 // --- bots, workspaces, the whole file ---
 
 const NumberList = z.array(PhoneNumberSchema).default([]);
 
-export const BotSchema = z.strictObject({
+export let BotSchema = z.strictObject({
   workspace: NonEmpty,
   numbers: z.strictObject({ sms: NumberList, whatsapp: NumberList, voice: NumberList }).prefault({}),
   voice: z
@@ -491,10 +325,17 @@ export const ServerSchema = z.strictObject({
 });
 export type ServerConfig = z.output<typeof ServerSchema>;
 
-export const ConfigSchema = z.strictObject({
+export let ConfigSchema = z.strictObject({
   server: ServerSchema,
   twilio: TwilioSchema.optional(),
   workspaces: z.record(Id, WorkspaceSchema).default({}),
   bots: z.record(Id, BotSchema).default({}),
 });
 export type Config = z.output<typeof ConfigSchema>;
+
+// A method registered after this module loaded (a test's own) joins the union: rebuild what holds it.
+onAuthMethodRegistered(() => {
+  AuthComponentSchema = authComponentUnion();
+  BotSchema = BotSchema.extend({ auth: z.record(Id, AuthComponentSchema).default({}) });
+  ConfigSchema = ConfigSchema.extend({ bots: z.record(Id, BotSchema).default({}) });
+});

@@ -1,5 +1,6 @@
 // Binds users, link codes, the token cache and lockouts to one turn of one conversation.
-import { accountPolicy, displayedUserId, typedAccountId, userNamespace } from '../auth/accounts.js';
+import { accountPolicy, displayedUserId, userNamespace } from '../auth/accounts.js';
+import { typedAccountId } from '../auth/index.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { TokenStore } from '../auth/token-store.js';
 import type { UserView } from '../core/ports.js';
