@@ -1,18 +1,11 @@
 // Which account an auth component's credentials name: the user id a success binds to, the id failures count against.
-import type { AuthComponent } from '../config/index.js';
-
-/** The field whose answer names the account: a verify component's `auth_id`, a login's `account.field` or first field. */
-export function accountField(component: AuthComponent): string {
-  if (component.type === 'login' && component.account?.field !== undefined) return component.account.field;
-  return component.fields[0]!.name;
-}
+import type { AuthComponent } from './method.js';
 
 /**
  * The typed account id as failures count it: one account however it is typed ("Bob ", "bob", "b o b"
  * all count together), so that spacing and case do not multiply an attacker's tries.
  */
-export function typedAccountId(component: AuthComponent, values: Record<string, string>): string | undefined {
-  const typed = values[accountField(component)];
+export function normalizedAccountId(typed: string | undefined): string | undefined {
   const id = typed?.normalize('NFKC').replace(/\s+/g, '').toLowerCase();
   return id ? id : undefined;
 }

@@ -1,6 +1,7 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
 import { Liquid } from 'liquidjs';
 import { STEPS, type StepChecks, type StepRegistry } from '../core/dialog.js';
+import { authMethod } from '../auth/index.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
 import type { PathProblem } from './issues.js';
@@ -96,7 +97,10 @@ function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): v
     const namespace = seen.component.userNamespace;
     if (typeof namespace !== 'string' || namespace === seen.name) continue;
     const named = components.find(
-      (c) => c.workspace === seen.workspace && c.name === namespace && c.component.userIdPath !== undefined,
+      (c) =>
+        c.workspace === seen.workspace &&
+        c.name === namespace &&
+        authMethod(c.component.type)?.namesUsersByAnswer?.(c.component) === true,
     );
     if (!named) continue;
     problems.push({
@@ -199,15 +203,22 @@ function checkApiKeys(workspaces: Record<string, unknown>, problems: PathProblem
   }
 }
 
+// Field prompts are every method's; the rest (URLs, hosts, headers) is the method's own to check.
 function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx: BotContext): void {
-  if (typeof component.url === 'string') checkUrl(component.url, [...path, 'url'], ctx);
   if (Array.isArray(component.fields)) {
     component.fields.forEach((field, i) => {
       if (isPlainObject(field)) checkText(field.prompt, [...path, 'fields', i, 'prompt'], ctx);
     });
   }
-  checkHeaders(component.headers, [...path, 'headers'], ctx);
-  checkBody(component.body, [...path, 'body'], ctx);
+  authMethod(component.type)?.check?.(component, path, {
+    url: (url, at) => {
+      if (typeof url === 'string') checkUrl(url, at, ctx);
+    },
+    text: (text, at) => checkText(text, at, ctx),
+    headers: (headers, at) => checkHeaders(headers, at, ctx),
+    body: (body, at) => checkBody(body, at, ctx),
+    problem: (at, message, hint) => ctx.problems.push({ path: at, message, ...(hint ? { hint } : {}) }),
+  });
 }
 
 // Works on the step as written, so that a schema error elsewhere in the step hides nothing here.

@@ -17,7 +17,6 @@ export {
   EVENT_TYPES,
   EventTypeSchema,
   HTTP_METHODS,
-  LoginComponentSchema,
   PhoneNumberSchema,
   RESERVED_VARIABLES,
   RequestOptionsSchema,
@@ -27,7 +26,6 @@ export {
   stepSchema,
   TwilioSchema,
   VariableNameSchema,
-  VerifyComponentSchema,
   WorkspaceSchema,
 } from './schema.js';
 export type {
@@ -38,12 +36,10 @@ export type {
   Config,
   CredentialField,
   EventType,
-  LoginComponent,
   RequestOptions,
   ServerConfig,
   Step,
   StepKind,
   TwilioConfig,
-  VerifyComponent,
   WorkspaceConfig,
 } from './schema.js';

@@ -1,21 +1,12 @@
 // The zod schema of the operator configuration: the single source of its types and defaults.
 import { z } from 'zod';
+import { authMethods, onAuthMethodRegistered, type AuthComponent } from '../auth/index.js';
 import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
 import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
-import {
-  AnswerPathSchema,
-  Headers,
-  Method,
-  NonEmpty,
-  Pattern,
-  PositiveSeconds,
-  Text,
-  VariableNameSchema,
-  digitsNeedKeypad,
-  withHint,
-} from '../core/schema-parts.js';
+import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
+import { Id } from './primitives.js';
 
 export {
   AnswerPathSchema,
@@ -26,8 +17,9 @@ export {
 } from '../core/schema-parts.js';
 export { AskOptionsSchema, type AskOptions } from '../core/dialog/steps/ask.js';
 export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/request.js';
+export { CredentialFieldSchema } from './primitives.js';
+export type { CredentialField } from './primitives.js';
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const E164 = /^\+[1-9]\d{1,14}$/;
 
 /** The channels a bot has numbers on: the registry's. */
@@ -48,13 +40,6 @@ export const EVENT_TYPES = [
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
-
-const Id = z.string().regex(ID, {
-  error: withHint(
-    'not a valid name',
-    'use letters, digits, "-", "_" and ".", starting with a letter or digit.',
-  ),
-});
 
 export const PhoneNumberSchema = z.string().superRefine((number, ctx) => {
   if (E164.test(number)) return;
@@ -91,18 +76,6 @@ function absoluteHttpUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-const CredentialFieldObject = z.strictObject({
-  name: VariableNameSchema,
-  prompt: Text,
-  secret: z.boolean().default(false),
-  keypad: z.boolean().default(false),
-  digits: z.int().positive().optional(),
-  pattern: Pattern.optional(),
-});
-
-export const CredentialFieldSchema = CredentialFieldObject.superRefine(digitsNeedKeypad);
-export type CredentialField = z.output<typeof CredentialFieldSchema>;
-
 // --- steps: each step is a mapping with one key, its kind; the kinds come from the step registry ---
 
 /**
@@ -131,102 +104,15 @@ function isMapping(value: unknown): value is object {
 
 export type StepKind = keyof typeof STEPS & string;
 
-// --- auth components ---
+// --- auth components: one option per registered auth method (src/auth/methods/), told apart by `type` ---
 
-/**
- * Whose user ids a component's typed ids are: its own (the default, the component's name), a name shared
- * with the components whose ids agree, or `false` for the workspace's own ids (those of the operator API).
- */
-const UserNamespace = z.union([
-  z.literal(false),
-  z.string().regex(ID, {
-    error: withHint(
-      'not a valid user namespace',
-      'use letters, digits, "-", "_" and ".", starting with a letter or digit, or false for the workspace\'s own user ids.',
-    ),
-  }),
-]);
+function authComponentUnion(): z.ZodType<AuthComponent> {
+  const [first, ...rest] = authMethods().map((method) => method.schema);
+  return z.discriminatedUnion('type', [first!, ...rest]);
+}
 
-/** Failed attempts counted per typed account id, whatever phone or channel they come from. */
-const AccountLimit = z.strictObject({
-  /** Default: three times the component's `maxAttempts` (one person's tries on all three channels). */
-  maxAttempts: z.int().positive().optional(),
-  /** Seconds the account is locked (also the window failures count in); default the component's `lockout`. */
-  lockout: PositiveSeconds.optional(),
-});
-
-export const LoginComponentSchema = z.strictObject({
-  type: z.literal('login'),
-  method: Method(['GET', 'POST'] as const).default('POST'),
-  url: NonEmpty,
-  headers: Headers.optional(),
-  fields: z.array(CredentialFieldSchema).min(1),
-  body: z.unknown().optional(),
-  token: z.strictObject({ path: AnswerPathSchema.optional() }).default({}),
-  expiresInPath: AnswerPathSchema.optional(),
-  ttl: PositiveSeconds.default(3600),
-  userIdPath: AnswerPathSchema.optional(),
-  userNamespace: UserNamespace.optional(),
-  maxAttempts: z.int().positive().default(3),
-  lockout: PositiveSeconds.default(900),
-  account: AccountLimit.extend({ field: VariableNameSchema.optional() }).optional(),
-  timeout: PositiveSeconds.default(10),
-});
-
-export const VerifyComponentSchema = z.strictObject({
-  type: z.literal('verify'),
-  url: NonEmpty,
-  fields: z.array(CredentialFieldSchema).superRefine((fields, ctx) => {
-    if (fields.length < 2) {
-      ctx.addIssue({
-        code: 'custom',
-        message: withHint(
-          `a verify component needs 2 fields, found ${fields.length}`,
-          'list the member number (sent as auth_id) then the code (sent as auth_code).',
-        ),
-      });
-    }
-  }),
-  ttl: PositiveSeconds.default(3600),
-  userNamespace: UserNamespace.optional(),
-  maxAttempts: z.int().positive().default(3),
-  lockout: PositiveSeconds.default(900),
-  account: AccountLimit.optional(),
-  timeout: PositiveSeconds.default(10),
-});
-
-export const AuthComponentSchema = z
-  .discriminatedUnion('type', [LoginComponentSchema, VerifyComponentSchema])
-  .superRefine((component, ctx) => {
-    if (component.type !== 'login') return;
-    if (component.userIdPath !== undefined && component.userNamespace !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['userNamespace'],
-        message: withHint(
-          'userNamespace does not apply with userIdPath: the service names the user, and that id is used as is',
-          'remove userNamespace, or remove userIdPath to name users by what they type.',
-        ),
-      });
-    }
-    const field = component.account?.field;
-    if (field === undefined) return;
-    const named = component.fields.find((f) => f.name === field);
-    if (!named || named.secret) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['account', 'field'],
-        message: withHint(
-          named ? `field "${field}" is secret and cannot name the account` : `there is no field "${field}"`,
-          `name the field the user types their account id in: ${component.fields
-            .filter((f) => !f.secret)
-            .map((f) => `"${f.name}"`)
-            .join(', ')}.`,
-        ),
-      });
-    }
-  });
-export type AuthComponent = z.output<typeof AuthComponentSchema>;
+export let AuthComponentSchema = authComponentUnion();
+export type { AuthComponent };
 
 // The engine's ports pass the bot's auth components through: they are this type (core cannot import it).
 declare module '../core/ports/auth-component.js' {
@@ -234,8 +120,6 @@ declare module '../core/ports/auth-component.js' {
     authComponent: AuthComponent;
   }
 }
-export type LoginComponent = z.output<typeof LoginComponentSchema>;
-export type VerifyComponent = z.output<typeof VerifyComponentSchema>;
 
 // --- bots, workspaces, the whole file ---
 
@@ -358,7 +242,13 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
 }
 
 export const StepSchema = stepSchema(STEPS);
-export const { BotSchema, ConfigSchema } = configSchemas(STEPS);
+export let { BotSchema, ConfigSchema } = configSchemas(STEPS);
 export type Step = z.output<typeof StepSchema>;
 export type BotConfig = z.output<typeof BotSchema>;
 export type Config = z.output<typeof ConfigSchema>;
+
+// A method registered after this module loaded (a test's own) joins the union: rebuild what holds it.
+onAuthMethodRegistered(() => {
+  AuthComponentSchema = authComponentUnion();
+  ({ BotSchema, ConfigSchema } = configSchemas(STEPS));
+});

@@ -1,5 +1,6 @@
 // Binds users, link codes, the token cache and lockouts to one turn of one conversation.
-import { accountPolicy, displayedUserId, typedAccountId, userNamespace } from '../auth/accounts.js';
+import { accountPolicy, displayedUserId, userNamespace } from '../auth/accounts.js';
+import { typedAccountId } from '../auth/index.js';
 import type { UserView } from '../core/ports.js';
 import type { LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';

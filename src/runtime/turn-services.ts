@@ -1,6 +1,6 @@
 // Binds the dialog engine's ports to HTTP, Redis and the operator's services for one turn of one conversation.
 import type { AuthComponent, BotConfig, WorkspaceConfig } from '../config/index.js';
-import { authenticate } from '../auth/authenticate.js';
+import { authenticate } from '../auth/index.js';
 import type { Channel, InboundEvent } from '../core/events.js';
 import { DialogError } from '../core/errors.js';
 import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserView } from '../core/ports.js';
