@@ -18,6 +18,8 @@ export interface WebhookKit {
   directory(): Directory;
   logger: Logger;
   metrics: Metrics;
+  /** The gateway's clock (ms): what an event's `receivedAt` is read from. */
+  now(): number;
   /** 403, logged and counted: the request is not from whom it claims. */
   forbidden(req: Request, res: Response, channel: string, reason: string, url: string): void;
   /** 400, counted. */

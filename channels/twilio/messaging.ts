@@ -68,7 +68,7 @@ export function messageRoute(channel: Channel, reader: MessageReader): WebhookRo
       };
       const admitted = admit(req, res, kit, channel, owner);
       if (!admitted) return;
-      const parsed = reader.parseInbound(admitted.params, { turn: 0, receivedAt: Date.now() });
+      const parsed = reader.parseInbound(admitted.params, { turn: 0, receivedAt: kit.now() });
       if (!parsed.ok) return kit.badRequest(res, channel, parsed.problem);
       const queued = await kit.accept(res, parsed.value, admitted.bot, { number: admitted.number });
       if (queued) res.status(200).type('text/xml').send(EMPTY_TWIML);

@@ -168,7 +168,7 @@ async function voiceTurn(req: Request, res: Response, kit: WebhookKit, turn: num
   const admitted = admitCall(req, res, kit);
   if (!admitted) return;
   const { params } = admitted;
-  const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: Date.now() });
+  const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: kit.now() });
   if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
   const queued = await kit.accept(res, parsed.value, admitted.bot, {
     number: admitted.number,
@@ -203,7 +203,7 @@ const routes: WebhookRoute[] = [
       );
       if (turn === undefined)
         return kit.badRequest(res, 'voice', 'the turn query parameter must be a number');
-      const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: Date.now() });
+      const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: kit.now() });
       if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
       const bot = kit.servedBy(res, 'voice', admitted.bot, admitted.number);
       if (!bot) return;
@@ -218,7 +218,7 @@ const routes: WebhookRoute[] = [
       const admitted = admitCall(req, res, kit);
       if (!admitted) return;
       const { params } = admitted;
-      const parsed = voiceAdapter.parseStatus(params, Date.now());
+      const parsed = voiceAdapter.parseStatus(params, kit.now());
       if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
       if (!parsed.value) return void res.status(204).end();
       // A status of a call that is over or unknown changes nothing: a replayed `completed` ends no live call.

@@ -24,6 +24,8 @@ export interface WebhookDeps {
   redisDeadlineMs: number;
   /** Set while shutting down: new webhooks get 503 so the provider retries elsewhere. */
   draining: () => boolean;
+  /** The time an event is received at (ms): its rate-limit minute. */
+  now: () => number;
 }
 
 export class RedisUnavailableError extends Error {
@@ -78,6 +80,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     directory: deps.directory,
     logger,
     metrics,
+    now: deps.now,
     forbidden(req, res, channel, reason, url) {
       metrics.inbound.inc({ channel, status: 'forbidden' });
       logger.warn('webhook refused', { path: req.path, reason, url });

@@ -44,6 +44,8 @@ export interface ConversationWorkerOptions {
   /** Attempts at one event before it is dead-lettered. */
   maxAttempts: number;
   retryBaseMs: number;
+  /** The time sessions expire by (ms); tests pass a clock they move. */
+  now: () => number;
   /** Told of every turn this worker finished, in process (no Redis round trip): tests await it. */
   onTurn?: (turn: FinishedTurn) => void;
 }
@@ -73,7 +75,7 @@ export interface HandledTurn {
 export async function handleEvent(
   opts: Pick<
     ConversationWorkerOptions,
-    'engine' | 'directory' | 'services' | 'store' | 'redactInbound' | 'channels'
+    'engine' | 'directory' | 'services' | 'store' | 'redactInbound' | 'channels' | 'now'
   >,
   cid: string,
   event: InboundEvent,
@@ -87,7 +89,7 @@ export async function handleEvent(
   if (!workspace) throw new DialogError(`workspace ${bot.workspace} is no longer configured`);
   const adapter = opts.channels.get(event.channel);
   if (!adapter) throw new DialogError(`channel ${event.channel} is no longer served`);
-  const now = Date.now();
+  const now = opts.now();
   // A state waiting at a secret prompt outlives the session, so that a late answer is still known for a secret.
   const ttlOf = (kept: DialogState | null) =>
     bot.sessionTimeout + (awaitsSecret(bot, kept) ? SECRET_PROMPT_MEMORY_SECONDS : 60);

@@ -6,6 +6,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { DialogEngine } from '../core/dialog.js';
 import { Templates } from '../core/templates.js';
+import type { Clock } from '../core/ports/clock.js';
 import { systemClock } from './system-clock.js';
 import type { Env } from '../env.js';
 import { answerClientError, createApp } from '../http/app.js';
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   port?: number;
   /** Channels served beside the built-in ones (a test's, a plug-in's): this gateway's alone. */
   channels?: readonly ChannelAdapter[];
+  /** The time every decision of a turn or a webhook is made by (the system clock unless a test moves its own). */
+  clock?: Clock;
 }
 
 export interface Gateway {
@@ -217,6 +220,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { env, logger } = opts;
   const sandbox = isSandbox(env, opts.config);
   const channels = new ChannelRegistry(opts.channels);
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
 
   const dataKey = env.SWITCHBOARD_DATA_KEY ?? (sandbox ? SANDBOX_DATA_KEY : undefined);
   if (!dataKey) {
@@ -299,7 +304,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await workEvents.forget({ workspace, scope, identities });
   };
   const identitySet = (redis: Redis, events: EventSink) => {
-    const tokens = new RedisTokenStore(redis, identityKeys, cipher); // cache hits are counted per turn
+    const tokens = new RedisTokenStore(redis, identityKeys, cipher, { now }); // cache hits are counted per turn
     const identity = new IdentityStore({
       redis,
       keys: identityKeys,
@@ -308,12 +313,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       events,
       onErase,
       durability: durability(env),
+      now,
     });
     const linkCodes = new LinkCodes({
-      codes: new LinkCodeStore(redis, identityKeys, cipher, { now: Date.now }),
+      codes: new LinkCodeStore(redis, identityKeys, cipher, { now }),
       identity,
+      now,
     });
-    return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys), events };
+    return { tokens, identity, linkCodes, lockout: new Lockout(redis, identityKeys, { now }), events, now };
   };
   const workEvents = new QueuedEventSink({
     connection: work,
@@ -372,7 +379,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
   if (opts.roles.workers) {
     const templates = new Templates();
-    const engine = new DialogEngine({ templates, clock: systemClock });
+    const engine = new DialogEngine({ templates, clock });
     const services: TurnServiceDeps = {
       outbound: createOutboundClient(),
       templates,
@@ -402,6 +409,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             channels.get(event.channel)?.redact?.(event, { directory, sender, logger }),
           concurrency: env.SWITCHBOARD_CONCURRENCY,
           maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
+          now,
           onTurn: (turn) => turns.emit('turn', turn),
         }),
         createSendWorker(shard, {
@@ -464,6 +472,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         metrics,
         redisDeadlineMs: 1000 + durability(env).timeoutMs,
         draining: () => draining,
+        now,
       }),
       operatorApiRouter({
         directory: currentDirectory,
@@ -473,6 +482,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         tokens: webIdentity.tokens,
         linkCodes: webIdentity.linkCodes,
         logger,
+        now,
       }),
     ];
     if (recorder) {

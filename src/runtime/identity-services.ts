@@ -9,10 +9,6 @@ import type { Lockout } from '../store/lockout.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { AccountTry, IdentityServices, TurnScope } from './turn-services.js';
 
-/** Seconds from now until `until` (ms), at least 1. */
-const secondsUntil = (until: number | undefined) =>
-  Math.max(1, Math.ceil(((until ?? Date.now()) - Date.now()) / 1000));
-
 /** For an id with no account field answered (cannot happen after the dialog's checks): nothing is counted. */
 const UNCOUNTED: AccountTry = {
   lockedSeconds: 0,
@@ -27,6 +23,8 @@ export interface IdentityDeps {
   tokens: TokenStore;
   linkCodes: LinkCodes;
   lockout: Lockout;
+  /** The time lockouts and link-code pauses are counted down by (ms). */
+  now: () => number;
 }
 
 function view(user: ResolvedUser): UserView {
@@ -45,6 +43,9 @@ function callIdOf(scope: TurnScope): string | undefined {
 }
 
 export function identityServices(deps: IdentityDeps): IdentityServices {
+  /** Seconds from now until `until` (ms), at least 1. */
+  const secondsUntil = (until: number | undefined) =>
+    Math.max(1, Math.ceil(((until ?? deps.now()) - deps.now()) / 1000));
   return {
     forTurn(scope) {
       const workspace = scope.workspaceId;
@@ -99,18 +100,16 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
               return {
                 ok: false,
                 reason: 'rate_limited',
-                ...(outcome.until !== undefined
-                  ? { retryInSeconds: Math.max(1, Math.ceil((outcome.until - Date.now()) / 1000)) }
-                  : {}),
+                ...(outcome.until !== undefined ? { retryInSeconds: secondsUntil(outcome.until) } : {}),
                 ...(outcome.workspace?.tripped
-                  ? { workspaceTripped: { until: outcome.until ?? Date.now() } }
+                  ? { workspaceTripped: { until: outcome.until ?? deps.now() } }
                   : {}),
               };
             return {
               ok: false,
               reason: outcome.reason,
               ...(outcome.workspace?.tripped
-                ? { workspaceTripped: { until: outcome.until ?? Date.now() } }
+                ? { workspaceTripped: { until: outcome.until ?? deps.now() } }
                 : {}),
             };
           }
@@ -166,22 +165,20 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
         },
         lockedFor: async (component) => {
           const locked = await deps.lockout.isLocked(target(component));
-          return locked ? Math.max(1, Math.ceil((locked.until - Date.now()) / 1000)) : 0;
+          return locked ? secondsUntil(locked.until) : 0;
         },
         recordFailure: async (component, name) => {
           const outcome = await deps.lockout.recordFailure(target(name), {
             maxAttempts: component.maxAttempts,
             lockoutSeconds: component.lockout,
           });
-          return outcome.locked && outcome.until
-            ? Math.max(1, Math.ceil((outcome.until - Date.now()) / 1000))
-            : 0;
+          return outcome.locked && outcome.until ? secondsUntil(outcome.until) : 0;
         },
         clearFailures: (component) => deps.lockout.clear(target(component)),
         recordHistory: async (entries) => {
           if (entries.length === 0) return;
           const user = await resolve();
-          const at = Date.now();
+          const at = deps.now();
           await deps.identity.appendHistory(
             user,
             entries.map((e) => ({ ...e, channel: scope.event.channel, at })),

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ChannelAdapter } from '../../channels/index.js';
+import type { Clock } from '../../src/core/ports/clock.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
 import type { Logger } from '../../src/log.js';
@@ -53,6 +54,11 @@ export interface HarnessOptions {
   label?: string;
   /** Channels the in-process gateways serve beside the built-in ones (a test's own channel). */
   channels?: ChannelAdapter[];
+  /**
+   * The clock of the in-process gateways (see `manualClock`): how a test lets a lockout, a session or a
+   * rate-limit minute pass without waiting. Spawned processes keep the system clock.
+   */
+  clock?: Clock;
 }
 
 /** A dead-lettered turn as the conversation worker records it. */
@@ -198,6 +204,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         roles,
         port: 0,
         ...(options.channels ? { channels: options.channels } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       });
       const own = new TurnRecorder(`${name} turns`);
       own.follow(gateway);

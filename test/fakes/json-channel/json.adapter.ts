@@ -76,7 +76,7 @@ export function jsonChannel(opts: { secret: string; deliverTo: string }): Channe
             from: message.from,
             to: botId,
             text: message.text,
-            receivedAt: Date.now(),
+            receivedAt: kit.now(),
           };
           // Bots are addressed by id here, not by number: the path names the bot.
           const queued = await kit.accept(res, event, kit.directory().ref(botId), { number: botId });

@@ -26,7 +26,7 @@ export { NUMBERS, PUBLIC_URL };
 
 export interface DialogHarnessOptions extends Pick<
   HarnessOptions,
-  'bots' | 'allowHosts' | 'adjust' | 'files' | 'label'
+  'bots' | 'allowHosts' | 'adjust' | 'files' | 'label' | 'clock'
 > {
   /** The `${NAME}`s the configuration needs beyond the test's own. */
   variables?: Record<string, string>;
@@ -383,12 +383,3 @@ export function gather(
 }
 
 export const HANGUP = '<Hangup/>';
-
-/** Waits until the clock is at least `marginMs` away from the next whole minute (per-minute counters). */
-export async function awayFromMinuteEnd(marginMs: number): Promise<void> {
-  const deadline = Date.now() + 61_000;
-  while (60_000 - (Date.now() % 60_000) < marginMs) {
-    if (Date.now() > deadline) throw new Error('the clock did not move past the minute');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

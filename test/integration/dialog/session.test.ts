@@ -1,6 +1,7 @@
 // Session timeout (a message after sessionTimeout starts main again) and the per-identity rate limit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awayFromMinuteEnd, botOn, startDialogHarness, type DialogHarness } from './helpers.js';
+import { manualClock } from '../../support/clock.js';
+import { botOn, startDialogHarness, type DialogHarness } from './helpers.js';
 
 const HASTY_SMS = '+15005550012';
 const LIMITED_SMS = '+15005550013';
@@ -30,9 +31,11 @@ const BOTS = [
   ),
 ].join('\n');
 
+// Sessions expire and rate-limit minutes end by this clock: the tests move it instead of waiting.
+const clock = manualClock();
 let h: DialogHarness;
 beforeAll(async () => {
-  h = await startDialogHarness({ bots: BOTS, label: 'session' });
+  h = await startDialogHarness({ bots: BOTS, label: 'session', clock });
 });
 afterAll(async () => {
   await h?.close();
@@ -43,16 +46,14 @@ describe.each(['sms', 'whatsapp'] as const)('sessionTimeout on %s', (channel) =>
     const c = channel === 'sms' ? h.sms() : h.whatsapp();
     const cid = h.cid('patient', c.identity);
     expect(await c.send('hi')).toEqual(['Main menu, you wrote hi.', 'Reply 1 for a question.']);
-    const before = Date.now();
     expect(await c.send('1')).toEqual(['What is your question?']);
-    const after = Date.now();
     const state = await h.store.state(cid);
     expect(state).toMatchObject({ flow: 'question', step: 0, pending: { kind: 'ask', misses: 0 } });
-    expect(state!.expiresAt).toBeGreaterThanOrEqual(before - 1000 + 3_600_000);
-    expect(state!.expiresAt).toBeLessThanOrEqual(after + 3_600_000);
+    expect(state!.expiresAt).toBe(clock.now() + 3_600_000);
 
-    // An hour of silence, constructed: the stored expiry is moved into the past.
-    await h.expireConversation(cid);
+    // An hour of silence and a millisecond more, on the gateway's clock (the state is still in Redis).
+    clock.advance(3_600_001);
+    expect(await h.store.state(cid)).toEqual(state);
     // The message starts main (available as {{input}}) and does not answer the pending question.
     expect(await c.send('When do you open?')).toEqual([
       'Main menu, you wrote When do you open?.',
@@ -63,33 +64,23 @@ describe.each(['sms', 'whatsapp'] as const)('sessionTimeout on %s', (channel) =>
   });
 });
 
-describe('sessionTimeout: 1 on the wall clock', () => {
-  it('a message after the second has passed starts main instead of answering', async () => {
+describe('sessionTimeout: 1', () => {
+  it('a message within the second answers the question; one after it starts main instead', async () => {
     const c = h.sms(undefined, HASTY_SMS);
     const cid = h.cid('hasty', c.identity);
-    const sent = Date.now();
     expect(await c.send('hi')).toEqual(['Main menu, you wrote hi.', 'Reply 1 for a question.']);
-    const state = await h.store.state(cid);
-    expect(state!.expiresAt - sent).toBeGreaterThan(0);
-    expect(state!.expiresAt - Date.now()).toBeLessThanOrEqual(1000);
-    // A bounded wait for the stored expiry to pass (at most the one second the bot allows).
-    await waitUntil(() => Date.now() > state!.expiresAt, 3000);
-    expect(await c.send('1')).toEqual(['Main menu, you wrote 1.', 'Reply 1 for a question.']);
+    expect((await h.store.state(cid))!.expiresAt).toBe(clock.now() + 1000);
+    clock.advance(999);
+    expect(await c.send('1')).toEqual(['What is your question?']);
+    clock.advance(1000); // expiry is exclusive: exactly a second later the session is over
+    expect(await c.send('Parking')).toEqual(['Main menu, you wrote Parking.', 'Reply 1 for a question.']);
   });
 });
 
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('rate limit', () => {
   it('over messagesPerMinute: one polite reply, then silence; other identities are not affected', async () => {
-    // The counter is per clock minute: keep the burst inside one.
-    await awayFromMinuteEnd(10_000);
+    // The counter is per minute of the gateway's clock, which stands still meanwhile: one minute.
+    clock.advance(60_000 - (clock.now() % 60_000));
     const c = h.sms(undefined, LIMITED_SMS);
     expect(await c.send('a')).toEqual(['Got a.']);
     expect(await c.send('b')).toEqual(['Got b.']);
@@ -109,5 +100,11 @@ describe('rate limit', () => {
     expect(await other.send('x')).toEqual(['Got x.']);
     const sameNumberOnWhatsApp = h.whatsapp(c.from, LIMITED_WHATSAPP);
     expect(await sameNumberOnWhatsApp.send('y')).toEqual(['Got y.']);
+
+    // The last millisecond of the minute is still in it; the next minute allows three again.
+    clock.advance(59_999);
+    expect(await c.send('g')).toEqual([]);
+    clock.advance(1);
+    expect(await c.send('h')).toEqual(['Got h.']);
   });
 });

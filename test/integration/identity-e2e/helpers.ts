@@ -3,6 +3,7 @@ import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../src/config/index.js';
+import type { Clock } from '../../../src/core/ports/clock.js';
 import { EVENTS_QUEUE } from '../../../src/events/sink.js';
 import { Queues } from '../../../src/queue/queues.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
@@ -138,7 +139,7 @@ export interface World {
 
 /** The fake bank, two event receivers and the gateway (web and workers unless `gateway: false`). */
 export async function startWorld(
-  options: { gateway?: boolean; label?: string; adjust?: (config: Config) => void } = {},
+  options: { gateway?: boolean; label?: string; adjust?: (config: Config) => void; clock?: Clock } = {},
 ): Promise<World> {
   const bank = await startFakeProtectedApi();
   const acmeEvents = await startEventReceiver(ACME_EVENTS_SECRET);
@@ -149,6 +150,7 @@ export async function startWorld(
       label: options.label ?? 'identity-e2e',
       gateway: options.gateway ?? true,
       ...(options.adjust ? { adjust: options.adjust } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       files: (twilio) => ({
         'switchboard.yaml': e2eConfigYaml({
           twilio,
