@@ -4,27 +4,48 @@ import type { DataCipher } from './cipher.js';
 import type { IdentityKeys, UserScope } from './identity-keys.js';
 import { places } from './places.js';
 import { Script } from './scripts.js';
-import { TryCounter, type TryOutcome, type TryPolicy } from './try-counter.js';
+import { DEADLINE_GRACE_MS, TryCounter, type TryOutcome, type TryPolicy } from './try-counter.js';
+
+/** Reads an identity's tries, `count:windowEndMs`, as `count` and `windowEnd` (ARGV[1] is now). */
+const PARSE = `
+local now = tonumber(ARGV[1])
+local count, windowEnd = 0, 0
+local v = redis.call('GET', KEYS[1])
+if v then
+  local a, b = string.match(v, '^(%d+):(%d+)$')
+  if a then
+    count, windowEnd = tonumber(a), tonumber(b)
+  elseif tonumber(v) then
+    -- An earlier version's bare count, whose TTL was its window.
+    local left = redis.call('PTTL', KEYS[1])
+    if left > 0 then count, windowEnd = tonumber(v), now + left end
+  end
+end
+if windowEnd <= now then count = 0 end
+local function save()
+  redis.call('SET', KEYS[1], string.format('%d:%d', count, windowEnd), 'PX', windowEnd - now + ${DEADLINE_GRACE_MS})
+end`;
 
 /**
  * Reserve one try for an identity: count it first (so concurrent tries cannot exceed the limit), and
- * start the window on the first one. KEYS: failures. ARGV: window seconds. Returns {count, ttl ms}.
+ * start the window on the first one. KEYS: failures. ARGV: now, window ms. Returns {count, ms left}.
  */
-const RESERVE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}`;
+const RESERVE = `${PARSE}
+if count == 0 then windowEnd = now + tonumber(ARGV[2]) end
+count = count + 1
+save()
+return {count, windowEnd - now}`;
 
-/** Give back a try that turned out right (only while the window lives: DECR would create a key without TTL). */
-const RELEASE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local n = redis.call('DECR', KEYS[1])
-if n <= 0 then redis.call('DEL', KEYS[1]) end
-return n`;
+/** Give back a try that turned out right (only while its window lasts). KEYS: failures. ARGV: now. */
+const RELEASE = `${PARSE}
+if count <= 0 then return 0 end
+count = count - 1
+if count == 0 then redis.call('DEL', KEYS[1]) else save() end
+return count`;
 
 const scripts = {
-  reserve: new Script<[failures: string, windowSeconds: number], [number, number]>(1, RESERVE),
-  release: new Script<[failures: string], number>(1, RELEASE),
+  reserve: new Script<[failures: string, now: number, windowMs: number], [number, number]>(1, RESERVE),
+  release: new Script<[failures: string, now: number], number>(1, RELEASE),
 };
 
 /** Who sends a code: tries are counted per channel identity of a workspace. */
@@ -35,6 +56,7 @@ export interface LinkCodeSender {
 
 export class LinkCodeStore {
   private readonly workspaceTries: TryCounter;
+  private readonly now: () => number;
 
   constructor(
     private readonly redis: Connection,
@@ -43,6 +65,7 @@ export class LinkCodeStore {
     options: { now: () => number },
   ) {
     this.workspaceTries = new TryCounter(redis, options);
+    this.now = options.now;
   }
 
   /**
@@ -87,13 +110,18 @@ export class LinkCodeStore {
 
   /** Counts a try of the sender's; returns the tries in the window and the ms it has left. */
   async reserveTry(sender: LinkCodeSender, windowSeconds: number): Promise<{ count: number; ttlMs: number }> {
-    const [count, ttlMs] = await scripts.reserve.run(this.redis, this.failures(sender), windowSeconds);
+    const [count, ttlMs] = await scripts.reserve.run(
+      this.redis,
+      this.failures(sender),
+      this.now(),
+      Math.ceil(windowSeconds * 1000),
+    );
     return { count, ttlMs };
   }
 
   /** Gives back the sender's try (it was right, or not checked). */
   async releaseTry(sender: LinkCodeSender): Promise<void> {
-    await scripts.release.run(this.redis, this.failures(sender));
+    await scripts.release.run(this.redis, this.failures(sender), this.now());
   }
 
   /** The workspace's tries, all its identities together (see `TryCounter`). */

@@ -2,7 +2,7 @@
 import type { Connection } from './connections.js';
 import { Script } from './scripts.js';
 import type { IdentityKeys } from './identity-keys.js';
-import { TryCounter, type TryOutcome } from './try-counter.js';
+import { DEADLINE_GRACE_MS, TryCounter, type TryOutcome } from './try-counter.js';
 
 export interface LockoutTarget {
   workspace: string;
@@ -31,8 +31,8 @@ export interface FailureOutcome {
 
 /**
  * One hash per identity, one field per component: `failures:windowEndMs:lockedUntilMs`. One hash (rather
- * than a key per component) lets erasure remove it without knowing the components; the key lives as long
- * as the longest window or lockout in it.
+ * than a key per component) lets erasure remove it without knowing the components; the deadlines decide,
+ * and the key lives as long as the longest of them plus `DEADLINE_GRACE_MS`.
  * KEYS: lockout hash. ARGV: component, now, maxAttempts, windowMs, lockoutMs.
  */
 const FAIL = `
@@ -54,7 +54,7 @@ if failures >= tonumber(ARGV[3]) then
   windowEnd = 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], string.format('%d:%d:%d', failures, windowEnd, lockedUntil))
-local keep = math.max(windowEnd, lockedUntil) - now
+local keep = math.max(windowEnd, lockedUntil) - now + ${DEADLINE_GRACE_MS}
 if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
 return {locked, failures, lockedUntil}`;
 

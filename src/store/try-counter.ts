@@ -3,6 +3,13 @@ import type { Connection } from './connections.js';
 import { Script } from './scripts.js';
 
 /**
+ * How long a key whose value holds its own deadline outlives that deadline. The deadline decides (against
+ * the caller's clock); the TTL only collects the key, so it must never end before the deadline does, even
+ * by a clock that runs behind Redis's (a test's, which moves only when told).
+ */
+export const DEADLINE_GRACE_MS = 60_000;
+
+/**
  * One string per target, `failures:windowEndMs:lockedUntilMs`. A try is counted before the check it
  * guards (so many identities racing cannot exceed the limit) and given back when it turns out right or
  * could not be checked; the failure that uses up the limit locks the target at once, and so does a try
@@ -20,7 +27,8 @@ end
 local function save()
   local keep = math.max(windowEnd, lockedUntil) - now
   if keep > 0 then
-    redis.call('SET', KEYS[1], string.format('%d:%d:%d', failures, windowEnd, lockedUntil), 'PX', keep)
+    local value = string.format('%d:%d:%d', failures, windowEnd, lockedUntil)
+    redis.call('SET', KEYS[1], value, 'PX', keep + ${DEADLINE_GRACE_MS})
   else
     redis.call('DEL', KEYS[1])
   end
