@@ -1,4 +1,4 @@
-// The real time, bound to the engine's clock port where the engine is built.
+// The real time: the clock of every gateway unless a test passes its own (in process only).
 import type { Clock } from '../core/ports/clock.js';
 
 export const systemClock: Clock = {
