@@ -57,6 +57,7 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
   };
   // Each subject starts at the real time: the turn services still count seconds left from it.
   world.clock.now = Date.now();
+  answers.length = 0;
   const { logger, logs } = captureLogs('info', 'turn-services');
   const services = createTurnServices(
     {

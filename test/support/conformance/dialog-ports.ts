@@ -188,6 +188,65 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
       });
     });
 
+    describe('authentication', () => {
+      // The account's failures count across identities: each test types an account of its own.
+      let accounts = 0;
+      const account = () => ({ username: `Ada.Lovelace-${process.pid}-${accounts++}`, password: 'pw-1' });
+
+      it('a service that answers is a success: its answer is the token, the user is named as typed within the component', async () => {
+        const s = await make();
+        const typed = account();
+        const url = s.serveNext(200, { token: 'tok-1' });
+        // Without a token path the whole answer is the token.
+        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          result: 'success',
+          token: '{"token":"tok-1"}',
+          ttlSeconds: 3600,
+          userId: `${LOGIN}:${typed.username}`,
+        });
+      });
+
+      it('a refusal is wrong_credentials, and a failing service is unavailable', async () => {
+        const s = await make();
+        const typed = account();
+        const url = s.serveNext(401, { error: 'no' });
+        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          result: 'wrong_credentials',
+        });
+        s.serveNext(503, {});
+        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          result: 'unavailable',
+          reason: expect.any(String),
+        });
+      });
+
+      it("the typed account is locked after three times the component's maxAttempts wrong answers", async () => {
+        const s = await make();
+        const typed = account();
+        const { maxAttempts, lockout } = s.login as unknown as { maxAttempts: number; lockout: number };
+        let url = '';
+        for (let i = 1; i < 3 * maxAttempts; i++) {
+          url = s.serveNext(401, {});
+          expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+            result: 'wrong_credentials',
+          });
+        }
+        s.serveNext(401, {});
+        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          result: 'wrong_credentials',
+          accountLockedSeconds: lockout,
+        });
+        // Refused before any call: the right answer would not help now.
+        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          result: 'locked',
+          seconds: lockout,
+        });
+        expect(s.emitted()).toEqual([
+          { type: 'user.locked', data: { component: LOGIN, seconds: lockout, limit: 'account' } },
+        ]);
+      });
+    });
+
     describe('remote API', () => {
       it('answers with the status, the text and the parsed JSON', async () => {
         const s = await make();

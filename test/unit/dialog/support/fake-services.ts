@@ -1,5 +1,8 @@
 // The ports a dialog turn uses, faked for the engine's unit tests (no Redis, no HTTP). It keeps the same
 // behaviours as the Redis-backed turn services: both pass test/support/conformance/dialog-ports.ts.
+import { accountPolicy } from '../../../../src/auth/accounts.js';
+import { authenticate, typedAccountId } from '../../../../src/auth/index.js';
+import type { AuthComponent } from '../../../../src/config/index.js';
 import type {
   CachedToken,
   DialogServices,
@@ -8,6 +11,7 @@ import type {
   RemoteApiResponse,
   UserView,
 } from '../../../../src/core/ports.js';
+import { Templates } from '../../../../src/core/templates.js';
 
 export type Answer = RemoteApiResponse | Error;
 
@@ -49,6 +53,9 @@ export class FakeServices {
   private readonly failures = new Map<string, { count: number; windowEnd: number }>();
   private readonly locks = new Map<string, number>();
   private linkFailures: { count: number; windowEnd: number } = { count: 0, windowEnd: 0 };
+  /** Wrong answers per typed account (component and account id), whoever typed them. */
+  private readonly accounts = new Map<string, { count: number; windowEnd: number; lockedUntil: number }>();
+  private readonly templates = new Templates();
   private readonly now: () => number;
 
   constructor(private readonly options: FakeServicesOptions = {}) {
@@ -160,7 +167,36 @@ export class FakeServices {
       return lockout;
     },
     clearFailures: async (component) => void this.failures.delete(component),
-    authenticate: async () => ({ result: 'unavailable', reason: 'not in these tests' }),
+    // The real auth methods over the scripted HTTP answers, with the typed account's limit kept here.
+    authenticate: async (component, values, name) => {
+      const typed = typedAccountId(component as AuthComponent, values);
+      const key = `${name}\n${typed}`;
+      const policy = accountPolicy(component as AuthComponent);
+      const now = this.now();
+      let account = this.accounts.get(key);
+      if (!account || (account.windowEnd <= now && account.lockedUntil <= now)) {
+        account = { count: 0, windowEnd: now + policy.lockoutSeconds * 1000, lockedUntil: 0 };
+      }
+      if (typed !== undefined && account.lockedUntil > now) {
+        return { result: 'locked', seconds: this.secondsUntil(account.lockedUntil) };
+      }
+      const outcome = await authenticate(name, component as AuthComponent, values, {
+        http: this.ports.http,
+        templates: this.templates,
+      });
+      if (typed === undefined || outcome.result === 'unavailable') return outcome;
+      if (outcome.result === 'success') {
+        this.accounts.delete(key);
+        return outcome;
+      }
+      account.count += 1;
+      this.accounts.set(key, account);
+      if (account.count < policy.maxAttempts) return outcome;
+      account.lockedUntil = now + policy.lockoutSeconds * 1000;
+      const seconds = this.secondsUntil(account.lockedUntil);
+      this.ports.emit('user.locked', { component: name, seconds, limit: 'account' });
+      return { result: 'wrong_credentials', accountLockedSeconds: seconds };
+    },
     emit: (type, data) => void this.events.push({ type, ...(data ? { data: flat(data) } : {}) }),
     report: (problem) => void this.reports.push(problem),
   };
