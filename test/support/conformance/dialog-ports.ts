@@ -25,6 +25,11 @@ const LOGIN = 'bank-login';
 const PIN = 'member-pin';
 const ANON = /^anon:/;
 
+/** The subject's login component, calling its service at `url`. */
+function loginAt(s: DialogPortsSubject, url: string): AuthComponentConfig {
+  return { ...s.login, url } as AuthComponentConfig;
+}
+
 export function dialogPortsConformance(name: string, make: () => Promise<DialogPortsSubject>): void {
   describe(`dialog ports: ${name}`, () => {
     describe('users', () => {
@@ -198,7 +203,7 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         const typed = account();
         const url = s.serveNext(200, { token: 'tok-1' });
         // Without a token path the whole answer is the token.
-        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+        expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
           result: 'success',
           token: '{"token":"tok-1"}',
           ttlSeconds: 3600,
@@ -210,11 +215,11 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         const s = await make();
         const typed = account();
         const url = s.serveNext(401, { error: 'no' });
-        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+        expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
           result: 'wrong_credentials',
         });
         s.serveNext(503, {});
-        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+        expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
           result: 'unavailable',
           reason: expect.any(String),
         });
@@ -227,17 +232,17 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         let url = '';
         for (let i = 1; i < 3 * maxAttempts; i++) {
           url = s.serveNext(401, {});
-          expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+          expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
             result: 'wrong_credentials',
           });
         }
         s.serveNext(401, {});
-        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+        expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
           result: 'wrong_credentials',
           accountLockedSeconds: lockout,
         });
         // Refused before any call: the right answer would not help now.
-        expect(await s.ports.authenticate({ ...s.login, url }, typed, LOGIN)).toEqual({
+        expect(await s.ports.authenticate(loginAt(s, url), typed, LOGIN)).toEqual({
           result: 'locked',
           seconds: lockout,
         });
