@@ -1,0 +1,141 @@
+// The dialog ports suite, once per implementation: the engine's unit-test fake and the Redis-backed turn
+// services (identity store, token store, lockout and link codes on a real Redis, the outbound client on loopback).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import type { OperatorEventType } from '../../../src/core/ports.js';
+import { Templates } from '../../../src/core/templates.js';
+import { createMetrics } from '../../../src/metrics.js';
+import { createOutboundClient } from '../../../src/net/outbound.js';
+import { identityServices } from '../../../src/runtime/identity-services.js';
+import { createTurnServices, type EventEmitter } from '../../../src/runtime/turn-services.js';
+import { Lockout } from '../../../src/store/lockout.js';
+import { dialogPortsConformance, type DialogPortsSubject } from '../../support/conformance/dialog-ports.js';
+import { captureLogs, waitForLogs } from '../../support/logs.js';
+import { identityWorld, type IdentityWorld } from '../identity/setup.js';
+import { FakeServices } from '../../unit/dialog/support/fake-services.js';
+
+const NAMESPACES = ['bank-login', 'member-pin'];
+const PROBLEM = 'bot configuration problem at run time';
+
+let world: IdentityWorld;
+let server: Server;
+let serverUrl: string;
+const answers: { status: number; body: string }[] = [];
+
+beforeAll(async () => {
+  world = await identityWorld({ useClock: true });
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const answer = answers.shift() ?? { status: 200, body: '{}' };
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await world.close();
+});
+
+let identities = 0;
+
+dialogPortsConformance('the Redis-backed turn services', async () => {
+  const config = world.config.current;
+  const bot = config.bots['acme-bank']!;
+  const workspace = {
+    ...config.workspaces.acme!,
+    allowHosts: ['127.0.0.1'],
+    allowPrivateAddresses: ['127.0.0.0/8'],
+  };
+  const from = `+1202555${String(1000 + identities++)}`;
+  const events: { type: OperatorEventType; data: Record<string, unknown> }[] = [];
+  const emitter: EventEmitter = {
+    emit: ({ type, data: { bot: _bot, ...data } }) => void events.push({ type, data }),
+  };
+  // Each subject starts at the real time: the turn services still count seconds left from it.
+  world.clock.now = Date.now();
+  answers.length = 0;
+  const { logger, logs } = captureLogs('info', 'turn-services');
+  const services = createTurnServices(
+    {
+      outbound: createOutboundClient(),
+      templates: new Templates(),
+      logger,
+      metrics: createMetrics(),
+      identity: identityServices({
+        identity: world.identity,
+        tokens: world.tokens,
+        linkCodes: world.linkCodes,
+        lockout: new Lockout(world.redis, world.keys, { now: world.now }),
+      }),
+      events: emitter,
+    },
+    {
+      cid: `conv-${from}`,
+      botId: 'acme-bank',
+      bot,
+      workspaceId: 'acme',
+      workspace,
+      event: {
+        id: `SM${from}`,
+        kind: 'message',
+        botId: 'acme-bank',
+        channel: 'sms',
+        identity: `sms:${from}`,
+        from,
+        to: '+15005550006',
+        text: 'hello',
+        receivedAt: world.now(),
+      },
+    },
+  );
+  return {
+    ports: services,
+    login: bot.auth['bank-login']!,
+    advance: (ms) => void (world.clock.now += ms),
+    now: () => world.clock.now,
+    issueLinkCode: async (userId, ttlSeconds) =>
+      (await world.linkCodes.create({ workspace: 'acme', userId, ttlSeconds })).code,
+    serveNext: (status, body) => {
+      answers.push({ status, body: JSON.stringify(body) });
+      return serverUrl;
+    },
+    emitted: () => events,
+    reports: async (count) => {
+      const told = () => logs.find(PROBLEM).map((line) => String(line.problem));
+      await waitForLogs([logs], () => told().length >= count, `${count} problem(s) logged`);
+      return told();
+    },
+  } satisfies DialogPortsSubject;
+});
+
+dialogPortsConformance("the engine's unit-test fake", async () => {
+  const clock = { now: 1_700_000_000_000 };
+  const fake = new FakeServices({ now: () => clock.now, namespaces: NAMESPACES });
+  const login = world.config.current.bots['acme-bank']!.auth['bank-login']!;
+  return {
+    ports: fake.ports,
+    login,
+    advance: (ms) => void (clock.now += ms),
+    now: () => clock.now,
+    issueLinkCode: async (userId, ttlSeconds) => {
+      const code = `K7M2Q${String(fake.linkCodes.size).padStart(5, '0')}`;
+      fake.linkCodes.set(code, { userId, expiresAt: clock.now + ttlSeconds * 1000 });
+      return code;
+    },
+    serveNext: (status, body) => {
+      fake.answers.push({
+        status,
+        headers: { 'content-type': 'application/json' },
+        text: JSON.stringify(body),
+        json: body,
+      });
+      return 'https://api.example/';
+    },
+    emitted: () => fake.events.map(({ type, data }) => ({ type, data: data ?? {} })),
+    reports: async () => fake.reports,
+  } satisfies DialogPortsSubject;
+});
