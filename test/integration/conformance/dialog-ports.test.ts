@@ -55,8 +55,6 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
   const emitter: EventEmitter = {
     emit: ({ type, data: { bot: _bot, ...data } }) => void events.push({ type, data }),
   };
-  // Each subject starts at the real time: the turn services still count seconds left from it.
-  world.clock.now = Date.now();
   answers.length = 0;
   const { logger, logs } = captureLogs('info', 'turn-services');
   const services = createTurnServices(
@@ -70,6 +68,7 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
         tokens: world.tokens,
         linkCodes: world.linkCodes,
         lockout: new Lockout(world.redis, world.keys, { now: world.now }),
+        now: world.now,
       }),
       events: emitter,
     },
