@@ -24,7 +24,7 @@ export type { CredentialField } from './primitives.js';
 /** The channels a bot has numbers on: the registry's. */
 export const CHANNELS = CHANNEL_NAMES;
 export const ChannelSchema = z.enum(CHANNELS);
-export type Channel = z.output<typeof ChannelSchema>;
+export type { Channel } from '../core/events.js';
 
 export const EVENT_TYPES = [
   'conversation.started',

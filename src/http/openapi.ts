@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CHANNELS } from '../config/index.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';
 import { phoneNumberSchema } from '../core/phone-number.js';
+import { TIERS } from '../core/ports/users.js';
 
 // Printable, no whitespace at the ends, no control characters: ids end up in logs, templates and events.
 const ID_TEXT = /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u;
@@ -104,7 +105,7 @@ export const HistoryQuerySchema = z.strictObject({
 // --- answers (documented; built by hand in the router) ---
 
 const Timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC.' });
-const Tier = z.enum(['anonymous', 'unverified', 'verified']);
+const Tier = z.enum(TIERS);
 
 export const RegisteredUserSchema = z.object({
   userId: z.string(),

@@ -18,8 +18,8 @@ import {
   type HistoryEntry,
   type ResolvedUser,
   type StoredHistoryEntry,
+  type OperatorUserView,
   type UserIdentityView,
-  type UserView,
   type VerifiedVia,
 } from '../identity/types.js';
 
@@ -560,7 +560,7 @@ export class IdentityStore {
   }
 
   /** What the operator API shows about a user, or undefined when this workspace has no such user. */
-  async getUser(scope: UserScope): Promise<UserView | undefined> {
+  async getUser(scope: UserScope): Promise<OperatorUserView | undefined> {
     const anonymous = await this.anonymousIdentity(scope);
     if (anonymous) {
       const claimed =

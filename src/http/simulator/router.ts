@@ -6,6 +6,7 @@ import twilio from 'twilio';
 import { z } from 'zod';
 import { identityOf, type Channel } from '../../core/events.js';
 import { isE164, phoneNumberSchema } from '../../core/phone-number.js';
+import type { Tier } from '../../core/ports/users.js';
 import type { Logger } from '../../log.js';
 import type { Directory } from '../../runtime/directory.js';
 
@@ -15,11 +16,9 @@ export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';
 /** How long the simulator waits for the gateway's own webhook to answer (voice holds answer in seconds). */
 const WEBHOOK_TIMEOUT_MS = 30_000;
 
-export type SimulatedTier = 'anonymous' | 'unverified' | 'verified';
-
 /** What the simulator shows about the user behind a channel identity: never a token's value. */
 export interface SandboxUserView {
-  tier: SimulatedTier;
+  tier: Tier;
   name?: string;
   /** Components with a live cached token, and their absolute expiry (ms since the epoch). */
   tokens: { component: string; expiresAt: number }[];
@@ -41,7 +40,7 @@ export interface SandboxUserSources {
       workspace: string;
       identity: string;
       trustCallerId?: boolean;
-    }): Promise<{ userId: string; externalId?: string; tier: SimulatedTier; name?: string }>;
+    }): Promise<{ userId: string; externalId?: string; tier: Tier; name?: string }>;
   };
   tokens: {
     list(scope: {
