@@ -41,6 +41,7 @@ export interface OperatorApiDeps {
 
 /** A refusal the caller can act on: its status and code are part of the API. */
 export class ApiError extends Error {
+  override readonly name = 'ApiError';
   constructor(
     readonly status: number,
     readonly code: string,

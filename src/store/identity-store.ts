@@ -25,6 +25,7 @@ import {
 
 /** An identity the operator wants to register already belongs to another verified user (HTTP 409). */
 export class IdentityInUseError extends Error {
+  override readonly name = 'IdentityInUseError';
   constructor(readonly identity: string) {
     super(`${identity} already belongs to another user; remove it from that user first`);
   }

@@ -41,7 +41,9 @@ export interface TokenStore {
   list(scope: TokenScope): Promise<CachedTokenInfo[]>;
 }
 
-export class TokenTtlError extends Error {}
+export class TokenTtlError extends Error {
+  override readonly name = 'TokenTtlError';
+}
 
 /** Store the sealed token with its lifetime as TTL and note its expiry in the scope's index. */
 const PUT = `
