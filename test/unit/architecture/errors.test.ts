@@ -87,6 +87,12 @@ describe('error classes', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('gives no two error classes the same name', () => {
+    const byName = new Map<string, string[]>();
+    for (const [cls, file] of found) byName.set(cls.name, [...(byName.get(cls.name) ?? []), file]);
+    expect([...byName].filter(([, files]) => files.length > 1)).toEqual([]);
+  });
+
   it('names the error classes of modules it cannot import, and declares none unexported elsewhere', () => {
     const exported = new Set([...found.keys()].map((cls) => cls.name));
     const wrong = files.flatMap((file) => {
