@@ -134,8 +134,6 @@ export function required(params: Record<string, string>, names: string[]): strin
   return missing.length ? `missing ${missing.join(', ')}` : undefined;
 }
 
-export const E164 = /^\+[1-9][0-9]{5,14}$/;
-
 /** Splits text into parts of at most `max` characters, on word boundaries where there is one. */
 export function splitText(text: string, max: number): string[] {
   const parts: string[] = [];

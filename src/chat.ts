@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import twilio from 'twilio';
+import { isE164 } from './core/phone-number.js';
 
 const DEFAULT_SANDBOX_TOKEN = 'sandbox-auth-token-0000000000000000';
 const SANDBOX_ACCOUNT = 'AC00000000000000000000000000000000';
@@ -189,7 +190,7 @@ export async function runChat(args: string[]): Promise<number> {
     );
     return 1;
   }
-  if (!/^\+[1-9][0-9]{5,14}$/.test(values.from)) {
+  if (!isE164(values.from)) {
     process.stderr.write(`--from must be an E.164 number like +15551234567 (got ${values.from}).\n`);
     return 1;
   }

@@ -30,7 +30,9 @@ function print(stream: NodeJS.WriteStream, text: string): void {
 }
 
 /** Errors that are the operator's to fix: printed as they are, no stack trace. */
-class UsageError extends Error {}
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 async function loadOrExplain(path: string, variables: Record<string, string | undefined>): Promise<Config> {
   if (!existsSync(path)) {

@@ -103,7 +103,9 @@ const EnvSchema = EnvFields.superRefine((env, ctx) => {
 
 export type Env = z.output<typeof EnvSchema>;
 
-export class EnvError extends Error {}
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+}
 
 const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD/;
 

@@ -1,6 +1,7 @@
 // SMS: Twilio's inbound message webhook in, texts out through the REST API.
 import { identityOf } from '../../src/core/events.js';
-import { E164, required } from '../channel.js';
+import { isE164 } from '../../src/core/phone-number.js';
+import { required } from '../channel.js';
 import {
   readMessage,
   sendText,
@@ -15,7 +16,7 @@ const smsReader: MessageReader = {
   parseInbound(params, meta) {
     const problem = required(params, ['MessageSid', 'AccountSid', 'From', 'To']);
     if (problem) return { ok: false, problem };
-    if (!E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
+    if (!isE164(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
     return {
       ok: true,
       value: {

@@ -4,8 +4,8 @@ import type { Request, Response } from 'express';
 import twilio from 'twilio';
 import type { BotConfig } from '../../src/config/index.js';
 import { identityOf, type TurnOutput } from '../../src/core/events.js';
+import { isE164 } from '../../src/core/phone-number.js';
 import {
-  E164,
   required,
   type ChannelAdapter,
   type ChannelEvent,
@@ -98,7 +98,7 @@ function callEvent(
   const problem = required(params, ['CallSid', 'AccountSid', 'From', 'To']);
   if (problem) return { ok: false, problem };
   const withheld = WITHHELD.has(params.From!.toLowerCase());
-  if (!withheld && !E164.test(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
+  if (!withheld && !isE164(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
   return {
     ok: true,
     value: {

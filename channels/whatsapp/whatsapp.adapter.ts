@@ -1,7 +1,8 @@
 // WhatsApp: Twilio's inbound message webhook (`whatsapp:` addresses), texts out through the REST API, with
 // a pre-approved template once the 24-hour window is over.
 import { identityOf } from '../../src/core/events.js';
-import { E164, required, SendRejectedError } from '../channel.js';
+import { isE164 } from '../../src/core/phone-number.js';
+import { required, SendRejectedError } from '../channel.js';
 import {
   readMessage,
   sendText,
@@ -10,18 +11,24 @@ import {
   type MessagingAdapter,
 } from '../twilio/messaging.js';
 
-const WHATSAPP_ADDRESS = /^whatsapp:(\+[1-9][0-9]{5,14})$/;
+const WHATSAPP_PREFIX = 'whatsapp:';
+
+/** The E.164 number inside a `whatsapp:+…` address, if the address is one. */
+function whatsappNumber(address: string | undefined): string | undefined {
+  const number = address?.startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : undefined;
+  return number !== undefined && isE164(number) ? number : undefined;
+}
 
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
 const whatsappReader: MessageReader = {
-  ourNumber: (params) => WHATSAPP_ADDRESS.exec(params.To ?? '')?.[1],
+  ourNumber: (params) => whatsappNumber(params.To),
   parseInbound(params, meta) {
     const problem = required(params, ['MessageSid', 'AccountSid', 'From', 'To']);
     if (problem) return { ok: false, problem };
-    const from = WHATSAPP_ADDRESS.exec(params.From!)?.[1];
-    if (!from || !E164.test(from)) return { ok: false, problem: 'From is not a whatsapp:+E164 address' };
+    const from = whatsappNumber(params.From);
+    if (!from) return { ok: false, problem: 'From is not a whatsapp:+E164 address' };
     const message = readMessage(params, meta.receivedAt);
     // A tapped button answers with its payload, not with its label.
     if (params.ButtonPayload) message.text = params.ButtonPayload;

@@ -5,6 +5,7 @@ import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
 import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
 import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.js';
+import { isE164 } from '../core/phone-number.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
 import { Id } from './primitives.js';
 
@@ -20,12 +21,10 @@ export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/
 export { CredentialFieldSchema } from './primitives.js';
 export type { CredentialField } from './primitives.js';
 
-const E164 = /^\+[1-9]\d{1,14}$/;
-
 /** The channels a bot has numbers on: the registry's. */
 export const CHANNELS = CHANNEL_NAMES;
 export const ChannelSchema = z.enum(CHANNELS);
-export type Channel = z.output<typeof ChannelSchema>;
+export type { Channel } from '../core/events.js';
 
 export const EVENT_TYPES = [
   'conversation.started',
@@ -42,7 +41,7 @@ export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
 
 export const PhoneNumberSchema = z.string().superRefine((number, ctx) => {
-  if (E164.test(number)) return;
+  if (isE164(number)) return;
   const hint = /^(whatsapp|sms|voice):/i.test(number)
     ? 'write the number without the channel prefix, e.g. "+15551234567".'
     : 'write "+", the country code and the number, digits only, e.g. "+15551234567".';

@@ -5,11 +5,6 @@ export class DialogError extends Error {
   override readonly name = 'DialogError';
 }
 
-/** Something outside us failed in a way that may pass: the caller may retry later. */
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-}
-
 /**
  * A call to an operator API failed without an answer. Implemented by `src/net/errors.ts`; `retryable`
  * says whether the same call may be tried again, `refused` that configuration forbade it (never retried).
@@ -25,5 +20,7 @@ export abstract class RemoteApiError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    // Subclasses (the outbound errors) name themselves too; this covers any that does not.
+    this.name = new.target.name;
   }
 }

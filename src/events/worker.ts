@@ -8,7 +8,9 @@ import { EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
 import { throttled } from '../log-throttle.js';
 
 /** The receiver did not take the event (a non-2xx answer, a timeout, a network failure): try again later. */
-export class EventDeliveryError extends Error {}
+export class EventDeliveryError extends Error {
+  override readonly name = 'EventDeliveryError';
+}
 
 export interface EventBackoff {
   /** Delay before the first retry; doubles with every attempt. */

@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { CHANNELS } from '../config/index.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';
+import { phoneNumberSchema } from '../core/phone-number.js';
+import { TIERS } from '../core/ports/users.js';
 
-const E164 = /^\+[1-9]\d{1,14}$/;
 // Printable, no whitespace at the ends, no control characters: ids end up in logs, templates and events.
 const ID_TEXT = /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u;
 const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -45,9 +46,7 @@ export const CustomDataSchema = z
 export const IdentityInputSchema = z
   .strictObject({
     channel: z.enum(CHANNELS),
-    address: z
-      .string()
-      .regex(E164, { error: 'must be an E.164 phone number such as "+15551234567" (no channel prefix)' }),
+    address: phoneNumberSchema('must be an E.164 phone number such as "+15551234567" (no channel prefix)'),
   })
   .meta({ description: 'A channel identity: a phone number on one channel.' });
 
@@ -106,7 +105,7 @@ export const HistoryQuerySchema = z.strictObject({
 // --- answers (documented; built by hand in the router) ---
 
 const Timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC.' });
-const Tier = z.enum(['anonymous', 'unverified', 'verified']);
+const Tier = z.enum(TIERS);
 
 export const RegisteredUserSchema = z.object({
   userId: z.string(),

@@ -8,7 +8,7 @@ import { identityOf } from '../core/events.js';
 import type { ConfigSource } from '../events/sink.js';
 import { IdentityInUseError, type IdentityStore } from '../store/identity-store.js';
 import type { LinkCodes } from '../identity/link-codes.js';
-import { ANONYMOUS_PREFIX, type UserView } from '../identity/types.js';
+import { ANONYMOUS_PREFIX, type OperatorUserView } from '../identity/types.js';
 import type { Logger } from '../log.js';
 import { clientOf } from '../net/addresses.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
@@ -41,6 +41,7 @@ export interface OperatorApiDeps {
 
 /** A refusal the caller can act on: its status and code are part of the API. */
 export class ApiError extends Error {
+  override readonly name = 'ApiError';
   constructor(
     readonly status: number,
     readonly code: string,
@@ -113,7 +114,7 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-function userJson(view: UserView): Record<string, unknown> {
+function userJson(view: OperatorUserView): Record<string, unknown> {
   return {
     userId: view.userId,
     externalId: view.externalId ?? null,

@@ -28,20 +28,21 @@ export interface WebhookDeps {
   now: () => number;
 }
 
-export class RedisUnavailableError extends Error {
-  override readonly name = 'RedisUnavailableError';
+/** Redis did not answer a webhook within its deadline: the webhook answers 503. */
+export class RedisDeadlineError extends Error {
+  override readonly name = 'RedisDeadlineError';
 }
 
 /** Rejects when Redis does not answer in time, so a webhook never hangs on an outage. */
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RedisDeadlineError(`Redis did not answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([work, deadline]);
   } catch (error) {
-    throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(String(error));
+    throw error instanceof RedisDeadlineError ? error : new RedisDeadlineError(String(error));
   } finally {
     clearTimeout(timer);
   }

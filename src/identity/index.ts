@@ -16,7 +16,7 @@ export {
   type ResolvedUser,
   type StoredHistoryEntry,
   type Tier,
+  type OperatorUserView,
   type UserIdentityView,
-  type UserView,
   type VerifiedVia,
 } from './types.js';

@@ -71,7 +71,9 @@ interface StoredCode extends LinkCodeData {
 /** How long an expired code is kept, so that it is refused as "expired" rather than "invalid". */
 const EXPIRED_GRACE_MS = 3_600_000;
 
-export class LinkCodeCollisionError extends Error {}
+export class LinkCodeCollisionError extends Error {
+  override readonly name = 'LinkCodeCollisionError';
+}
 
 export class LinkCodes {
   private readonly codes: LinkCodeStore;

@@ -1,7 +1,8 @@
 // The identity model: tiers, resolved users, profiles and history entries as plain data.
 import type { Channel } from '../core/events.js';
+import type { Tier } from '../core/ports/users.js';
 
-export type Tier = 'anonymous' | 'unverified' | 'verified';
+export type { Tier };
 
 /** How an identity came to belong to a verified user. */
 export type VerifiedVia = 'auth' | 'link' | 'operator';
@@ -55,7 +56,7 @@ export interface UserIdentityView {
 }
 
 /** Everything the operator API shows about a user (never a token's value). */
-export interface UserView {
+export interface OperatorUserView {
   workspace: string;
   userId: string;
   externalId?: string;

@@ -26,7 +26,9 @@ export interface DataCipher {
   bound(sealed: string): boolean;
 }
 
-export class DataKeyError extends Error {}
+export class DataKeyError extends Error {
+  override readonly name: string = 'DataKeyError';
+}
 
 interface Key {
   id: string;

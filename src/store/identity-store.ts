@@ -18,13 +18,14 @@ import {
   type HistoryEntry,
   type ResolvedUser,
   type StoredHistoryEntry,
+  type OperatorUserView,
   type UserIdentityView,
-  type UserView,
   type VerifiedVia,
 } from '../identity/types.js';
 
 /** An identity the operator wants to register already belongs to another verified user (HTTP 409). */
 export class IdentityInUseError extends Error {
+  override readonly name = 'IdentityInUseError';
   constructor(readonly identity: string) {
     super(`${identity} already belongs to another user; remove it from that user first`);
   }
@@ -560,7 +561,7 @@ export class IdentityStore {
   }
 
   /** What the operator API shows about a user, or undefined when this workspace has no such user. */
-  async getUser(scope: UserScope): Promise<UserView | undefined> {
+  async getUser(scope: UserScope): Promise<OperatorUserView | undefined> {
     const anonymous = await this.anonymousIdentity(scope);
     if (anonymous) {
       const claimed =

@@ -52,7 +52,9 @@ export function legacyDigest(...parts: string[]): string {
 }
 
 /** A data-key problem like the others: the command line prints its message and exits 1. */
-export class KeyNamingError extends DataKeyError {}
+export class KeyNamingError extends DataKeyError {
+  override readonly name = 'KeyNamingError';
+}
 
 interface NamingRecord {
   /** The key-naming key, base64. */

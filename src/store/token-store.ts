@@ -1,4 +1,5 @@
 // Cached auth tokens per (workspace, externalId, user, component): sealed at rest, never returned past their expiry.
+import type { CachedToken } from '../core/ports/tokens.js';
 import type { Connection } from './connections.js';
 import { Script } from './scripts.js';
 import type { Metrics } from '../metrics.js';
@@ -10,13 +11,7 @@ import { Resealer } from './reseal.js';
 /** Who a token belongs to: the same user id in two workspaces or two externalIds is four scopes. */
 export type TokenScope = UserScope;
 
-export interface CachedToken {
-  token: string;
-  /** Absolute expiry, ms since the epoch. */
-  expiresAt: number;
-  /** Values that travel with the token, e.g. a verify component's `auth_id` and `auth_code` (sealed too). */
-  extra?: Record<string, string>;
-}
+export type { CachedToken };
 
 export interface NewToken {
   token: string;
@@ -46,7 +41,9 @@ export interface TokenStore {
   list(scope: TokenScope): Promise<CachedTokenInfo[]>;
 }
 
-export class TokenTtlError extends Error {}
+export class TokenTtlError extends Error {
+  override readonly name = 'TokenTtlError';
+}
 
 /** Store the sealed token with its lifetime as TTL and note its expiry in the scope's index. */
 const PUT = `

@@ -2,9 +2,9 @@
 
 export interface CachedToken {
   token: string;
-  /** Absolute expiry (ms). */
+  /** Absolute expiry, ms since the epoch. */
   expiresAt: number;
-  /** Values an auth component makes available to later requests (a verify component's auth_id, auth_code). */
+  /** Values later requests may use (a verify component's auth_id, auth_code): sealed at rest like the token. */
   extra?: Record<string, string>;
 }
 

@@ -1,6 +1,8 @@
 // The port to users: who is behind a channel identity, their profile, linking by code.
 
-export type Tier = 'anonymous' | 'unverified' | 'verified';
+/** How far the user behind an identity is known, lowest first. */
+export const TIERS = ['anonymous', 'unverified', 'verified'] as const;
+export type Tier = (typeof TIERS)[number];
 
 /** Who is behind the conversation's channel identity, as the engine and templates see them. */
 export interface UserView {

@@ -5,6 +5,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import twilio from 'twilio';
 import { z } from 'zod';
 import { identityOf, type Channel } from '../../core/events.js';
+import { isE164, phoneNumberSchema } from '../../core/phone-number.js';
+import type { Tier } from '../../core/ports/users.js';
 import type { Logger } from '../../log.js';
 import type { Directory } from '../../runtime/directory.js';
 
@@ -14,11 +16,9 @@ export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';
 /** How long the simulator waits for the gateway's own webhook to answer (voice holds answer in seconds). */
 const WEBHOOK_TIMEOUT_MS = 30_000;
 
-export type SimulatedTier = 'anonymous' | 'unverified' | 'verified';
-
 /** What the simulator shows about the user behind a channel identity: never a token's value. */
 export interface SandboxUserView {
-  tier: SimulatedTier;
+  tier: Tier;
   name?: string;
   /** Components with a live cached token, and their absolute expiry (ms since the epoch). */
   tokens: { component: string; expiresAt: number }[];
@@ -40,7 +40,7 @@ export interface SandboxUserSources {
       workspace: string;
       identity: string;
       trustCallerId?: boolean;
-    }): Promise<{ userId: string; externalId?: string; tier: SimulatedTier; name?: string }>;
+    }): Promise<{ userId: string; externalId?: string; tier: Tier; name?: string }>;
   };
   tokens: {
     list(scope: {
@@ -95,7 +95,7 @@ export interface SimulatedVoiceStep {
   hangup: boolean;
 }
 
-const E164 = z.string().regex(/^\+[1-9][0-9]{5,14}$/, 'must be an E.164 number like +15551234567');
+const E164 = phoneNumberSchema('must be an E.164 number like +15551234567');
 const BotId = z.string().min(1).max(200);
 const CallSid = z.string().regex(/^CA[0-9a-f]{32}$/, 'must be the callSid the call started with');
 const ActionUrl = z.string().max(2000);
@@ -125,7 +125,8 @@ const VoiceRequest = z.discriminatedUnion('action', [
   z.object({ action: z.literal('hangup'), bot: BotId, from: E164, callSid: CallSid }),
 ]);
 
-const ADDRESS = /^(?:(sms|whatsapp|voice):)?(\+[1-9][0-9]{5,14})$/;
+// A channel prefix (none is SMS), then the number, which isE164 checks.
+const ADDRESS = /^(?:(sms|whatsapp|voice):)?(.*)$/;
 
 function newSid(prefix: 'SM' | 'CA'): string {
   return prefix + randomBytes(16).toString('hex');
@@ -420,7 +421,7 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
   router.get('/sandbox/user', async (req, res) => {
     const { bot, address } = req.query;
     const match = typeof address === 'string' ? ADDRESS.exec(address) : null;
-    if (typeof bot !== 'string' || !match) {
+    if (typeof bot !== 'string' || !match || !isE164(match[2]!)) {
       return problem(
         res,
         400,
