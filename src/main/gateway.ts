@@ -13,14 +13,14 @@ import { sandboxRouter } from '../http/sandbox.js';
 import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
 import { operatorApiRouter } from '../http/operator-api.js';
 import { identityOf, type Channel } from '../core/events.js';
-import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../events/index.js';
+import { createEventWorker, QueuedEventSink, type ErasedSubject, type EventSink } from '../operator-events/index.js';
 import { LinkCodes } from '../identity/index.js';
 import { IdentityStore } from '../store/identity-store.js';
 import { LinkCodeStore } from '../store/link-code-store.js';
 import { Lockout } from '../store/lockout.js';
 import { RedisTokenStore } from '../store/token-store.js';
 import { IdentityKeys } from '../store/identity-keys.js';
-import { identityServices } from './identity-services.js';
+import { identityServices } from '../turn/identity-services.js';
 import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
 import type { Logger } from '../log.js';
@@ -47,9 +47,9 @@ import { Keys } from '../store/keys.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
 import { migrateLegacyNames } from '../store/key-migration.js';
 import { loadKeyNaming } from '../store/key-naming.js';
-import { Directory } from './directory.js';
+import { Directory } from '../config/directory.js';
 import { createOutboundClient } from '../net/outbound.js';
-import type { TurnServiceDeps } from './turn-services.js';
+import type { TurnServiceDeps } from '../turn/turn-services.js';
 
 export interface GatewayOptions {
   env: Env;

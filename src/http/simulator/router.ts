@@ -6,7 +6,7 @@ import twilio from 'twilio';
 import { z } from 'zod';
 import { identityOf, type Channel } from '../../core/events.js';
 import type { Logger } from '../../log.js';
-import type { Directory } from '../../runtime/directory.js';
+import type { Directory } from '../../config/directory.js';
 
 /** The account the simulator's webhooks name; in sandbox mode one auth token signs for every account. */
 export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';

@@ -3,7 +3,7 @@ import { jsonRequest, type JsonAnswer } from '../../support/json-api.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../src/config/index.js';
-import { EVENTS_QUEUE } from '../../../src/events/sink.js';
+import { EVENTS_QUEUE } from '../../../src/operator-events/sink.js';
 import { Queues } from '../../../src/queue/queues.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {
