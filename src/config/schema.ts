@@ -6,7 +6,7 @@ import { parseCidr } from '../net/addresses.js';
 import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
 import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
-import { Id } from './primitives.js';
+import { Id } from '../core/primitives.js';
 
 export {
   AnswerPathSchema,
@@ -17,8 +17,8 @@ export {
 } from '../core/schema-parts.js';
 export { AskOptionsSchema, type AskOptions } from '../core/dialog/steps/ask.js';
 export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/request.js';
-export { CredentialFieldSchema } from './primitives.js';
-export type { CredentialField } from './primitives.js';
+export { CredentialFieldSchema } from '../core/primitives.js';
+export type { CredentialField } from '../core/primitives.js';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
