@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import twilio from 'twilio';
-import { ensureRedis, freePort, startRedisServer } from '../src/runtime/local-redis.js';
+import { ensureRedis, freePort, startRedisServer } from '../src/main/local-redis.js';
 import { ECHO_BOT } from '../test/support/bots.js';
 import { ACCOUNT_SID, AUTH_TOKEN, botYaml, NUMBERS, PUBLIC_URL } from '../test/support/config.js';
 import { startHarness, type Harness } from '../test/support/harness.js';

@@ -4,7 +4,7 @@ import type { BotConfig } from '../src/config/index.js';
 import type { Channel, InboundEvent, TurnOutput } from '../src/core/events.js';
 import type { Logger } from '../src/log.js';
 import type { Metrics } from '../src/metrics.js';
-import type { BotRef, Directory } from '../src/runtime/directory.js';
+import type { BotRef, Directory } from '../src/config/directory.js';
 import type { OutboxItem } from '../src/store/conversation-store.js';
 import type { MessageSender } from './twilio/sender.js';
 

@@ -1,6 +1,6 @@
 // Twilio accounts from the configuration: which token signs an account's webhooks, which account drives a bot.
 import type { BotConfig, Config } from '../../src/config/index.js';
-import type { Directory } from '../../src/runtime/directory.js';
+import type { Directory } from '../../src/config/directory.js';
 
 export interface TwilioAccount {
   accountSid: string;

@@ -2,7 +2,7 @@
 import express, { type Request, type Response } from 'express';
 import twilio from 'twilio';
 import type { WebhookKit } from '../channel.js';
-import type { BotRef } from '../../src/runtime/directory.js';
+import type { BotRef } from '../../src/config/directory.js';
 import type { Channel } from '../../src/core/events.js';
 import { authToken, drives } from './accounts.js';
 

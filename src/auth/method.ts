@@ -1,6 +1,6 @@
 // What an auth method is: the keys of its components, its configuration checks, the account it names, and the call.
 import { z } from 'zod';
-import { ID, PositiveSeconds, withHint, type CredentialField } from '../config/primitives.js';
+import { ID, PositiveSeconds, withHint, type CredentialField } from '../core/primitives.js';
 import type { AuthOutcome } from '../core/ports.js';
 import type { Templates } from '../core/templates.js';
 import type { OutboundRequest, OutboundResponse } from '../net/outbound.js';

@@ -7,7 +7,7 @@ import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
 import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.js';
 import { isE164 } from '../core/phone-number.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
-import { Id } from './primitives.js';
+import { Id } from '../core/primitives.js';
 
 export {
   AnswerPathSchema,
@@ -18,8 +18,8 @@ export {
 } from '../core/schema-parts.js';
 export { AskOptionsSchema, type AskOptions } from '../core/dialog/steps/ask.js';
 export { RequestOptionsSchema, type RequestOptions } from '../core/dialog/steps/request.js';
-export { CredentialFieldSchema } from './primitives.js';
-export type { CredentialField } from './primitives.js';
+export { CredentialFieldSchema } from '../core/primitives.js';
+export type { CredentialField } from '../core/primitives.js';
 
 /** The channels a bot has numbers on: the registry's. */
 export const CHANNELS = CHANNEL_NAMES;

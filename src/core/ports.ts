@@ -22,7 +22,7 @@ export type { LinkOutcome, Tier, UserView, UsersPort } from './ports/users.js';
 
 /**
  * Everything a turn may do outside the engine, bound to one conversation (workspace, bot, channel
- * identity). Implemented by `src/runtime/turn-services.ts`.
+ * identity). Implemented by `src/turn/turn-services.ts`.
  */
 export type DialogServices = RemoteApiPort &
   UsersPort &

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { TokenStore } from '../store/token-store.js';
 import type { Config } from '../config/index.js';
 import { identityOf } from '../core/events.js';
-import type { ConfigSource } from '../events/sink.js';
+import type { ConfigSource } from '../operator-events/sink.js';
 import { IdentityInUseError, type IdentityStore } from '../store/identity-store.js';
 import type { LinkCodes } from '../identity/link-codes.js';
 import { ANONYMOUS_PREFIX, type OperatorUserView } from '../identity/types.js';

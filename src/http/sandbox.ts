@@ -1,7 +1,7 @@
 // Sandbox-only endpoints: what would have been sent through the provider's REST API, and which bots answer where.
 import express, { type Router } from 'express';
 import type { SandboxRecorder } from '../../channels/index.js';
-import type { Directory } from '../runtime/directory.js';
+import type { Directory } from '../config/directory.js';
 
 export interface SandboxRouterOptions {
   /** Set while shutting down: long-polls answer at once, so they do not hold the server open. */

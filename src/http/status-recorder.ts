@@ -3,7 +3,7 @@ import type { DeliveryStatus } from '../../channels/index.js';
 import { identityOf, type Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { BotRef } from '../runtime/directory.js';
+import type { BotRef } from '../config/directory.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 
 export interface MessageFailure {

@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
 import type { CallAccepted, ConversationStore } from '../store/conversation-store.js';
-import type { BotRef, Directory } from '../runtime/directory.js';
+import type { BotRef, Directory } from '../config/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
 
 export interface WebhookDeps {

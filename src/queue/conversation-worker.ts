@@ -16,11 +16,11 @@ import {
   type HistoryLine,
   type TurnServiceDeps,
   type TurnServices,
-} from '../runtime/turn-services.js';
+} from '../turn/turn-services.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
-import type { Directory } from '../runtime/directory.js';
+import type { Directory } from '../config/directory.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';

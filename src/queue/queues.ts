@@ -41,7 +41,7 @@ export class Queues {
       (_, shard) => new Queue<KickData>(SEND_QUEUE, { connection, prefix: keys.sendQueuePrefix(shard) }),
     );
     // Without a listener BullMQ prints connection errors raw to stderr; the connection's own listener
-    // (src/runtime/gateway.ts) logs an outage once, as JSON, and a failed add surfaces as a 503.
+    // (src/main/gateway.ts) logs an outage once, as JSON, and a failed add surfaces as a 503.
     for (const queue of [...this.conversations, ...this.sends]) queue.on('error', () => undefined);
   }
 

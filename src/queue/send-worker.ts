@@ -4,7 +4,7 @@ import type { Connection } from '../store/connections.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
-import type { Directory } from '../runtime/directory.js';
+import type { Directory } from '../config/directory.js';
 import {
   SendRejectedError,
   SendRetryableError,

@@ -3,7 +3,7 @@ import type { Connection } from './connections.js';
 import { Script } from './scripts.js';
 import type { TokenStore } from './token-store.js';
 import type { Channel } from '../core/events.js';
-import type { EventSink } from '../events/sink.js';
+import type { EventSink } from '../operator-events/sink.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import { MAX_CALL_MS } from './keys.js';
 import { places } from './places.js';

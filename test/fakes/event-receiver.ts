@@ -1,7 +1,7 @@
 // A fake operator events receiver: a real HTTP server on loopback that records every delivery and checks its signature.
 import { listenOnLoopback } from './loopback.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { verifySwitchboardSignature, type SignatureCheck } from '../../src/events/signature.js';
+import { verifySwitchboardSignature, type SignatureCheck } from '../../src/operator-events/signature.js';
 
 export interface ReceivedDelivery {
   headers: IncomingHttpHeaders;

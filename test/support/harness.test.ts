@@ -19,7 +19,7 @@ const files = testFiles().map((path) => ({ path, text: readFileSync(join(ROOT, p
 describe('the test harness', () => {
   it('is the only place a test starts a gateway in process', () => {
     const starters = files.filter((f) =>
-      /import \{[^}]*\bstartGateway\b[^}]*\} from '[^']*runtime\/gateway\.js'/.test(f.text),
+      /import \{[^}]*\bstartGateway\b[^}]*\} from '[^']*main\/gateway\.js'/.test(f.text),
     );
     expect(starters.map((f) => f.path)).toEqual(['test/support/harness.ts']);
   });

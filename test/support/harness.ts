@@ -8,7 +8,7 @@ import type { Clock } from '../../src/core/ports/clock.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { readEnv, type Env } from '../../src/env.js';
 import type { Logger } from '../../src/log.js';
-import { startGateway, type Gateway } from '../../src/runtime/gateway.js';
+import { startGateway, type Gateway } from '../../src/main/gateway.js';
 import { keyNaming, namingKeyFrom } from '../../src/store/key-naming.js';
 import { Keys } from '../../src/store/keys.js';
 import { startFakeTwilioApi, type FakeTwilioApi } from '../fakes/twilio-api.js';

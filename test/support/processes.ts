@@ -12,7 +12,7 @@ export const REPO_ROOT = (() => {
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 })();
-export const CLI = join(REPO_ROOT, 'dist/src/cli.js');
+export const CLI = join(REPO_ROOT, 'dist/src/main/cli.js');
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -82,7 +82,7 @@ export interface SwitchboardProcess {
 }
 
 /**
- * Starts `node dist/src/cli.js <command> [args]` with exactly the given environment (plus PATH; LOG_LEVEL
+ * Starts `node dist/src/main/cli.js <command> [args]` with exactly the given environment (plus PATH; LOG_LEVEL
  * at least info) and waits until it logs "switchboard started".
  */
 export async function spawnSwitchboard(

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { freePort } from '../../src/runtime/local-redis.js';
+import { freePort } from '../../src/main/local-redis.js';
 import { eventually } from './wait.js';
 
 const run = promisify(execFile);

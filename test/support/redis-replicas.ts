@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/runtime/local-redis.js';
+import { freePort } from '../../src/main/local-redis.js';
 import { exited } from './redis-cluster.js';
 import { eventually } from './wait.js';
 

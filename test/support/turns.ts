@@ -1,7 +1,7 @@
 // The turns a gateway's workers finish, from the product's own hook (`gateway.turns`): what tests await
 // instead of a log line.
 import type { FinishedTurn } from '../../src/queue/conversation-worker.js';
-import type { Gateway } from '../../src/runtime/gateway.js';
+import type { Gateway } from '../../src/main/gateway.js';
 import { Recorder } from './recorder.js';
 
 export type { FinishedTurn };

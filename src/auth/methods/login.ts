@@ -9,7 +9,7 @@ import {
   NonEmpty,
   VariableNameSchema,
   withHint,
-} from '../../config/primitives.js';
+} from '../../core/primitives.js';
 import type { OutboundRequest } from '../../net/outbound.js';
 import { namespacedUserId } from '../accounts.js';
 import { AccountLimitSchema, ComponentKeys, type AuthMethod } from '../method.js';

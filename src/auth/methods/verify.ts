@@ -1,7 +1,7 @@
 // A `verify` component: an endpoint that takes a member number and a code and says yes or no.
 import { z } from 'zod';
 import { readAnswerPath } from '../../core/answer-path.js';
-import { CredentialFieldSchema, NonEmpty, withHint } from '../../config/primitives.js';
+import { CredentialFieldSchema, NonEmpty, withHint } from '../../core/primitives.js';
 import { namespacedUserId } from '../accounts.js';
 import { ComponentKeys, type AuthMethod } from '../method.js';
 import { callService, unavailable } from '../service-call.js';

@@ -13,7 +13,7 @@ export type AuthOutcome =
   /** The typed account is locked: no auth call was made. */
   | { result: 'locked'; seconds: number };
 
-/** Implemented by `src/runtime/turn-services.ts` over `src/auth`. */
+/** Implemented by `src/turn/turn-services.ts` over `src/auth`. */
 export interface AuthenticationPort {
   /** Calls the component named `name` (unless the typed account is locked). */
   authenticate(

@@ -1,6 +1,6 @@
 // The port to time: the engine reads the time and waits only through it, so tests can drive it.
 
-/** Implemented by `src/runtime/system-clock.ts` (the real time); tests pass their own. */
+/** Implemented by `src/main/system-clock.ts` (the real time); tests pass their own. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

@@ -1,7 +1,7 @@
 // The port to lockouts: failed logins counted per identity and component.
 import type { AuthComponentConfig } from './auth-component.js';
 
-/** Implemented by `src/runtime/turn-services.ts` over the lockout store. */
+/** Implemented by `src/turn/turn-services.ts` over the lockout store. */
 export interface LockoutPort {
   /** Seconds left of a lockout of this identity for the component, or 0. */
   lockedFor(component: string): Promise<number>;

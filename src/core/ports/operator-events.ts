@@ -11,7 +11,7 @@ export type OperatorEventType =
   | 'message.failed'
   | 'link_codes.locked';
 
-/** Implemented by `src/runtime/turn-services.ts` over the event queue and the log. */
+/** Implemented by `src/turn/turn-services.ts` over the event queue and the log. */
 export interface OperatorEventsPort {
   emit(type: OperatorEventType, data?: Record<string, unknown>, userId?: string): void;
   /** Tells the operator (through the log) about a problem of the bot's configuration met at run time. */

@@ -22,7 +22,7 @@ export interface RemoteApiResponse {
 }
 
 /**
- * Calls to the workspace's operator APIs. Implemented by `src/runtime/turn-services.ts` over
+ * Calls to the workspace's operator APIs. Implemented by `src/turn/turn-services.ts` over
  * `src/net/outbound.ts` (only the workspace's allowed hosts); failures are `RemoteApiError`s.
  */
 export interface RemoteApiPort {

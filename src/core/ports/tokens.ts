@@ -8,7 +8,7 @@ export interface CachedToken {
   extra?: Record<string, string>;
 }
 
-/** Implemented by `src/runtime/turn-services.ts` over the token store. */
+/** Implemented by `src/turn/turn-services.ts` over the token store. */
 export interface TokensPort {
   token(component: string): Promise<CachedToken | undefined>;
   storeToken(

@@ -19,7 +19,7 @@ export type LinkOutcome =
   /** Too many wrong codes (from this identity, or the whole workspace): try again in this many seconds. */
   | { ok: false; reason: 'rate_limited'; retryInSeconds?: number };
 
-/** Implemented by `src/runtime/turn-services.ts` over the identity services. */
+/** Implemented by `src/turn/turn-services.ts` over the identity services. */
 export interface UsersPort {
   /** The user behind this channel identity. */
   user(): Promise<UserView>;

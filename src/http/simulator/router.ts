@@ -8,7 +8,7 @@ import { identityOf, type Channel } from '../../core/events.js';
 import { isE164, phoneNumberSchema } from '../../core/phone-number.js';
 import type { Tier } from '../../core/ports/users.js';
 import type { Logger } from '../../log.js';
-import type { Directory } from '../../runtime/directory.js';
+import type { Directory } from '../../config/directory.js';
 
 /** The account the simulator's webhooks name; in sandbox mode one auth token signs for every account. */
 export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { namespacedUserId } from '../../../src/auth/accounts.js';
 import { registerAuthMethod, type AuthMethod } from '../../../src/auth/index.js';
 import { ComponentKeys } from '../../../src/auth/method.js';
-import { CredentialFieldSchema, withHint } from '../../../src/config/primitives.js';
+import { CredentialFieldSchema, withHint } from '../../../src/core/primitives.js';
 
 const FixedCodeComponentSchema = z
   .strictObject({

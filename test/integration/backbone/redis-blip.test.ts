@@ -1,7 +1,7 @@
 // A 3-second Redis blip with a turn in flight: the job Redis handed out as the connections dropped is
 // recovered as soon as they are back, not when its lock lapses (default lock time: 30 s).
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../src/runtime/local-redis.js';
+import { freePort } from '../../../src/main/local-redis.js';
 import { CONVERSATION_QUEUE, Queues } from '../../../src/queue/queues.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';

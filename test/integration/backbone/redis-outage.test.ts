@@ -1,6 +1,6 @@
 // Redis goes away and comes back: webhooks answer 503 fast, processes stay up, traffic resumes by itself.
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startRedisServer } from '../../../src/runtime/local-redis.js';
+import { freePort, startRedisServer } from '../../../src/main/local-redis.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { TwilioWebhookClient } from '../../support/webhooks.js';

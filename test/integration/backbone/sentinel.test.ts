@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startRedisServer, type RunningRedis } from '../../../src/runtime/local-redis.js';
+import { freePort, startRedisServer, type RunningRedis } from '../../../src/main/local-redis.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness } from '../../support/harness.js';
 import { eventually } from '../../support/wait.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botYaml, configVariables, dataKey, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
 import { randomPrefix } from '../../support/harness.js';
-import { freePort, startRedisServer } from '../../../src/runtime/local-redis.js';
+import { freePort, startRedisServer } from '../../../src/main/local-redis.js';
 
 interface Ran {
   code: number | null;

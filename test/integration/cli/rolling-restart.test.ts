@@ -2,7 +2,7 @@
 // with webhooks; every request is answered, the process exits 0 once its last answer is out, nothing is lost.
 import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../src/runtime/local-redis.js';
+import { freePort } from '../../../src/main/local-redis.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { TwilioWebhookClient } from '../../support/webhooks.js';

@@ -8,7 +8,7 @@ import {
   noEvents,
   QueuedEventSink,
   type OperatorEvent,
-} from '../../../src/events/index.js';
+} from '../../../src/operator-events/index.js';
 import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { eventSinkConformance } from '../../support/conformance/event-sink.js';
 import { identityWorld, redisUrl, testConfig, type IdentityWorld } from '../identity/setup.js';

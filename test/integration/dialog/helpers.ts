@@ -5,7 +5,7 @@ import type { Config } from '../../../src/config/index.js';
 import type { InboundEvent } from '../../../src/core/events.js';
 import type { Env } from '../../../src/env.js';
 import { Queues } from '../../../src/queue/queues.js';
-import type { Gateway } from '../../../src/runtime/gateway.js';
+import type { Gateway } from '../../../src/main/gateway.js';
 import { createDataCipher, type DataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
 import type { Keys } from '../../../src/store/keys.js';

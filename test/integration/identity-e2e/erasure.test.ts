@@ -2,7 +2,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEXT } from '../../../src/core/dialog.js';
-import { EVENTS_QUEUE, QueuedEventSink, type OperatorEvent } from '../../../src/events/sink.js';
+import { EVENTS_QUEUE, QueuedEventSink, type OperatorEvent } from '../../../src/operator-events/sink.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import { matchesPattern } from '../../support/key-patterns.js';
 import {

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../src/config/index.js';
 import type { Clock } from '../../../src/core/ports/clock.js';
-import { EVENTS_QUEUE } from '../../../src/events/sink.js';
+import { EVENTS_QUEUE } from '../../../src/operator-events/sink.js';
 import { Queues } from '../../../src/queue/queues.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
 import {

@@ -2,8 +2,8 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventWorker } from '../../../src/events/worker.js';
-import { QueuedEventSink, type EventSink } from '../../../src/events/sink.js';
+import { createEventWorker } from '../../../src/operator-events/worker.js';
+import { QueuedEventSink, type EventSink } from '../../../src/operator-events/sink.js';
 import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { call, identityWorld, redisUrl, startApi, testConfig, type IdentityWorld } from './setup.js';
 

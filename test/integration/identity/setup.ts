@@ -9,7 +9,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { RedisTokenStore } from '../../../src/store/token-store.js';
 import { ConfigSchema, type Config } from '../../../src/config/index.js';
-import type { EventSink } from '../../../src/events/sink.js';
+import type { EventSink } from '../../../src/operator-events/sink.js';
 import { operatorApiRouter } from '../../../src/http/operator-api.js';
 import { IdentityStore } from '../../../src/store/identity-store.js';
 import { LinkCodes } from '../../../src/identity/link-codes.js';

@@ -12,7 +12,7 @@ import {
   type SimulatorDeps,
 } from '../../../src/http/simulator/router.js';
 import { SandboxRecorder } from '../../../channels/index.js';
-import { Directory } from '../../../src/runtime/directory.js';
+import { Directory } from '../../../src/config/directory.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { botYaml } from '../../support/config.js';
 

@@ -1,7 +1,7 @@
 // One suite every operator-events sink passes: what it answers with an id reaches the operator exactly,
 // signed; what the workspace does not take, and any field that could carry a secret, never does.
 import { describe, expect, it } from 'vitest';
-import type { EventInput, EventSink, OperatorEvent } from '../../../src/events/index.js';
+import type { EventInput, EventSink, OperatorEvent } from '../../../src/operator-events/index.js';
 
 export interface EventSinkSubject {
   sink: EventSink;

@@ -1,8 +1,9 @@
 // src/core is pure: its built import graph never leaves it, and the engine takes time only from its clock port.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, ensureBuilt } from '../../support/processes.js';
+import { jsFiles, specifiers } from './built-imports.js';
 
 const CORE = join(REPO_ROOT, 'dist/src/core');
 
@@ -11,26 +12,6 @@ const CORE = join(REPO_ROOT, 'dist/src/core');
  * libraries, doing no I/O and reading no environment.
  */
 const ALLOWED_PACKAGES = new Set(['zod', 'liquidjs']);
-
-function jsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return jsFiles(path);
-    return entry.name.endsWith('.js') ? [path] : [];
-  });
-}
-
-/** Every module specifier of an emitted ES module: static imports, export-from, side-effect and dynamic imports. */
-function specifiers(source: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
-  return found;
-}
 
 /** What a specifier reaches outside core, or undefined when it stays inside (or is an allowed package). */
 function escape(file: string, specifier: string): string | undefined {

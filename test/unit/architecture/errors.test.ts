@@ -9,7 +9,7 @@ const ROOTS = ['dist/src', 'dist/channels'].map((dir) => join(REPO_ROOT, dir));
 
 /** Modules that cannot be imported here: they are read instead (see below). */
 const NOT_IMPORTED = new Set([
-  'dist/src/cli.js', // runs the command line when loaded
+  'dist/src/main/cli.js', // runs the command line when loaded
 ]);
 /** The simulator's browser script: it needs a DOM, and declares no error class. */
 const BROWSER = join(REPO_ROOT, 'dist/src/http/simulator/page');

@@ -1,9 +1,9 @@
 // Event signatures, the receiver's verification helper, retry delays and data cleaning: pure functions.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signSwitchboardEvent, verifySwitchboardSignature } from '../../../src/events/signature.js';
-import { cleanEventData, wantsEvent } from '../../../src/events/sink.js';
-import { DEFAULT_EVENT_BACKOFF, eventRetryDelay } from '../../../src/events/worker.js';
+import { signSwitchboardEvent, verifySwitchboardSignature } from '../../../src/operator-events/signature.js';
+import { cleanEventData, wantsEvent } from '../../../src/operator-events/sink.js';
+import { DEFAULT_EVENT_BACKOFF, eventRetryDelay } from '../../../src/operator-events/worker.js';
 import { testConfig } from '../../integration/identity/setup.js';
 
 const body = '{"id":"evt_1","type":"user.verified"}';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import twilio from 'twilio';
-import { isE164 } from './core/phone-number.js';
+import { isE164 } from '../core/phone-number.js';
 
 const DEFAULT_SANDBOX_TOKEN = 'sandbox-auth-token-0000000000000000';
 const SANDBOX_ACCOUNT = 'AC00000000000000000000000000000000';

@@ -1,8 +1,8 @@
-// Schema pieces the config and the auth methods' schemas share; the pure ones are the core's.
+// Schema pieces the config and the auth methods' schemas share: names and credential fields, over schema-parts.
 import { z } from 'zod';
-import { Pattern, Text, VariableNameSchema, digitsNeedKeypad, withHint } from '../core/schema-parts.js';
+import { Pattern, Text, VariableNameSchema, digitsNeedKeypad, withHint } from './schema-parts.js';
 
-export * from '../core/schema-parts.js';
+export * from './schema-parts.js';
 
 export const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 

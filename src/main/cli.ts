@@ -2,14 +2,14 @@
 // The `switchboard` command: start, serve, worker, check-config and chat.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, formatProblems, loadConfig, type Config } from './config/index.js';
-import { configVariables, EnvError, readEnv, type Env } from './env.js';
-import { createLogger, withoutCredentials, type Logger } from './log.js';
-import { isSandbox, ListenError, startGateway, type Gateway } from './runtime/gateway.js';
-import { DataKeyError } from './store/cipher.js';
-import { localRedis, RedisUnavailableError } from './runtime/local-redis.js';
+import { ConfigError, formatProblems, loadConfig, type Config } from '../config/index.js';
+import { configVariables, EnvError, readEnv, type Env } from '../env.js';
+import { createLogger, withoutCredentials, type Logger } from '../log.js';
+import { isSandbox, ListenError, startGateway, type Gateway } from './gateway.js';
+import { DataKeyError } from '../store/cipher.js';
+import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
-import { startDemoServices } from './runtime/demo.js';
+import { startDemoServices } from './demo.js';
 
 const USAGE = `Usage: switchboard <command> [options]
 
@@ -143,7 +143,7 @@ function printSandboxWelcome(gateway: Gateway, env: Env) {
       `  Switchboard sandbox is running at ${base}`,
       where,
       `  Simulator:  ${base}/simulator`,
-      `  Chat:       node dist/src/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
+      `  Chat:       node dist/src/main/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
       `  Config:     ${env.SWITCHBOARD_CONFIG}`,
       '',
     ].join('\n') + '\n',

@@ -1,5 +1,5 @@
 // Lookups over the loaded configuration: which bot serves a number on a channel.
-import type { BotConfig, Config } from '../config/index.js';
+import type { BotConfig, Config } from './index.js';
 import type { Channel } from '../core/events.js';
 
 export interface BotRef {

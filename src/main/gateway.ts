@@ -1,0 +1,151 @@
+// The composition root: builds every part from the environment and the configuration, and wires them.
+import { EventEmitter } from 'node:events';
+import {
+  ChannelRegistry,
+  hasProviderAccounts,
+  providerSender,
+  type ChannelAdapter,
+} from '../../channels/index.js';
+import { Directory } from '../config/directory.js';
+import type { Config } from '../config/index.js';
+import type { Env } from '../env.js';
+import type { Clock } from '../core/ports/clock.js';
+import { systemClock } from './system-clock.js';
+import type { Logger } from '../log.js';
+import { createMetrics } from '../metrics.js';
+import type { FinishedTurn } from '../queue/conversation-worker.js';
+import { jobsInFlight } from '../queue/reclaim.js';
+import type { Keys } from '../store/keys.js';
+import type { WebServer } from '../http/server.js';
+import { stopInOrder, type Running } from './shutdown.js';
+import { openStores } from './stores.js';
+import { startWeb } from './web.js';
+import { startWorkers } from './workers.js';
+
+export { ListenError } from '../http/server.js';
+
+export interface GatewayOptions {
+  env: Env;
+  config: Config;
+  logger: Logger;
+  /** `web`: webhooks, API, health, metrics. `workers`: the conversation and send workers. */
+  roles: { web: boolean; workers: boolean };
+  /** Overrides `server.port` (0 picks a free port). */
+  port?: number;
+  /** Channels served beside the built-in ones (a test's, a plug-in's): this gateway's alone. */
+  channels?: readonly ChannelAdapter[];
+  /** The time every decision of a turn or a webhook is made by (the system clock unless a test moves its own). */
+  clock?: Clock;
+}
+
+export interface Gateway {
+  readonly sandbox: boolean;
+  readonly port: number | undefined;
+  /** The address the web server listens on (undefined without the web role). */
+  readonly host: string | undefined;
+  readonly keys: Keys;
+  /** Emits `turn` for every turn this process's workers finish (never without the workers role). */
+  readonly turns: EventEmitter<{ turn: [FinishedTurn] }>;
+  /** Swaps in a new configuration; conversations in flight carry on. */
+  reload(config: Config): void;
+  /** Stops taking webhooks, finishes requests and turns in flight, closes connections. */
+  close(): Promise<void>;
+  /** What a stop is still waiting for (requests answering, jobs running), for the log. */
+  unfinished(): { requests: number; jobs: number };
+}
+
+export function isSandbox(env: Env, config: Config): boolean {
+  if (env.SWITCHBOARD_MODE) return env.SWITCHBOARD_MODE === 'sandbox';
+  return !hasProviderAccounts(config);
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { env, logger } = opts;
+  const sandbox = isSandbox(env, opts.config);
+  const channels = new ChannelRegistry(opts.channels);
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
+  const sandboxAuth = sandbox ? { authToken: env.SWITCHBOARD_SANDBOX_AUTH_TOKEN } : undefined;
+  let directory = new Directory(opts.config, sandboxAuth);
+  const currentDirectory = () => directory;
+  const stores = await openStores({ env, config: opts.config, sandbox, directory: currentDirectory, logger, now });
+  const { web, work } = stores;
+  const metrics = createMetrics(() => web.queues.depth());
+
+  const running: Running = {
+    workers: [],
+    sinks: [work.events, web.events],
+    queues: [web.queues, work.queues],
+    connections: [web.connection, work.connection],
+  };
+  const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
+  if (opts.roles.workers) {
+    running.workers = startWorkers({
+      env,
+      stores,
+      directory: currentDirectory,
+      channels,
+      sender: stores.recorder ?? providerSender(() => directory.config),
+      logger,
+      metrics,
+      turns,
+      clock,
+    });
+  }
+
+  let webServer: WebServer | undefined;
+  let host: string | undefined;
+  let draining = false;
+  if (opts.roles.web) {
+    // The sandbox's outbox, simulator and demo key have no protection worth the name: loopback unless asked.
+    host = env.SWITCHBOARD_HOST ?? opts.config.server.host ?? (sandbox ? '127.0.0.1' : '0.0.0.0');
+    running.web = webServer = await startWeb({
+      env,
+      stores,
+      directory: currentDirectory,
+      channels,
+      host,
+      port: opts.port ?? opts.config.server.port,
+      draining: () => draining,
+      running,
+      workersRunning: opts.roles.workers ? () => running.workers.every((w) => w.isRunning()) : undefined,
+      logger,
+      metrics,
+      now,
+    });
+  }
+
+  const unfinished = () => ({
+    requests: webServer?.answering() ?? 0,
+    jobs: running.workers.reduce((n, w) => n + jobsInFlight(w), 0),
+  });
+  logger.info('switchboard started', {
+    mode: sandbox ? 'sandbox' : 'production',
+    roles: Object.entries(opts.roles).flatMap(([role, on]) => (on ? [role] : [])),
+    host,
+    port: webServer?.port,
+    bots: Object.keys(opts.config.bots),
+    shards: env.SWITCHBOARD_QUEUE_SHARDS,
+  });
+
+  return {
+    sandbox,
+    port: webServer?.port,
+    host,
+    keys: stores.keys,
+    turns,
+    unfinished,
+    reload(config) {
+      directory = new Directory(config, sandboxAuth);
+      logger.info('configuration reloaded', { bots: Object.keys(config.bots) });
+    },
+    async close() {
+      draining = true;
+      const started = Date.now();
+      const waitedFor = unfinished();
+      logger.info('stopping: waiting for requests and jobs in flight', waitedFor);
+      await stopInOrder(running);
+      logger.info('switchboard stopped', { waitedFor, waitedMs: Date.now() - started });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Wiring of the web role: webhooks, the operator API and, in the sandbox, the outbox and the simulator.
+import type { ChannelRegistry, SandboxRecorder } from '../../channels/index.js';
+import type { Directory } from '../config/directory.js';
+import type { Env } from '../env.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { createApp } from '../http/app.js';
+import { operatorApiRouter } from '../http/operator-api.js';
+import { readiness } from '../http/readiness.js';
+import { sandboxRouter } from '../http/sandbox.js';
+import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
+import { listen, type WebServer } from '../http/server.js';
+import { StatusRecorder } from '../http/status-recorder.js';
+import { webhookRouter } from '../http/webhooks.js';
+import { TurnWaiter } from '../queue/turn-waiter.js';
+import { connect, durability, readyWithin } from '../store/open.js';
+import { FixedWindowLimiter } from '../store/rate-limiter.js';
+import { abandon, type Running } from './shutdown.js';
+import type { Stores } from './stores.js';
+
+/** Starts the web role: the routes over the web connection's stores, listening on `host`. */
+export async function startWeb(deps: {
+  env: Env;
+  stores: Stores;
+  directory: () => Directory;
+  channels: ChannelRegistry;
+  host: string;
+  port: number;
+  draining: () => boolean;
+  running: Running;
+  workersRunning: (() => boolean) | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+}): Promise<WebServer> {
+  const { env, directory, logger, metrics, draining, running } = deps;
+  const { connection, store, queues, identity, messageFailed } = deps.stores.web;
+  const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
+  running.connections.push(subscriber);
+  const waiter = (running.waiter = new TurnWaiter(subscriber, store));
+  const statuses = new StatusRecorder(store, logger, metrics, (failure) =>
+    messageFailed({
+      botId: failure.botId,
+      channel: failure.channel,
+      to: failure.to,
+      key: `status:${failure.messageSid}:${failure.status}`,
+      reason: failure.reason,
+      ...(failure.errorCode ? { code: failure.errorCode } : {}),
+    }),
+  );
+  const routers = [
+    webhookRouter({
+      channels: deps.channels,
+      directory,
+      store,
+      queues,
+      waiter,
+      statuses,
+      logger,
+      metrics,
+      redisDeadlineMs: 1000 + durability(env).timeoutMs,
+      draining,
+      now: deps.now,
+    }),
+    operatorApiRouter({
+      directory,
+      limiter: new FixedWindowLimiter(connection),
+      keys: deps.stores.identityKeys,
+      identity: identity.identity,
+      tokens: identity.tokens,
+      linkCodes: identity.linkCodes,
+      logger,
+      now: deps.now,
+    }),
+  ];
+  const recorder: SandboxRecorder | undefined = deps.stores.recorder;
+  if (recorder) {
+    routers.push(sandboxRouter(recorder, directory, { draining }));
+    const users = sandboxUserLookup({ directory, identities: identity.identity, tokens: identity.tokens });
+    routers.push(simulatorRouter({ directory, logger, users }));
+  }
+  const ready = readiness({
+    ping: () => connection.ping(),
+    ...(deps.workersRunning ? { workersRunning: deps.workersRunning } : {}),
+  });
+  const app = createApp({ logger, metrics, routers, draining, ready });
+  // Not ready by then: listen anyway; webhooks answer 503 until Redis answers, /readyz says why.
+  await readyWithin(connection, 5000);
+  return listen(app, deps.port, deps.host).catch(async (error: unknown) => {
+    await abandon(running); // nothing else was started for nothing: close what is open before saying why
+    throw error;
+  });
+}

@@ -1,0 +1,97 @@
+// Wiring of the workers role: per shard a conversation worker and a send worker, and one event worker.
+import type { Worker } from 'bullmq';
+import type { EventEmitter } from 'node:events';
+import type { ChannelRegistry, MessageSender } from '../../channels/index.js';
+import type { Directory } from '../config/directory.js';
+import { DialogEngine } from '../core/dialog.js';
+import { Templates } from '../core/templates.js';
+import type { Env } from '../env.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { createOutboundClient } from '../net/outbound.js';
+import { createEventWorker } from '../operator-events/index.js';
+import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
+import { createSendWorker } from '../queue/send-worker.js';
+import { identityServices } from '../turn/identity-services.js';
+import { loggedEmitter } from '../turn/message-failed.js';
+import type { TurnServiceDeps } from '../turn/turn-services.js';
+import type { Clock } from '../core/ports/clock.js';
+import type { Stores } from './stores.js';
+
+export function startWorkers(deps: {
+  env: Env;
+  stores: Stores;
+  directory: () => Directory;
+  channels: ChannelRegistry;
+  sender: MessageSender;
+  logger: Logger;
+  metrics: Metrics;
+  turns: EventEmitter<{ turn: [FinishedTurn] }>;
+  clock: Clock;
+}): Worker[] {
+  const { env, logger, metrics, channels, sender } = deps;
+  const { connection, queues, store, identity, messageFailed } = deps.stores.work;
+  const templates = new Templates();
+  const engine = new DialogEngine({ templates, clock: deps.clock });
+  const services: TurnServiceDeps = {
+    outbound: createOutboundClient(),
+    templates,
+    logger,
+    metrics,
+    identity: identityServices(identity),
+    events: loggedEmitter(identity.events, logger),
+  };
+  const common = {
+    connection,
+    queues,
+    store,
+    directory: deps.directory,
+    logger,
+    metrics,
+    lockDuration: env.SWITCHBOARD_LOCK_MS,
+    retryBaseMs: env.SWITCHBOARD_RETRY_BASE_MS,
+  };
+  const workers: Worker[] = [];
+  for (let shard = 0; shard < env.SWITCHBOARD_QUEUE_SHARDS; shard++) {
+    workers.push(
+      createConversationWorker(shard, {
+        ...common,
+        engine,
+        services,
+        channels,
+        redactInbound: async (event) =>
+          channels.get(event.channel)?.redact?.(event, { directory: deps.directory(), sender, logger }),
+        concurrency: env.SWITCHBOARD_CONCURRENCY,
+        maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
+        now: () => deps.clock.now(),
+        onTurn: (turn) => deps.turns.emit('turn', turn),
+      }),
+      createSendWorker(shard, {
+        ...common,
+        channels,
+        sender,
+        concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
+        maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
+        onFailure: async ({ item, reason, code }) =>
+          messageFailed({
+            botId: item.botId,
+            channel: item.channel,
+            to: item.to,
+            key: `reply:${item.id}:failed`,
+            reason,
+            ...(code !== undefined ? { code } : {}),
+          }),
+      }),
+    );
+  }
+  workers.push(
+    createEventWorker({
+      connection,
+      prefix: deps.stores.keys.prefix,
+      directory: deps.directory,
+      logger,
+      backoff: { baseMs: env.SWITCHBOARD_EVENT_RETRY_BASE_MS },
+    }),
+  );
+  return workers;
+}
