@@ -5,12 +5,13 @@ export function minutesOf(seconds: number | undefined): number {
   return seconds === undefined ? 15 : Math.max(1, Math.ceil(seconds / 60));
 }
 
+const minutesText = (minutes: number) => `${minutes} minute${minutes === 1 ? '' : 's'}`;
+
 export const TEXT = {
   requestFailed: 'Sorry, that service is not available right now. Please try again later.',
   authUnavailable: "Sorry, we can't check your details right now. Please try again later.",
   wrongCredentials: "Sorry, those details didn't match. Let's try again.",
-  locked: (minutes: number) =>
-    `Too many failed attempts. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+  locked: (minutes: number) => `Too many failed attempts. Please try again in ${minutesText(minutes)}.`,
   invalidField: "Sorry, that doesn't look right.",
   credentialsGaveUp: "Sorry, I couldn't read your details. Reply MENU to start over.",
   loggedOut: 'You are signed out.',
@@ -18,8 +19,7 @@ export const TEXT = {
   linked: (who: string) => `Thanks, your account is linked. ${who}`,
   linkInvalid: "Sorry, that code isn't valid. Check it and try again.",
   linkExpired: 'Sorry, that code has expired. Ask for a new one.',
-  linkLimited: (minutes: number) =>
-    `Too many wrong codes. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+  linkLimited: (minutes: number) => `Too many wrong codes. Please try again in ${minutesText(minutes)}.`,
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
