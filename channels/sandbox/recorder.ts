@@ -1,7 +1,6 @@
 // Sandbox mode: replies are recorded in Redis instead of being sent, for the simulator and scripts.
 import { randomBytes } from 'node:crypto';
-import type { Connection } from '../../src/store/connections.js';
-import type { Keys } from '../../src/store/keys.js';
+import type { SandboxOutbox } from '../../src/store/sandbox-outbox.js';
 import type { MessageSender, OutboundText } from '../twilio/sender.js';
 
 export interface RecordedMessage {
@@ -12,15 +11,8 @@ export interface RecordedMessage {
   at: string;
 }
 
-/** How long and how many recorded messages are kept per address. */
-const OUTBOX_TTL = 86_400;
-const OUTBOX_CAP = 500;
-
 export class SandboxRecorder implements MessageSender {
-  constructor(
-    private readonly redis: Connection,
-    private readonly keys: Keys,
-  ) {}
+  constructor(private readonly outbox: SandboxOutbox) {}
 
   async send(message: OutboundText): Promise<{ sid: string }> {
     const sid = `SM${randomBytes(16).toString('hex')}`;
@@ -31,13 +23,7 @@ export class SandboxRecorder implements MessageSender {
       body: message.contentSid ? `[template ${message.contentSid}]` : message.body,
       at: new Date().toISOString(),
     };
-    const key = this.keys.sandboxOutbox(message.to);
-    await this.redis
-      .multi()
-      .rpush(key, JSON.stringify(record))
-      .ltrim(key, -OUTBOX_CAP, -1)
-      .expire(key, OUTBOX_TTL)
-      .exec();
+    await this.outbox.add(message.to, JSON.stringify(record));
     return { sid };
   }
 
@@ -45,7 +31,7 @@ export class SandboxRecorder implements MessageSender {
 
   /** What was sent to an address, oldest first. */
   async list(to: string): Promise<RecordedMessage[]> {
-    const raw = await this.redis.lrange(this.keys.sandboxOutbox(to), 0, -1);
+    const raw = await this.outbox.list(to);
     return raw.map((r) => JSON.parse(r) as RecordedMessage);
   }
 }

@@ -11,6 +11,7 @@ import { Queues } from '../queue/queues.js';
 import type { DataCipher } from '../store/cipher.js';
 import type { Connection } from '../store/connections.js';
 import { ConversationStore } from '../store/conversation-store.js';
+import { SandboxOutbox } from '../store/sandbox-outbox.js';
 import type { Durability } from '../store/durability.js';
 import type { IdentityKeys } from '../store/identity-keys.js';
 import { IdentityStore, type IdentityStoreOptions } from '../store/identity-store.js';
@@ -88,7 +89,7 @@ export async function openStores(opts: {
   return {
     keys,
     identityKeys,
-    recorder: opts.sandbox ? new SandboxRecorder(work, keys) : undefined,
+    recorder: opts.sandbox ? new SandboxRecorder(new SandboxOutbox(work, keys)) : undefined,
     web: {
       connection: web,
       queues: new Queues(web, keys, shards),

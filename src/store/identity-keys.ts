@@ -128,6 +128,11 @@ export class IdentityKeys {
     return `${this.identity(hash)}:lcf`;
   }
 
+  /** When the window of an identity's link-code tries ends (ms), beside their count. */
+  linkCodeFailuresEnd(hash: string): string {
+    return `${this.identity(hash)}:lcf:end`;
+  }
+
   /** Ids of the operator event jobs that name a user, scored by when they were queued (for erasure). */
   userEvents(scope: UserScope): string {
     return this.userKeysOf(this.scopeHash(scope)).events;

@@ -6,29 +6,30 @@ import { places } from './places.js';
 import { Script } from './scripts.js';
 import { DEADLINE_GRACE_MS, TryCounter, type TryOutcome, type TryPolicy } from './try-counter.js';
 
-/** Reads an identity's tries, `count:windowEndMs`, as `count` and `windowEnd` (ARGV[1] is now). */
+/**
+ * Reads an identity's tries: KEYS[1] holds the count (a plain integer, as every version keeps it), KEYS[2]
+ * the end of its window (ms), so a version that only INCRs the count can run beside this one. A count
+ * without an end is an earlier version's, whose TTL is its window. ARGV[1] is now.
+ */
 const PARSE = `
 local now = tonumber(ARGV[1])
-local count, windowEnd = 0, 0
-local v = redis.call('GET', KEYS[1])
-if v then
-  local a, b = string.match(v, '^(%d+):(%d+)$')
-  if a then
-    count, windowEnd = tonumber(a), tonumber(b)
-  elseif tonumber(v) then
-    -- An earlier version's bare count, whose TTL was its window.
-    local left = redis.call('PTTL', KEYS[1])
-    if left > 0 then count, windowEnd = tonumber(v), now + left end
-  end
+local count = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local windowEnd = tonumber(redis.call('GET', KEYS[2]) or '')
+if count > 0 and not windowEnd then
+  local left = redis.call('PTTL', KEYS[1])
+  windowEnd = left > 0 and now + left or 0
 end
+windowEnd = windowEnd or 0
 if windowEnd <= now then count = 0 end
 local function save()
-  redis.call('SET', KEYS[1], string.format('%d:%d', count, windowEnd), 'PX', windowEnd - now + ${DEADLINE_GRACE_MS})
+  local px = windowEnd - now + ${DEADLINE_GRACE_MS}
+  redis.call('SET', KEYS[1], count, 'PX', px)
+  redis.call('SET', KEYS[2], windowEnd, 'PX', px)
 end`;
 
 /**
  * Reserve one try for an identity: count it first (so concurrent tries cannot exceed the limit), and
- * start the window on the first one. KEYS: failures. ARGV: now, window ms. Returns {count, ms left}.
+ * start the window on the first one. KEYS: failures, their window's end. ARGV: now, window ms. Returns {count, ms left}.
  */
 const RESERVE = `${PARSE}
 if count == 0 then windowEnd = now + tonumber(ARGV[2]) end
@@ -36,16 +37,19 @@ count = count + 1
 save()
 return {count, windowEnd - now}`;
 
-/** Give back a try that turned out right (only while its window lasts). KEYS: failures. ARGV: now. */
+/** Give back a try that turned out right (only while its window lasts). KEYS: as above. ARGV: now. */
 const RELEASE = `${PARSE}
 if count <= 0 then return 0 end
 count = count - 1
-if count == 0 then redis.call('DEL', KEYS[1]) else save() end
+if count == 0 then redis.call('DEL', KEYS[1], KEYS[2]) else save() end
 return count`;
 
 const scripts = {
-  reserve: new Script<[failures: string, now: number, windowMs: number], [number, number]>(1, RESERVE),
-  release: new Script<[failures: string, now: number], number>(1, RELEASE),
+  reserve: new Script<[failures: string, windowEnd: string, now: number, windowMs: number], [number, number]>(
+    2,
+    RESERVE,
+  ),
+  release: new Script<[failures: string, windowEnd: string, now: number], number>(2, RELEASE),
 };
 
 /** Who sends a code: tries are counted per channel identity of a workspace. */
@@ -104,15 +108,16 @@ export class LinkCodeStore {
     );
   }
 
-  private failures(sender: LinkCodeSender): string {
-    return this.keys.linkCodeFailures(this.keys.identityHash(sender.workspace, sender.identity));
+  private failures(sender: LinkCodeSender): [count: string, windowEnd: string] {
+    const hash = this.keys.identityHash(sender.workspace, sender.identity);
+    return [this.keys.linkCodeFailures(hash), this.keys.linkCodeFailuresEnd(hash)];
   }
 
   /** Counts a try of the sender's; returns the tries in the window and the ms it has left. */
   async reserveTry(sender: LinkCodeSender, windowSeconds: number): Promise<{ count: number; ttlMs: number }> {
     const [count, ttlMs] = await scripts.reserve.run(
       this.redis,
-      this.failures(sender),
+      ...this.failures(sender),
       this.now(),
       Math.ceil(windowSeconds * 1000),
     );
@@ -121,7 +126,7 @@ export class LinkCodeStore {
 
   /** Gives back the sender's try (it was right, or not checked). */
   async releaseTry(sender: LinkCodeSender): Promise<void> {
-    await scripts.release.run(this.redis, this.failures(sender), this.now());
+    await scripts.release.run(this.redis, ...this.failures(sender), this.now());
   }
 
   /** The workspace's tries, all its identities together (see `TryCounter`). */

@@ -14,6 +14,7 @@ import {
 } from '../../support/conformance/channel-adapter.js';
 import { dataKey } from '../../support/config.js';
 import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
+import { SandboxOutbox } from '../../../src/store/sandbox-outbox.js';
 
 const REPO = join(import.meta.dirname, '../../..');
 const prefix = randomPrefix('channels');
@@ -24,7 +25,7 @@ let recorder: SandboxRecorder;
 beforeAll(async () => {
   receiver = await startJsonReceiver();
   redis = new Redis(process.env.REDIS_URL!);
-  recorder = new SandboxRecorder(redis, keysFor(prefix, dataKey()));
+  recorder = new SandboxRecorder(new SandboxOutbox(redis, keysFor(prefix, dataKey())));
 });
 afterAll(async () => {
   await receiver.close();

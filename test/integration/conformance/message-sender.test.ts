@@ -9,6 +9,7 @@ import { startFakeTwilioApi, type FakeTwilioApi } from '../../fakes/twilio-api.j
 import { ACCOUNT_SID, AUTH_TOKEN, dataKey } from '../../support/config.js';
 import { messageSenderConformance } from '../../support/conformance/message-sender.js';
 import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
+import { SandboxOutbox } from '../../../src/store/sandbox-outbox.js';
 
 let twilio: FakeTwilioApi;
 let redis: Redis;
@@ -37,7 +38,7 @@ messageSenderConformance(
 );
 
 messageSenderConformance('SandboxRecorder (Redis)', async () => {
-  const recorder = new SandboxRecorder(redis, keysFor(prefix, dataKey()));
+  const recorder = new SandboxRecorder(new SandboxOutbox(redis, keysFor(prefix, dataKey())));
   return {
     sender: recorder,
     received: async (to) => (await recorder.list(to)).map((m) => ({ to: m.to, from: m.from, body: m.body })),

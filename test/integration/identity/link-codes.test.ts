@@ -150,6 +150,24 @@ describe('link codes', () => {
     expect(refused.ok ? 0 : (refused.until ?? 0) - w.clock.now).toBeLessThanOrEqual(600_000);
   });
 
+  it('keeps the count an integer, so an earlier version running beside this one (INCR) still counts', async () => {
+    const w = await world({ useClock: true });
+    const counter = w.keys.linkCodeFailures(w.keys.identityHash('acme', WA));
+    expect(await w.linkCodes.redeem({ workspace: 'acme', identity: WA, code: '000000' })).toMatchObject({
+      reason: 'invalid',
+    });
+    expect(await w.redis.get(counter)).toBe('1');
+    expect(await w.redis.incr(counter)).toBe(2); // what an earlier gateway does with a wrong code
+    for (let i = 0; i < 3; i++) {
+      expect(await w.linkCodes.redeem({ workspace: 'acme', identity: WA, code: '000000' })).toMatchObject({
+        reason: 'invalid',
+      });
+    }
+    expect(await w.linkCodes.redeem({ workspace: 'acme', identity: WA, code: '000000' })).toMatchObject({
+      reason: 'rate_limited',
+    });
+  });
+
   it('does not count a right code against the identity', async () => {
     const w = await world();
     for (let i = 0; i < 4; i++) {

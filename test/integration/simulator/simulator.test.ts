@@ -15,6 +15,7 @@ import { SandboxRecorder } from '../../../channels/index.js';
 import { Directory } from '../../../src/config/directory.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { botYaml } from '../../support/config.js';
+import { SandboxOutbox } from '../../../src/store/sandbox-outbox.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN_VALUE = 'tok_live_DO-NOT-SHOW-5f2a9c';
@@ -79,7 +80,7 @@ async function serveSimulator(
   }
   const selfUrl = options.ownWebhooks ? {} : { selfUrl: h.main!.url! };
   app.use(simulatorRouter({ directory: () => directory, ...selfUrl, ...deps }));
-  app.use(sandboxRouter(new SandboxRecorder(h.redis, h.keys), () => directory));
+  app.use(sandboxRouter(new SandboxRecorder(new SandboxOutbox(h.redis, h.keys)), () => directory));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
