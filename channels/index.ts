@@ -54,5 +54,6 @@ export {
   type WebhookRoute,
 } from './channel.js';
 export type { MessageSender } from './twilio/sender.js';
+export { signedFormHeaders } from './twilio/webhook.js';
 export { SandboxRecorder, type RecordedMessage } from './sandbox/recorder.js';
 export { voiceSettings, type VoiceAdapter, type VoiceSettings } from './voice/voice.adapter.js';

@@ -34,6 +34,14 @@ function pathAndQuery(target: string): string {
   return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
+/** The headers of a form webhook signed as Twilio signs it (the sandbox's simulator and chat send these). */
+export function signedFormHeaders(token: string, url: string, params: WebhookParams): Record<string, string> {
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-twilio-signature': twilio.getExpectedTwilioSignature(token, url, params),
+  };
+}
+
 /** Any failure inside the check (a URL the twilio package cannot parse) is a mismatch, never a 500. */
 function signatureMatches(token: string, signature: string, url: string, params: WebhookParams): boolean {
   try {

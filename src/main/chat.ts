@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import twilio from 'twilio';
+import { signedFormHeaders } from '../../channels/index.js';
 import { isE164 } from '../core/phone-number.js';
 
 const DEFAULT_SANDBOX_TOKEN = 'sandbox-auth-token-0000000000000000';
@@ -24,10 +24,9 @@ function sid(prefix: string): string {
 }
 
 async function post(opts: ChatOptions, path: string, params: Record<string, string>): Promise<Response> {
-  const signature = twilio.getExpectedTwilioSignature(opts.authToken, opts.publicUrl + path, params);
   return fetch(opts.url + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    headers: signedFormHeaders(opts.authToken, opts.publicUrl + path, params),
     body: new URLSearchParams(params),
   });
 }

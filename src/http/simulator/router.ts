@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import express, { type Request, type Response, type Router } from 'express';
-import twilio from 'twilio';
+import { signedFormHeaders } from '../../../channels/index.js';
 import { z } from 'zod';
 import { identityOf, type Channel } from '../../core/events.js';
 import { isE164, phoneNumberSchema } from '../../core/phone-number.js';
@@ -257,12 +257,10 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     const authToken = deps.authToken ?? directory.sandbox?.authToken ?? '';
     const configured = typeof deps.selfUrl === 'function' ? deps.selfUrl() : deps.selfUrl;
     const base = (configured ?? arrivalUrl(req)).replace(/\/$/, '');
-    const signature = twilio.getExpectedTwilioSignature(authToken, directory.publicUrl + path, params);
     const res = await fetch(base + path, {
       method: 'POST',
       headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': signature,
+        ...signedFormHeaders(authToken, directory.publicUrl + path, params),
         'user-agent': 'TwilioProxy/1.1 (Switchboard simulator)',
       },
       body: new URLSearchParams(params).toString(),
