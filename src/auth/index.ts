@@ -1,11 +1,34 @@
 // The auth methods, keyed by type: the configuration schema, check-config and the turn find them here.
 import { normalizedAccountId } from './accounts.js';
-import type { AuthComponent, AuthDeps, AuthMethod } from './method.js';
+import type {
+  AuthComponent,
+  AuthDeps,
+  AuthMethod,
+  LinkSettings,
+  RefreshOutcome,
+  RevocableTokens,
+  SignInOutcome,
+  SignInSecrets,
+  SignInStart,
+} from './method.js';
 import { login } from './methods/login.js';
 import { verify } from './methods/verify.js';
 import type { AuthOutcome } from '../core/ports.js';
 
-export type { AuthComponent, AuthDeps, AuthMethod, ComponentChecks, HttpCall } from './method.js';
+export type {
+  AuthComponent,
+  AuthDeps,
+  AuthMethod,
+  ComponentChecks,
+  HttpCall,
+  IssuedTokens,
+  LinkSettings,
+  RefreshOutcome,
+  RevocableTokens,
+  SignInOutcome,
+  SignInSecrets,
+  SignInStart,
+} from './method.js';
 
 /** The methods Switchboard ships: a new one is its file under methods/, its import and its entry here. */
 const BUILT_IN: readonly AuthMethod[] = [login, verify];
@@ -24,8 +47,8 @@ export function registerAuthMethod<C extends AuthComponent>(method: AuthMethod<C
   const known = methods.get(method.type);
   if (known === (method as unknown)) return;
   if (known !== undefined) throw new Error(`auth method "${method.type}" is already registered`);
-  if (method.signIn === 'link')
-    throw new Error(`auth method "${method.type}" starts a sign-in link, which the dialog cannot do yet`);
+  if (method.signIn === 'link' && (method.begin === undefined || method.complete === undefined))
+    throw new Error(`auth method "${method.type}" signs in by link but has no begin and complete`);
   // Safe: the method is only ever called with components its own schema parsed.
   methods.set(method.type, method as unknown as AuthMethod);
   for (const listener of registered) listener();
@@ -59,6 +82,69 @@ export function authenticate(
   deps: AuthDeps,
 ): Promise<AuthOutcome> {
   return methodOf(component).authenticate(name, component, values, deps);
+}
+
+/** Whether the component signs users in by a link (oauth) rather than by fields they type. */
+export function signsInByLink(component: AuthComponent): boolean {
+  return methodOf(component).signIn === 'link';
+}
+
+/** A link component's settings (link text, lifetime, binding, what a call does). */
+export function linkSettings(component: AuthComponent): LinkSettings {
+  const method = methodOf(component);
+  if (!method.linkSettings) throw new Error(`auth method "${component.type}" does not sign in by link`);
+  return method.linkSettings(component);
+}
+
+/** A link component's authorization URL and the secrets its callback needs. */
+export function beginSignIn(
+  name: string,
+  component: AuthComponent,
+  redirectUri: string,
+  deps: AuthDeps,
+): Promise<SignInStart> {
+  const method = methodOf(component);
+  if (!method.begin) throw new Error(`auth method "${component.type}" does not sign in by link`);
+  return method.begin(name, component, { redirectUri }, deps);
+}
+
+/** Trades a link component's callback for tokens. */
+export function completeSignIn(
+  name: string,
+  component: AuthComponent,
+  opts: { callbackUrl: string; redirectUri: string; secrets: SignInSecrets },
+  deps: AuthDeps,
+): Promise<SignInOutcome> {
+  const method = methodOf(component);
+  if (!method.complete) throw new Error(`auth method "${component.type}" does not sign in by link`);
+  return method.complete(name, component, opts, deps);
+}
+
+/** Whether the component's method can refresh tokens (its configuration may still leave refresh out). */
+export function canRefresh(component: AuthComponent): boolean {
+  return methodOf(component).refresh !== undefined;
+}
+
+export function refreshTokens(
+  name: string,
+  component: AuthComponent,
+  refreshToken: string,
+  deps: AuthDeps,
+): Promise<RefreshOutcome> {
+  const method = methodOf(component);
+  if (!method.refresh)
+    return Promise.resolve({ result: 'refused', reason: `auth method "${component.type}" cannot refresh` });
+  return method.refresh(name, component, refreshToken, deps);
+}
+
+/** Revokes at the provider when the method can; never throws. */
+export async function revokeAtProvider(
+  name: string,
+  component: AuthComponent,
+  tokens: RevocableTokens,
+  deps: AuthDeps,
+): Promise<void> {
+  await methodOf(component).revoke?.(name, component, tokens, deps);
 }
 
 /** The field whose answer names the account: the method's choice, else the first field. */

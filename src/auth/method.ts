@@ -60,6 +60,64 @@ export interface AuthComponent {
   timeout: number;
 }
 
+/** Tokens a service issued, as the token cache keeps them (sealed) and never logs. */
+export interface IssuedTokens {
+  accessToken: string;
+  /** Seconds the access token is valid from now. */
+  ttlSeconds: number;
+  refreshToken?: string;
+  /** Seconds the refresh token is valid from now, when the service says (else the component's refresh lifetime). */
+  refreshTtlSeconds?: number;
+  /** Values later requests may use (`{{name}}`), sealed like the token. */
+  extra?: Record<string, string>;
+}
+
+/** What a link method's sign-in keeps server-side between the redirect and the callback. */
+export interface SignInSecrets {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+export interface SignInStart {
+  /** The provider's authorization URL, with the state, nonce and PKCE challenge in it. */
+  url: string;
+  secrets: SignInSecrets;
+}
+
+export type SignInOutcome =
+  | ({ result: 'success'; userId: string } & IssuedTokens)
+  /** The provider or the user said no (access_denied, invalid_grant, a state or nonce that does not match). */
+  | { result: 'refused'; reason: string }
+  | { result: 'unavailable'; reason: string };
+
+export type RefreshOutcome =
+  | ({ result: 'success' } & IssuedTokens)
+  /** `invalid_grant` and the like: the refresh token is no good, the user must sign in again. */
+  | { result: 'refused'; reason: string }
+  | { result: 'unavailable'; reason: string };
+
+/** How a link component's sign-in behaves in the conversation. */
+export interface LinkSettings {
+  /** The message that carries the link: a template with `{{link}}`. */
+  linkText: string;
+  /** Seconds the link (and the sign-in it starts) stays usable. */
+  linkTtlSeconds: number;
+  /** The user types the code the success page shows into the conversation before the token is used. */
+  binding: boolean;
+  /** On a call: seconds the call holds for the sign-in before it gives up. */
+  voiceHoldSeconds: number;
+  /** On a call: the flow to go on with when the sign-in does not finish in time (e.g. a keypad PIN). */
+  voiceFallbackFlow?: string | undefined;
+  /** Seconds a refresh token lives when the provider does not say. */
+  refreshTtlSeconds: number;
+}
+
+export interface RevocableTokens {
+  accessToken?: string;
+  refreshToken?: string;
+}
+
 /** A path into the configuration as written. */
 export type ConfigPath = PropertyKey[];
 
@@ -73,6 +131,8 @@ export interface ComponentChecks {
   headers(value: unknown, path: ConfigPath): void;
   /** A request body: its text leaves are templates. */
   body(value: unknown, path: ConfigPath): void;
+  /** The name of a flow of the bot, when it is text. */
+  flow(value: unknown, path: ConfigPath): void;
   /** A problem of the method's own, at `path`. */
   problem(path: ConfigPath, message: string, hint?: string): void;
 }
@@ -92,11 +152,28 @@ export interface AuthMethod<C extends AuthComponent = AuthComponent> {
   readonly schema: z.ZodObject & z.ZodType<C>;
   /**
    * How the user gives their credentials. 'fields' (the default): the dialog asks each of `fields`,
-   * then calls `authenticate` with the answers. 'link' is kept for a method that collects no typed
-   * fields and starts a sign-in link instead (oauth); the dialog cannot start one yet, so the registry
-   * refuses such a method until it can.
+   * then calls `authenticate` with the answers. 'link': the method collects no typed fields; the dialog
+   * sends a sign-in link instead, and the method's `begin` and `complete` do the provider's part.
    */
   readonly signIn?: 'fields' | 'link';
+  /**
+   * A link method: where to send the user's browser to sign in, with the values the callback needs
+   * (kept sealed server-side, never in the URL the user holds).
+   */
+  begin?(name: string, component: C, opts: { redirectUri: string }, deps: AuthDeps): Promise<SignInStart>;
+  /** A link method: trades the provider's callback (its full URL, query included) for tokens. */
+  complete?(
+    name: string,
+    component: C,
+    opts: { callbackUrl: string; redirectUri: string; secrets: SignInSecrets },
+    deps: AuthDeps,
+  ): Promise<SignInOutcome>;
+  /** A link method: how its links behave, from its component. */
+  linkSettings?(component: C): LinkSettings;
+  /** Trades a refresh token for fresh tokens (RFC 6749 section 6); methods without refresh leave it out. */
+  refresh?(name: string, component: C, refreshToken: string, deps: AuthDeps): Promise<RefreshOutcome>;
+  /** Revokes tokens at the provider (RFC 7009) when it has a revocation endpoint; never throws. */
+  revoke?(name: string, component: C, tokens: RevocableTokens, deps: AuthDeps): Promise<void>;
   /** check-config's checks beyond the schema (URLs, hosts, templates); field prompts are checked for every method. */
   check?(component: Record<string, unknown>, path: ConfigPath, checks: ComponentChecks): void;
   /** Whether the users are named by the service's answer, never `namespace:what-they-typed` (as written). */

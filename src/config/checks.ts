@@ -217,6 +217,9 @@ function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx:
     text: (text, at) => checkText(text, at, ctx),
     headers: (headers, at) => checkHeaders(headers, at, ctx),
     body: (body, at) => checkBody(body, at, ctx),
+    flow: (value, at) => {
+      if (typeof value === 'string') checkFlowName(value, at, ctx);
+    },
     problem: (at, message, hint) => ctx.problems.push({ path: at, message, ...(hint ? { hint } : {}) }),
   });
 }

@@ -14,7 +14,8 @@ export type InboundKind =
   | 'call.start' // an incoming call
   | 'call.input' // keys pressed or words spoken in answer to a prompt
   | 'call.noinput' // a prompt the caller did not answer
-  | 'call.end'; // the call is over
+  | 'call.end' // the call is over
+  | 'signin'; // a sign-in link's browser side finished (the gateway's own event, never a provider's)
 
 export interface InboundEvent {
   /** The provider's id for this event (a message's, or a call's with the turn): the deduplication key. */
@@ -38,6 +39,8 @@ export interface InboundEvent {
   media?: { url: string; contentType: string }[];
   location?: { latitude: string; longitude: string; address?: string; label?: string };
   receivedAt: number;
+  /** A `signin` event: the session it is about and how the browser side ended. */
+  signIn?: { session: string; status: 'completed' | 'failed' };
 }
 
 /** A gather request attached to a prompt: how the answer is to be collected. */
@@ -51,6 +54,8 @@ export interface AskSpec {
 
 export interface Reply {
   text: string;
+  /** The text holds a secret (a sign-in link): the history keeps it as `[redacted]`. */
+  secret?: boolean;
   /** Set on the prompt of an `ask`: the conversation now waits for an answer. */
   ask?: AskSpec;
 }
@@ -60,6 +65,11 @@ export interface TurnOutput {
   replies: Reply[];
   /** The conversation ended (`end`, opt-out): a call hangs up. */
   hangup: boolean;
+  /**
+   * On a call: text messages for the caller's number (a sign-in link), sent from the bot's SMS number, else
+   * its WhatsApp number. Secret: the history keeps them as `[redacted]`.
+   */
+  texts?: { text: string }[];
 }
 
 /** The identity of an address on a channel; an address written with the channel's own prefix loses it. */

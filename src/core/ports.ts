@@ -3,6 +3,7 @@ import type { AuthenticationPort } from './ports/authentication.js';
 import type { LockoutPort } from './ports/lockout.js';
 import type { OperatorEventsPort } from './ports/operator-events.js';
 import type { RemoteApiPort } from './ports/remote-api.js';
+import type { SignInPort } from './ports/sign-in.js';
 import type { TokensPort } from './ports/tokens.js';
 import type { UsersPort } from './ports/users.js';
 
@@ -17,7 +18,8 @@ export type { Clock } from './ports/clock.js';
 export type { LockoutPort } from './ports/lockout.js';
 export type { OperatorEventType, OperatorEventsPort } from './ports/operator-events.js';
 export type { RemoteApiPort, RemoteApiRequest, RemoteApiResponse } from './ports/remote-api.js';
-export type { CachedToken, TokensPort } from './ports/tokens.js';
+export type { SignInFinish, SignInPort, SignInStart, SignInStatus } from './ports/sign-in.js';
+export type { CachedToken, RefreshResult, TokensPort } from './ports/tokens.js';
 export type { LinkOutcome, Tier, UserView, UsersPort } from './ports/users.js';
 
 /**
@@ -29,4 +31,5 @@ export type DialogServices = RemoteApiPort &
   TokensPort &
   LockoutPort &
   AuthenticationPort &
+  SignInPort &
   OperatorEventsPort;

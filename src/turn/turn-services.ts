@@ -156,6 +156,13 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     },
     storeToken: (component, userId, token) =>
       identity ? identity.storeToken(component, userId, token) : missingIdentity(),
+    // Sign-in links are not wired yet.
+    signsInByLink: () => false,
+    startSignIn: () => Promise.resolve({ ok: false, reason: 'unavailable' }),
+    signInStatus: () => Promise.resolve({ status: 'expired' }),
+    finishSignIn: () => Promise.resolve({ ok: false, reason: 'unavailable' }),
+    // Refresh tokens are not kept yet: nothing to refresh with.
+    refreshToken: () => Promise.resolve({ result: 'none' }),
     revokeToken: (component) => (identity ? identity.revokeToken(component) : Promise.resolve()),
     lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
     recordFailure: (component, name) =>

@@ -6,6 +6,7 @@ import { validAnswer } from './answers.js';
 import type { DialogBot } from './bot.js';
 import type { AnswerOutcome } from './step.js';
 import type { Flow, Pending } from './state.js';
+import { startSignIn } from './sign-in.js';
 import { TEXT } from './text.js';
 import type { Turn } from './turn.js';
 
@@ -32,6 +33,8 @@ export async function ensureToken(turn: Turn, name: string): Promise<'ready' | F
 }
 
 export async function startCredentials(turn: Turn, name: string): Promise<Flow> {
+  // A component that signs in by link sends the link instead of asking for fields (see sign-in.ts).
+  if (turn.services.signsInByLink(name)) return startSignIn(turn, name);
   const component = componentOf(turn, name);
   const locked = await turn.services.lockedFor(name);
   if (locked > 0) {

@@ -3,7 +3,16 @@ import type { AuthComponentConfig } from './auth-component.js';
 
 /** The result of calling an auth component with the credentials the user gave. */
 export type AuthOutcome =
-  | { result: 'success'; token: string; ttlSeconds: number; userId: string; extra?: Record<string, string> }
+  | {
+      result: 'success';
+      token: string;
+      ttlSeconds: number;
+      userId: string;
+      extra?: Record<string, string>;
+      /** A component with refresh: the refresh token and its lifetime (seconds), cached sealed beside the token. */
+      refreshToken?: string;
+      refreshTtlSeconds?: number;
+    }
   | {
       result: 'wrong_credentials';
       /** Seconds the typed account is now locked, when this failure locked it (whoever tries next). */

@@ -88,14 +88,14 @@ describe('the registry', () => {
     expect(authMethods().map((m) => m.type)).toEqual(['login', 'verify', 'fixed-code']);
   });
 
-  it('refuses a method that starts a sign-in link until the dialog can start one', () => {
+  it('refuses a method that signs in by link without the begin and complete it needs', () => {
     const link = {
       type: 'sign-in-link',
       schema: z.strictObject({ type: z.literal('sign-in-link'), fields: z.array(z.never()).default([]) }),
       signIn: 'link' as const,
       authenticate: () => Promise.resolve({ result: 'unavailable' as const, reason: 'not built' }),
     };
-    expect(() => registerAuthMethod(link as never)).toThrow('starts a sign-in link');
+    expect(() => registerAuthMethod(link as never)).toThrow('signs in by link but has no begin and complete');
     expect(authMethods().map((m) => m.type)).not.toContain('sign-in-link');
   });
 });

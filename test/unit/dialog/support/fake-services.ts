@@ -86,6 +86,11 @@ export class FakeServices {
       return answer;
     },
     user: async () => this.view(),
+    signsInByLink: () => false,
+    startSignIn: async () => ({ ok: false, reason: 'unavailable' }),
+    signInStatus: async () => ({ status: 'expired' }),
+    finishSignIn: async () => ({ ok: false, reason: 'unavailable' }),
+    refreshToken: async () => ({ result: 'none' }),
     markVerified: async (userId) => {
       this.verified = userId;
       return this.view();
