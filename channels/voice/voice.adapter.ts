@@ -276,7 +276,8 @@ export const voiceAdapter: VoiceAdapter = {
         actionOnEmptyResult: true,
         ...(reply.ask.keypad ? {} : { language: settings.language as never }),
       });
-      gather.say(say as never, xmlSafe(reply.text));
+      // An empty prompt is a silent wait (a call holding for a sign-in): a Gather with nothing to say.
+      if (reply.text.trim() !== '') gather.say(say as never, xmlSafe(reply.text));
       asked = true;
     }
     if (output.hangup || !asked) response.hangup();

@@ -18,7 +18,7 @@ export type { Clock } from './ports/clock.js';
 export type { LockoutPort } from './ports/lockout.js';
 export type { OperatorEventType, OperatorEventsPort } from './ports/operator-events.js';
 export type { RemoteApiPort, RemoteApiRequest, RemoteApiResponse } from './ports/remote-api.js';
-export type { SignInFinish, SignInPort, SignInStart, SignInStatus } from './ports/sign-in.js';
+export type { SignInFinish, SignInPort, SignInStart, SignInStatus, VoiceSignIn } from './ports/sign-in.js';
 export type { CachedToken, RefreshResult, TokensPort } from './ports/tokens.js';
 export type { LinkOutcome, Tier, UserView, UsersPort } from './ports/users.js';
 

@@ -21,6 +21,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../config/directory.js';
+import type { BotConfig } from '../config/index.js';
+import { textRoute } from '../turn/sign-in-services.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
@@ -111,6 +113,10 @@ export async function handleEvent(
       };
     }
   }
+  if (event.kind === 'signin' && adapter.renderTurn) {
+    // A call looks at its sign-in itself while it holds: the event has nothing to add.
+    return { state, stateTtlSeconds: ttlOf(state), replies: [] };
+  }
   const services = createTurnServices(opts.services, {
     cid,
     botId: event.botId,
@@ -143,7 +149,7 @@ export async function handleEvent(
     return {
       state: result.state,
       stateTtlSeconds,
-      replies: [],
+      replies: textsOfCall(cid, event, bot, result.output),
       voiceTurn: { turn: event.turn ?? 0, answer },
       afterCommit,
       ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
@@ -164,8 +170,29 @@ async function recordHistory(services: TurnServices, event: InboundEvent, result
   if ((event.kind === 'message' || event.kind === 'call.input') && event.text !== '') {
     lines.push({ direction: 'in', text: event.text, ...(result.carriedSecret ? { secret: true } : {}) });
   }
-  for (const reply of result.output.replies) lines.push({ direction: 'out', text: reply.text });
+  for (const reply of result.output.replies)
+    lines.push({ direction: 'out', text: reply.text, ...(reply.secret ? { secret: true } : {}) });
+  for (const text of result.output.texts ?? [])
+    lines.push({ direction: 'out', text: text.text, secret: true });
   await services.recordHistory(lines);
+}
+
+/** A call's text messages to the caller (a sign-in link), from the bot's SMS (else WhatsApp) number. */
+function textsOfCall(cid: string, event: InboundEvent, bot: BotConfig, output: TurnOutput): OutboxItem[] {
+  const route = textRoute({ bot });
+  if (!route || !output.texts?.length) return [];
+  const whatsapp = route.channel === 'whatsapp';
+  return output.texts.map((text, i) => ({
+    id: `${event.id}:text:${i}`,
+    cid,
+    botId: event.botId,
+    channel: route.channel,
+    accountSid: providerField(event, 'accountSid') ?? '',
+    from: whatsapp ? `whatsapp:${route.number}` : route.number,
+    to: whatsapp ? `whatsapp:${event.from}` : event.from,
+    body: text.text,
+    windowStart: event.receivedAt,
+  }));
 }
 
 /** The texts of a turn as outbox items, split to the channel's limit, with ids stable across retries. */

@@ -8,6 +8,7 @@ import type { Templates } from '../core/templates.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OutboundClient } from '../net/outbound.js';
+import { signInServices, type SignInDeps } from './sign-in-services.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
@@ -89,6 +90,8 @@ export interface TurnServiceDeps {
   metrics: Metrics;
   identity?: IdentityServices;
   events?: EventEmitter;
+  /** Sign-in links (absent: components that sign in by link cannot start one). */
+  signIns?: SignInDeps;
 }
 
 function missingIdentity(): never {
@@ -156,11 +159,10 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     },
     storeToken: (component, userId, token) =>
       identity ? identity.storeToken(component, userId, token) : missingIdentity(),
-    // Sign-in links are not wired yet.
-    signsInByLink: () => false,
-    startSignIn: () => Promise.resolve({ ok: false, reason: 'unavailable' }),
-    signInStatus: () => Promise.resolve({ status: 'expired' }),
-    finishSignIn: () => Promise.resolve({ ok: false, reason: 'unavailable' }),
+    ...signInServices(deps.signIns, scope, {
+      markVerified: (userId, component) => services.markVerified(userId, component),
+      storeToken: (component, userId, token) => services.storeToken(component, userId, token),
+    }),
     // Refresh tokens are not kept yet: nothing to refresh with.
     refreshToken: () => Promise.resolve({ result: 'none' }),
     revokeToken: (component) => (identity ? identity.revokeToken(component) : Promise.resolve()),

@@ -22,7 +22,7 @@ export interface CredentialPending extends Pending {
 export const CREDENTIAL = 'credential';
 
 /** Makes sure the user has a live token for the component, or starts the credential dialog. */
-export async function ensureToken(turn: Turn, name: string): Promise<'ready' | Flow> {
+export async function ensureToken(turn: Turn, name: string): Promise<'ready' | Flow | 'jumped'> {
   const cached = turn.tokens.get(name) ?? (await turn.services.token(name));
   if (cached && cached.expiresAt > turn.tools.clock.now()) {
     turn.tokens.set(name, cached);
@@ -32,7 +32,7 @@ export async function ensureToken(turn: Turn, name: string): Promise<'ready' | F
   return startCredentials(turn, name);
 }
 
-export async function startCredentials(turn: Turn, name: string): Promise<Flow> {
+export async function startCredentials(turn: Turn, name: string): Promise<Flow | 'jumped'> {
   // A component that signs in by link sends the link instead of asking for fields (see sign-in.ts).
   if (turn.services.signsInByLink(name)) return startSignIn(turn, name);
   const component = componentOf(turn, name);

@@ -12,6 +12,14 @@ import {
   credentialSecret,
   type CredentialPending,
 } from './credentials.js';
+import {
+  SIGNIN,
+  awaitedSignIn,
+  signInAnswer,
+  signInReprompt,
+  signInSecret,
+  type SignInPending,
+} from './sign-in.js';
 import { stepParts, type AnswerOutcome, type AnyStepDefinition, type StepRegistry } from './step.js';
 import { STEPS } from './steps/index.js';
 import { freshState, type DialogState, type Flow, type Pending, type TurnResult } from './state.js';
@@ -30,6 +38,7 @@ export function awaitsSecret(
   const pending = state?.pending;
   if (!pending) return false;
   if (pending.kind === CREDENTIAL) return credentialSecret(bot, pending as CredentialPending);
+  if (pending.kind === SIGNIN) return signInSecret(pending as SignInPending);
   const definition = Object.hasOwn(steps, pending.kind) ? steps[pending.kind] : undefined;
   if (!definition?.secret) return false;
   const step = bot.flows[state.flow]?.[state.step];
@@ -59,6 +68,10 @@ export class DialogEngine {
     const live = previous && previous.expiresAt > now && event.kind !== 'call.start' ? previous : null;
     if (event.kind === 'call.end')
       return { state: null, output: { replies: [], hangup: false }, carriedSecret: false };
+    if (event.kind === 'signin' && !(live && awaitedSignIn(live.pending, event.signIn?.session))) {
+      // A sign-in this conversation no longer waits for (it moved on, or started over): nothing changes.
+      return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
+    }
 
     // Whatever answers a secret prompt is a secret: a keyword too, and after the session expired too
     // (the user is still answering the question on their screen, even if the bot has moved on).
@@ -97,12 +110,23 @@ export class DialogEngine {
     const { ctx } = turn;
     const ended = flow === 'ended';
     if (ended) turn.emit('conversation.ended');
-    else turn.state.expiresAt = ctx.now + ctx.bot.sessionTimeout * 1000;
+    else {
+      // A pending that waits on something outside the conversation (a sign-in) keeps it at least that long.
+      const keepUntil = turn.state.pending?.keepUntil;
+      turn.state.expiresAt = Math.max(
+        ctx.now + ctx.bot.sessionTimeout * 1000,
+        typeof keepUntil === 'number' ? keepUntil : 0,
+      );
+    }
     // A secret answer is discarded once used: it must not rest in the state as the last message.
     if (turn.carriedSecret) turn.state.vars.input = '';
     return {
       state: ended ? null : turn.state,
-      output: { replies: turn.replies, hangup: ended },
+      output: {
+        replies: turn.replies,
+        hangup: ended,
+        ...(turn.texts.length > 0 ? { texts: turn.texts } : {}),
+      },
       carriedSecret: turn.carriedSecret,
       ...(turn.optOut !== undefined ? { optOut: turn.optOut } : {}),
     };
@@ -179,6 +203,7 @@ export class DialogEngine {
   /** Says the pending question again (after HELP or "who am I" interrupted it). */
   private async repeatPrompt(turn: Turn, pending: Pending): Promise<void> {
     if (pending.kind === CREDENTIAL) return credentialReprompt(turn, pending as CredentialPending);
+    if (pending.kind === SIGNIN) return signInReprompt(turn, pending as SignInPending);
     const asking = this.askingStep(turn, pending);
     await asking?.definition.reprompt?.(turn, asking.options, pending);
   }
@@ -188,6 +213,7 @@ export class DialogEngine {
     const { event } = turn.ctx;
     const input = event.kind === 'call.noinput' ? undefined : event.text.trim();
     if (pending.kind === CREDENTIAL) return credentialAnswer(turn, pending as CredentialPending, input);
+    if (pending.kind === SIGNIN) return signInAnswer(turn, pending as SignInPending, input);
     const asking = pending.kind === RESUME ? undefined : this.askingStep(turn, pending);
     if (!asking?.definition.answer) {
       // Resumed, or the flow no longer has the step that asked: run on from here.

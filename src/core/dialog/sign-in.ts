@@ -1,12 +1,200 @@
 // The sign-in link dialog: sends a link, waits for the browser side, takes the token with the binding code.
-import type { Flow } from './state.js';
+import type { SignInFinish, VoiceSignIn } from '../ports/sign-in.js';
+import type { AnswerOutcome } from './step.js';
+import type { Flow, Pending } from './state.js';
+import { TEXT } from './text.js';
 import type { Turn } from './turn.js';
 
 export const SIGNIN = 'signin';
 
-/** Sends a sign-in link for the component and waits for it to finish. */
-export async function startSignIn(turn: Turn, name: string): Promise<Flow> {
-  void name;
-  turn.say('Signing in by link is not available yet.');
-  return 'ended';
+/** A sign-in link is out: the engine's own pending kind, shared by the auth and request steps. */
+export interface SignInPending extends Pending {
+  kind: 'signin';
+  component: string;
+  session: string;
+  /** When the link stops working (ms). */
+  linkExpiresAt: number;
+  binding: boolean;
+  /** The browser side finished: the conversation waits for the binding code. */
+  completed?: boolean;
+  /** On a call: when the hold gives up (ms), and the flow to go on with then. */
+  holdUntil?: number;
+  fallbackFlow?: string;
+  /** Keeps the state at least this long (ms): the sign-in outlives a short session timeout. */
+  keepUntil: number;
+}
+
+/** Seconds a call waits for keys between looks at the sign-in (the Gather's timeout). */
+const HOLD_POLL_SECONDS = 5;
+/** How long after the link expires the conversation still waits for its binding code (ms). */
+const CODE_GRACE_MS = 10 * 60 * 1000;
+
+const BINDING_CODE = /^\d{3}[\s-]?\d{3}$/;
+
+/** Sends a sign-in link for the component and waits for it to finish ('jumped': a call went to its fallback flow). */
+export async function startSignIn(turn: Turn, name: string): Promise<Flow | 'jumped'> {
+  const started = await turn.services.startSignIn(name);
+  if (!started.ok) {
+    if (started.reason === 'no_text_channel') {
+      turn.say(TEXT.signInNoText);
+      return fallBack(turn, started.voice) === 'next' ? 'jumped' : 'ended';
+    }
+    turn.say(TEXT.authUnavailable);
+    return 'ended';
+  }
+  const text = await turn.render(started.linkText, { link: started.link });
+  const pending: SignInPending = {
+    kind: SIGNIN,
+    component: name,
+    session: started.session,
+    linkExpiresAt: started.expiresAt,
+    binding: started.binding,
+    keepUntil: started.expiresAt + CODE_GRACE_MS,
+  };
+  if (turn.onCall) {
+    turn.texts.push({ text });
+    turn.say(TEXT.signInTexted);
+    const holdUntil = turn.tools.clock.now() + started.voice.holdSeconds * 1000;
+    turn.state.pending = {
+      ...pending,
+      holdUntil,
+      ...(started.voice.fallbackFlow !== undefined ? { fallbackFlow: started.voice.fallbackFlow } : {}),
+    };
+    hold(turn);
+    return 'waiting';
+  }
+  turn.say(text, { secret: true });
+  turn.state.pending = pending;
+  return 'waiting';
+}
+
+/** Whether the conversation waits for a binding code (a secret) rather than for the browser. */
+export function signInSecret(pending: SignInPending): boolean {
+  return pending.binding;
+}
+
+/** A `signin` event for a session this conversation does not wait for changes nothing. */
+export function awaitedSignIn(pending: Pending | undefined, session: string | undefined): boolean {
+  return pending?.kind === SIGNIN && session !== undefined && (pending as SignInPending).session === session;
+}
+
+export async function signInReprompt(turn: Turn, pending: SignInPending): Promise<void> {
+  if (turn.onCall) return hold(turn);
+  turn.say(pending.completed ? TEXT.signInTypeCode : waitingText(turn, pending));
+}
+
+export async function signInAnswer(
+  turn: Turn,
+  pending: SignInPending,
+  input: string | undefined,
+): Promise<AnswerOutcome> {
+  const { event } = turn.ctx;
+  if (event.kind === 'signin') {
+    // The browser side ended (the engine only passes events of this conversation's session).
+    if (event.signIn?.status !== 'completed') {
+      turn.state.pending = undefined;
+      turn.say(TEXT.signInFailed);
+      return 'ended';
+    }
+    if (!pending.binding) return finish(turn, pending, undefined);
+    turn.state.pending = { ...pending, completed: true };
+    turn.say(TEXT.signInTypeCode);
+    return 'waiting';
+  }
+  if (turn.onCall && input === undefined) return look(turn, pending);
+  const code = input?.replace(/[\s-]/g, '');
+  if (input !== undefined && BINDING_CODE.test(input) && code) return finish(turn, pending, code);
+  if (turn.onCall) return look(turn, pending);
+  if (!pending.binding && turn.tools.clock.now() < pending.linkExpiresAt) {
+    // The browser may have finished while the event saying so is still on its way.
+    const status = await turn.services.signInStatus(pending.session);
+    if (status.status === 'completed') return finish(turn, pending, undefined);
+  }
+  if (turn.tools.clock.now() >= pending.linkExpiresAt && !pending.completed) return newLink(turn, pending);
+  turn.say(pending.completed ? TEXT.signInTypeCode : waitingText(turn, pending));
+  return 'waiting';
+}
+
+/** On a call: the Gather timed out (or keys that are no code came): see how the sign-in is doing. */
+async function look(turn: Turn, pending: SignInPending): Promise<AnswerOutcome> {
+  const now = turn.tools.clock.now();
+  const status = await turn.services.signInStatus(pending.session);
+  if (status.status === 'completed') {
+    if (!pending.binding) return finish(turn, pending, undefined);
+    if (!pending.completed) {
+      turn.state.pending = { ...pending, completed: true };
+      turn.ask(TEXT.signInEnterCode, codeAsk());
+      return 'waiting';
+    }
+  } else if (status.status !== 'pending' || now >= (pending.holdUntil ?? 0)) {
+    turn.state.pending = undefined;
+    turn.say(status.status === 'failed' ? TEXT.signInFailed : TEXT.signInTimedOut);
+    return fallBack(turn, { holdSeconds: 0, fallbackFlow: pending.fallbackFlow });
+  }
+  hold(turn);
+  return 'waiting';
+}
+
+async function finish(turn: Turn, pending: SignInPending, code: string | undefined): Promise<AnswerOutcome> {
+  const finished: SignInFinish = await turn.services.finishSignIn(pending.component, pending.session, code);
+  if (finished.ok) {
+    turn.state.pending = undefined;
+    turn.userView = finished.user;
+    turn.tokens.set(pending.component, finished.token);
+    turn.say(TEXT.signedIn);
+    return 'next'; // the step that asked runs again, now with a token
+  }
+  switch (finished.reason) {
+    case 'wrong_code':
+      turn.say(TEXT.signInWrongCode(finished.attemptsLeft));
+      if (turn.onCall) turn.ask(TEXT.signInEnterCode, codeAsk());
+      return 'waiting';
+    case 'not_completed':
+      if (turn.onCall) return look(turn, pending);
+      turn.say(waitingText(turn, pending));
+      return 'waiting';
+    case 'expired':
+      if (!turn.onCall && !pending.completed) return newLink(turn, pending);
+      turn.state.pending = undefined;
+      turn.say(TEXT.signInOver);
+      return 'ended';
+    case 'too_many':
+      turn.state.pending = undefined;
+      turn.say(TEXT.signInOver);
+      return 'ended';
+    case 'unavailable':
+      turn.say(TEXT.authUnavailable);
+      if (turn.onCall) hold(turn);
+      return 'waiting';
+  }
+}
+
+/** The link expired before it was used: a new one, for the same step. */
+async function newLink(turn: Turn, pending: SignInPending): Promise<AnswerOutcome> {
+  turn.state.pending = undefined;
+  turn.say(TEXT.signInNewLink);
+  const flow = await startSignIn(turn, pending.component);
+  return flow === 'jumped' ? 'next' : flow;
+}
+
+/** After a call's sign-in did not finish: the configured flow, else the end of the call. */
+function fallBack(turn: Turn, voice: VoiceSignIn | undefined): Flow | 'next' {
+  if (voice?.fallbackFlow === undefined || !Object.hasOwn(turn.ctx.bot.flows, voice.fallbackFlow))
+    return 'ended';
+  turn.jump(voice.fallbackFlow);
+  return 'next';
+}
+
+/** Keeps a call on the line: a silent Gather that takes the binding code when it is keyed. */
+function hold(turn: Turn): void {
+  turn.ask('', { ...codeAsk(), timeout: HOLD_POLL_SECONDS });
+}
+
+function codeAsk() {
+  return { keypad: true, digits: 6, secret: true } as const;
+}
+
+function waitingText(turn: Turn, pending: SignInPending): string {
+  const left = Math.max(1, Math.ceil((pending.linkExpiresAt - turn.tools.clock.now()) / 60_000));
+  return TEXT.signInWaiting(left);
 }

@@ -4,12 +4,14 @@ import type { InboundEvent, TurnOutput } from '../events.js';
 /**
  * What the conversation waits for. The step index in `flow` points at the step that asked; `kind` is
  * that step's kind, or one of the engine's own: `credential` (a credential dialog: answers so far, the
- * whole state being sealed at rest) and `resume` (the auth service was unavailable: the next message
+ * whole state being sealed at rest), `signin` (a sign-in link is out) and `resume` (the auth service was unavailable: the next message
  * tries the current step again).
  */
 export interface Pending {
   kind: string;
   misses?: number;
+  /** The state is kept at least until then (ms), whatever the session timeout: a sign-in link's lifetime. */
+  keepUntil?: number;
   [detail: string]: unknown;
 }
 

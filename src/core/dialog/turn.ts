@@ -47,8 +47,16 @@ export class Turn {
     return this.ctx.services;
   }
 
-  say(text: string): void {
-    if (text.trim() !== '') this.replies.push({ text });
+  /** Texts for the caller's number, on a call (a sign-in link); secret, like every text sent this way. */
+  readonly texts: { text: string }[] = [];
+
+  say(text: string, opts: { secret?: boolean } = {}): void {
+    if (text.trim() !== '') this.replies.push({ text, ...(opts.secret ? { secret: true } : {}) });
+  }
+
+  /** Whether the conversation is a call (its answers come from the keypad or speech). */
+  get onCall(): boolean {
+    return this.ctx.event.kind.startsWith('call.');
   }
 
   ask(text: string, ask: NonNullable<Reply['ask']>): void {
@@ -84,8 +92,8 @@ export class Turn {
   }
 
   /** Renders text; the user is looked up only when the template mentions them. */
-  async render(template: string): Promise<string> {
-    const ctx = this.baseContext();
+  async render(template: string, extra: Record<string, string> = {}): Promise<string> {
+    const ctx = { ...this.baseContext(), ...extra };
     if (USES_USER.test(template)) ctx.user = userContext(await this.user());
     return this.tools.templates.text(template, ctx);
   }

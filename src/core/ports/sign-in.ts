@@ -13,9 +13,18 @@ export type SignInStart =
       expiresAt: number;
       /** Whether the user must type the code shown after sign-in into this conversation. */
       binding: boolean;
+      /** The message that carries the link: a template with `{{link}}`. */
+      linkText: string;
+      /** On a call: how long it holds for the sign-in (seconds), and the flow to go on with after. */
+      voice: VoiceSignIn;
     }
   /** `no_text_channel`: a call, and the bot has no SMS or WhatsApp number to text the link from. */
-  | { ok: false; reason: 'unavailable' | 'no_text_channel' };
+  | { ok: false; reason: 'unavailable' | 'no_text_channel'; voice?: VoiceSignIn };
+
+export interface VoiceSignIn {
+  holdSeconds: number;
+  fallbackFlow?: string | undefined;
+}
 
 /** Where a session is. `completed` waits for the binding code (or for the conversation to take it). */
 export type SignInStatus =

@@ -56,6 +56,30 @@ export class FakeServices {
   /** Wrong answers per typed account (component and account id), whoever typed them. */
   private readonly accounts = new Map<string, { count: number; windowEnd: number; lockedUntil: number }>();
   private readonly templates = new Templates();
+  /** Sign-in links: the components that sign in by link, and the sessions started. */
+  readonly signIn = {
+    components: new Map<
+      string,
+      { binding: boolean; holdSeconds: number; fallbackFlow?: string; noTextChannel?: boolean }
+    >(),
+    sessions: new Map<
+      string,
+      {
+        component: string;
+        status: 'pending' | 'completed' | 'failed' | 'taken';
+        misses: number;
+        expiresAt: number;
+        code?: string;
+        userId?: string;
+        token?: string;
+      }
+    >(),
+    /** The browser side of a session finished: the provider's user and token, and the code the page showed. */
+    complete: (session: string, userId: string, token: string, code = '123456') => {
+      const found = this.signIn.sessions.get(session)!;
+      Object.assign(found, { status: 'completed', userId, token, code });
+    },
+  };
   private readonly now: () => number;
 
   constructor(private readonly options: FakeServicesOptions = {}) {
@@ -86,10 +110,49 @@ export class FakeServices {
       return answer;
     },
     user: async () => this.view(),
-    signsInByLink: () => false,
-    startSignIn: async () => ({ ok: false, reason: 'unavailable' }),
-    signInStatus: async () => ({ status: 'expired' }),
-    finishSignIn: async () => ({ ok: false, reason: 'unavailable' }),
+    signsInByLink: (component) => this.signIn.components.has(component),
+    startSignIn: async (component) => {
+      const settings = this.signIn.components.get(component);
+      if (!settings) return { ok: false, reason: 'unavailable' };
+      const voice = { holdSeconds: settings.holdSeconds, fallbackFlow: settings.fallbackFlow };
+      if (settings.noTextChannel) return { ok: false, reason: 'no_text_channel', voice };
+      const session = `S${this.signIn.sessions.size + 1}`;
+      const expiresAt = this.now() + 600_000;
+      this.signIn.sessions.set(session, { component, status: 'pending', misses: 0, expiresAt });
+      return {
+        ok: true,
+        session,
+        link: `https://gw.example/s/code-${session}`,
+        expiresAt,
+        binding: settings.binding,
+        linkText: 'Sign in here: {{link}}',
+        voice,
+      };
+    },
+    signInStatus: async (session) => {
+      const found = this.signIn.sessions.get(session);
+      if (!found || found.status === 'taken') return { status: 'expired' };
+      if (found.status === 'failed') return { status: 'failed', reason: 'denied' };
+      return { status: found.status };
+    },
+    finishSignIn: async (component, session, code) => {
+      const found = this.signIn.sessions.get(session);
+      if (!found || found.status === 'taken') return { ok: false, reason: 'expired' };
+      if (found.status !== 'completed') return { ok: false, reason: 'not_completed' };
+      if (this.signIn.components.get(component)?.binding && code !== found.code) {
+        found.misses += 1;
+        if (found.misses >= 3) {
+          found.status = 'taken';
+          return { ok: false, reason: 'too_many' };
+        }
+        return { ok: false, reason: 'wrong_code', attemptsLeft: 3 - found.misses };
+      }
+      found.status = 'taken';
+      this.verified = found.userId;
+      const token = { token: found.token!, expiresAt: this.now() + 3_600_000 };
+      this.tokens.set(component, token);
+      return { ok: true, token, user: this.view() };
+    },
     refreshToken: async () => ({ result: 'none' }),
     markVerified: async (userId) => {
       this.verified = userId;
