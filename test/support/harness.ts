@@ -2,6 +2,8 @@
 // a fresh key prefix, a fake Twilio API, the gateway in process, worker processes on demand, signed
 // webhooks, the turns its workers finish, and a cleanup that leaves Redis as it found it.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ChannelAdapter } from '../../channels/index.js';
 import type { Clock } from '../../src/core/ports/clock.js';
@@ -59,6 +61,20 @@ export interface HarnessOptions {
    * rate-limit minute pass without waiting. Spawned processes keep the system clock.
    */
   clock?: Clock;
+  /**
+   * The gateway's public URL is the main gateway's own loopback address, so a browser can follow the links
+   * it sends (sign-in links): its port is reserved before the configuration is loaded.
+   */
+  loopbackPublicUrl?: boolean;
+}
+
+/** A free loopback port: listened on and let go, for a server that must know its URL before it starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** A dead-lettered turn as the conversation worker records it. */
@@ -170,8 +186,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         );
     cleanups.push(file.remove);
 
+    const mainPort = options.loopbackPublicUrl ? await freePort() : 0;
     const processEnv: Record<string, string> = {
       ...configVariables(),
+      ...(options.loopbackPublicUrl ? { PUBLIC_URL: `http://127.0.0.1:${mainPort}` } : {}),
       REDIS_URL: redisUrl,
       SWITCHBOARD_CONFIG: file.path,
       SWITCHBOARD_KEY_PREFIX: prefix,
@@ -195,14 +213,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const children: SwitchboardProcess[] = [];
     const turns = new TurnRecorder('turns');
 
-    async function startInProcess(roles: { web: boolean; workers: boolean }, name: string, more = {}) {
+    async function startInProcess(
+      roles: { web: boolean; workers: boolean },
+      name: string,
+      more = {},
+      port = 0,
+    ) {
       const { logger, logs } = captureLogs(env.LOG_LEVEL, name);
       const gateway = await startGateway({
         env: { ...env, ...more },
         config,
         logger,
         roles,
-        port: 0,
+        port,
         ...(options.channels ? { channels: options.channels } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
       });
@@ -229,7 +252,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const main =
       options.gateway === false
         ? undefined
-        : await startInProcess(options.gateway ?? { web: true, workers: true }, 'gateway');
+        : await startInProcess(options.gateway ?? { web: true, workers: true }, 'gateway', {}, mainPort);
 
     let closed = false;
     return {
@@ -241,7 +264,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       configPath: file.path,
       twilio,
       main,
-      webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1'),
+      webhooks: new TwilioWebhookClient(main?.url ?? 'http://127.0.0.1:1', processEnv.PUBLIC_URL),
       redis,
       turns,
       waitForTurn: (eventId, timeoutMs) => turns.turn(eventId, timeoutMs),

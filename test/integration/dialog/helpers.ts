@@ -26,7 +26,7 @@ export { NUMBERS, PUBLIC_URL };
 
 export interface DialogHarnessOptions extends Pick<
   HarnessOptions,
-  'bots' | 'allowHosts' | 'adjust' | 'files' | 'label' | 'clock'
+  'bots' | 'allowHosts' | 'adjust' | 'files' | 'label' | 'clock' | 'loopbackPublicUrl'
 > {
   /** The `${NAME}`s the configuration needs beyond the test's own. */
   variables?: Record<string, string>;
@@ -73,7 +73,7 @@ export class DialogHarness {
     this.keys = view?.keys ?? base.keys;
     this.cipher = view?.cipher ?? createDataCipher(base.processEnv.SWITCHBOARD_DATA_KEY!);
     this.logs = running?.logs ?? new LogCollector('gateway');
-    this.webhooks = new TwilioWebhookClient(this.url);
+    this.webhooks = new TwilioWebhookClient(this.url, this.processEnv.PUBLIC_URL);
     this.store = new ConversationStore(base.redis, this.keys, this.cipher);
   }
 

@@ -189,10 +189,29 @@
 
   // --- messaging ---
 
+  /** The text with its http(s) links made clickable (a sign-in link opens in a new tab), still as textContent. */
+  function textWithLinks(text: string): HTMLElement {
+    const span = el('span', 'text');
+    let last = 0;
+    for (const match of text.matchAll(/https?:\/\/[^\s<>"]+/g)) {
+      const url = match[0].replace(/[.,;:!?)]+$/, '');
+      const at = match.index ?? 0;
+      if (at > last) span.appendChild(document.createTextNode(text.slice(last, at)));
+      const a = el('a', 'link', url) as HTMLAnchorElement;
+      a.href = url;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      span.appendChild(a);
+      last = at + url.length;
+    }
+    if (last < text.length) span.appendChild(document.createTextNode(text.slice(last)));
+    return span;
+  }
+
   function renderEntry(entry: Entry): HTMLElement[] {
     if (entry.kind === 'system') return [el('li', 'system', entry.text)];
     const li = el('li', 'bubble ' + entry.who);
-    li.appendChild(el('span', 'text', entry.text));
+    li.appendChild(textWithLinks(entry.text));
     const meta = el('span', 'meta');
     let stamp = timeOf(entry.at);
     if (entry.who === 'me') {
