@@ -197,8 +197,8 @@
       const url = match[0].replace(/[.,;:!?)]+$/, '');
       const at = match.index ?? 0;
       if (at > last) span.appendChild(document.createTextNode(text.slice(last, at)));
-      const a = el('a', 'link', url) as HTMLAnchorElement;
-      a.href = url;
+      const a = el('a', 'link', url);
+      a.setAttribute('href', url);
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
       span.appendChild(a);
