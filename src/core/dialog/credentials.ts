@@ -127,6 +127,7 @@ async function keepToken(
   const verified = await services.markVerified(outcome.userId, name);
   if ('moved' in verified) {
     // The identity is another user's and the workspace forbids moving it: no token is kept.
+    await turn.user(); // the event names the user the identity stays with
     turn.emit('auth.failed', { component: name, reason: 'identity_move_forbidden' });
     turn.say(TEXT.identityMoveForbidden);
     return 'ended';
