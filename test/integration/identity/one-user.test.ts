@@ -175,6 +175,24 @@ const EVENT = {
   channel: 'sms',
 };
 
+/** The one `identity.moved` a move of `identity` from `from` to `to` by member-pin sends. */
+const movedEvent = (identity: string, from: string, to: string) => ({
+  ...EVENT,
+  type: 'identity.moved',
+  workspace: 'open',
+  userId: to,
+  data: { identity, from, to, via: 'auth', component: 'member-pin' },
+});
+
+/** The `auth.failed` of a login the strict workspace refused: it names the user the identity stays with. */
+const refusedEvent = (userId: string, component: string) => ({
+  ...EVENT,
+  type: 'auth.failed',
+  workspace: 'strict',
+  userId,
+  data: { bot: 'strict-bank', component, reason: 'identity_move_forbidden' },
+});
+
 describe('one user across auth methods', () => {
   it('Two components, one operator user id: password then PIN leaves one user with both tokens', async () => {
     const phone = randomNumber();
@@ -231,13 +249,7 @@ describe('one user across auth methods', () => {
 
     await queuesIdle(h);
     expect(eventsOf(openEvents, 'identity.moved', about(identity))).toEqual([
-      {
-        ...EVENT,
-        type: 'identity.moved',
-        workspace: 'open',
-        userId: 'm-5004',
-        data: { identity, from: 'm-5003', to: 'm-5004', via: 'auth', component: 'member-pin' },
-      },
+      movedEvent(identity, 'm-5003', 'm-5004'),
     ]);
   });
 
@@ -260,13 +272,7 @@ describe('one user across auth methods', () => {
     await queuesIdle(h);
     expect(eventsOf(strictEvents, 'identity.moved', about(identity))).toEqual([]);
     expect(eventsOf(strictEvents, 'auth.failed', (e) => e.userId === 'm-5005')).toEqual([
-      {
-        ...EVENT,
-        type: 'auth.failed',
-        workspace: 'strict',
-        userId: 'm-5005',
-        data: { bot: 'strict-bank', component: 'member-pin', reason: 'identity_move_forbidden' },
-      },
+      refusedEvent('m-5005', 'member-pin'),
     ]);
     expect(
       h.logs.find('login refused: the identity belongs to another user and the workspace forbids moves'),
@@ -312,23 +318,11 @@ describe('one user across auth methods', () => {
 
     await queuesIdle(h);
     expect(eventsOf(strictEvents, 'auth.failed', (e) => e.userId === 'op-7')).toEqual([
-      {
-        ...EVENT,
-        type: 'auth.failed',
-        workspace: 'strict',
-        userId: 'op-7',
-        data: { bot: 'strict-bank', component: 'bank-login', reason: 'identity_move_forbidden' },
-      },
+      refusedEvent('op-7', 'bank-login'),
     ]);
     expect(eventsOf(strictEvents, 'identity.moved', about(keptIdentity))).toEqual([]);
     expect(eventsOf(openEvents, 'identity.moved', about(movedIdentity))).toEqual([
-      {
-        ...EVENT,
-        type: 'identity.moved',
-        workspace: 'open',
-        userId: 'm-5008',
-        data: { identity: movedIdentity, from: 'op-9', to: 'm-5008', via: 'auth', component: 'member-pin' },
-      },
+      movedEvent(movedIdentity, 'op-9', 'm-5008'),
     ]);
   });
 });
