@@ -400,6 +400,7 @@ export class IdentityStore {
         channel,
         identity,
         data: { identity, from: from.userId, to: input.userId, via: input.via, ...component },
+        formerUser: { userId: from.userId, externalId: from.externalId },
         ...(input.eventKey ? { key: `${input.eventKey}:identity.moved` } : {}),
       });
     }

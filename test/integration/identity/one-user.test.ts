@@ -13,6 +13,10 @@ import {
   type DialogHarness,
 } from '../dialog/helpers.js';
 import { queuesIdle } from '../identity-e2e/helpers.js';
+import { eventually } from '../../support/wait.js';
+import { Queue } from 'bullmq';
+import { EVENTS_QUEUE } from '../../../src/operator-events/sink.js';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
 
 const OPEN_KEY = 'open-one-user-key-0123456789abcdef0123456';
 const STRICT_KEY = 'strict-one-user-key-fedcba9876543210fedcb';
@@ -84,7 +88,7 @@ let h: DialogHarness;
 beforeAll(async () => {
   // Each member's login answers "m-<member number>", the id member-pin's template and card-pin's answer make.
   bank = await startFakeAuthService(
-    ['5001', '5002', '5003', '5004', '5005', '5006', '5007', '5008'].map((member) =>
+    ['5001', '5002', '5003', '5004', '5005', '5006', '5007', '5008', '5009', '5010'].map((member) =>
       account(`one-${member}`, { userId: `m-${member}`, memberId: member, pin: '2468' }),
     ),
   );
@@ -324,5 +328,51 @@ describe('one user across auth methods', () => {
     expect(eventsOf(openEvents, 'identity.moved', about(movedIdentity))).toEqual([
       movedEvent(movedIdentity, 'op-9', 'm-5008'),
     ]);
+  });
+
+  it('erasing the user an identity moved from removes the undelivered identity.moved that names them', async () => {
+    const phone = randomNumber();
+    const identity = `sms:${phone}`;
+    const chat = h.sms(phone);
+    await byPassword(chat, '5009');
+    await queuesIdle(h);
+    // The receiver refuses the move's event: it waits in the queue for its next try.
+    openEvents.respondWith((_attempt, d) =>
+      d.event?.type === 'identity.moved' && about(identity)(d.event) ? 500 : 200,
+    );
+    try {
+      await byPin(chat, '5010');
+      const events = new Queue(EVENTS_QUEUE, {
+        connection: h.redis,
+        prefix: new IdentityKeys(h.keys).eventsQueuePrefix(),
+      });
+      try {
+        const refused = await eventually(() => {
+          const tried = openEvents.deliveries.find(
+            (d) => d.event?.type === 'identity.moved' && about(identity)(d.event),
+          );
+          return tried ? String(tried.event!.id) : undefined;
+        }, 'the move event tried once');
+        await eventually(
+          async () => ((await (await events.getJob(refused))?.getState()) === 'delayed' ? true : undefined),
+          'the move event waiting for its retry',
+        );
+        const logged = h.logs.find('operator events of an erased user removed').length;
+        expect((await api('DELETE', '/v1/users/m-5009', OPEN_KEY)).status).toBe(204);
+        expect(h.logs.find('operator events of an erased user removed').slice(logged)).toEqual([
+          expect.objectContaining({ workspace: 'open', removed: 1, voided: 0 }),
+        ]);
+        expect(await events.getJob(refused)).toBeUndefined();
+      } finally {
+        await events.close();
+      }
+    } finally {
+      openEvents.respondWith(() => 200);
+    }
+    // The user the identity moved to is untouched.
+    expect(await userView(OPEN_KEY, 'm-5010')).toEqual({
+      identities: [`${identity} (auth)`],
+      tokens: ['member-pin'],
+    });
   });
 });
