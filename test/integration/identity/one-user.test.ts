@@ -88,7 +88,7 @@ let h: DialogHarness;
 beforeAll(async () => {
   // Each member's login answers "m-<member number>", the id member-pin's template and card-pin's answer make.
   bank = await startFakeAuthService(
-    ['5001', '5002', '5003', '5004', '5005', '5006', '5007', '5008', '5009', '5010'].map((member) =>
+    ['5001', '5002', '5003', '5004', '5005', '5006', '5007', '5008', '5009', '5010', '5011'].map((member) =>
       account(`one-${member}`, { userId: `m-${member}`, memberId: member, pin: '2468' }),
     ),
   );
@@ -374,5 +374,30 @@ describe('one user across auth methods', () => {
       identities: [`${identity} (auth)`],
       tokens: ['member-pin'],
     });
+  });
+
+  it('a redeemed link code moves the identity (via link), also where logins may not', async () => {
+    const phone = randomNumber();
+    const identity = `sms:${phone}`;
+    const chat = h.sms(phone, STRICT_SMS);
+    await byPassword(chat, '5011');
+    const created = await api('POST', '/v1/link-codes', STRICT_KEY, { userId: 'web-1', name: 'Li Lei' });
+    expect(created.status).toBe(201);
+    const { code } = created.json as { code: string };
+    expect(await chat.send(`LINK ${code}`)).toEqual([
+      'Thanks, your account is linked. You are Li Lei (verified).',
+    ]);
+    expect(await userView(STRICT_KEY, 'web-1')).toEqual({ identities: [`${identity} (link)`], tokens: [] });
+    expect(await userView(STRICT_KEY, 'm-5011')).toEqual({ identities: [], tokens: ['bank-login'] });
+    await queuesIdle(h);
+    expect(eventsOf(strictEvents, 'identity.moved', about(identity))).toEqual([
+      {
+        ...EVENT,
+        type: 'identity.moved',
+        workspace: 'strict',
+        userId: 'web-1',
+        data: { identity, from: 'm-5011', to: 'web-1', via: 'link' },
+      },
+    ]);
   });
 });
