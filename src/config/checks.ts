@@ -90,7 +90,7 @@ interface AuthSeen {
 
 /**
  * `userNamespace: X` shares users with component X only when X's users are named by what they type:
- * a component with `userIdPath` names them by its service's answer, never as `X:…`.
+ * a component with `userIdPath` (or a verify component's `userId`) names them itself, never as `X:…`.
  */
 function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): void {
   for (const seen of components) {
@@ -105,7 +105,7 @@ function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): v
     if (!named) continue;
     problems.push({
       path: [...seen.path, 'userNamespace'],
-      message: `auth component "${namespace}" names its users by its service's answer (userIdPath), so no user is in namespace "${namespace}"`,
+      message: `auth component "${namespace}" names its users itself (userIdPath or userId), so no user is in namespace "${namespace}"`,
       hint: `to share its users, write "userNamespace: false" if what users type here is the id "${namespace}" answers; else pick another namespace.`,
     });
   }
@@ -118,7 +118,7 @@ function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): v
  */
 function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem[]): void {
   const service = (c: Record<string, unknown>) =>
-    JSON.stringify([c.type ?? null, c.url ?? null, c.method ?? null, c.userIdPath ?? null]);
+    JSON.stringify([c.type ?? null, c.url ?? null, c.method ?? null, c.userIdPath ?? null, c.userId ?? null]);
   const first = new Map<string, AuthSeen>();
   for (const seen of components) {
     const key = JSON.stringify([seen.workspace ?? null, seen.name]);
@@ -130,7 +130,7 @@ function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem
     if (service(earlier.component) === service(seen.component)) continue;
     problems.push({
       path: seen.path,
-      message: `auth component "${seen.name}" is also defined by ${earlier.path.slice(0, 2).join('.')} in the same workspace, for another service (type, url, method or userIdPath differ); users and cached tokens belong to the workspace and the component name, so the two would share them`,
+      message: `auth component "${seen.name}" is also defined by ${earlier.path.slice(0, 2).join('.')} in the same workspace, for another service (type, url, method, userIdPath or userId differ); users and cached tokens belong to the workspace and the component name, so the two would share them`,
       hint: 'give one of them another name, or define both the same way if they are the same service.',
     });
   }

@@ -30,6 +30,7 @@ export const EVENT_TYPES = [
   'conversation.started',
   'conversation.ended',
   'user.verified',
+  'identity.moved',
   'auth.failed',
   'user.locked',
   'user.opted_out',
@@ -172,6 +173,11 @@ export const WorkspaceSchema = z.strictObject({
       lockout: PositiveSeconds.default(900),
     })
     .prefault({}),
+  /**
+   * A login that verifies a channel identity as another user than the one it belongs to moves it:
+   * `allow` (the default) moves it and emits `identity.moved`, `forbid` refuses the login.
+   */
+  identityMoves: z.enum(['allow', 'forbid']).default('allow'),
 });
 export type WorkspaceConfig = z.output<typeof WorkspaceSchema>;
 

@@ -20,7 +20,7 @@ export type { OperatorEventType, OperatorEventsPort } from './ports/operator-eve
 export type { RemoteApiPort, RemoteApiRequest, RemoteApiResponse } from './ports/remote-api.js';
 export type { SignInFinish, SignInPort, SignInStart, SignInStatus, VoiceSignIn } from './ports/sign-in.js';
 export type { CachedToken, RefreshResult, TokensPort } from './ports/tokens.js';
-export type { LinkOutcome, Tier, UserView, UsersPort } from './ports/users.js';
+export type { LinkOutcome, MoveForbidden, Tier, UserView, UsersPort } from './ports/users.js';
 
 /**
  * Everything a turn may do outside the engine, bound to one conversation (workspace, bot, channel

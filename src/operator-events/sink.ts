@@ -31,6 +31,11 @@ export interface EventInput {
   identity?: string | undefined;
   data?: Record<string, EventValue | undefined>;
   /**
+   * Another user the event names in its data (an `identity.moved`'s `from`): filed under them too, so
+   * that erasing them removes the event like their own.
+   */
+  formerUser?: { userId: string; externalId?: string | undefined } | undefined;
+  /**
    * What happened, as a stable key (e.g. the inbound message id and the event type): the same key gives
    * the same event id, so a turn run again after a worker crash reports nothing new — the receiver drops
    * the copy by its id. Without a key every emit is a new event.
@@ -214,6 +219,10 @@ export class QueuedEventSink implements EventSink {
         : { workspace: input.workspace, userId: input.userId, externalId: input.externalId };
     const identities = input.identity === undefined ? [] : [input.identity];
     await this.index.file({ workspace: input.workspace, scope, identities }, id, this.now());
+    if (input.formerUser) {
+      const former = { workspace: input.workspace, ...input.formerUser };
+      await this.index.file({ workspace: input.workspace, scope: former, identities: [] }, id, this.now());
+    }
   }
 }
 

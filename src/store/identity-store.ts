@@ -31,6 +31,20 @@ export class IdentityInUseError extends Error {
   }
 }
 
+/**
+ * A login verified an identity as one user while it belongs to another, and the workspace forbids moves
+ * (`identityMoves: forbid`): nothing was written. The caller refuses the login and tells the user.
+ */
+export class IdentityMoveForbiddenError extends Error {
+  override readonly name = 'IdentityMoveForbiddenError';
+  constructor() {
+    super('the identity belongs to another verified user and this workspace forbids moving it');
+  }
+}
+
+/** Whether a login may move an identity from the user it belongs to to another (the workspace's `identityMoves`). */
+export type IdentityMoves = 'allow' | 'forbid';
+
 /** Which verified user an identity belongs to (sealed in the identity record's `bind` field). */
 interface Binding {
   userId: string;
@@ -119,7 +133,7 @@ export interface IdentityStoreOptions {
   keys: IdentityKeys;
   cipher: DataCipher;
   tokens: TokenStore;
-  /** Receives `user.verified`; absent: no events. */
+  /** Receives `user.verified` and `identity.moved`; absent: no events. */
   events?: EventSink;
   /** Replicas that must hold a history line before it counts as written (SWITCHBOARD_DURABILITY). */
   durability?: Durability;
@@ -161,10 +175,12 @@ export interface MarkVerifiedInput {
   callId?: string;
   /** The auth component that verified the user (goes into the `user.verified` event). */
   component?: string;
-  /** A stable key for the `user.verified` event (see `EventInput.key`): a repeated turn reports once. */
+  /** A stable key for the `user.verified` event (see `EventInput.key`; `identity.moved`'s is derived): a repeated turn reports once. */
   eventKey?: string;
   /** Data that comes with the verification (a link code's), replacing what was there. */
   profile?: { name?: string; email?: string; customData?: CustomData };
+  /** When the identity belongs to another user: 'allow' (the default) moves it, 'forbid' throws `IdentityMoveForbiddenError`. */
+  moves?: IdentityMoves;
 }
 
 export interface RegisterInput {
@@ -352,7 +368,10 @@ export class IdentityStore {
 
   /**
    * An auth step succeeded (or a link code was redeemed): the identity now belongs to the verified user.
-   * Emits `user.verified`. Returns the user as `resolveUser` will see them in this conversation.
+   * When it belonged to another verified user, that is a move (see docs/identity.md): with `moves:
+   * 'forbid'` nothing is written and `IdentityMoveForbiddenError` is thrown; else the identity leaves the
+   * other user (whose profile, tokens, history and other identities stay theirs) and `identity.moved` is
+   * emitted. Emits `user.verified`. Returns the user as `resolveUser` will see them in this conversation.
    */
   async markVerified(input: MarkVerifiedInput): Promise<ResolvedUser> {
     const { workspace, identity } = input;
@@ -367,8 +386,24 @@ export class IdentityStore {
       userId: input.userId,
       ...(externalId !== undefined ? { externalId } : {}),
     };
+    const from = existing && !sameScope(existing.binding, scope) ? existing.binding : undefined;
+    if (from && input.moves === 'forbid') throw new IdentityMoveForbiddenError();
     const profile = await this.upsertProfile(scope, input.profile ?? {}, input.via);
     await this.bind(workspace, identity, scope, input.via, input.callId, existing);
+    const component = input.component ? { component: input.component } : {};
+    if (from) {
+      await this.options.events?.emit({
+        type: 'identity.moved',
+        workspace,
+        externalId,
+        userId: input.userId,
+        channel,
+        identity,
+        data: { identity, from: from.userId, to: input.userId, via: input.via, ...component },
+        formerUser: { userId: from.userId, externalId: from.externalId },
+        ...(input.eventKey ? { key: `${input.eventKey}:identity.moved` } : {}),
+      });
+    }
     await this.options.events?.emit({
       type: 'user.verified',
       workspace,
@@ -376,7 +411,7 @@ export class IdentityStore {
       userId: input.userId,
       channel,
       identity,
-      data: { identity, via: input.via, ...(input.component ? { component: input.component } : {}) },
+      data: { identity, via: input.via, ...component },
       ...(input.eventKey ? { key: input.eventKey } : {}),
     });
     return compact({

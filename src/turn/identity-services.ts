@@ -4,7 +4,7 @@ import { typedAccountId } from '../auth/index.js';
 import type { UserView } from '../core/ports.js';
 import type { LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';
-import type { IdentityStore } from '../store/identity-store.js';
+import { IdentityMoveForbiddenError, type IdentityStore } from '../store/identity-store.js';
 import type { Lockout } from '../store/lockout.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { AccountTry, IdentityServices, TurnScope } from './turn-services.js';
@@ -72,15 +72,21 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
       return {
         user: async () => view(await resolve()),
         markVerified: async (userId, component) => {
-          resolved = await deps.identity.markVerified({
-            workspace,
-            identity,
-            userId,
-            via: 'auth',
-            component,
-            eventKey: `${scope.event.id}:user.verified`,
-            ...(callId ? { callId } : {}),
-          });
+          try {
+            resolved = await deps.identity.markVerified({
+              workspace,
+              identity,
+              userId,
+              via: 'auth',
+              component,
+              eventKey: `${scope.event.id}:user.verified`,
+              moves: scope.workspace.identityMoves,
+              ...(callId ? { callId } : {}),
+            });
+          } catch (error) {
+            if (error instanceof IdentityMoveForbiddenError) return { moved: 'forbidden' };
+            throw error;
+          }
           return view(resolved);
         },
         saveProfile: async (profile) => {

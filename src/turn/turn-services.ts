@@ -127,8 +127,22 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
   const services: TurnServices = {
     http,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
-    markVerified: (userId, component) =>
-      identity ? identity.markVerified(userId, component) : missingIdentity(),
+    markVerified: async (userId, component) => {
+      if (!identity) return missingIdentity();
+      const verified = await identity.markVerified(userId, component);
+      if ('moved' in verified) {
+        deps.logger.warn(
+          'login refused: the identity belongs to another user and the workspace forbids moves',
+          {
+            conversation: scope.cid,
+            bot: scope.botId,
+            channel: scope.event.channel,
+            component,
+          },
+        );
+      }
+      return verified;
+    },
     saveProfile: (profile) => (identity ? identity.saveProfile(profile) : missingIdentity()),
     redeemLinkCode: async (code) => {
       if (!identity) return missingIdentity();

@@ -205,9 +205,10 @@ export async function startFakeAuthService(accounts: FakeAccount[]): Promise<Fak
         verify.status = 400;
         return sendJson(res, 400, { error: 'invalid_request' });
       }
-      const ok = accounts.some((a) => a.memberId === json.auth_id && a.pin === json.auth_code);
-      Object.assign(verify, { ok, status: 200 });
-      return sendJson(res, 200, { status: ok });
+      const member = accounts.find((a) => a.memberId === json.auth_id && a.pin === json.auth_code);
+      Object.assign(verify, { ok: member !== undefined, status: 200 });
+      // A verified member's user id comes with the yes, for a component's `userIdPath: member.id`.
+      return sendJson(res, 200, member ? { status: true, member: { id: member.userId } } : { status: false });
     }
 
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];

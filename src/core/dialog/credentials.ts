@@ -124,7 +124,15 @@ async function keepToken(
 ): Promise<AnswerOutcome> {
   const { services } = turn;
   // Verified first, so that the token is cached under the verified user (and reported as user.verified).
-  turn.userView = await services.markVerified(outcome.userId, name);
+  const verified = await services.markVerified(outcome.userId, name);
+  if ('moved' in verified) {
+    // The identity is another user's and the workspace forbids moving it: no token is kept.
+    await turn.user(); // the event names the user the identity stays with
+    turn.emit('auth.failed', { component: name, reason: 'identity_move_forbidden' });
+    turn.say(TEXT.identityMoveForbidden);
+    return 'ended';
+  }
+  turn.userView = verified;
   const extra = outcome.extra ? { extra: outcome.extra } : {};
   await services.storeToken(name, outcome.userId, {
     token: outcome.token,

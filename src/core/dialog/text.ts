@@ -15,6 +15,7 @@ export const TEXT = {
   invalidField: "Sorry, that doesn't look right.",
   credentialsGaveUp: "Sorry, I couldn't read your details. Reply MENU to start over.",
   loggedOut: 'You are signed out.',
+  identityMoveForbidden: 'This number is already linked to another account. Contact support to change it.',
   optedIn: 'You are subscribed again. Reply HELP for help.',
   linked: (who: string) => `Thanks, your account is linked. ${who}`,
   linkInvalid: "Sorry, that code isn't valid. Check it and try again.",

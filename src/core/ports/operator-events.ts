@@ -4,6 +4,7 @@ export type OperatorEventType =
   | 'conversation.started'
   | 'conversation.ended'
   | 'user.verified'
+  | 'identity.moved'
   | 'auth.failed'
   | 'user.locked'
   | 'user.opted_out'

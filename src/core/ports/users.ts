@@ -19,12 +19,20 @@ export type LinkOutcome =
   /** Too many wrong codes (from this identity, or the whole workspace): try again in this many seconds. */
   | { ok: false; reason: 'rate_limited'; retryInSeconds?: number };
 
+/**
+ * `markVerified`'s answer when the identity belongs to another verified user and the workspace forbids
+ * moving it (`identityMoves: forbid`): nothing changed, and the login must be refused.
+ */
+export interface MoveForbidden {
+  moved: 'forbidden';
+}
+
 /** Implemented by `src/turn/turn-services.ts` over the identity services. */
 export interface UsersPort {
   /** The user behind this channel identity. */
   user(): Promise<UserView>;
-  /** Binds this identity to a verified user (after a successful auth step). */
-  markVerified(userId: string, component: string): Promise<UserView>;
+  /** Binds this identity to a verified user (after a successful auth step), or says the move is forbidden. */
+  markVerified(userId: string, component: string): Promise<UserView | MoveForbidden>;
   /** Stores a name and email the user typed, as unverified. */
   saveProfile(profile: { name?: string; email?: string }): Promise<void>;
   redeemLinkCode(code: string): Promise<LinkOutcome>;

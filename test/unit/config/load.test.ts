@@ -50,6 +50,7 @@ describe('parseConfigText', () => {
       apiKeys: ['key-1-0123456789abcdef0123456789abcdef'],
       allowHosts: ['api.acme.example'],
       linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
+      identityMoves: 'allow',
     });
     const bot = config.bots.bank!;
     expect(bot.numbers).toEqual({ sms: [], whatsapp: [], voice: [] });
@@ -236,6 +237,7 @@ describe('the shipped configurations load', () => {
       apiKeys: ['demo-key-0123456789abcdef0123456789abcdef'],
       allowHosts: ['127.0.0.1', 'localhost'],
       linkCodes: { maxFailures: 100, window: 900, lockout: 900 },
+      identityMoves: 'allow',
     });
     const bot = config.bots['demo-bank']!;
     expect(bot.numbers).toEqual({

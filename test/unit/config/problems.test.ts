@@ -112,11 +112,11 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/user-namespace-of-user-id-path.yaml',
-    'broken/user-namespace-of-user-id-path.yaml:23: bots.bank.auth.member-pin.userNamespace: auth component "bank-login" names its users by its service\'s answer (userIdPath), so no user is in namespace "bank-login". Hint: to share its users, write "userNamespace: false" if what users type here is the id "bank-login" answers; else pick another namespace.',
+    'broken/user-namespace-of-user-id-path.yaml:23: bots.bank.auth.member-pin.userNamespace: auth component "bank-login" names its users itself (userIdPath or userId), so no user is in namespace "bank-login". Hint: to share its users, write "userNamespace: false" if what users type here is the id "bank-login" answers; else pick another namespace.',
   ],
   [
     'broken/component-name-two-services.yaml',
-    'broken/component-name-two-services.yaml:23: bots.shop.auth.member-pin: auth component "member-pin" is also defined by bots.bank in the same workspace, for another service (type, url, method or userIdPath differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
+    'broken/component-name-two-services.yaml:23: bots.shop.auth.member-pin: auth component "member-pin" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath or userId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
   ],
   [
     'broken/account-field-secret.yaml',
