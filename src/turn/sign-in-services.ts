@@ -92,6 +92,7 @@ export function signInServices(
       const { tokens } = claimed;
       // Verified first, so that the tokens are cached under the verified user (and reported as user.verified).
       const user = await verifier.markVerified(claimed.userId, name);
+      if ('moved' in user) return { ok: false, reason: 'move_forbidden' };
       await verifier.storeToken(name, claimed.userId, {
         token: tokens.accessToken,
         ttlSeconds: tokens.ttlSeconds,

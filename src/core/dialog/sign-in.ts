@@ -162,6 +162,12 @@ async function finish(turn: Turn, pending: SignInPending, code: string | undefin
       turn.state.pending = undefined;
       turn.say(TEXT.signInOver);
       return 'ended';
+    case 'move_forbidden':
+      turn.state.pending = undefined;
+      await turn.user(); // the event names the user the identity stays with
+      turn.emit('auth.failed', { component: pending.component, reason: 'identity_move_forbidden' });
+      turn.say(TEXT.identityMoveForbidden);
+      return 'ended';
     case 'unavailable':
       turn.say(TEXT.authUnavailable);
       if (turn.onCall) hold(turn);

@@ -41,7 +41,9 @@ export type SignInFinish =
    * too many wrong codes, the session is spent.
    */
   | { ok: false; reason: 'wrong_code'; attemptsLeft: number }
-  | { ok: false; reason: 'not_completed' | 'expired' | 'too_many' | 'unavailable' };
+  | { ok: false; reason: 'not_completed' | 'expired' | 'too_many' | 'unavailable' }
+  /** The identity is another user's and the workspace forbids moving it: no token was kept. */
+  | { ok: false; reason: 'move_forbidden' };
 
 /** Implemented by `src/turn/sign-in-services.ts` over the sign-in store and the auth methods. */
 export interface SignInPort {
