@@ -29,6 +29,18 @@ export interface SignInOrigin {
 
 export type SessionStatus = 'pending' | 'started' | 'completed' | 'failed' | 'taken';
 
+export type PeekResult =
+  { status: 'live'; origin: SignInOrigin } | { status: 'used' | 'expired' | 'unknown' };
+export type SpendResult =
+  { ok: true; session: string; origin: SignInOrigin } | { ok: false; reason: 'used' | 'expired' | 'unknown' };
+export type TakeResult =
+  | { ok: true; session: string; origin: SignInOrigin; secrets: SignInSecrets }
+  | { ok: false; reason: 'unknown' | 'used' | 'other_browser' };
+export type ClaimResult =
+  | { ok: true; userId: string; tokens: IssuedTokens; origin: SignInOrigin }
+  | { ok: false; reason: 'wrong_code'; attemptsLeft: number }
+  | { ok: false; reason: 'not_completed' | 'expired' | 'too_many' };
+
 /**
  * The sign-in sessions. Implemented by `RedisSignInStore`.
  *
@@ -43,29 +55,14 @@ export interface SignInStore {
     linkTtlSeconds: number,
   ): Promise<{ session: string; code: string; expiresAt: number }>;
   /** What the link's GET shows: never spends the code (link previews and scanners fetch it). */
-  peek(
-    code: string,
-  ): Promise<{ status: 'live'; origin: SignInOrigin } | { status: 'used' | 'expired' | 'unknown' }>;
+  peek(code: string): Promise<PeekResult>;
   /**
    * The Continue button's POST: spends the code (once, whoever races), keeps `secrets` sealed under the
    * state's hash, and ties them to the browser by `browserKey` (a random cookie value, kept hashed).
    */
-  spend(
-    code: string,
-    secrets: SignInSecrets,
-    browserKey: string,
-  ): Promise<
-    | { ok: true; session: string; origin: SignInOrigin }
-    | { ok: false; reason: 'used' | 'expired' | 'unknown' }
-  >;
+  spend(code: string, secrets: SignInSecrets, browserKey: string): Promise<SpendResult>;
   /** The callback: takes the secrets by state, once; `other_browser` when the cookie is not the one that started it. */
-  takeByState(
-    state: string,
-    browserKey: string | undefined,
-  ): Promise<
-    | { ok: true; session: string; origin: SignInOrigin; secrets: SignInSecrets }
-    | { ok: false; reason: 'unknown' | 'used' | 'other_browser' }
-  >;
+  takeByState(state: string, browserKey: string | undefined): Promise<TakeResult>;
   /** The exchange succeeded: keeps the tokens sealed and the binding code hashed until claimed. */
   complete(
     session: string,
@@ -77,14 +74,7 @@ export interface SignInStore {
    * Takes the tokens once, checking the binding code when the origin asked for one; a wrong code counts,
    * and the third spends the session.
    */
-  claim(
-    session: string,
-    bindingCode: string | undefined,
-  ): Promise<
-    | { ok: true; userId: string; tokens: IssuedTokens; origin: SignInOrigin }
-    | { ok: false; reason: 'wrong_code'; attemptsLeft: number }
-    | { ok: false; reason: 'not_completed' | 'expired' | 'too_many' }
-  >;
+  claim(session: string, bindingCode: string | undefined): Promise<ClaimResult>;
 }
 
 /**
@@ -226,9 +216,7 @@ export class RedisSignInStore implements SignInStore {
     return { session, code, expiresAt };
   }
 
-  async peek(
-    code: string,
-  ): Promise<{ status: 'live'; origin: SignInOrigin } | { status: 'used' | 'expired' | 'unknown' }> {
+  async peek(code: string): Promise<PeekResult> {
     const session = this.keys.signInSessionId(code);
     const [status = null, linkEnd, sealed = null] = await this.redis.hmget(
       this.keys.signInSession(session),
@@ -243,14 +231,7 @@ export class RedisSignInStore implements SignInStore {
     return { status: 'live', origin };
   }
 
-  async spend(
-    code: string,
-    secrets: SignInSecrets,
-    browserKey: string,
-  ): Promise<
-    | { ok: true; session: string; origin: SignInOrigin }
-    | { ok: false; reason: 'used' | 'expired' | 'unknown' }
-  > {
+  async spend(code: string, secrets: SignInSecrets, browserKey: string): Promise<SpendResult> {
     const session = this.keys.signInSessionId(code);
     const key = this.keys.signInSession(session);
     const stateHash = this.keys.signInHash('state', secrets.state);
@@ -271,13 +252,7 @@ export class RedisSignInStore implements SignInStore {
     return { ok: true, session, origin };
   }
 
-  async takeByState(
-    state: string,
-    browserKey: string | undefined,
-  ): Promise<
-    | { ok: true; session: string; origin: SignInOrigin; secrets: SignInSecrets }
-    | { ok: false; reason: 'unknown' | 'used' | 'other_browser' }
-  > {
+  async takeByState(state: string, browserKey: string | undefined): Promise<TakeResult> {
     const stateHash = this.keys.signInHash('state', state);
     const session = await this.redis.get(this.keys.signInState(stateHash));
     if (session === null) return { ok: false, reason: 'unknown' };
@@ -330,14 +305,7 @@ export class RedisSignInStore implements SignInStore {
     return { status: status as SessionStatus };
   }
 
-  async claim(
-    session: string,
-    bindingCode: string | undefined,
-  ): Promise<
-    | { ok: true; userId: string; tokens: IssuedTokens; origin: SignInOrigin }
-    | { ok: false; reason: 'wrong_code'; attemptsLeft: number }
-    | { ok: false; reason: 'not_completed' | 'expired' | 'too_many' }
-  > {
+  async claim(session: string, bindingCode: string | undefined): Promise<ClaimResult> {
     const typed = bindingCode === undefined ? '' : this.keys.signInHash('binding', session, bindingCode);
     const [ok, first, second] = await scripts.claim.run(
       this.redis,
