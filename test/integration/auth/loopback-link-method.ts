@@ -14,6 +14,8 @@ const LoopbackLinkSchema = z.strictObject({
   provider: z.string(),
   displayName: z.string().optional(),
   binding: z.boolean().default(true),
+  /** Begin fails as a provider's discovery does when the provider is away. */
+  beginFails: z.boolean().default(false),
   linkTtl: z.int().positive().default(600),
   fields: z.array(z.never()).default([]),
   ...ComponentKeys,
@@ -29,6 +31,7 @@ export const loopbackLink: AuthMethod<LoopbackLinkComponent> = {
   schema: LoopbackLinkSchema,
   signIn: 'link',
   begin(_name, component, opts) {
+    if (component.beginFails) return Promise.reject(new Error('the provider could not be reached'));
     const secrets = { state: random(), nonce: random(), codeVerifier: random() };
     const url = new URL('/authorize', component.provider);
     url.search = new URLSearchParams({

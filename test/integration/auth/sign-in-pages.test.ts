@@ -43,6 +43,10 @@ beforeAll(async () => {
       down-link:
         type: loopback-link
         provider: http://127.0.0.1:1
+      no-discovery:
+        type: loopback-link
+        provider: http://127.0.0.1:1
+        beginFails: true
     flows:
       main:
         - say: Hello`,
@@ -346,6 +350,15 @@ describe('when what the pages depend on is away', () => {
     expect([answer.status, answer.text]).toEqual([424, page(T.providerDownTitle, T.providerDownBody)]);
     expect(await signIns.status(id)).toEqual({ status: 'failed', reason: 'error' });
     expect((await inbox(origin.cid)).map((e) => e.id)).toEqual([`signin:${id}:failed`]);
+  });
+
+  it('the provider away at Continue: a page saying so, and the link is not spent', async () => {
+    const { code, session: id } = await session('no-discovery');
+    const answer = await request('POST', `/s/${code}`);
+    expect([answer.status, answer.text]).toEqual([424, page(T.providerDownTitle, T.providerDownBody)]);
+    expect(answer.headers.get('set-cookie')).toBeNull();
+    expect(await signIns.status(id)).toEqual({ status: 'pending' });
+    expect((await request('GET', `/s/${code}`)).status).toBe(200);
   });
 
   it('Redis away: the 503 page, with Retry-After', async () => {
