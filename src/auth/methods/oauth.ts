@@ -58,11 +58,15 @@ const OAuthComponentSchema = z
     /** The user types nothing: the key exists so that every component has its (empty) list of fields. */
     fields: z
       .array(CredentialFieldSchema)
-      .max(0, {
-        error: withHint(
-          'an oauth component asks for no fields',
-          'remove fields: the user signs in at the provider.',
-        ),
+      .superRefine((fields, ctx) => {
+        if (fields.length === 0) return;
+        ctx.addIssue({
+          code: 'custom',
+          message: withHint(
+            'an oauth component asks for no fields',
+            'remove fields: the user signs in at the provider.',
+          ),
+        });
       })
       .default([]),
     ...ComponentKeys,

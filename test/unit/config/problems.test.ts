@@ -132,7 +132,7 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/unknown-auth-type.yaml',
-    'broken/unknown-auth-type.yaml:12: bots.bank.auth.bank-login.type: unknown type "logn". Hint: did you mean "login"? Types: login, verify.',
+    'broken/unknown-auth-type.yaml:12: bots.bank.auth.bank-login.type: unknown type "logn". Hint: did you mean "login"? Types: login, verify, oauth.',
   ],
   [
     'broken/allow-host-with-scheme.yaml',
