@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthDeps, SignInOutcome } from '../../../src/auth/index.js';
 import { oauth, type OAuthComponent } from '../../../src/auth/methods/oauth.js';
 import { Templates } from '../../../src/core/templates.js';
+import { startDemoIdentityProvider } from '../../../src/main/demo-idp.js';
 import { OutboundRefusedError } from '../../../src/net/errors.js';
 import { createOutboundClient } from '../../../src/net/outbound.js';
 import {
@@ -356,5 +357,48 @@ describe('a public client', () => {
     expect(outcome.accessToken).toBe(publicIdp.issuedAccessTokens().at(-1));
     const refreshed = await oauth.refresh!('bank', c, outcome.refreshToken!, deps);
     expect(refreshed.result).toBe('success');
+  });
+});
+
+describe("the sandbox's Demo Bank provider", () => {
+  it("signs alice in with the demo bank's password, named by the bank's user id, and tells whose a token is", async () => {
+    const demo = await startDemoIdentityProvider({ redirectUris: [REDIRECT] });
+    try {
+      const c = oauth.schema.parse({
+        type: 'oauth',
+        issuer: demo.issuer,
+        clientId: demo.clientId,
+        clientSecret: demo.clientSecret,
+        scopes: ['openid', 'offline_access'],
+        userNamespace: false,
+      });
+      const start = await oauth.begin!('demo-bank-sso', c, { redirectUri: REDIRECT }, deps);
+      // Without the provider's cookies (another browser) the login page is a clear 400, never a 5xx.
+      const cookieless = await fetch(start.url, { redirect: 'follow' });
+      expect(cookieless.status).toBe(400);
+      expect(await cookieless.text()).toBe(
+        'This sign-in has expired or is not valid. Go back to the conversation and ask for a new link.',
+      );
+      const callbackUrl = await signInWithoutBrowser(start.url, {
+        username: 'alice',
+        password: 'wonderland',
+      });
+      const outcome = success(
+        await oauth.complete!(
+          'demo-bank-sso',
+          c,
+          { callbackUrl, redirectUri: REDIRECT, secrets: start.secrets },
+          deps,
+        ),
+      );
+      expect(outcome.userId).toBe('u-alice');
+      expect(await demo.accountOf(outcome.accessToken)).toBe('u-alice');
+      expect(await demo.accountOf('not-a-token')).toBeUndefined();
+      await expect(
+        signInWithoutBrowser(start.url, { username: 'alice', password: 'not-her-password' }),
+      ).rejects.toThrow('the provider refused the username or password');
+    } finally {
+      await demo.close();
+    }
   });
 });
