@@ -140,4 +140,23 @@ linkText: "Sign in at the bank"`;
       ].join('\n'),
     );
   });
+
+  it('one component name in two bots of a workspace for two providers is refused: their users and tokens would be shared', () => {
+    const bot = (name: string, issuer: string) => `  ${name}:
+    workspace: acme
+    auth:
+      bank-sso: { type: oauth, issuer: "${issuer}", clientId: switchboard }
+    flows:
+      main:
+        - auth: bank-sso
+`;
+    const text = `server: { publicUrl: "https://gw.example.com" }
+workspaces:
+  acme: { apiKeys: [key-1-0123456789abcdef0123456789abcdef], allowHosts: [login.example.com, sso.other.example] }
+bots:
+${bot('bank', 'https://login.example.com')}${bot('shop', 'https://sso.other.example')}`;
+    expect(problemsOf([{ file: 'two.yaml', text }])).toBe(
+      'two.yaml:15: bots.shop.auth.bank-sso: auth component "bank-sso" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath, or an oauth issuer, tokenEndpoint or clientId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
+    );
+  });
 });
