@@ -35,7 +35,14 @@ export interface IdentityProviderOptions {
   hint?: string;
 }
 
-/** A provider and the request handler that serves it with its login page. */
+/**
+ * A provider and the request handler that serves it with its login page. On its own port, see
+ * `listenIdentityProvider`; under a path of an express app, give the issuer that path and mount the
+ * handler there (express takes the path off the URL the handler sees):
+ *
+ *     const idp = createIdentityProvider({ issuer: `${publicUrl}/demo-idp`, client, accounts });
+ *     app.use('/demo-idp', idp.handle);
+ */
 export interface IdentityProvider {
   provider: Provider;
   /** Serves the login page under `<issuer>/interaction/` and the provider's endpoints; mountable under express. */

@@ -1,10 +1,16 @@
 // The oauth method against a real OpenID provider on loopback: discovery, the code flow with PKCE, refresh, revocation.
+import express from 'express';
+import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthDeps, SignInOutcome } from '../../../src/auth/index.js';
 import { oauth, type OAuthComponent } from '../../../src/auth/methods/oauth.js';
 import { Templates } from '../../../src/core/templates.js';
-import { startDemoIdentityProvider } from '../../../src/main/demo-idp.js';
+import {
+  closeServer,
+  createIdentityProvider,
+  startDemoIdentityProvider,
+} from '../../../src/main/demo-idp.js';
 import { OutboundRefusedError } from '../../../src/net/errors.js';
 import { createOutboundClient } from '../../../src/net/outbound.js';
 import {
@@ -399,6 +405,42 @@ describe("the sandbox's Demo Bank provider", () => {
       ).rejects.toThrow('the provider refused the username or password');
     } finally {
       await demo.close();
+    }
+  });
+});
+
+describe('the provider mounted under a path of an express app', () => {
+  it('serves discovery, the login page and the token endpoint under the path', async () => {
+    const app = express();
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const issuer = `http://127.0.0.1:${port}/demo-idp`;
+    const mounted = createIdentityProvider({
+      issuer,
+      client: { clientId: 'mounted', clientSecret: 'mounted-secret-0123456789', redirectUris: [REDIRECT] },
+      accounts: [ALICE],
+    });
+    app.use('/demo-idp', mounted.handle);
+    try {
+      const c = oauth.schema.parse({
+        type: 'oauth',
+        issuer,
+        clientId: 'mounted',
+        clientSecret: 'mounted-secret-0123456789',
+      });
+      const start = await oauth.begin!('bank', c, { redirectUri: REDIRECT }, deps);
+      expect(start.url.startsWith(`${issuer}/auth?`)).toBe(true);
+      const callbackUrl = await signInWithoutBrowser(start.url, ALICE);
+      const outcome = await oauth.complete!(
+        'bank',
+        c,
+        { callbackUrl, redirectUri: REDIRECT, secrets: start.secrets },
+        deps,
+      );
+      expect(success(outcome).userId).toBe('bank:alice-001');
+    } finally {
+      await closeServer(server);
     }
   });
 });
