@@ -1,7 +1,7 @@
-// The sign-in link's pages through the real gateway over real HTTP: the link's GET and POST, the provider's
-// callback, the clear pages of every way it can go wrong, and the `signin` event in the conversation's inbox.
+// The sign-in link's pages through the real gateway over real HTTP, with the oauth method and a real
+// oidc-provider on loopback: the link's GET and POST, the provider's callback, the clear pages of every way
+// it can go wrong, and the `signin` event in the conversation's inbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import './loopback-link-method.js';
 import type { InboundEvent } from '../../../src/core/events.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore } from '../../../src/store/conversation-store.js';
@@ -12,17 +12,42 @@ import { botYaml, NUMBERS, PUBLIC_URL } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { startRedisProxy } from '../../support/redis-proxy.js';
 import { scanPrefix } from '../identity/setup.js';
-import { startLoopbackProvider, type LoopbackProvider } from './loopback-link-method.js';
+import {
+  ALICE,
+  signInWithoutBrowser,
+  startTestProvider,
+  type TestProvider,
+} from '../../support/oidc-provider.js';
 
 const clock = manualClock();
 let h: Harness;
-let provider: LoopbackProvider;
+let idp: TestProvider;
+/** A second provider, closed between the sign-in and the callback. */
+let flaky: TestProvider;
 let signIns: RedisSignInStore;
 let conversations: ConversationStore;
 let gateway: string;
 
+const CALLBACK = `${PUBLIC_URL}/oauth/callback`;
+
+function oauthYaml(
+  name: string,
+  provider: { issuer: string; clientId: string; clientSecret?: string | undefined },
+  more = '',
+) {
+  return `      ${name}:
+        type: oauth
+        issuer: ${provider.issuer}
+        clientId: ${provider.clientId}
+        clientSecret: ${provider.clientSecret}
+        scopes: [openid]
+${more}`;
+}
+
 beforeAll(async () => {
-  provider = await startLoopbackProvider('member-7');
+  idp = await startTestProvider({ redirectUris: [CALLBACK] });
+  flaky = await startTestProvider({ redirectUris: [CALLBACK] });
+  const away = { issuer: 'http://127.0.0.1:1', clientId: 'nobody', clientSecret: 'none-0123456789' };
   h = await startHarness({
     label: 'sign-in-pages',
     allowHosts: ['127.0.0.1'],
@@ -32,21 +57,10 @@ beforeAll(async () => {
     bots: botYaml(
       'bank',
       `    auth:
-      bank-link:
-        type: loopback-link
-        provider: ${provider.url}
-        displayName: Demo Bank <Online>
-      quick-link:
-        type: loopback-link
-        provider: ${provider.url}
-        binding: false
-      down-link:
-        type: loopback-link
-        provider: http://127.0.0.1:1
-      no-discovery:
-        type: loopback-link
-        provider: http://127.0.0.1:1
-        beginFails: true
+${oauthYaml('bank-oauth', idp)}
+${oauthYaml('quick-oauth', idp, '        binding: false\n')}
+${oauthYaml('flaky-oauth', flaky)}
+${oauthYaml('away-oauth', away)}
     flows:
       main:
         - say: Hello`,
@@ -59,12 +73,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.close();
-  await provider?.close();
+  await idp?.close();
+  await flaky?.close().catch(() => undefined);
 });
 
 let people = 0;
 /** A session of a harness conversation of its own, made as the dialog side will make it. */
-async function session(component = 'bank-link', binding = true) {
+async function session(component = 'bank-oauth', binding = true) {
   const from = `whatsapp:+4477009${String(10_000 + ++people)}`;
   const origin: SignInOrigin = {
     workspace: 'test',
@@ -121,11 +136,13 @@ async function cont(code: string) {
   return { answer, location: new URL(answer.headers.get('location')!), cookie: cookie.split(';')[0]! };
 }
 
-/** Signs in at the provider: the callback URL it sends the browser back to, on this gateway. */
-async function atProvider(location: URL): Promise<string> {
-  const back = await fetch(location, { redirect: 'manual' });
-  const callback = back.headers.get('location')!;
-  expect(callback.startsWith(`${PUBLIC_URL}/oauth/callback?`)).toBe(true);
+/** Signs in at the provider (or cancels there): the callback URL it sends the browser back to, on this gateway. */
+async function atProvider(
+  location: URL,
+  as: Parameters<typeof signInWithoutBrowser>[1] = ALICE,
+): Promise<string> {
+  const callback = await signInWithoutBrowser(location.href, as);
+  expect(callback.startsWith(`${CALLBACK}?`)).toBe(true);
   return callback.replace(PUBLIC_URL, gateway);
 }
 
@@ -140,8 +157,9 @@ describe('the sign-in link page', () => {
     for (let i = 0; i < 2; i++) {
       const shown = await request('GET', `/s/${code}`);
       expect(shown.status).toBe(200);
-      expect(shown.text).toBe(page('Sign in to Demo Bank <Online>', T.continueBody, 'Continue'));
-      expect(shown.html).toContain('<h1>Sign in to Demo Bank &lt;Online&gt;</h1>');
+      // An oauth component names no one to people: the bot's id does.
+      expect(shown.text).toBe(page('Sign in to bank', T.continueBody, 'Continue'));
+      expect(shown.html).toContain('<h1>Sign in to bank</h1>');
       expect(shown.html).toContain('<form method="post"><button type="submit">Continue</button></form>');
       expect(shown.headers.get('cache-control')).toBe('no-store');
       expect(shown.headers.get('referrer-policy')).toBe('no-referrer');
@@ -154,7 +172,7 @@ describe('the sign-in link page', () => {
 
     const { answer, location, cookie } = await cont(code);
     expect(answer.headers.get('cache-control')).toBe('no-store');
-    expect(`${location.origin}${location.pathname}`).toBe(`${provider.url}/authorize`);
+    expect(`${location.origin}${location.pathname}`).toBe(`${idp.issuer}/auth`);
     const q = Object.fromEntries(location.searchParams);
     expect(Object.keys(q).sort()).toEqual(
       [
@@ -164,6 +182,7 @@ describe('the sign-in link page', () => {
         'nonce',
         'redirect_uri',
         'response_type',
+        'scope',
         'state',
       ].sort(),
     );
@@ -217,6 +236,7 @@ describe('the provider callback', () => {
     const { code, session: id, origin } = await session();
     const { location, cookie } = await cont(code);
     const callback = await atProvider(location);
+    const tokenCalls = idp.calls.token;
     const done = await request('GET', callback, cookie);
     expect(done.status).toBe(200);
     const shown = /<p class="code">(\d{3}) (\d{3})<\/p>/.exec(done.html);
@@ -226,7 +246,7 @@ describe('the provider callback', () => {
     expect(done.headers.get('set-cookie')).toMatch(
       /^switchboard_sign_in=; Path=\/oauth; Expires=Thu, 01 Jan 1970/,
     );
-    expect(provider.exchanges.filter((e) => e.ok)).toContainEqual({ code: expect.any(String), ok: true });
+    expect(idp.calls.token).toBe(tokenCalls + 1);
 
     // Only the keyed hash of the binding code is kept; no value anywhere holds it.
     const record = await h.redis.hgetall(h.keys.signInSession(id));
@@ -262,9 +282,13 @@ describe('the provider callback', () => {
       },
     ]);
     const claimed = await signIns.claim(id, binding);
-    expect(claimed).toMatchObject({ ok: true, userId: 'member-7', tokens: { ttlSeconds: 3600 } });
+    expect(claimed).toMatchObject({
+      ok: true,
+      userId: 'bank-oauth:alice-001',
+      tokens: { accessToken: idp.issuedAccessTokens().at(-1) },
+    });
     const lines = h.main!.logs.find('sign-in callback', (l) => l.conversation === origin.cid);
-    expect(lines.map((l) => [l.bot, l.component, l.outcome])).toEqual([['bank', 'bank-link', 'completed']]);
+    expect(lines.map((l) => [l.bot, l.component, l.outcome])).toEqual([['bank', 'bank-oauth', 'completed']]);
     const everything = JSON.stringify(h.main!.logs.lines);
     expect(everything).not.toContain(code);
     expect(everything).not.toContain(location.searchParams.get('state')!);
@@ -272,19 +296,19 @@ describe('the provider callback', () => {
   });
 
   it('without binding: the signed-in page and no code', async () => {
-    const { code, session: id } = await session('quick-link', false);
+    const { code, session: id } = await session('quick-oauth', false);
     const { location, cookie } = await cont(code);
     const done = await request('GET', await atProvider(location), cookie);
     expect([done.status, done.text]).toEqual([200, page(T.signedInTitle, T.signedInBody)]);
     expect(await h.redis.hexists(h.keys.signInSession(id), 'bind')).toBe(0);
-    expect(await signIns.claim(id, undefined)).toMatchObject({ ok: true, userId: 'member-7' });
+    expect(await signIns.claim(id, undefined)).toMatchObject({ ok: true, userId: 'quick-oauth:alice-001' });
   });
 
   it('a tampered state gets the clear page and exchanges nothing; the real callback still works', async () => {
     const { code, session: id } = await session();
     const { location, cookie } = await cont(code);
     const callback = new URL(await atProvider(location));
-    const exchanged = provider.exchanges.length;
+    const exchanged = idp.calls.token;
     const tampered = new URL(callback);
     tampered.searchParams.set('state', `${callback.searchParams.get('state')!.slice(0, -2)}xx`);
     const bad = await request('GET', tampered.toString(), cookie);
@@ -293,7 +317,7 @@ describe('the provider callback', () => {
     none.searchParams.delete('state');
     const missing = await request('GET', none.toString(), cookie);
     expect([missing.status, missing.text]).toEqual([400, page(T.badCallbackTitle, T.badCallbackBody)]);
-    expect(provider.exchanges.length).toBe(exchanged);
+    expect(idp.calls.token).toBe(exchanged);
     expect(await signIns.status(id)).toEqual({ status: 'started' });
     expect((await request('GET', callback.toString(), cookie)).status).toBe(200);
   });
@@ -303,10 +327,10 @@ describe('the provider callback', () => {
     const { location, cookie } = await cont(code);
     const callback = await atProvider(location);
     expect((await request('GET', callback, cookie)).status).toBe(200);
-    const exchanged = provider.exchanges.length;
+    const exchanged = idp.calls.token;
     const again = await request('GET', callback, cookie);
     expect([again.status, again.text]).toEqual([410, page(T.finishedTitle, T.finishedBody)]);
-    expect(provider.exchanges.length).toBe(exchanged);
+    expect(idp.calls.token).toBe(exchanged);
   });
 
   it('a callback in another browser gets the clear page and takes nothing', async () => {
@@ -325,15 +349,12 @@ describe('the provider callback', () => {
   it('access_denied fails the session, says it was cancelled, and tells the conversation', async () => {
     const { code, session: id, origin } = await session();
     const { location, cookie } = await cont(code);
-    const state = location.searchParams.get('state')!;
-    const exchanged = provider.exchanges.length;
-    const denied = await request(
-      'GET',
-      `/oauth/callback?error=access_denied&state=${encodeURIComponent(state)}`,
-      cookie,
-    );
+    const exchanged = idp.calls.token;
+    const callback = await atProvider(location, { cancel: true });
+    expect(new URL(callback).searchParams.get('error')).toBe('access_denied');
+    const denied = await request('GET', callback, cookie);
     expect([denied.status, denied.text]).toEqual([200, page(T.cancelledTitle, T.cancelledBody)]);
-    expect(provider.exchanges.length).toBe(exchanged);
+    expect(idp.calls.token).toBe(exchanged);
     expect(await signIns.status(id)).toEqual({ status: 'failed', reason: 'denied' });
     expect((await inbox(origin.cid)).map((e) => [e.id, e.signIn])).toEqual([
       [`signin:${id}:failed`, { session: id, status: 'failed' }],
@@ -343,17 +364,18 @@ describe('the provider callback', () => {
 
 describe('when what the pages depend on is away', () => {
   it('the provider away at the callback: a page saying so (never a 5xx), the session failed, the conversation told', async () => {
-    const { code, session: id, origin } = await session('down-link');
+    const { code, session: id, origin } = await session('flaky-oauth');
     const { location, cookie } = await cont(code);
-    const state = encodeURIComponent(location.searchParams.get('state')!);
-    const answer = await request('GET', `/oauth/callback?code=issued-code&state=${state}`, cookie);
+    const callback = await atProvider(location);
+    await flaky.close();
+    const answer = await request('GET', callback, cookie);
     expect([answer.status, answer.text]).toEqual([424, page(T.providerDownTitle, T.providerDownBody)]);
     expect(await signIns.status(id)).toEqual({ status: 'failed', reason: 'error' });
     expect((await inbox(origin.cid)).map((e) => e.id)).toEqual([`signin:${id}:failed`]);
   });
 
   it('the provider away at Continue: a page saying so, and the link is not spent', async () => {
-    const { code, session: id } = await session('no-discovery');
+    const { code, session: id } = await session('away-oauth');
     const answer = await request('POST', `/s/${code}`);
     expect([answer.status, answer.text]).toEqual([424, page(T.providerDownTitle, T.providerDownBody)]);
     expect(answer.headers.get('set-cookie')).toBeNull();
