@@ -12,6 +12,7 @@ import type {
   SignInStart,
 } from './method.js';
 import { login } from './methods/login.js';
+import { oauth } from './methods/oauth.js';
 import { verify } from './methods/verify.js';
 import type { AuthOutcome } from '../core/ports.js';
 
@@ -31,7 +32,7 @@ export type {
 } from './method.js';
 
 /** The methods Switchboard ships: a new one is its file under methods/, its import and its entry here. */
-const BUILT_IN: readonly AuthMethod[] = [login, verify];
+const BUILT_IN: readonly AuthMethod[] = [login, verify, oauth];
 
 /**
  * The one registry. It is module state on purpose (the schema, check-config and the turn must agree on

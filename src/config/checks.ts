@@ -118,7 +118,17 @@ function checkUserNamespaces(components: AuthSeen[], problems: PathProblem[]): v
  */
 function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem[]): void {
   const service = (c: Record<string, unknown>) =>
-    JSON.stringify([c.type ?? null, c.url ?? null, c.method ?? null, c.userIdPath ?? null, c.userId ?? null]);
+    JSON.stringify([
+      c.type ?? null,
+      c.url ?? null,
+      c.method ?? null,
+      c.userIdPath ?? null,
+      c.userId ?? null,
+      // An oauth component's service is its provider and its client there.
+      c.issuer ?? null,
+      c.tokenEndpoint ?? null,
+      c.clientId ?? null,
+    ]);
   const first = new Map<string, AuthSeen>();
   for (const seen of components) {
     const key = JSON.stringify([seen.workspace ?? null, seen.name]);
@@ -130,7 +140,7 @@ function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem
     if (service(earlier.component) === service(seen.component)) continue;
     problems.push({
       path: seen.path,
-      message: `auth component "${seen.name}" is also defined by ${earlier.path.slice(0, 2).join('.')} in the same workspace, for another service (type, url, method, userIdPath or userId differ); users and cached tokens belong to the workspace and the component name, so the two would share them`,
+      message: `auth component "${seen.name}" is also defined by ${earlier.path.slice(0, 2).join('.')} in the same workspace, for another service (type, url, method, userIdPath, userId, or an oauth issuer, tokenEndpoint or clientId differ); users and cached tokens belong to the workspace and the component name, so the two would share them`,
       hint: 'give one of them another name, or define both the same way if they are the same service.',
     });
   }

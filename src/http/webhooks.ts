@@ -34,7 +34,7 @@ export class RedisDeadlineError extends Error {
 }
 
 /** Rejects when Redis does not answer in time, so a webhook never hangs on an outage. */
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RedisDeadlineError(`Redis did not answer within ${ms} ms`)), ms);

@@ -18,6 +18,7 @@ import { IdentityStore, type IdentityStoreOptions } from '../store/identity-stor
 import { LinkCodeStore } from '../store/link-code-store.js';
 import { Lockout } from '../store/lockout.js';
 import { botsByWorkspace, connect, durability, openCipher, openKeys } from '../store/open.js';
+import { RedisSignInStore } from '../store/sign-in-store.js';
 import { RedisTokenStore } from '../store/token-store.js';
 import { userEraser } from '../turn/erase-user.js';
 import { messageFailedReporter } from '../turn/message-failed.js';
@@ -94,6 +95,7 @@ export async function openStores(opts: {
       connection: web,
       queues: new Queues(web, keys, shards),
       store: new ConversationStore(web, keys, cipher, durability(env)),
+      signIns: new RedisSignInStore(web, keys, cipher, { now }),
       events: webEvents,
       identity: webIdentity,
       messageFailed: reporter(webIdentity),
@@ -102,6 +104,7 @@ export async function openStores(opts: {
       connection: work,
       queues: new Queues(work, keys, shards),
       store: workStore,
+      signIns: new RedisSignInStore(work, keys, cipher, { now }),
       events: workEvents,
       identity: workIdentity,
       messageFailed: reporter(workIdentity),

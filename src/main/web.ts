@@ -11,7 +11,10 @@ import { sandboxRouter } from '../http/sandbox.js';
 import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
 import { listen, type WebServer } from '../http/server.js';
 import { StatusRecorder } from '../http/status-recorder.js';
+import { signInRouter } from '../http/sign-in.js';
 import { webhookRouter } from '../http/webhooks.js';
+import { Templates } from '../core/templates.js';
+import { createOutboundClient } from '../net/outbound.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { connect, durability, readyWithin } from '../store/open.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
@@ -34,7 +37,7 @@ export async function startWeb(deps: {
   now: () => number;
 }): Promise<WebServer> {
   const { env, directory, logger, metrics, draining, running } = deps;
-  const { connection, store, queues, identity, messageFailed } = deps.stores.web;
+  const { connection, store, queues, identity, messageFailed, signIns } = deps.stores.web;
   const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
   running.connections.push(subscriber);
   const waiter = (running.waiter = new TurnWaiter(subscriber, store));
@@ -71,6 +74,17 @@ export async function startWeb(deps: {
       linkCodes: identity.linkCodes,
       logger,
       now: deps.now,
+    }),
+    signInRouter({
+      directory,
+      signIns,
+      store,
+      queues,
+      outbound: createOutboundClient(),
+      templates: new Templates(),
+      logger,
+      now: deps.now,
+      redisDeadlineMs: 1000 + durability(env).timeoutMs,
     }),
   ];
   const recorder: SandboxRecorder | undefined = deps.stores.recorder;

@@ -184,6 +184,41 @@ export class Keys {
     return `${this.prefix}:sandbox:outbox:${to}`;
   }
 
+  // --- sign-in links (see `RedisSignInStore`) ---
+
+  /**
+   * A sign-in session's id: the keyed hash of its link code, so the link's code finds its session and the
+   * id (kept in the dialog state, named in the `signin` event) gives the code to no one.
+   */
+  signInSessionId(code: string): string {
+    return this.naming.hash('sign-in', code);
+  }
+
+  /** A sign-in session (a hash: its status, deadlines, hashes and sealed values), tagged by its id. */
+  signInSession(session: string): string {
+    return `${this.prefix}:si:{${session}}`;
+  }
+
+  /** Which session a provider round trip's `state` belongs to, by the state's keyed hash (never the state). */
+  signInState(stateHash: string): string {
+    return `${this.prefix}:sis:{${stateHash}}`;
+  }
+
+  /** A keyed hash of one of a sign-in's secrets (the state, the browser key, the binding code). */
+  signInHash(kind: 'state' | 'browser' | 'binding', ...parts: string[]): string {
+    return this.naming.hash(`sign-in-${kind}`, ...parts);
+  }
+
+  /** A SCAN pattern matching every sign-in session (`signInSession`). */
+  everySignInSession(): string {
+    return `${this.prefix}:si:{*`;
+  }
+
+  /** A SCAN pattern matching every sign-in state pointer (`signInState`). */
+  everySignInState(): string {
+    return `${this.prefix}:sis:{*`;
+  }
+
   /** BullMQ prefix of a conversation queue shard (with its own hash tag). */
   conversationQueuePrefix(shard: number): string {
     return `${this.prefix}:{conv${shard}}`;

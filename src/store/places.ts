@@ -37,4 +37,10 @@ export const places = {
   /** An anonymous identity's history entries: each names its identity, which the reader checks. */
   identityHistory: (workspace: string): SealedPlace => ['identity', workspace, null, 'history'],
   linkCode: (workspace: string, code: string): SealedPlace => ['link-code', workspace, code],
+  /** A sign-in session's origin, its provider round trip's secrets, or its tokens until claimed. */
+  signIn: (session: string, field: 'origin' | 'secrets' | 'tokens'): SealedPlace => [
+    'sign-in',
+    session,
+    field,
+  ],
 };

@@ -116,7 +116,7 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/component-name-two-services.yaml',
-    'broken/component-name-two-services.yaml:23: bots.shop.auth.member-pin: auth component "member-pin" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath or userId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
+    'broken/component-name-two-services.yaml:23: bots.shop.auth.member-pin: auth component "member-pin" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath, userId, or an oauth issuer, tokenEndpoint or clientId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
   ],
   [
     'broken/account-field-secret.yaml',
@@ -132,7 +132,7 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/unknown-auth-type.yaml',
-    'broken/unknown-auth-type.yaml:12: bots.bank.auth.bank-login.type: unknown type "logn". Hint: did you mean "login"? Types: login, verify.',
+    'broken/unknown-auth-type.yaml:12: bots.bank.auth.bank-login.type: unknown type "logn". Hint: did you mean "login"? Types: login, verify, oauth.',
   ],
   [
     'broken/allow-host-with-scheme.yaml',

@@ -46,7 +46,7 @@ describe('a registered auth method in the configuration', () => {
 
   it('an unknown type names it among the types', () => {
     expect(problemsOf(configWith(`type: fixed-cod\ncode: "2468"\n${FIELDS}`))).toBe(
-      'club.yaml:8: bots.club.auth.door.type: unknown type "fixed-cod". Hint: did you mean "fixed-code"? Types: login, verify, fixed-code.',
+      'club.yaml:8: bots.club.auth.door.type: unknown type "fixed-cod". Hint: did you mean "fixed-code"? Types: login, verify, oauth, fixed-code.',
     );
   });
 
@@ -85,7 +85,7 @@ describe('the registry', () => {
     expect(() => registerAuthMethod({ ...fixedCode })).toThrow(
       'auth method "fixed-code" is already registered',
     );
-    expect(authMethods().map((m) => m.type)).toEqual(['login', 'verify', 'fixed-code']);
+    expect(authMethods().map((m) => m.type)).toEqual(['login', 'verify', 'oauth', 'fixed-code']);
   });
 
   it('refuses a method that signs in by link without the begin and complete it needs', () => {
