@@ -6,10 +6,17 @@ import { namespacedUserId } from '../accounts.js';
 import { ComponentKeys, type AuthMethod, type IssuedTokens } from '../method.js';
 import { providerConfiguration, providerFailure } from '../oauth/provider-client.js';
 
-const HttpUrl = z.url({
-  protocol: /^https?$/,
-  error: withHint('not an http(s) URL', 'write the full URL, e.g. "https://login.example.com".'),
-});
+/** Checked by check-config (`check`): a URL the gateway calls must also be in allowHosts. */
+const ProviderUrl = NonEmpty;
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
 
 /** Parameters the method sets itself: an operator's value would weaken or break the sign-in. */
 const OWN_PARAMETERS = [
@@ -29,12 +36,12 @@ const OAuthComponentSchema = z
   .strictObject({
     type: z.literal('oauth'),
     /** Discovery (`<issuer>/.well-known/openid-configuration`); with explicit endpoints, the ID tokens' `iss`. */
-    issuer: HttpUrl.optional(),
-    authorizationEndpoint: HttpUrl.optional(),
-    tokenEndpoint: HttpUrl.optional(),
-    userinfoEndpoint: HttpUrl.optional(),
-    revocationEndpoint: HttpUrl.optional(),
-    jwksUri: HttpUrl.optional(),
+    issuer: ProviderUrl.optional(),
+    authorizationEndpoint: ProviderUrl.optional(),
+    tokenEndpoint: ProviderUrl.optional(),
+    userinfoEndpoint: ProviderUrl.optional(),
+    revocationEndpoint: ProviderUrl.optional(),
+    jwksUri: ProviderUrl.optional(),
     clientId: NonEmpty,
     /** Absent: a public client (PKCE only, `token_endpoint_auth_method: none`). */
     clientSecret: NonEmpty.optional(),
@@ -290,6 +297,17 @@ export const oauth: AuthMethod<OAuthComponent> = {
     const explicit = component.authorizationEndpoint !== undefined || component.tokenEndpoint !== undefined;
     // The gateway calls these; the authorization endpoint is the browser's, so it needs no allowHosts entry.
     if (!explicit) checks.url(component.issuer, [...path, 'issuer']);
+    // The browser's page, and the issuer the ID tokens name: URLs, but no host the gateway calls.
+    const named = explicit ? ['authorizationEndpoint', 'issuer'] : [];
+    for (const key of named) {
+      const value = component[key];
+      if (typeof value !== 'string' || isHttpUrl(value)) continue;
+      checks.problem(
+        [...path, key],
+        'not an http(s) URL',
+        'write the full URL, e.g. "https://login.example.com/authorize".',
+      );
+    }
     for (const key of ['tokenEndpoint', 'userinfoEndpoint', 'revocationEndpoint', 'jwksUri'])
       checks.url(component[key], [...path, key]);
     checks.text(component.linkText, [...path, 'linkText']);
