@@ -59,13 +59,22 @@ export const oauth: AuthMethod<OAuthComponent> = {
     return { url: url.href, secrets };
   },
 
-  async complete(name, component, { callbackUrl, secrets }, deps) {
+  async complete(name, component, { callbackUrl, redirectUri, secrets }, deps) {
     const openid = component.scopes.includes('openid');
+    // openid-client sends the callback's URL without its query as the token request's redirect_uri; it
+    // must be the one the sign-in began with, whatever URL a proxy in front of the gateway handed on.
+    let callback: URL;
+    try {
+      callback = new URL(redirectUri);
+      callback.search = new URL(callbackUrl).search;
+    } catch {
+      return { result: 'refused', reason: 'the callback URL is not valid' };
+    }
     let configuration: client.Configuration;
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       configuration = await providerConfiguration(component, deps);
-      tokens = await client.authorizationCodeGrant(configuration, new URL(callbackUrl), {
+      tokens = await client.authorizationCodeGrant(configuration, callback, {
         expectedState: secrets.state,
         pkceCodeVerifier: secrets.codeVerifier,
         ...(openid ? { expectedNonce: secrets.nonce, idTokenExpected: true } : {}),
