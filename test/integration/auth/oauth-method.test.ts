@@ -131,6 +131,19 @@ describe('complete', () => {
     expect(success(await signIn(c, BOB)).userId).toBe('bob-002');
   });
 
+  it('sends the redirect URI the sign-in began with, whatever host the callback arrived at', async () => {
+    const c = component();
+    const start = await oauth.begin!('bank', c, { redirectUri: REDIRECT }, deps);
+    const callback = new URL(await signInWithoutBrowser(start.url, ALICE));
+    const behindProxy = `http://10.0.0.7:8080/oauth/callback${callback.search}`;
+    const opts = { callbackUrl: behindProxy, redirectUri: REDIRECT, secrets: start.secrets };
+    expect(success(await oauth.complete!('bank', c, opts, deps)).userId).toBe('bank:alice-001');
+    expect(await oauth.complete!('bank', c, { ...opts, callbackUrl: 'not a URL' }, deps)).toEqual({
+      result: 'refused',
+      reason: 'the callback URL is not valid',
+    });
+  });
+
   it('a tampered state is refused before any code is exchanged', async () => {
     const c = component();
     const start = await oauth.begin!('bank', c, { redirectUri: REDIRECT }, deps);

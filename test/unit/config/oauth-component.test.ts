@@ -99,6 +99,20 @@ clientId: switchboard`;
     );
   });
 
+  it("the authorization endpoint is the browser's: a URL, though not one in allowHosts", () => {
+    const endpoints = `issuer: https://login.example.com
+authorizationEndpoint: sso.elsewhere.example/authorize
+tokenEndpoint: https://login.example.com/token
+clientId: switchboard`;
+    expect(problemsOf(configWith(endpoints))).toBe(
+      'club.yaml:11: bots.club.auth.bank-sso.authorizationEndpoint: not an http(s) URL. Hint: write the full URL, e.g. "https://login.example.com/authorize".',
+    );
+    const elsewhere = endpoints.replace('sso.elsewhere.example', 'https://sso.elsewhere.example');
+    expect(parseConfigText(configWith(elsewhere), {}).bots.club!.auth['bank-sso']).toMatchObject({
+      authorizationEndpoint: 'https://sso.elsewhere.example/authorize',
+    });
+  });
+
   it('a user id from the ID token needs the openid scope', () => {
     expect(problemsOf(configWith(`${DISCOVERY}\nscopes: [profile]`), { SSO_SECRET: 's' })).toBe(
       'club.yaml:8: bots.club.auth.bank-sso.userId.from: the user id comes from the ID token, and without the "openid" scope there is none. Hint: add "openid" to scopes, or write "from: userinfo".',
