@@ -30,7 +30,7 @@ export function startWorkers(deps: {
   clock: Clock;
 }): Worker[] {
   const { env, logger, metrics, channels, sender } = deps;
-  const { connection, queues, store, identity, messageFailed } = deps.stores.work;
+  const { connection, queues, store, identity, messageFailed, signIns } = deps.stores.work;
   const templates = new Templates();
   const engine = new DialogEngine({ templates, clock: deps.clock });
   const services: TurnServiceDeps = {
@@ -40,6 +40,11 @@ export function startWorkers(deps: {
     metrics,
     identity: identityServices(identity),
     events: loggedEmitter(identity.events, logger),
+    signIns: {
+      store: signIns,
+      publicUrl: () => deps.directory().publicUrl,
+      now: () => deps.clock.now(),
+    },
   };
   const common = {
     connection,

@@ -63,13 +63,13 @@ export interface HarnessOptions {
   clock?: Clock;
   /**
    * The gateway's public URL is the main gateway's own loopback address, so a browser can follow the links
-   * it sends (sign-in links): its port is reserved before the configuration is loaded.
+   * it sends (sign-in links): on this port (see `freePort`), or one reserved before the configuration loads.
    */
-  loopbackPublicUrl?: boolean;
+  loopbackPublicUrl?: boolean | number;
 }
 
 /** A free loopback port: listened on and let go, for a server that must know its URL before it starts. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -186,7 +186,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         );
     cleanups.push(file.remove);
 
-    const mainPort = options.loopbackPublicUrl ? await freePort() : 0;
+    const mainPort =
+      typeof options.loopbackPublicUrl === 'number'
+        ? options.loopbackPublicUrl
+        : options.loopbackPublicUrl
+          ? await freePort()
+          : 0;
     const processEnv: Record<string, string> = {
       ...configVariables(),
       ...(options.loopbackPublicUrl ? { PUBLIC_URL: `http://127.0.0.1:${mainPort}` } : {}),
