@@ -13,6 +13,9 @@ import { listen, type WebServer } from '../http/server.js';
 import { StatusRecorder } from '../http/status-recorder.js';
 import { webhookRouter } from '../http/webhooks.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
+import { Templates } from '../core/templates.js';
+import { createOutboundClient } from '../net/outbound.js';
+import { workspaceRevocation } from '../turn/provider-revocation.js';
 import { connect, durability, readyWithin } from '../store/open.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
 import { abandon, type Running } from './shutdown.js';
@@ -71,6 +74,12 @@ export async function startWeb(deps: {
       linkCodes: identity.linkCodes,
       logger,
       now: deps.now,
+      revokeAtProvider: workspaceRevocation({
+        config: () => directory().config,
+        outbound: createOutboundClient(),
+        templates: new Templates(),
+        logger,
+      }),
     }),
   ];
   const recorder: SandboxRecorder | undefined = deps.stores.recorder;

@@ -40,6 +40,7 @@ export function startWorkers(deps: {
     metrics,
     identity: identityServices(identity),
     events: loggedEmitter(identity.events, logger),
+    clock: deps.clock,
   };
   const common = {
     connection,
