@@ -35,6 +35,10 @@ export interface RefreshAuthService {
   readonly logins: { username: string; status: number }[];
   readonly refreshes: RefreshCall[];
   readonly apiCalls: ProtectedCall[];
+  /** Revocations (`POST /auth/revoke`): the tokens each named. */
+  readonly revocations: { accessToken?: string; refreshToken?: string }[];
+  /** `POST /auth/revoke` never answers (a provider that hangs). */
+  revokeHangs: boolean;
   /** Calls of `GET /api/hello` (no token): how many turns are under way. */
   readonly hellos: number;
   readonly issued: IssuedPair[];
@@ -85,6 +89,8 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
   const helloWaiters: (() => void)[] = [];
   let arrivals = 0;
   const apiWaiters: (() => void)[] = [];
+  const revocations: RefreshAuthService['revocations'] = [];
+  let revokeHangs = false;
   const settings = {
     rotate: true,
     expiresIn: 3600,
@@ -151,6 +157,14 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
       call.status = 200;
       return sendJson(res, 200, answer(pair, settings.rotate));
     }
+    if (req.method === 'POST' && path === '/auth/revoke') {
+      revocations.push({
+        ...(typeof json?.access_token === 'string' ? { accessToken: json.access_token } : {}),
+        ...(typeof json?.refresh_token === 'string' ? { refreshToken: json.refresh_token } : {}),
+      });
+      if (revokeHangs) return; // the connection stays open until the fake closes
+      return sendJson(res, 200, {});
+    }
     if (req.method === 'GET' && path === '/api/hello') {
       hellos++;
       if (hellos >= settings.holdRefreshUntilHellos) for (const wake of helloWaiters.splice(0)) wake();
@@ -186,6 +200,13 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
     refreshes,
     apiCalls,
     issued,
+    revocations,
+    get revokeHangs() {
+      return revokeHangs;
+    },
+    set revokeHangs(value) {
+      revokeHangs = value;
+    },
     get hellos() {
       return hellos;
     },

@@ -35,13 +35,16 @@ ${refreshLines}
 
 describe('login refresh in check-config', () => {
   it('accepts refresh with refreshTokenPath, and fills in its defaults', () => {
-    const parsed = parseConfigText([
-      config(`        refreshTokenPath: refresh_token
+    const parsed = parseConfigText(
+      [
+        config(`        refreshTokenPath: refresh_token
         refreshExpiresInPath: refresh_expires_in
         refresh:
           url: https://auth.acme.example/refresh
           body: { refresh_token: "{{refresh_token}}" }`),
-    ]);
+      ],
+      {},
+    );
     expect(parsed.bots.bank!.auth['bank-login']).toMatchObject({
       refreshTokenPath: 'refresh_token',
       refresh: { method: 'POST', url: 'https://auth.acme.example/refresh', ttl: 2_592_000 },
