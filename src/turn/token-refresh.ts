@@ -31,8 +31,8 @@ export interface TokenRefreshDeps {
   refresh(refreshToken: string): Promise<RefreshOutcome>;
   /** How long the provider call may take (the component's timeout): the lease, and how long others wait. */
   timeoutMs: number;
-  /** Called once per provider call, with its result (metrics, logs). */
-  observe?(result: RefreshOutcome['result']): void;
+  /** Called once per provider call, with its result and, when it failed, why (metrics, logs; never a token). */
+  observe?(result: RefreshOutcome['result'], reason?: string): void;
 }
 
 export interface RefreshRequest {
@@ -98,7 +98,7 @@ async function asHolder(
   if (usable(current.token) && (changed || !(request.force && request.rejected === undefined)))
     return { result: 'refreshed', token: current.token };
   const outcome = await deps.refresh(current.refreshToken);
-  deps.observe?.(outcome.result);
+  deps.observe?.(outcome.result, outcome.result === 'success' ? undefined : outcome.reason);
   if (outcome.result === 'refused') {
     await record.drop(current.version);
     return { result: 'refused' };

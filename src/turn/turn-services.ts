@@ -210,10 +210,11 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
           timeoutMs: component.timeout * 1000,
           refresh: (refreshToken) =>
             refreshTokens(name, component, refreshToken, { http, templates: deps.templates }),
-          observe: (outcome) => {
+          observe: (outcome, reason) => {
             deps.metrics.tokenRefreshes.inc({ component_type: component.type, result: outcome });
-            const log = outcome === 'success' ? 'info' : 'warn';
-            deps.logger[log]('token refresh', { ...where(component.type), component: name, result: outcome });
+            const fields = { ...where(component.type), component: name, result: outcome };
+            if (outcome === 'success') deps.logger.info('token refresh', fields);
+            else deps.logger.warn('token refresh', { ...fields, reason });
           },
         },
         { ...(opts.force ? { force: true } : {}), rejected: opts.force ? handedOut.get(name) : undefined },

@@ -37,6 +37,8 @@ export interface RefreshAuthService {
   readonly apiCalls: ProtectedCall[];
   /** Revocations (`POST /auth/revoke`): the tokens each named. */
   readonly revocations: { accessToken?: string; refreshToken?: string }[];
+  /** `POST /auth/refresh` answers 500 (the service is in trouble). */
+  refreshFails: boolean;
   /** `POST /auth/revoke` never answers (a provider that hangs). */
   revokeHangs: boolean;
   /** Calls of `GET /api/hello` (no token): how many turns are under way. */
@@ -91,6 +93,7 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
   const apiWaiters: (() => void)[] = [];
   const revocations: RefreshAuthService['revocations'] = [];
   let revokeHangs = false;
+  let refreshFails = false;
   const settings = {
     rotate: true,
     expiresIn: 3600,
@@ -142,6 +145,10 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
       const call: RefreshCall = { refreshToken: presented, status: 0 };
       refreshes.push(call);
       await enoughHellos();
+      if (refreshFails) {
+        call.status = 500;
+        return sendJson(res, 500, { error: 'server_error' });
+      }
       const userId = liveRefresh.get(presented);
       if (userId === undefined) {
         call.status = 400;
@@ -201,6 +208,12 @@ export async function startRefreshAuthService(accounts: RefreshAccount[]): Promi
     apiCalls,
     issued,
     revocations,
+    get refreshFails() {
+      return refreshFails;
+    },
+    set refreshFails(value) {
+      refreshFails = value;
+    },
     get revokeHangs() {
       return revokeHangs;
     },

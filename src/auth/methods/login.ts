@@ -221,7 +221,11 @@ async function refreshLogin(
     body: refresh.body !== undefined ? deps.templates.body(refresh.body, values) : { ...values },
     timeoutMs: component.timeout * 1000,
   });
-  if (!('status' in response)) return { result: 'unavailable', reason: 'the refresh call failed' };
+  if (!('status' in response))
+    return {
+      result: 'unavailable',
+      reason: response.result === 'unavailable' ? response.reason : 'the refresh call failed',
+    };
   if (response.status === 400 || response.status === 401 || response.status === 403) {
     // invalid_grant is the usual answer; any refusal of the refresh token means the same to the user.
     const code = readAnswerPath(response.json, 'error');

@@ -16,6 +16,7 @@ import { startBankHarness, tokenKey } from './helpers.js';
 const API_KEY = configVariables().TEST_API_KEY!;
 const USERNAME = 'What is your username?';
 const PASSWORD = 'What is your password?';
+const UNAVAILABLE = "Sorry, we can't check your details right now. Please try again later.";
 const balance = (serial: number) => `Your balance is 1,234.56 (token ${serial}).`;
 const LOGIN = 'bank-login';
 /** A day: the fake's refresh_expires_in, and so the record's lifetime. */
@@ -81,7 +82,7 @@ describe('refresh tokens in the conversation (one gateway, the harness clock)', 
   let bank: RefreshAuthService;
   let h: DialogHarness;
   const clock = manualClock();
-  const users = ['ref-ann', 'ref-bob', 'ref-cat', 'ref-dan'];
+  const users = ['ref-ann', 'ref-bob', 'ref-cat', 'ref-dan', 'ref-fay'];
 
   beforeAll(async () => {
     bank = await startRefreshAuthService(
@@ -184,6 +185,33 @@ describe('refresh tokens in the conversation (one gateway, the harness clock)', 
 
     expect(await c.send('ref-cat')).toEqual([PASSWORD]);
     expect(await c.send('pw-ref-cat')).toEqual([balance(pairsOf('u-ref-cat')[1]!.serial)]);
+  });
+
+  it('a refresh service in trouble: the expired token waits with the unavailable text, and the next message refreshes', async () => {
+    const c = h.sms();
+    expect(await c.send('balance?')).toEqual([USERNAME]);
+    expect(await c.send('ref-fay')).toEqual([PASSWORD]);
+    await c.send('pw-ref-fay');
+    const login = pairsOf('u-ref-fay')[0]!;
+    const key = tokenKey(h, { workspace: 'test', userId: 'u-ref-fay' }, LOGIN);
+
+    clock.advance(3600_000);
+    bank.refreshFails = true;
+    const start = bank.refreshes.length;
+    try {
+      expect(await c.send('again')).toEqual([UNAVAILABLE]);
+    } finally {
+      bank.refreshFails = false;
+    }
+    expect(await h.redis.exists(key)).toBe(1); // the refresh token is kept for the next try
+    expect(await c.send('again')).toEqual([balance(pairsOf('u-ref-fay')[1]!.serial)]);
+    expect(bank.refreshes.slice(start)).toEqual([
+      { refreshToken: login.refreshToken, status: 500 },
+      { refreshToken: login.refreshToken, status: 200 },
+    ]);
+    expect(
+      await h.metric('switchboard_token_refreshes_total', { component_type: 'login', result: 'unavailable' }),
+    ).toBe(1);
   });
 
   it('a 401 for a fresh-looking token: one refresh and the same request again; a second 401 asks for credentials', async () => {
