@@ -7,6 +7,7 @@ export interface Metrics {
   outbound: Counter<'channel' | 'status'>;
   auth: Counter<'component_type' | 'result'>;
   tokenCache: Counter<'result'>;
+  tokenRefreshes: Counter<'component_type' | 'result'>;
   linkCodeLimit: Counter<'workspace'>;
   turnSeconds: Histogram<'channel'>;
   queueDepth: Gauge<'queue'>;
@@ -40,6 +41,12 @@ export function createMetrics(depth?: () => Promise<{ conversations: number; sen
       name: 'switchboard_token_cache_total',
       help: 'Token cache lookups by result (hit, miss).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'switchboard_token_refreshes_total',
+      help: 'Refresh-token calls to auth providers by result (success, refused, unavailable); one per refresh across workers.',
+      labelNames: ['component_type', 'result'],
       registers: [registry],
     }),
     linkCodeLimit: new Counter({

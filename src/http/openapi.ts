@@ -139,9 +139,22 @@ export const UserSchema = z.object({
       verifiedAt: Timestamp.nullable(),
     }),
   ),
-  tokens: z.array(z.object({ component: z.string(), expiresAt: Timestamp })).meta({
-    description: 'Which tokens are cached and until when; never their values.',
-  }),
+  tokens: z
+    .array(
+      z.object({
+        component: z.string(),
+        expiresAt: Timestamp.meta({
+          description:
+            'When the access token expires; past it, a record with a refresh token is renewed on use.',
+        }),
+        refreshExpiresAt: Timestamp.nullable().meta({
+          description: 'When the refresh token expires (the record is kept until then); null without one.',
+        }),
+      }),
+    )
+    .meta({
+      description: 'Which tokens are cached and until when; never their values.',
+    }),
   createdAt: Timestamp.nullable(),
   updatedAt: Timestamp.nullable(),
 });
@@ -286,7 +299,8 @@ export function operatorOpenApiDocument(): JsonSchema {
       '/v1/users/{userId}/tokens': {
         delete: {
           operationId: 'revokeTokens',
-          summary: 'Revoke every cached token of the user.',
+          summary:
+            'Revoke every cached token of the user, and at each provider that has a revocation endpoint.',
           parameters: parameters(UserQuerySchema, userPath),
           responses: { '204': answer('Revoked.'), ...errors(404, 422) },
         },
@@ -301,7 +315,7 @@ export function operatorOpenApiDocument(): JsonSchema {
         },
         delete: {
           operationId: 'revokeToken',
-          summary: 'Revoke the user’s token for one auth component.',
+          summary: 'Revoke the user’s token for one auth component (at its provider too, when it can).',
           parameters: parameters(UserQuerySchema, [...userPath, 'component']),
           responses: { '204': answer('Revoked.'), ...errors(404, 422) },
         },

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { TokenStore } from '../store/token-store.js';
+import type { TakenTokens, TokenStore } from '../store/token-store.js';
 import type { Config } from '../config/index.js';
 import { identityOf } from '../core/events.js';
 import type { ConfigSource } from '../operator-events/sink.js';
@@ -37,6 +37,8 @@ export interface OperatorApiDeps {
   linkCodes: LinkCodes;
   logger: Logger;
   now?: () => number;
+  /** Revokes removed tokens at their providers (bounded by each component's timeout; never throws). */
+  revokeAtProvider?: (workspace: string, taken: TakenTokens[]) => Promise<void>;
 }
 
 /** A refusal the caller can act on: its status and code are part of the API. */
@@ -132,7 +134,11 @@ function userJson(view: OperatorUserView): Record<string, unknown> {
       via: i.via ?? null,
       verifiedAt: iso(i.verifiedAt),
     })),
-    tokens: view.tokens.map((t) => ({ component: t.component, expiresAt: iso(t.expiresAt) })),
+    tokens: view.tokens.map((t) => ({
+      component: t.component,
+      expiresAt: iso(t.expiresAt),
+      refreshExpiresAt: iso(t.refreshExpiresAt),
+    })),
     createdAt: iso(view.createdAt),
     updatedAt: iso(view.updatedAt),
   };
@@ -340,7 +346,8 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   router.delete('/v1/users/:userId/tokens', async (req, res) => {
     const query = parse(UserQuerySchema, req.query, 'query');
     const scope = await existingUser(req, res, query.externalId);
-    await tokens.revokeAll(scope);
+    const taken = await tokens.take(scope);
+    await deps.revokeAtProvider?.(scope.workspace, taken);
     res.status(204).end();
   });
 
@@ -349,7 +356,8 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     const scope = await existingUser(req, res, query.externalId);
     const component = param(req, 'component');
     knownComponent(res, component);
-    await tokens.revoke(scope, component);
+    const taken = await tokens.take(scope, component);
+    await deps.revokeAtProvider?.(scope.workspace, taken);
     res.status(204).end();
   });
 

@@ -67,7 +67,8 @@ export interface OperatorUserView {
   /** False below the verified tier: the data is what the user claimed, unproven. */
   profileVerified: boolean;
   identities: UserIdentityView[];
-  tokens: { component: string; expiresAt: number }[];
+  /** `refreshExpiresAt`: when the record holds a refresh token, its expiry (the record lives until then). */
+  tokens: { component: string; expiresAt: number; refreshExpiresAt?: number }[];
   createdAt?: number;
   updatedAt?: number;
 }

@@ -68,7 +68,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const sandboxAuth = sandbox ? { authToken: env.SWITCHBOARD_SANDBOX_AUTH_TOKEN } : undefined;
   let directory = new Directory(opts.config, sandboxAuth);
   const currentDirectory = () => directory;
-  const stores = await openStores({ env, config: opts.config, sandbox, directory: currentDirectory, logger, now });
+  const stores = await openStores({
+    env,
+    config: opts.config,
+    sandbox,
+    directory: currentDirectory,
+    logger,
+    now,
+  });
   const { web, work } = stores;
   const metrics = createMetrics(() => web.queues.depth());
 

@@ -19,6 +19,7 @@ import { LinkCodeStore } from '../store/link-code-store.js';
 import { Lockout } from '../store/lockout.js';
 import { botsByWorkspace, connect, durability, openCipher, openKeys } from '../store/open.js';
 import { RedisSignInStore } from '../store/sign-in-store.js';
+import { RedisRefreshLock } from '../store/refresh-lock.js';
 import { RedisTokenStore } from '../store/token-store.js';
 import { userEraser } from '../turn/erase-user.js';
 import { messageFailedReporter } from '../turn/message-failed.js';
@@ -42,7 +43,16 @@ export function identitySet(
   const identity = new IdentityStore({ redis, tokens, ...deps });
   const codes = new LinkCodeStore(redis, keys, cipher, { now });
   const linkCodes = new LinkCodes({ codes, identity, now });
-  return { tokens, identity, linkCodes, lockout: new Lockout(redis, keys, { now }), events, now };
+  const refreshLock = new RedisRefreshLock(redis, keys);
+  return {
+    tokens,
+    refreshLock,
+    identity,
+    linkCodes,
+    lockout: new Lockout(redis, keys, { now }),
+    events,
+    now,
+  };
 }
 
 export async function openStores(opts: {

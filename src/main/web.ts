@@ -16,6 +16,7 @@ import { webhookRouter } from '../http/webhooks.js';
 import { Templates } from '../core/templates.js';
 import { createOutboundClient } from '../net/outbound.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
+import { workspaceRevocation } from '../turn/provider-revocation.js';
 import { connect, durability, readyWithin } from '../store/open.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
 import { abandon, type Running } from './shutdown.js';
@@ -41,6 +42,9 @@ export async function startWeb(deps: {
   const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
   running.connections.push(subscriber);
   const waiter = (running.waiter = new TurnWaiter(subscriber, store));
+  // The web role's calls to providers (sign-in exchanges, revocations): one client, one template cache.
+  const outbound = createOutboundClient();
+  const templates = new Templates();
   const statuses = new StatusRecorder(store, logger, metrics, (failure) =>
     messageFailed({
       botId: failure.botId,
@@ -74,14 +78,20 @@ export async function startWeb(deps: {
       linkCodes: identity.linkCodes,
       logger,
       now: deps.now,
+      revokeAtProvider: workspaceRevocation({
+        config: () => directory().config,
+        outbound,
+        templates,
+        logger,
+      }),
     }),
     signInRouter({
       directory,
       signIns,
       store,
       queues,
-      outbound: createOutboundClient(),
-      templates: new Templates(),
+      outbound,
+      templates,
       logger,
       now: deps.now,
       redisDeadlineMs: 1000 + durability(env).timeoutMs,

@@ -45,6 +45,7 @@ export function startWorkers(deps: {
       publicUrl: () => deps.directory().publicUrl,
       now: () => deps.clock.now(),
     },
+    clock: deps.clock,
   };
   const common = {
     connection,

@@ -86,6 +86,11 @@ export class IdentityKeys {
     return this.userKeysOf(this.scopeHash(scope)).token(component);
   }
 
+  /** Held by the one worker refreshing a user's token of a component (a random holder id, with a PX lease). */
+  refreshLock(scope: UserScope, component: string): string {
+    return `${this.prefix}:u:{${this.scopeHash(scope)}}:refreshing:${component}`;
+  }
+
   /** Which components have a token and until when (ms): lets `list` work without reading values. */
   tokenIndex(scope: UserScope): string {
     return this.userKeysOf(this.scopeHash(scope)).tokenIndex;

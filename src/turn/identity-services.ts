@@ -6,6 +6,7 @@ import type { LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';
 import { IdentityMoveForbiddenError, type IdentityStore } from '../store/identity-store.js';
 import type { Lockout } from '../store/lockout.js';
+import type { RefreshLock } from '../store/refresh-lock.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { AccountTry, IdentityServices, TurnScope } from './turn-services.js';
 
@@ -21,6 +22,8 @@ const UNCOUNTED: AccountTry = {
 export interface IdentityDeps {
   identity: IdentityStore;
   tokens: TokenStore;
+  /** The lock one worker holds while it refreshes a token. */
+  refreshLock: RefreshLock;
   linkCodes: LinkCodes;
   lockout: Lockout;
   /** The time lockouts and link-code pauses are counted down by (ms). */
@@ -124,8 +127,8 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
         },
         logout: async () => {
           const user = await resolve();
-          if (user.tier !== 'verified') return 0;
-          return deps.tokens.revokeAll(await userScope());
+          if (user.tier !== 'verified') return [];
+          return deps.tokens.take(await userScope());
         },
         whoAmI: async () => {
           // "You are verified as 1001", as they typed it, not as the namespaced id Switchboard keeps.
@@ -167,7 +170,21 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
         },
         revokeToken: async (component) => {
           const user = await resolve();
-          if (user.tier === 'verified') await deps.tokens.revoke(await userScope(), component);
+          if (user.tier !== 'verified') return [];
+          return deps.tokens.take(await userScope(), component);
+        },
+        tokenRecord: async (component) => {
+          const user = await resolve();
+          if (user.tier !== 'verified') return undefined;
+          const owner = await userScope();
+          return {
+            refreshable: () => deps.tokens.refreshable(owner, component),
+            live: () => deps.tokens.get(owner, component),
+            rotate: (version, token) => deps.tokens.rotate(owner, component, version, token),
+            drop: (version) => deps.tokens.dropVersion(owner, component, version),
+            acquire: (leaseMs) => deps.refreshLock.acquire(owner, component, leaseMs),
+            held: () => deps.refreshLock.held(owner, component),
+          };
         },
         lockedFor: async (component) => {
           const locked = await deps.lockout.isLocked(target(component));

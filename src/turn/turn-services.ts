@@ -1,14 +1,18 @@
 // Binds the dialog engine's ports to HTTP, Redis and the operator's services for one turn of one conversation.
 import type { AuthComponent, BotConfig, WorkspaceConfig } from '../config/index.js';
-import { authenticate } from '../auth/index.js';
+import { authenticate, refreshTokens } from '../auth/index.js';
 import type { Channel, InboundEvent } from '../core/events.js';
 import { DialogError } from '../core/errors.js';
 import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserView } from '../core/ports.js';
+import type { Clock } from '../core/ports/clock.js';
 import type { Templates } from '../core/templates.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OutboundClient } from '../net/outbound.js';
 import { signInServices, type SignInDeps } from './sign-in-services.js';
+import type { TakenTokens } from '../store/token-store.js';
+import { revokeAtProviders } from './provider-revocation.js';
+import { refreshUserToken, type TokenRecord } from './token-refresh.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
@@ -17,11 +21,9 @@ export interface IdentityServices {
     | 'user'
     | 'markVerified'
     | 'saveProfile'
-    | 'logout'
     | 'whoAmI'
     | 'token'
     | 'storeToken'
-    | 'revokeToken'
     | 'lockedFor'
     | 'recordFailure'
     | 'clearFailures'
@@ -31,6 +33,12 @@ export interface IdentityServices {
     redeemLinkCode(code: string): Promise<LinkOutcome & { workspaceTripped?: { until: number } }>;
     /** Counts an auth try against the typed account (before the call), or says the account is locked. */
     accountTry(name: string, component: AuthComponent, values: Record<string, string>): Promise<AccountTry>;
+    /** Forgets the verified user's token of the component; returns what it held (to revoke at the provider). */
+    revokeToken(component: string): Promise<TakenTokens[]>;
+    /** Forgets every token of the verified user; returns what they held. */
+    logout(): Promise<TakenTokens[]>;
+    /** The verified user's record of the component and its refresh lock (undefined for anyone else). */
+    tokenRecord(component: string): Promise<TokenRecord | undefined>;
   };
 }
 
@@ -92,7 +100,14 @@ export interface TurnServiceDeps {
   events?: EventEmitter;
   /** Sign-in links (absent: components that sign in by link cannot start one). */
   signIns?: SignInDeps;
+  /** The time refreshes are judged and waited by; default the system's. */
+  clock?: Clock;
 }
+
+const systemTime: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 function missingIdentity(): never {
   throw new DialogError('identity services are not configured in this process');
@@ -109,6 +124,18 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       allowPrivateAddresses: scope.workspace.allowPrivateAddresses ?? [],
     });
   let knownUser: UserView | undefined;
+  const clock = deps.clock ?? systemTime;
+  // The token this turn was last given per component: a forced refresh compares the stored one with it.
+  const handedOut = new Map<string, string>();
+  const componentNamed = (name: string): AuthComponent | undefined =>
+    Object.hasOwn(scope.bot.auth, name) ? scope.bot.auth[name] : undefined;
+  const revokeAtProvidersOf = (taken: TakenTokens[]) =>
+    revokeAtProviders(taken, {
+      component: componentNamed,
+      deps: { http, templates: deps.templates },
+      logger: deps.logger,
+      context: { conversation: scope.cid, bot: scope.botId, channel: scope.event.channel },
+    });
   const emitted = new Map<string, number>();
   const where = (componentType: AuthComponent['type']) => ({
     conversation: scope.cid,
@@ -164,22 +191,60 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       }
       return outcome;
     },
-    logout: () => (identity ? identity.logout() : Promise.resolve(0)),
+    logout: async () => {
+      if (!identity) return 0;
+      const taken = await identity.logout();
+      handedOut.clear();
+      await revokeAtProvidersOf(taken);
+      return taken.length;
+    },
     whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve("I don't know you yet.")),
     token: async (component) => {
       const token = identity ? await identity.token(component) : undefined;
       deps.metrics.tokenCache.inc({ result: token ? 'hit' : 'miss' });
+      if (token) handedOut.set(component, token.token);
       return token;
     },
-    storeToken: (component, userId, token) =>
-      identity ? identity.storeToken(component, userId, token) : missingIdentity(),
+    storeToken: async (component, userId, token) => {
+      if (!identity) return missingIdentity();
+      await identity.storeToken(component, userId, token);
+      handedOut.set(component, token.token);
+    },
     ...signInServices(deps.signIns, scope, {
       markVerified: (userId, component) => services.markVerified(userId, component),
       storeToken: (component, userId, token) => services.storeToken(component, userId, token),
     }),
-    // Refresh tokens are not kept yet: nothing to refresh with.
-    refreshToken: () => Promise.resolve({ result: 'none' }),
-    revokeToken: (component) => (identity ? identity.revokeToken(component) : Promise.resolve()),
+    refreshToken: async (name, opts = {}) => {
+      const component = componentNamed(name);
+      const record: TokenRecord | undefined =
+        identity && component ? await identity.tokenRecord(name) : undefined;
+      if (!record || !component) return { result: 'none' };
+      const result = await refreshUserToken(
+        {
+          record,
+          clock,
+          timeoutMs: component.timeout * 1000,
+          refresh: (refreshToken) =>
+            refreshTokens(name, component, refreshToken, { http, templates: deps.templates }),
+          observe: (outcome, reason) => {
+            deps.metrics.tokenRefreshes.inc({ component_type: component.type, result: outcome });
+            const fields = { ...where(component.type), component: name, result: outcome };
+            if (outcome === 'success') deps.logger.info('token refresh', fields);
+            else deps.logger.warn('token refresh', { ...fields, reason });
+          },
+        },
+        { ...(opts.force ? { force: true } : {}), rejected: opts.force ? handedOut.get(name) : undefined },
+      );
+      if (result.result === 'refreshed') handedOut.set(name, result.token.token);
+      else handedOut.delete(name);
+      return result;
+    },
+    revokeToken: async (component) => {
+      if (!identity) return;
+      const taken = await identity.revokeToken(component);
+      handedOut.delete(component);
+      await revokeAtProvidersOf(taken);
+    },
     lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
     recordFailure: (component, name) =>
       identity ? identity.recordFailure(component, name) : Promise.resolve(0),

@@ -2,6 +2,7 @@
 import { DialogError } from '../errors.js';
 import type { AuthComponentConfig, CredentialFieldShape } from '../ports/auth-component.js';
 import type { AuthOutcome } from '../ports/authentication.js';
+import type { CachedToken } from '../ports/tokens.js';
 import { validAnswer } from './answers.js';
 import type { DialogBot } from './bot.js';
 import type { AnswerOutcome } from './step.js';
@@ -21,15 +22,44 @@ export interface CredentialPending extends Pending {
 
 export const CREDENTIAL = 'credential';
 
-/** Makes sure the user has a live token for the component, or starts the credential dialog. */
+/** A token closer than this to its expiry is refreshed before a request uses it (the request takes time). */
+export const TOKEN_REFRESH_MARGIN_MS = 30_000;
+
+/**
+ * Makes sure the user has a live token for the component: the cached one while it is live and not about
+ * to expire; else a refreshed one when the record holds a refresh token; else the credential dialog (or a
+ * sign-in link) starts.
+ */
 export async function ensureToken(turn: Turn, name: string): Promise<'ready' | Flow | 'jumped'> {
   const cached = turn.tokens.get(name) ?? (await turn.services.token(name));
-  if (cached && cached.expiresAt > turn.tools.clock.now()) {
-    turn.tokens.set(name, cached);
-    turn.authtoken = cached.token;
+  const now = turn.tools.clock.now();
+  const ready = (token: CachedToken): 'ready' => {
+    turn.tokens.set(name, token);
+    turn.authtoken = token.token;
     return 'ready';
+  };
+  if (cached && cached.expiresAt - now > TOKEN_REFRESH_MARGIN_MS) return ready(cached);
+  // Expired, about to expire, or not cached as live: the record may still hold a refresh token.
+  const refreshed = await turn.services.refreshToken(name);
+  const live = cached && cached.expiresAt > now ? cached : undefined;
+  switch (refreshed.result) {
+    case 'refreshed':
+      return ready(refreshed.token);
+    case 'unavailable':
+      // The provider is away: a token still live is used; without one the user tries again later.
+      if (live) return ready(live);
+      turn.emit('auth.failed', { component: name, reason: 'unavailable' });
+      turn.say(TEXT.authUnavailable);
+      turn.state.pending = { kind: RESUME };
+      return 'waiting';
+    case 'none':
+      if (live) return ready(live);
+      turn.tokens.delete(name);
+      return startCredentials(turn, name);
+    case 'refused':
+      turn.tokens.delete(name);
+      return startCredentials(turn, name);
   }
-  return startCredentials(turn, name);
 }
 
 export async function startCredentials(turn: Turn, name: string): Promise<Flow | 'jumped'> {
@@ -138,6 +168,8 @@ async function keepToken(
     token: outcome.token,
     ttlSeconds: outcome.ttlSeconds,
     ...extra,
+    ...(outcome.refreshToken !== undefined ? { refreshToken: outcome.refreshToken } : {}),
+    ...(outcome.refreshTtlSeconds !== undefined ? { refreshTtlSeconds: outcome.refreshTtlSeconds } : {}),
   });
   await services.clearFailures(name);
   turn.tokens.set(name, {

@@ -20,8 +20,11 @@ const WEBHOOK_TIMEOUT_MS = 30_000;
 export interface SandboxUserView {
   tier: Tier;
   name?: string;
-  /** Components with a live cached token, and their absolute expiry (ms since the epoch). */
-  tokens: { component: string; expiresAt: number }[];
+  /**
+   * Components with a live cached token (or a live refresh token), with the access token's absolute expiry
+   * and, when there is a refresh token, its expiry (ms since the epoch).
+   */
+  tokens: { component: string; expiresAt: number; refreshExpiresAt?: number }[];
 }
 
 /**
@@ -47,7 +50,7 @@ export interface SandboxUserSources {
       workspace: string;
       userId: string;
       externalId?: string;
-    }): Promise<{ component: string; expiresAt: number }[]>;
+    }): Promise<{ component: string; expiresAt: number; refreshExpiresAt?: number }[]>;
   };
 }
 
@@ -441,13 +444,17 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
       });
       return problem(res, 503, 'unavailable', 'The identity store did not answer; try again.');
     }
-    // Copied field by field, so nothing but a component's name and expiry can ever reach the page.
+    // Copied field by field, so nothing but a component's name and expiries can ever reach the page.
     res.json({
       available: true,
       identity,
       tier: user.tier,
       ...(user.name ? { name: user.name } : {}),
-      tokens: user.tokens.map((t) => ({ component: t.component, expiresAt: t.expiresAt })),
+      tokens: user.tokens.map((t) => ({
+        component: t.component,
+        expiresAt: t.expiresAt,
+        ...(t.refreshExpiresAt !== undefined ? { refreshExpiresAt: t.refreshExpiresAt } : {}),
+      })),
     });
   });
 

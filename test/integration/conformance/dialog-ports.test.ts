@@ -9,6 +9,7 @@ import { createMetrics } from '../../../src/metrics.js';
 import { createOutboundClient } from '../../../src/net/outbound.js';
 import { identityServices } from '../../../src/turn/identity-services.js';
 import { createTurnServices, type EventEmitter } from '../../../src/turn/turn-services.js';
+import { RedisRefreshLock } from '../../../src/store/refresh-lock.js';
 import { Lockout } from '../../../src/store/lockout.js';
 import { dialogPortsConformance, type DialogPortsSubject } from '../../support/conformance/dialog-ports.js';
 import { captureLogs, waitForLogs } from '../../support/logs.js';
@@ -66,6 +67,7 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
       identity: identityServices({
         identity: world.identity,
         tokens: world.tokens,
+        refreshLock: new RedisRefreshLock(world.redis, world.keys),
         linkCodes: world.linkCodes,
         lockout: new Lockout(world.redis, world.keys, { now: world.now }),
         now: world.now,

@@ -61,7 +61,8 @@ describe('users and tokens', () => {
     });
     expect(user.tokens).toHaveLength(1);
     expect(user.tokens[0].component).toBe('bank-login');
-    expect(Object.keys(user.tokens[0]).sort()).toEqual(['component', 'expiresAt']);
+    expect(Object.keys(user.tokens[0]).sort()).toEqual(['component', 'expiresAt', 'refreshExpiresAt']);
+    expect(user.tokens[0].refreshExpiresAt).toBeNull(); // a token given by the operator has no refresh token
     const expiresAt = Date.parse(user.tokens[0].expiresAt);
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);

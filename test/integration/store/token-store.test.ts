@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Lockout } from '../../../src/store/lockout.js';
 import { RedisTokenStore } from '../../../src/store/token-store.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
+import { RedisRefreshLock } from '../../../src/store/refresh-lock.js';
 import { dataKey, identityWorld, type IdentityWorld } from '../identity/setup.js';
 
 const worlds: IdentityWorld[] = [];
@@ -99,6 +100,142 @@ describe('TokenStore', () => {
     expect(await w.tokens.revokeAll(scope)).toBe(2);
     expect(await w.tokens.list(scope)).toEqual([]);
     expect(await w.scan()).toEqual([]);
+  });
+});
+
+describe('TokenStore: refresh tokens', () => {
+  it('keeps the record for the refresh lifetime: get stops at the access expiry, refreshable goes on', async () => {
+    const w = await world({ useClock: true });
+    const scope = { workspace: 'acme', userId: 'u-r1' };
+    const put = await w.tokens.put(scope, 'bank-login', {
+      token: 'access-1',
+      ttlSeconds: 60,
+      refreshToken: 'CANARY-REFRESH-1',
+      refreshTtlSeconds: 86_400,
+    });
+    const start = w.clock.now;
+    expect(put).toEqual({ expiresAt: start + 60_000, refreshExpiresAt: start + 86_400_000 });
+    const ttl = await w.redis.pttl(w.keys.token(scope, 'bank-login'));
+    expect(ttl).toBeGreaterThan(86_399_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
+    expect(await w.tokens.get(scope, 'bank-login')).toEqual({
+      token: 'access-1',
+      expiresAt: start + 60_000,
+      refreshExpiresAt: start + 86_400_000,
+    });
+    for (const key of await w.scan()) {
+      const type = await w.redis.type(key);
+      const raw = type === 'hash' ? JSON.stringify(await w.redis.hgetall(key)) : await w.redis.get(key);
+      expect(raw).not.toContain('CANARY-REFRESH-1');
+    }
+
+    w.clock.now += 60_000;
+    expect(await w.tokens.get(scope, 'bank-login')).toBeUndefined();
+    const record = await w.tokens.refreshable(scope, 'bank-login');
+    expect(record).toMatchObject({
+      token: { token: 'access-1', expiresAt: start + 60_000 },
+      refreshToken: 'CANARY-REFRESH-1',
+      refreshExpiresAt: start + 86_400_000,
+    });
+    expect(record!.version).toMatch(/^[0-9a-f]{40}$/);
+    expect(await w.tokens.list(scope)).toEqual([
+      { component: 'bank-login', expiresAt: start + 60_000, refreshExpiresAt: start + 86_400_000 },
+    ]);
+
+    w.clock.now = start + 86_400_000;
+    expect(await w.tokens.refreshable(scope, 'bank-login')).toBeUndefined();
+    expect(await w.tokens.list(scope)).toEqual([]);
+  });
+
+  it('a record without a refresh token is not refreshable, and lives for its access token', async () => {
+    const w = await world({ useClock: true });
+    const scope = { workspace: 'acme', userId: 'u-r2' };
+    expect(await w.tokens.put(scope, 'bank-login', { token: 'plain', ttlSeconds: 60 })).toEqual({
+      expiresAt: w.clock.now + 60_000,
+    });
+    expect(await w.tokens.refreshable(scope, 'bank-login')).toBeUndefined();
+    expect(await w.redis.pttl(w.keys.token(scope, 'bank-login'))).toBeLessThanOrEqual(60_000);
+  });
+
+  it('rotate writes only over the version it read: a stale writer changes nothing', async () => {
+    const w = await world({ useClock: true });
+    const scope = { workspace: 'acme', userId: 'u-r3' };
+    await w.tokens.put(scope, 'bank-login', {
+      token: 'a-1',
+      ttlSeconds: 60,
+      refreshToken: 'r-1',
+      refreshTtlSeconds: 3600,
+    });
+    const read = (await w.tokens.refreshable(scope, 'bank-login'))!;
+    const rotated = await w.tokens.rotate(scope, 'bank-login', read.version, {
+      token: 'a-2',
+      ttlSeconds: 60,
+      refreshToken: 'r-2',
+      refreshTtlSeconds: 7200,
+    });
+    expect(rotated).toEqual({ expiresAt: w.clock.now + 60_000, refreshExpiresAt: w.clock.now + 7_200_000 });
+    // A second writer that read the same (now old) record loses, and the newer rotation stays.
+    expect(
+      await w.tokens.rotate(scope, 'bank-login', read.version, {
+        token: 'a-stale',
+        ttlSeconds: 60,
+        refreshToken: 'r-stale',
+      }),
+    ).toBe('stale');
+    expect(await w.tokens.refreshable(scope, 'bank-login')).toMatchObject({
+      token: { token: 'a-2' },
+      refreshToken: 'r-2',
+    });
+    // dropVersion also needs the current version.
+    expect(await w.tokens.dropVersion(scope, 'bank-login', read.version)).toBe(false);
+    const now = (await w.tokens.refreshable(scope, 'bank-login'))!;
+    expect(await w.tokens.dropVersion(scope, 'bank-login', now.version)).toBe(true);
+    expect(await w.redis.exists(w.keys.token(scope, 'bank-login'))).toBe(0);
+    expect(await w.redis.hkeys(w.keys.tokenIndex(scope))).toEqual([]);
+    // Nothing to rotate over: stale.
+    expect(await w.tokens.rotate(scope, 'bank-login', now.version, { token: 'a-3', ttlSeconds: 60 })).toBe(
+      'stale',
+    );
+  });
+
+  it('take removes the records and gives their values back, for revocation at the provider', async () => {
+    const w = await world();
+    const scope = { workspace: 'acme', userId: 'u-r4' };
+    await w.tokens.put(scope, 'bank-login', { token: 'a-1', ttlSeconds: 60, refreshToken: 'r-1' });
+    await w.tokens.put(scope, 'member-pin', { token: 'pin-1', ttlSeconds: 60 });
+    expect(await w.tokens.take(scope, 'bank-login')).toEqual([
+      { component: 'bank-login', accessToken: 'a-1', refreshToken: 'r-1' },
+    ]);
+    expect(await w.tokens.take(scope, 'bank-login')).toEqual([]);
+    expect(await w.tokens.take(scope)).toEqual([{ component: 'member-pin', accessToken: 'pin-1' }]);
+    expect(await w.scan()).toEqual([]);
+  });
+});
+
+describe('RefreshLock', () => {
+  it('one holder at a time per user and component; only the holder releases it; the lease ends it', async () => {
+    const w = await world();
+    const lock = new RedisRefreshLock(w.redis, w.keys);
+    const scope = { workspace: 'acme', userId: 'u-l1' };
+    const held = await lock.acquire(scope, 'bank-login', 60_000);
+    expect(held).toBeDefined();
+    expect(await lock.acquire(scope, 'bank-login', 60_000)).toBeUndefined();
+    expect(await lock.held(scope, 'bank-login')).toBe(true);
+    // Another component, another user: their own locks.
+    const other = await lock.acquire(scope, 'member-pin', 60_000);
+    expect(other).toBeDefined();
+    expect(await lock.acquire({ ...scope, userId: 'u-l2' }, 'bank-login', 60_000)).toBeDefined();
+    const key = w.keys.refreshLock(scope, 'bank-login');
+    expect(await w.redis.pttl(key)).toBeGreaterThan(59_000);
+
+    // A lease that ran out and was taken by someone else is not released by the first holder.
+    await w.redis.del(key);
+    const next = await lock.acquire(scope, 'bank-login', 60_000);
+    await held!.release();
+    expect(await lock.held(scope, 'bank-login')).toBe(true);
+    await next!.release();
+    expect(await lock.held(scope, 'bank-login')).toBe(false);
+    await other!.release();
   });
 });
 

@@ -111,5 +111,46 @@ export function tokenStoreConformance(name: string, make: () => Promise<TokenSto
       expect(await s.store.get(who, 'alpha')).toBeUndefined();
       expect(await s.store.revokeAll(who)).toBe(0);
     });
+    it('keeps a refresh token past the access expiry: get stops, refreshable and list go on until its own', async () => {
+      const s = await make();
+      const who = scope();
+      const at = s.now();
+      const put = { token: 't-1', ttlSeconds: 60, refreshToken: 'r-1', refreshTtlSeconds: 600 };
+      expect(await s.store.put(who, 'bank-login', put)).toEqual({
+        expiresAt: at + 60_000,
+        refreshExpiresAt: at + 600_000,
+      });
+      s.advance(60_000);
+      expect(await s.store.get(who, 'bank-login')).toBeUndefined();
+      expect(await s.store.refreshable(who, 'bank-login')).toMatchObject({
+        token: { token: 't-1', expiresAt: at + 60_000 },
+        refreshToken: 'r-1',
+        refreshExpiresAt: at + 600_000,
+      });
+      expect(await s.store.list(who)).toEqual([
+        { component: 'bank-login', expiresAt: at + 60_000, refreshExpiresAt: at + 600_000 },
+      ]);
+      s.advance(540_000);
+      expect(await s.store.refreshable(who, 'bank-login')).toBeUndefined();
+      expect(await s.store.list(who)).toEqual([]);
+    });
+
+    it('rotates only over the record it read, and take hands back the values it removed', async () => {
+      const s = await make();
+      const who = scope();
+      await s.store.put(who, 'bank-login', { token: 't-1', ttlSeconds: 60, refreshToken: 'r-1' });
+      const read = (await s.store.refreshable(who, 'bank-login'))!;
+      const next = { token: 't-2', ttlSeconds: 60, refreshToken: 'r-2', refreshTtlSeconds: 120 };
+      expect(await s.store.rotate(who, 'bank-login', read.version, next)).toEqual({
+        expiresAt: s.now() + 60_000,
+        refreshExpiresAt: s.now() + 120_000,
+      });
+      expect(await s.store.rotate(who, 'bank-login', read.version, { ...next, token: 't-x' })).toBe('stale');
+      expect(await s.store.dropVersion(who, 'bank-login', read.version)).toBe(false);
+      expect(await s.store.take(who)).toEqual([
+        { component: 'bank-login', accessToken: 't-2', refreshToken: 'r-2' },
+      ]);
+      expect(await s.store.list(who)).toEqual([]);
+    });
   });
 }

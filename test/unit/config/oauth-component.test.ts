@@ -170,7 +170,7 @@ workspaces:
 bots:
 ${bot('bank', 'https://login.example.com')}${bot('shop', 'https://sso.other.example')}`;
     expect(problemsOf([{ file: 'two.yaml', text }])).toBe(
-      'two.yaml:15: bots.shop.auth.bank-sso: auth component "bank-sso" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath, or an oauth issuer, tokenEndpoint or clientId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
+      'two.yaml:15: bots.shop.auth.bank-sso: auth component "bank-sso" is also defined by bots.bank in the same workspace, for another service (type, url, method, userIdPath, userId, or an oauth issuer, tokenEndpoint or clientId differ); users and cached tokens belong to the workspace and the component name, so the two would share them. Hint: give one of them another name, or define both the same way if they are the same service.',
     );
   });
 });

@@ -16,7 +16,7 @@ import {
   withHint,
 } from '../../schema-parts.js';
 import { TemplateError, type TemplateContext } from '../../templates.js';
-import { ensureToken, startCredentials } from '../credentials.js';
+import { RESUME, ensureToken, startCredentials } from '../credentials.js';
 import { asMapping, defineStep, type StepOutcome } from '../step.js';
 import { TEXT } from '../text.js';
 import type { Turn } from '../turn.js';
@@ -69,19 +69,38 @@ export const request = defineStep({
       if (ready !== 'ready') return ready;
       token = turn.tokens.get(options.auth);
     }
-    const context = await turn.context(token);
     let response;
-    try {
-      response = await send(turn, options, context);
-    } catch (error) {
-      // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
-      const refused = (error instanceof RemoteApiError && error.refused) || error instanceof TemplateError;
-      if (!refused && !(error instanceof RemoteApiError)) throw error;
-      if (refused) turn.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
-      return failed(turn, options);
-    }
-    if ((response.status === 401 || response.status === 403) && options.auth) {
-      // The token was refused: forget it, ask for credentials again, then repeat this same request.
+    // A refused token is refreshed once per run of the step and the same request sent again; a second
+    // refusal asks the user (no loop).
+    for (let refreshed = false; ; refreshed = true) {
+      const context = await turn.context(token);
+      try {
+        response = await send(turn, options, context);
+      } catch (error) {
+        // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
+        const refused = (error instanceof RemoteApiError && error.refused) || error instanceof TemplateError;
+        if (!refused && !(error instanceof RemoteApiError)) throw error;
+        if (refused) turn.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
+        return failed(turn, options);
+      }
+      if (!(response.status === 401 || response.status === 403) || !options.auth) break;
+      const renewed = refreshed ? undefined : await turn.services.refreshToken(options.auth, { force: true });
+      if (renewed?.result === 'refreshed') {
+        token = renewed.token;
+        turn.tokens.set(options.auth, token);
+        turn.authtoken = token.token;
+        continue;
+      }
+      if (renewed?.result === 'unavailable') {
+        // The token was refused and the provider cannot renew it now: the next message tries again.
+        turn.tokens.delete(options.auth);
+        turn.emit('auth.failed', { component: options.auth, reason: 'unavailable' });
+        turn.say(TEXT.authUnavailable);
+        turn.state.pending = { kind: RESUME };
+        return 'waiting';
+      }
+      // The token was refused and cannot be renewed: forget it, ask for credentials again, then repeat
+      // this same request.
       await turn.services.revokeToken(options.auth);
       turn.tokens.delete(options.auth);
       return startCredentials(turn, options.auth);

@@ -53,7 +53,7 @@
         available: true;
         tier: Tier;
         name?: string;
-        tokens: { component: string; expiresAt: number }[];
+        tokens: { component: string; expiresAt: number; refreshExpiresAt?: number }[];
       };
 
   type Entry =
@@ -572,9 +572,9 @@
 
   // --- what Switchboard knows ---
 
-  function describeExpiry(expiresAt: number): string {
+  function describeExpiry(expiresAt: number, what = 'expires'): string {
     const left = expiresAt - Date.now();
-    if (left <= 0) return 'expired';
+    if (left <= 0) return what === 'expires' ? 'expired' : 'refresh expired';
     const minutes = Math.round(left / 60000);
     let span;
     if (left < 60000) span = Math.ceil(left / 1000) + ' s';
@@ -582,7 +582,7 @@
     else span = Math.round(minutes / 60) + ' h';
     const at = new Date(expiresAt);
     const sameDay = at.toDateString() === new Date().toDateString();
-    return 'expires in ' + span + ' \u00b7 ' + (sameDay ? timeOf(at) : at.toLocaleString());
+    return what + ' in ' + span + ' \u00b7 ' + (sameDay ? timeOf(at) : at.toLocaleString());
   }
 
   function renderUser() {
@@ -616,7 +616,11 @@
       li.dataset.component = t.component;
       li.appendChild(el('span', 'component', t.component));
       li.appendChild(el('span', 'expiry', describeExpiry(t.expiresAt)));
-      if (t.expiresAt <= Date.now()) li.classList.add('expired');
+      // A refresh token renews the access token on its next use: shown beside it, never its value.
+      if (t.refreshExpiresAt !== undefined)
+        li.appendChild(el('span', 'expiry refresh', describeExpiry(t.refreshExpiresAt, 'refresh expires')));
+      const renewable = t.refreshExpiresAt !== undefined && t.refreshExpiresAt > Date.now();
+      if (t.expiresAt <= Date.now() && !renewable) li.classList.add('expired');
       tokens.appendChild(li);
     });
   }

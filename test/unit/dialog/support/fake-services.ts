@@ -7,6 +7,7 @@ import type {
   CachedToken,
   DialogServices,
   OperatorEventType,
+  RefreshResult,
   RemoteApiRequest,
   RemoteApiResponse,
   UserView,
@@ -46,6 +47,9 @@ export class FakeServices {
   readonly answers: Answer[] = [];
   /** Link codes the operator issued: code → user id and expiry. */
   readonly linkCodes = new Map<string, { userId: string; expiresAt: number }>();
+  /** What the next `refreshToken` calls answer, in order; `none` once they run out. */
+  readonly refreshResults: RefreshResult[] = [];
+  readonly refreshCalls: { component: string; force: boolean }[] = [];
 
   private verified: string | undefined;
   private claims: { name?: string; email?: string } = {};
@@ -153,7 +157,14 @@ export class FakeServices {
       this.tokens.set(component, token);
       return { ok: true, token, user: this.view() };
     },
-    refreshToken: async () => ({ result: 'none' }),
+    // Scripted: each call takes the next result (a refreshed token is cached as the real services do).
+    refreshToken: async (component, opts = {}) => {
+      this.refreshCalls.push({ component, force: opts.force === true });
+      const result = this.refreshResults.shift() ?? { result: 'none' };
+      if (result.result === 'refreshed') this.tokens.set(component, result.token);
+      if (result.result === 'refused') this.tokens.delete(component);
+      return result;
+    },
     markVerified: async (userId) => {
       this.verified = userId;
       return this.view();
@@ -207,7 +218,11 @@ export class FakeServices {
       const token = this.tokens.get(component);
       return token && token.expiresAt > this.now() ? token : undefined;
     },
-    storeToken: async (component, _userId, { ttlSeconds, ...token }) => {
+    storeToken: async (
+      component,
+      _userId,
+      { ttlSeconds, refreshToken: _r, refreshTtlSeconds: _t, ...token },
+    ) => {
       // Kept for whoever the identity is; only a verified user is ever given it back.
       this.tokens.set(component, { ...token, expiresAt: this.now() + Math.ceil(ttlSeconds * 1000) });
     },
