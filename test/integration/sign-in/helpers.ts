@@ -30,6 +30,8 @@ export interface BankApi {
   url: string;
   /** The bearer tokens presented, in order. */
   seen: string[];
+  /** Answers this many more requests 401 whatever the token (a token the API stopped taking). */
+  rejectNext: number;
   close(): Promise<void>;
 }
 
@@ -39,17 +41,21 @@ export async function startBankApi(idp: TestProvider): Promise<BankApi> {
     void (async () => {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (token) seen.push(token);
-      const sub = token ? await idp.accountOf(token) : undefined;
+      const rejected = api.rejectNext > 0;
+      if (rejected) api.rejectNext -= 1;
+      const sub = token && !rejected ? await idp.accountOf(token) : undefined;
       res.writeHead(sub ? 200 : 401, { 'content-type': 'application/json' });
       res.end(JSON.stringify(sub ? { balance: '100.00 USD', sub } : { error: 'invalid_token' }));
     })();
   });
   const port = await listenOnLoopback(server);
-  return {
+  const api: BankApi = {
     url: `http://127.0.0.1:${port}`,
     seen,
+    rejectNext: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return api;
 }
 
 /** The bank bot: every message (and every call) asks for the balance, which needs the oauth sign-in. */
