@@ -93,8 +93,14 @@ export async function handleEvent(
   if (!adapter) throw new DialogError(`channel ${event.channel} is no longer served`);
   const now = opts.now();
   // A state waiting at a secret prompt outlives the session, so that a late answer is still known for a secret.
-  const ttlOf = (kept: DialogState | null) =>
-    bot.sessionTimeout + (awaitsSecret(bot, kept) ? SECRET_PROMPT_MEMORY_SECONDS : 60);
+  // A pending that waits on something outside the conversation (a sign-in link) keeps it at least that long.
+  const ttlOf = (kept: DialogState | null) => {
+    const keepUntil = kept?.pending?.keepUntil;
+    const waiting = typeof keepUntil === 'number' ? Math.ceil((keepUntil - now) / 1000) : 0;
+    return (
+      Math.max(bot.sessionTimeout, waiting) + (awaitsSecret(bot, kept) ? SECRET_PROMPT_MEMORY_SECONDS : 60)
+    );
+  };
   if (event.kind === 'message' && !optedOut) {
     const count = await opts.store.countMessage(cid, event);
     if (count > bot.rateLimit.messagesPerMinute) {
