@@ -8,6 +8,7 @@ export interface Metrics {
   auth: Counter<'component_type' | 'result'>;
   tokenCache: Counter<'result'>;
   tokenRefreshes: Counter<'component_type' | 'result'>;
+  signIns: Counter<'component_type' | 'outcome'>;
   linkCodeLimit: Counter<'workspace'>;
   turnSeconds: Histogram<'channel'>;
   queueDepth: Gauge<'queue'>;
@@ -47,6 +48,12 @@ export function createMetrics(depth?: () => Promise<{ conversations: number; sen
       name: 'switchboard_token_refreshes_total',
       help: 'Refresh-token calls to auth providers by result (success, refused, unavailable); one per refresh across workers.',
       labelNames: ['component_type', 'result'],
+      registers: [registry],
+    }),
+    signIns: new Counter({
+      name: 'switchboard_sign_ins_total',
+      help: 'Sign-in links by outcome: started (a link sent), completed (its token taken into the conversation), refused (wrong or too many binding codes, a forbidden identity move).',
+      labelNames: ['component_type', 'outcome'],
       registers: [registry],
     }),
     linkCodeLimit: new Counter({

@@ -1,6 +1,8 @@
 // Binds the sign-in port to one turn: sessions in the sign-in store, tokens into the cache of the verified user.
 import { linkSettings, signsInByLink, type AuthComponent } from '../auth/index.js';
 import type { DialogServices, SignInPort, SignInStart } from '../core/ports.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { SignInStore } from '../store/sign-in-store.js';
 import type { TurnScope } from './turn-services.js';
 
@@ -13,6 +15,12 @@ export interface SignInDeps {
 
 /** What the sign-in needs of the turn's other services: verifying the user and caching their tokens. */
 type Verifier = Pick<DialogServices, 'markVerified' | 'storeToken'>;
+
+/** Where the sign-in reports: the operator's log and the sign-in counter. */
+export interface SignInObserver {
+  logger: Logger;
+  metrics: Pick<Metrics, 'signIns'>;
+}
 
 /** The number a call's sign-in link is texted from: the bot's SMS number, else its WhatsApp number. */
 export function textRoute(
@@ -29,10 +37,30 @@ export function signInServices(
   deps: SignInDeps | undefined,
   scope: TurnScope,
   verifier: Verifier,
+  observer: SignInObserver,
 ): SignInPort {
   const componentOf = (name: string): AuthComponent | undefined =>
     Object.hasOwn(scope.bot.auth, name) ? scope.bot.auth[name] : undefined;
   const onCall = scope.event.kind.startsWith('call.');
+  /** Logs and counts an outcome; never a code, link or token. */
+  const report = (
+    name: string,
+    outcome: 'started' | 'completed' | 'refused',
+    detail: Record<string, unknown> = {},
+  ) => {
+    const type = componentOf(name)?.type ?? 'unknown';
+    observer.metrics.signIns.inc({ component_type: type, outcome });
+    const meta = {
+      conversation: scope.cid,
+      bot: scope.botId,
+      channel: scope.event.channel,
+      component: name,
+      outcome,
+      ...detail,
+    };
+    if (outcome === 'refused') observer.logger.warn('sign-in refused', meta);
+    else observer.logger.info(outcome === 'started' ? 'sign-in link sent' : 'sign-in completed', meta);
+  };
   return {
     signsInByLink: (name) => {
       const component = componentOf(name);
@@ -60,6 +88,10 @@ export function signInServices(
         },
         settings.linkTtlSeconds,
       );
+      report(name, 'started', {
+        expiresAt: new Date(created.expiresAt).toISOString(),
+        ...(onCall ? { textedOn: textRoute(scope)?.channel } : {}),
+      });
       return {
         ok: true,
         session: created.session,
@@ -88,11 +120,18 @@ export function signInServices(
     async finishSignIn(name, session, bindingCode) {
       if (!deps) return { ok: false, reason: 'unavailable' };
       const claimed = await deps.store.claim(session, bindingCode);
-      if (!claimed.ok) return claimed;
+      if (!claimed.ok) {
+        if (claimed.reason === 'wrong_code' || claimed.reason === 'too_many')
+          report(name, 'refused', { reason: claimed.reason });
+        return claimed;
+      }
       const { tokens } = claimed;
       // Verified first, so that the tokens are cached under the verified user (and reported as user.verified).
       const user = await verifier.markVerified(claimed.userId, name);
-      if ('moved' in user) return { ok: false, reason: 'move_forbidden' };
+      if ('moved' in user) {
+        report(name, 'refused', { reason: 'identity_move_forbidden' });
+        return { ok: false, reason: 'move_forbidden' };
+      }
       await verifier.storeToken(name, claimed.userId, {
         token: tokens.accessToken,
         ttlSeconds: tokens.ttlSeconds,
@@ -100,6 +139,7 @@ export function signInServices(
         ...(tokens.refreshToken !== undefined ? { refreshToken: tokens.refreshToken } : {}),
         ...(tokens.refreshTtlSeconds !== undefined ? { refreshTtlSeconds: tokens.refreshTtlSeconds } : {}),
       });
+      report(name, 'completed', { binding: bindingCode !== undefined });
       return {
         ok: true,
         user,

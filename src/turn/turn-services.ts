@@ -210,10 +210,15 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       await identity.storeToken(component, userId, token);
       handedOut.set(component, token.token);
     },
-    ...signInServices(deps.signIns, scope, {
-      markVerified: (userId, component) => services.markVerified(userId, component),
-      storeToken: (component, userId, token) => services.storeToken(component, userId, token),
-    }),
+    ...signInServices(
+      deps.signIns,
+      scope,
+      {
+        markVerified: (userId, component) => services.markVerified(userId, component),
+        storeToken: (component, userId, token) => services.storeToken(component, userId, token),
+      },
+      deps,
+    ),
     refreshToken: async (name, opts = {}) => {
       const component = componentNamed(name);
       const record: TokenRecord | undefined =

@@ -93,6 +93,7 @@ export async function signInAnswer(
     // The browser side ended (the engine only passes events of this conversation's session).
     if (event.signIn?.status !== 'completed') {
       turn.state.pending = undefined;
+      turn.emit('auth.failed', { component: pending.component, reason: 'sign_in_failed' });
       turn.say(TEXT.signInFailed);
       return 'ended';
     }
@@ -128,6 +129,8 @@ async function look(turn: Turn, pending: SignInPending): Promise<AnswerOutcome> 
     }
   } else if (status.status !== 'pending' || now >= (pending.holdUntil ?? 0)) {
     turn.state.pending = undefined;
+    const reason = status.status === 'failed' ? 'sign_in_failed' : 'sign_in_timed_out';
+    turn.emit('auth.failed', { component: pending.component, reason });
     turn.say(status.status === 'failed' ? TEXT.signInFailed : TEXT.signInTimedOut);
     return fallBack(turn, { holdSeconds: 0, fallbackFlow: pending.fallbackFlow });
   }
@@ -160,6 +163,7 @@ async function finish(turn: Turn, pending: SignInPending, code: string | undefin
       return 'ended';
     case 'too_many':
       turn.state.pending = undefined;
+      turn.emit('auth.failed', { component: pending.component, reason: 'wrong_binding_code' });
       turn.say(TEXT.signInOver);
       return 'ended';
     case 'move_forbidden':

@@ -64,11 +64,18 @@ export function linkBot(o: {
   api: string;
   binding?: boolean;
   holdLimit?: number;
+  /** The bot's sessionTimeout (seconds); default the gateway's. */
+  sessionTimeout?: number;
   more?: string;
 }): string {
   return botOn(
     'bank',
-    `    auth:
+    `${
+      o.sessionTimeout !== undefined
+        ? `    sessionTimeout: ${o.sessionTimeout}
+`
+        : ''
+    }    auth:
       bank-oauth:
         type: oauth
         issuer: ${o.idp.issuer}

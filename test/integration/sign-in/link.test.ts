@@ -41,7 +41,8 @@ beforeAll(async () => {
     loopbackPublicUrl: port,
     clock,
     variables: { LOG_LEVEL: 'debug' },
-    bots: linkBot({ idp, api: api.url }),
+    // Shorter than a link's life: the expired link's conversation is still there to send a new one.
+    bots: linkBot({ idp, api: api.url, sessionTimeout: 300 }),
     adjust: (config) => {
       config.workspaces.test!.events = { url: `${receiver.url}/events`, secret: 'events-secret-0123456789' };
     },
@@ -82,6 +83,19 @@ describe('a sign-in link', () => {
     expect(await nextMessage(c, 2)).toBe(TEXT.typeCode);
     expect(await c.send(done.code!)).toEqual([TEXT.signedIn, TEXT.balance(ALICE.sub)]);
     const tokens = idp.calls.token;
+
+    // The operator's log tells the story without a code, a link or a token (the scan at the end checks).
+    const told = h.logs.lines.filter(
+      (l) =>
+        String(l.message).startsWith('sign-in ') &&
+        l.conversation === h.base.conversation('bank', c.identity),
+    );
+    expect(told.map((l) => [l.message, l.component, l.outcome])).toEqual([
+      ['sign-in link sent', 'bank-oauth', 'started'],
+      ['sign-in page', 'bank-oauth', expect.any(String)],
+      ['sign-in callback', 'bank-oauth', expect.any(String)],
+      ['sign-in completed', 'bank-oauth', 'completed'],
+    ]);
 
     const again = await fetch(link, { method: 'POST', redirect: 'manual' });
     expect(again.status).toBe(410);

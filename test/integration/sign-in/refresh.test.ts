@@ -28,7 +28,8 @@ beforeAll(async () => {
     allowHosts: ['127.0.0.1'],
     loopbackPublicUrl: port,
     clock,
-    bots: linkBot({ idp, api: api.url, binding: false }),
+    // Shorter than a link's life: a conversation waiting for a sign-in must outlive it.
+    bots: linkBot({ idp, api: api.url, binding: false, sessionTimeout: 300 }),
   });
 }, 60_000);
 
@@ -54,6 +55,15 @@ async function providerCalls(step: () => Promise<unknown>): Promise<Record<strin
 }
 
 describe('tokens of a sign-in link', () => {
+  it('a conversation waiting for a sign-in outlives a session timeout shorter than the link', async () => {
+    const c = h.whatsapp();
+    await c.send('balance');
+    // The link's 10 minutes and 10 more, not the 5-minute session timeout.
+    const ttl = await h.base.redis.pttl(h.keys.state(h.base.conversation('bank', c.identity)));
+    expect(ttl).toBeGreaterThan(1_200_000);
+    expect(ttl).toBeLessThanOrEqual(1_260_000);
+  });
+
   it('a cached token costs no provider call; an expired one is refreshed once, and the rotated refresh token is used next', async () => {
     const c = h.whatsapp();
     // The first sign-in of the component discovers the provider; the browser's own visits are not the gateway's.
