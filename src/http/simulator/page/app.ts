@@ -199,8 +199,8 @@
       if (at > last) span.appendChild(document.createTextNode(text.slice(last, at)));
       const a = el('a', 'link', url);
       a.setAttribute('href', url);
-      a.target = '_blank';
-      a.rel = 'noopener noreferrer';
+      a.setAttribute('target', '_blank');
+      a.setAttribute('rel', 'noopener noreferrer');
       span.appendChild(a);
       last = at + url.length;
     }
