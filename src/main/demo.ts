@@ -25,6 +25,7 @@ export async function startDemoServices(opts: { publicUrl: string }): Promise<De
     throw error;
   });
   const accounts = DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password}`).join(', ');
+  const first = DEMO_ACCOUNTS[0]!;
   return {
     variables: {
       DEMO_BANK_PORT: String(bank.port),
@@ -34,8 +35,8 @@ export async function startDemoServices(opts: { publicUrl: string }): Promise<De
       DEMO_IDP_CLIENT_SECRET: idp.clientSecret,
     },
     welcome: [
-      `Demo bank:  reply 3 to "Sign in with Demo Bank" by link (${idp.issuer}), or 1 to type a login`,
-      `            accounts ${accounts}; on a call, member ${DEMO_ACCOUNTS[0]!.memberId} with PIN ${DEMO_ACCOUNTS[0]!.pin}`,
+      `Sign in:    reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page (${idp.issuer})`,
+      `Accounts:   ${accounts} (or reply 1 to type them in the chat); on a call, member ${first.memberId}, PIN ${first.pin}`,
     ],
     close: async () => {
       await bank.close();
