@@ -95,8 +95,8 @@ async function run(argv: string[]): Promise<number> {
     variables.SWITCHBOARD_MODE = 'sandbox';
     variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
     variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
-    // The demo's sign-in provider sends the browser back to the gateway's public URL.
-    // Imported here: the provider library is the sandbox's, and it warns on load about the Node version.
+    // The demo's sign-in provider sends the browser back to the gateway's public URL. Imported only here:
+    // check-config and production starts never load the provider library (it warns about Node 20 on load).
     const { startDemoServices } = await import('./demo.js');
     const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
     stopDemo = demo.close;
