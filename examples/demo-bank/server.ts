@@ -54,12 +54,25 @@ function send(res: ServerResponse, status: number, value: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 }
 
-export async function startDemoBank(options: { port: number; host?: string }) {
+export interface DemoBankOptions {
+  port: number;
+  host?: string;
+  /**
+   * Another issuer's access tokens the protected API takes (the demo's "Sign in with Demo Bank"): the
+   * bank user id (`u-alice`) a live token belongs to, or undefined for a token it does not know.
+   */
+  acceptToken?: (token: string) => Promise<string | undefined>;
+}
+
+export async function startDemoBank(options: DemoBankOptions) {
   const tokens = new Map<string, { account: Account; expiresAt: number }>();
-  const bearer = (req: IncomingMessage) => {
+  const bearer = async (req: IncomingMessage): Promise<Account | undefined> => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const entry = token ? tokens.get(token) : undefined;
-    return entry && entry.expiresAt > Date.now() ? entry.account : undefined;
+    if (!token) return undefined;
+    const entry = tokens.get(token);
+    if (entry) return entry.expiresAt > Date.now() ? entry.account : undefined;
+    const userId = await options.acceptToken?.(token).catch(() => undefined);
+    return userId === undefined ? undefined : DEMO_ACCOUNTS.find((a) => a.userId === userId);
   };
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://demo').pathname;
@@ -77,7 +90,7 @@ export async function startDemoBank(options: { port: number; host?: string }) {
       return send(res, 200, { status: Boolean(account) });
     }
     if (req.method === 'GET' && path === '/api/balance') {
-      const account = bearer(req);
+      const account = await bearer(req);
       if (!account) return send(res, 401, { error: 'invalid_token' });
       return send(res, 200, { data: { balance: account.balance, currency: account.currency } });
     }

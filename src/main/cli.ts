@@ -9,7 +9,6 @@ import { isSandbox, ListenError, startGateway, type Gateway } from './gateway.js
 import { DataKeyError } from '../store/cipher.js';
 import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
-import { startDemoServices } from './demo.js';
 
 const USAGE = `Usage: switchboard <command> [options]
 
@@ -82,6 +81,7 @@ async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: { sandbox: { type: 'boolean', default: false } } });
   const variables = configVariables();
   let stopDemo: (() => Promise<void>) | undefined;
+  let demoWelcome: string[] = [];
   let stopRedis: (() => Promise<void>) | undefined;
   const signals = new Signals(
     () => loadConfig({ path: readEnv(variables).SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } }),
@@ -94,10 +94,14 @@ async function run(argv: string[]): Promise<number> {
     // `npm start`: the example bank with its demo auth service and API beside it, no Twilio account needed.
     variables.SWITCHBOARD_MODE = 'sandbox';
     variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
-    const demo = await startDemoServices();
-    stopDemo = demo.close;
-    Object.assign(variables, demo.variables);
     variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
+    // The demo's sign-in provider sends the browser back to the gateway's public URL. Imported only here:
+    // check-config and production starts never load the provider library (it warns about Node 20 on load).
+    const { startDemoServices } = await import('./demo.js');
+    const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
+    stopDemo = demo.close;
+    demoWelcome = demo.welcome;
+    Object.assign(variables, demo.variables);
   }
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
@@ -123,12 +127,13 @@ async function run(argv: string[]): Promise<number> {
     roles: { web: command !== 'worker', workers: command !== 'serve' },
     ...(env.PORT !== undefined ? { port: env.PORT } : {}),
   });
-  if (values.sandbox) printSandboxWelcome(gateway, env);
+  if (values.sandbox) printSandboxWelcome(gateway, env, demoWelcome);
   signals.ready(gateway, logger, env.SWITCHBOARD_SHUTDOWN_MS);
   return signals.finished;
 }
 
-function printSandboxWelcome(gateway: Gateway, env: Env) {
+/** `demo`: what the demo services say about themselves (the demo bank's sign-in and accounts). */
+function printSandboxWelcome(gateway: Gateway, env: Env, demo: string[]) {
   const host = gateway.host ?? '127.0.0.1';
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const base = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${gateway.port}`;
@@ -144,6 +149,7 @@ function printSandboxWelcome(gateway: Gateway, env: Env) {
       where,
       `  Simulator:  ${base}/simulator`,
       `  Chat:       node dist/src/main/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
+      ...demo.map((line) => `  ${line}`),
       `  Config:     ${env.SWITCHBOARD_CONFIG}`,
       '',
     ].join('\n') + '\n',

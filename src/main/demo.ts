@@ -1,16 +1,46 @@
-// `npm start`: the demo bank (auth service and protected API) beside the gateway, on loopback.
-import { startDemoBank } from '../../examples/demo-bank/server.js';
+// `npm start`: the demo bank (auth service and protected API) and "Sign in with Demo Bank" (an OpenID
+// provider) beside the gateway, on loopback.
+import { DEMO_ACCOUNTS, startDemoBank } from '../../examples/demo-bank/server.js';
+import { startDemoIdentityProvider } from './demo-idp.js';
 
-export async function startDemoServices(): Promise<{
+export interface DemoServices {
+  /** The `${NAME}`s config/examples/demo-bank.yaml needs. */
   variables: Record<string, string>;
+  /** What the sandbox banner says about the demo: where to sign in, and as whom. */
+  welcome: string[];
   close: () => Promise<void>;
-}> {
-  const bank = await startDemoBank({ port: 0 });
+}
+
+/**
+ * `publicUrl`: where the gateway is reached; the provider sends the browser back to its
+ * `/oauth/callback` and to nowhere else. The provider's client secret is made anew on every start.
+ */
+export async function startDemoServices(opts: { publicUrl: string }): Promise<DemoServices> {
+  const idp = await startDemoIdentityProvider({
+    redirectUris: [`${opts.publicUrl.replace(/\/$/, '')}/oauth/callback`],
+  });
+  // The bank's API takes the provider's access tokens too: the balance works after signing in by link.
+  const bank = await startDemoBank({ port: 0, acceptToken: idp.accountOf }).catch(async (error) => {
+    await idp.close();
+    throw error;
+  });
+  const accounts = DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password}`).join(', ');
+  const first = DEMO_ACCOUNTS[0]!;
   return {
     variables: {
       DEMO_BANK_PORT: String(bank.port),
       DEMO_API_KEY: process.env.DEMO_API_KEY ?? 'demo-api-key-for-the-local-sandbox-only',
+      DEMO_IDP_ISSUER: idp.issuer,
+      DEMO_IDP_CLIENT_ID: idp.clientId,
+      DEMO_IDP_CLIENT_SECRET: idp.clientSecret,
     },
-    close: bank.close,
+    welcome: [
+      `Sign in:    reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page (${idp.issuer})`,
+      `Accounts:   ${accounts} (or reply 1 to type them in the chat); on a call, member ${first.memberId}, PIN ${first.pin}`,
+    ],
+    close: async () => {
+      await bank.close();
+      await idp.close();
+    },
   };
 }

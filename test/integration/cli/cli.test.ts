@@ -249,9 +249,15 @@ describe('switchboard start', () => {
       expect(banner.message.trim()).toBe(
         'Listening on 127.0.0.1 only (set SWITCHBOARD_HOST=0.0.0.0 to reach it from other machines).',
       );
-      expect(sandbox.logs.lines.map((l) => l.message.trim())).toContain(
-        `Switchboard sandbox is running at http://127.0.0.1:${port}`,
-      );
+      const lines = sandbox.logs.lines.map((l) => l.message.trim());
+      expect(lines).toContain(`Switchboard sandbox is running at http://127.0.0.1:${port}`);
+      // The demo's sign-in by link, at the demo provider on a loopback port of its own, and its accounts.
+      expect(lines.filter((l) => /^(Sign in|Accounts):/.test(l))).toEqual([
+        expect.stringMatching(
+          /^Sign in: {4}reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page \(http:\/\/127\.0\.0\.1:\d+\)$/,
+        ),
+        'Accounts:   alice / wonderland, bob / builder (or reply 1 to type them in the chat); on a call, member 1001, PIN 4321',
+      ]);
     } finally {
       await sandbox.stop();
     }

@@ -44,6 +44,9 @@ const BANK_VARIABLES = {
   PUBLIC_URL: 'https://switchboard.test',
   DEMO_API_KEY: 'demo-key-0123456789abcdef0123456789abcdef',
   DEMO_BANK_PORT: '4010',
+  DEMO_IDP_ISSUER: 'http://127.0.0.1:4011',
+  DEMO_IDP_CLIENT_ID: 'switchboard-demo',
+  DEMO_IDP_CLIENT_SECRET: 'demo-client-secret-for-the-tests',
 };
 const PHARMACY_VARIABLES = {
   PUBLIC_URL: 'https://switchboard.test',
@@ -70,7 +73,8 @@ describe('check-config', { timeout: 120_000 }, () => {
 
 describe('demo-bank.yaml', () => {
   const WELCOME = 'Welcome to Demo Bank.';
-  const MENU = 'Reply 1 for your balance or 2 for your last payment.';
+  const MENU =
+    'Reply 1 for your balance, 2 for your last payment, or 3 to sign in with Demo Bank (no password in the chat).';
   const NOT_AN_OPTION = 'Sorry, that is not an option. Goodbye.';
   let bank: Awaited<ReturnType<typeof startDemoBank>>;
   let h: DialogHarness;
@@ -95,7 +99,7 @@ describe('demo-bank.yaml', () => {
   it('SMS: the main menu, two invalid choices re-asked, the third ends with the invalid text', async () => {
     const c = h.sms(undefined, '+15005550006');
     expect(await c.send('hello')).toEqual([WELCOME, MENU]);
-    expect(await c.send('3')).toEqual([MENU]);
+    expect(await c.send('4')).toEqual([MENU]);
     expect(await c.send('balance')).toEqual([MENU]);
     expect(await c.send('12')).toEqual([NOT_AN_OPTION]);
     expect(h.twilio.messagesTo(c.address).every((m) => m.from === '+15005550006')).toBe(true);

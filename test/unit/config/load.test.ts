@@ -229,6 +229,9 @@ describe('the shipped configurations load', () => {
         PUBLIC_URL: 'http://127.0.0.1:3000/',
         DEMO_API_KEY: 'demo-key-0123456789abcdef0123456789abcdef',
         DEMO_BANK_PORT: '4010',
+        DEMO_IDP_ISSUER: 'http://127.0.0.1:4011',
+        DEMO_IDP_CLIENT_ID: 'switchboard-demo',
+        DEMO_IDP_CLIENT_SECRET: 'demo-client-secret-for-the-tests',
       },
     });
     expect(config.server.publicUrl).toBe('http://127.0.0.1:3000');
@@ -256,7 +259,22 @@ describe('the shipped configurations load', () => {
       type: 'verify',
       url: 'http://127.0.0.1:4010/auth/verify',
     });
-    expect(Object.keys(bot.flows)).toEqual(['main', 'balance', 'last-payment', 'unavailable']);
+    expect(bot.auth['bank-link']).toMatchObject({
+      type: 'oauth',
+      issuer: 'http://127.0.0.1:4011',
+      clientId: 'switchboard-demo',
+      clientSecret: 'demo-client-secret-for-the-tests',
+      userNamespace: false,
+      voice: { holdLimit: 120, fallbackFlow: 'pin-instead' },
+    });
+    expect(Object.keys(bot.flows)).toEqual([
+      'main',
+      'balance',
+      'link-balance',
+      'pin-instead',
+      'last-payment',
+      'unavailable',
+    ]);
     expect(bot.flows.balance![1]).toMatchObject({ request: { url: 'http://127.0.0.1:4010/api/balance' } });
     expect(bot.flows['last-payment']![1]).toMatchObject({
       request: { url: 'http://127.0.0.1:4010/api/payments/last' },
