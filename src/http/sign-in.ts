@@ -81,7 +81,7 @@ export function signInRouter(deps: SignInRouteDeps): Router {
         }),
       templates: deps.templates,
     };
-    // A component may carry a name for people (`displayName`); else the bot's id names the sign-in.
+    // An oauth component may carry a name for people (`displayName`); else the bot's id names the sign-in.
     const shown = (component as { displayName?: unknown }).displayName;
     return { component, auth, name: typeof shown === 'string' && shown !== '' ? shown : origin.botId };
   }

@@ -52,6 +52,8 @@ export const OAuthComponentSchema = z
         from: z.enum(['id_token', 'userinfo']).default('id_token'),
       })
       .default({ claim: 'sub', from: 'id_token' }),
+    /** Who the user signs in to, as the link's page says it ("Sign in to Demo Bank"); default the bot's id. */
+    displayName: NonEmpty.optional(),
     linkText: NonEmpty.default('Tap to sign in securely: {{link}}'),
     linkTtl: PositiveSeconds.default(600),
     binding: z.boolean().default(true),

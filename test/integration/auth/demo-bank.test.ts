@@ -112,6 +112,8 @@ describe('demo bank: Sign in with Demo Bank', () => {
     const preview = await phone.preview(link);
     expect(preview.status).toBe(200);
     expect(preview.html).toContain('Continue');
+    // The component's displayName names who the user signs in to.
+    expect(preview.html).toContain('<h1>Sign in to Demo Bank</h1>');
     const done = await phone.signIn(link, ALICE);
     expect(done.status).toBe(200);
     expect(done.code).toMatch(/^\d{6}$/);
