@@ -78,7 +78,7 @@ describe('the demo bank in the simulator', () => {
       const [tab] = await Promise.all([context.waitForEvent('page'), link.click()]);
       await tab.waitForLoadState();
       expect(tab.url()).toBe(href);
-      expect(await tab.locator('h1').textContent()).toBe(SIGN_IN_TEXT.continueTitle('demo-bank'));
+      expect(await tab.locator('h1').textContent()).toBe(SIGN_IN_TEXT.continueTitle('Demo Bank'));
       await tab.getByRole('button', { name: SIGN_IN_TEXT.continueButton }).click();
 
       // The demo provider's own page, on its own port: the password is typed there, not in the chat.
