@@ -258,7 +258,12 @@ function checkApiKeys(workspaces: Record<string, unknown>, problems: PathProblem
 }
 
 // Field prompts are every method's; the rest (URLs, hosts, headers) is the method's own to check.
-function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx: BotContext): void {
+function checkAuthComponent(component: Record<string, unknown>, path: Path, bot: BotContext): void {
+  // A component's own templates read what its fields asked for (`{{username}}`).
+  const fieldNames = Array.isArray(component.fields)
+    ? component.fields.flatMap((f) => (isPlainObject(f) && typeof f.name === 'string' ? [f.name] : []))
+    : [];
+  const ctx: BotContext = { ...bot, variables: [...bot.variables, ...fieldNames] };
   if (Array.isArray(component.fields)) {
     component.fields.forEach((field, i) => {
       if (isPlainObject(field)) checkText(field.prompt, [...path, 'fields', i, 'prompt'], ctx);

@@ -69,7 +69,7 @@ async function fileProblem(file: string, maxAgeMs: number, now: () => number): P
   }
   const age = now() - writtenAt;
   if (age > maxAgeMs) {
-    return `The health file ${file} was last written ${Math.round(age / 1000)} s ago (more than ${Math.round(maxAgeMs / 1000)} s): the process is stuck.`;
+    return `The health file ${file} was last written more than ${Math.round(maxAgeMs / 1000)} s ago: the process is stuck.`;
   }
   let state: { status?: unknown; checks?: Record<string, boolean> };
   try {
@@ -82,5 +82,5 @@ async function fileProblem(file: string, maxAgeMs: number, now: () => number): P
 
 function failing(checks: Record<string, boolean> | undefined): string {
   const down = Object.entries(checks ?? {}).flatMap(([name, ok]) => (ok ? [] : [name]));
-  return down.length === 0 ? '' : `: ${down.join(' and ')} ${down.length === 1 ? 'is' : 'are'} down`;
+  return down.length === 0 ? '' : `: failing ${down.join(', ')}`;
 }
