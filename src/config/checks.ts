@@ -1,12 +1,12 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
-import { Liquid } from 'liquidjs';
+import { Liquid, type Template } from 'liquidjs';
 import { STEPS, type StepChecks, type StepRegistry } from '../core/dialog.js';
 import { authMethod } from '../auth/index.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
 import type { PathProblem } from './issues.js';
 import { formatPath, suggestion } from './problems.js';
-import { CHANNELS } from './schema.js';
+import { CHANNELS, RESERVED_VARIABLES } from './schema.js';
 
 // Parsing only: nothing is rendered here, so the engine's options do not matter.
 const liquid = new Liquid();
@@ -18,7 +18,21 @@ type Path = PropertyKey[];
  * has the wrong shape is the schema's to report, and must not stop these checks elsewhere.
  */
 export function semanticProblems(raw: unknown, registry: StepRegistry = STEPS): PathProblem[] {
+  return checkConfigValues(raw, registry).problems;
+}
+
+/** Template variables no step, component or the context sets: likely misspelt, so worth a warning. */
+export function templateWarnings(raw: unknown, registry: StepRegistry = STEPS): PathProblem[] {
+  return checkConfigValues(raw, registry).warnings;
+}
+
+/** semanticProblems and templateWarnings in one pass. */
+export function checkConfigValues(
+  raw: unknown,
+  registry: StepRegistry = STEPS,
+): { problems: PathProblem[]; warnings: PathProblem[] } {
   const problems: PathProblem[] = [];
+  const warnings: PathProblem[] = [];
   const root = isPlainObject(raw) ? raw : {};
   const workspaces = isPlainObject(root.workspaces) ? root.workspaces : {};
   const bots = isPlainObject(root.bots) ? root.bots : {};
@@ -47,6 +61,8 @@ export function semanticProblems(raw: unknown, registry: StepRegistry = STEPS): 
     const authNames = isPlainObject(bot.auth) ? Object.keys(bot.auth) : [];
     const ctx: BotContext = {
       problems,
+      warnings,
+      variables: [...CONTEXT_VARIABLES, ...TOKEN_EXTRAS, ...definedVariables(bot)],
       flowNames,
       authNames,
       urlScope: allowHosts === undefined ? undefined : { workspaceId: workspaceId!, allowHosts },
@@ -78,7 +94,32 @@ export function semanticProblems(raw: unknown, registry: StepRegistry = STEPS): 
   }
   checkUserNamespaces(components, problems);
   checkSharedComponentNames(components, problems);
-  return problems;
+  return { problems, warnings };
+}
+
+/** What every turn's template context has (src/core/dialog/turn.ts). */
+const CONTEXT_VARIABLES: readonly string[] = RESERVED_VARIABLES;
+/** What a component's issued tokens add for the requests after it (the verify method's). */
+const TOKEN_EXTRAS = ['auth_id', 'auth_code'];
+
+/**
+ * The variables a bot's steps set, wherever they are (nested in a switch too): `ask`'s and `request`'s
+ * `save`, `set`'s names, and a `profile` step's name and email.
+ */
+function definedVariables(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) value.forEach((item) => definedVariables(item, into));
+  if (!isPlainObject(value)) return into;
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'save' && typeof item === 'string') into.add(item);
+    if ((key === 'save' || key === 'set') && isPlainObject(item))
+      Object.keys(item).forEach((n) => into.add(n));
+    if (key === 'profile' && isPlainObject(item)) {
+      for (const field of ['name', 'email'])
+        if (item[field] !== undefined && item[field] !== false) into.add(field);
+    }
+    definedVariables(item, into);
+  }
+  return into;
 }
 
 interface AuthSeen {
@@ -148,6 +189,9 @@ function checkSharedComponentNames(components: AuthSeen[], problems: PathProblem
 
 interface BotContext {
   problems: PathProblem[];
+  warnings: PathProblem[];
+  /** The variables a template of this bot may read. */
+  variables: string[];
   flowNames: string[];
   authNames: string[];
   /** Absent when the bot's workspace is missing or broken (reported elsewhere): hosts are not checked. */
@@ -214,7 +258,12 @@ function checkApiKeys(workspaces: Record<string, unknown>, problems: PathProblem
 }
 
 // Field prompts are every method's; the rest (URLs, hosts, headers) is the method's own to check.
-function checkAuthComponent(component: Record<string, unknown>, path: Path, ctx: BotContext): void {
+function checkAuthComponent(component: Record<string, unknown>, path: Path, bot: BotContext): void {
+  // A component's own templates read what its fields asked for (`{{username}}`).
+  const fieldNames = Array.isArray(component.fields)
+    ? component.fields.flatMap((f) => (isPlainObject(f) && typeof f.name === 'string' ? [f.name] : []))
+    : [];
+  const ctx: BotContext = { ...bot, variables: [...bot.variables, ...fieldNames] };
   if (Array.isArray(component.fields)) {
     component.fields.forEach((field, i) => {
       if (isPlainObject(field)) checkText(field.prompt, [...path, 'fields', i, 'prompt'], ctx);
@@ -282,7 +331,7 @@ function checkAuthName(name: string, path: Path, ctx: BotContext): void {
 
 function checkTemplate(text: string, path: Path, ctx: BotContext): boolean {
   try {
-    liquid.parse(text);
+    checkVariables(liquid.parse(text), path, ctx);
     return true;
   } catch (err) {
     ctx.problems.push({
@@ -291,6 +340,21 @@ function checkTemplate(text: string, path: Path, ctx: BotContext): boolean {
       hint: 'variables are written {{ name }} and tags {% if ... %}...{% endif %}.',
     });
     return false;
+  }
+}
+
+function checkVariables(template: Template[], path: Path, ctx: BotContext): void {
+  // A sign-in link's text has the link itself; Liquid's own locals (assign, for) are not global.
+  const known = path[path.length - 1] === 'linkText' ? [...ctx.variables, 'link'] : ctx.variables;
+  const seen = new Set<string>();
+  for (const [root] of liquid.globalVariableSegmentsSync(template)) {
+    if (typeof root !== 'string' || known.includes(root) || seen.has(root)) continue;
+    seen.add(root);
+    ctx.warnings.push({
+      path,
+      message: `{{${root}}} is not a variable this bot sets, so it renders empty`,
+      hint: suggestion(root, known, 'Variables'),
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 // The operator configuration: load it, validate it, and the types the rest of Switchboard reads.
-export { loadConfig, parseConfigText } from './load.js';
+export { checkConfigFiles, loadConfig, parseConfigText } from './load.js';
 export type { ConfigFileText } from './load.js';
-export { ConfigError, formatProblems } from './problems.js';
+export { closest, ConfigError, formatProblems } from './problems.js';
 export type { ConfigProblem } from './problems.js';
 export { hostAllowed } from './hosts.js';
 export { answerPathSegments, readAnswerPath } from '../core/answer-path.js';

@@ -1,7 +1,7 @@
 // Loads the operator configuration: files → ${NAME} substitution → merge → schema → semantic checks.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { semanticProblems } from './checks.js';
+import { checkConfigValues } from './checks.js';
 import { issueProblems, isPlainObject } from './issues.js';
 import type { PathProblem } from './issues.js';
 import { ConfigError, formatPath } from './problems.js';
@@ -24,6 +24,14 @@ export async function loadConfig(opts: {
   path: string;
   env: Record<string, string | undefined>;
 }): Promise<Config> {
+  return (await checkConfigFiles(opts)).config;
+}
+
+/** The same as loadConfig, with the warnings (what may be a mistake but does not stop a start). */
+export async function checkConfigFiles(opts: {
+  path: string;
+  env: Record<string, string | undefined>;
+}): Promise<{ config: Config; warnings: ConfigProblem[] }> {
   let files: string[];
   try {
     const info = await stat(opts.path);
@@ -58,7 +66,7 @@ export async function loadConfig(opts: {
     }
   }
   if (unreadable.length > 0) throw new ConfigError(unreadable);
-  return parseConfigText(texts, opts.env);
+  return checkConfigText(texts, opts.env);
 }
 
 function reason(err: unknown): string {
@@ -73,6 +81,14 @@ const MERGED_SECTIONS = new Set(['workspaces', 'bots']);
 
 /** The same as loadConfig, from text already read; `files` are merged in the order given. */
 export function parseConfigText(files: ConfigFileText[], env: Env): Config {
+  return checkConfigText(files, env).config;
+}
+
+/** parseConfigText with its warnings. */
+export function checkConfigText(
+  files: ConfigFileText[],
+  env: Env,
+): { config: Config; warnings: ConfigProblem[] } {
   const sources: SourceFile[] = [];
   const fileProblems: ConfigProblem[] = [];
   for (const { file, text } of files) {
@@ -80,7 +96,8 @@ export function parseConfigText(files: ConfigFileText[], env: Env): Config {
     sources.push(source);
     fileProblems.push(...problems);
   }
-  if (sources.some((s) => s.doc.errors.length > 0))
+  // A duplicate key is reported and the file read on (its last value wins); a syntax error stops here.
+  if (sources.some((s) => s.doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')))
     throw new ConfigError(sortProblems(fileProblems, sources));
 
   const merged: Record<string, unknown> = {};
@@ -143,29 +160,31 @@ export function parseConfigText(files: ConfigFileText[], env: Env): Config {
       }),
     );
   }
-  pathProblems.push(...semanticProblems(merged));
+  const checked = checkConfigValues(merged);
+  pathProblems.push(...checked.problems);
 
   const fallback = sources[0]?.file ?? '(no file)';
-  const problems = [
-    ...fileProblems,
-    ...pathProblems.flatMap((p): ConfigProblem[] => {
-      const source = ownerOf(p.path);
-      const located = source === undefined ? undefined : locate(source, p.path, p.atKey);
-      if (located?.unresolved) return [];
-      const line = located?.line;
-      return [
-        {
-          file: source?.file ?? fallback,
-          ...(line === undefined ? {} : { line }),
-          path: formatPath(p.path),
-          message: sentence(p.message),
-          ...(p.hint === undefined ? {} : { hint: p.hint }),
-        },
-      ];
-    }),
-  ];
+  const locatedProblem = (p: PathProblem): ConfigProblem[] => {
+    const source = ownerOf(p.path);
+    const located = source === undefined ? undefined : locate(source, p.path, p.atKey);
+    if (located?.unresolved) return [];
+    const line = located?.line;
+    return [
+      {
+        file: source?.file ?? fallback,
+        ...(line === undefined ? {} : { line }),
+        path: formatPath(p.path),
+        message: sentence(p.message),
+        ...(p.hint === undefined ? {} : { hint: p.hint }),
+      },
+    ];
+  };
+  const problems = [...fileProblems, ...pathProblems.flatMap(locatedProblem)];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(sortProblems(problems, sources));
-  return parsed.data;
+  const warnings = checked.warnings
+    .flatMap(locatedProblem)
+    .map((w) => ({ ...w, message: `warning: ${w.message}` }));
+  return { config: parsed.data, warnings: sortProblems(warnings, sources) };
 }
 
 function duplicate(

@@ -33,6 +33,10 @@ export function readSource(
   // An error found at the end of the text (an unclosed quote) would otherwise point past the last line.
   const lastLine = Math.max(1, text.split('\n').length - (text.endsWith('\n') ? 1 : 0));
   const problems: ConfigProblem[] = doc.errors.map((err) => {
+    if (err.code === 'DUPLICATE_KEY') {
+      const duplicate = duplicateKey(source, err.pos[0]);
+      if (duplicate) return duplicate;
+    }
     const line = err.linePos?.[0].line;
     return {
       file,
@@ -41,7 +45,8 @@ export function readSource(
       message: `YAML syntax error: ${yamlMessage(err.message)}.`,
     };
   });
-  if (problems.length > 0) return { source, problems };
+  // A key written twice leaves a document that can be read on: the other problems are still found.
+  if (doc.errors.some((err) => err.code !== 'DUPLICATE_KEY')) return { source, problems };
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key') return;
@@ -52,6 +57,34 @@ export function readSource(
     },
   });
   return { source, problems };
+}
+
+/** The problem of the key at `offset`, written a second time in its mapping: it names the key and both lines. */
+function duplicateKey(source: SourceFile, offset: number): ConfigProblem | undefined {
+  let problem: ConfigProblem | undefined;
+  visit(source.doc, {
+    Pair(_key, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
+      const name = String(pair.key.value);
+      const parent = ancestors[ancestors.length - 1];
+      const first = isMap(parent)
+        ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === name)
+        : undefined;
+      const firstAt = isScalar(first?.key) ? first.key.range?.[0] : undefined;
+      problem = {
+        file: source.file,
+        line: source.lines.linePos(offset).line,
+        path: formatPath([
+          ...configPath(ancestors.slice(0, -1), ancestors[ancestors.length - 1] as Node),
+          name,
+        ]),
+        message: `the key "${name}" is written twice in the same mapping${firstAt === undefined ? '' : ` (first at line ${source.lines.linePos(firstAt).line})`}.`,
+        hint: 'keep one of them: YAML allows each key once per mapping.',
+      };
+      return visit.BREAK;
+    },
+  });
+  return problem;
 }
 
 function yamlMessage(message: string): string {
@@ -158,7 +191,8 @@ export function locate(source: SourceFile, path: readonly PropertyKey[], atKey =
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(source.doc);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      // The last pair of a key written twice: its value is the one the configuration keeps.
+      const pair = node.items.findLast((p) => isScalar(p.key) && String(p.key.value) === String(segment));
       if (pair === undefined) {
         complete = false;
         break;

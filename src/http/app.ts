@@ -12,7 +12,12 @@ export interface AppDeps {
   routers: Router[];
   /** Stopping: every answer closes its connection, so clients and load balancers move on at once. */
   draining?: () => boolean;
+  /** The sandbox: `/` leads to the simulator. */
+  sandbox?: boolean;
 }
+
+/** What `GET /` says in production, where there is no page to show. */
+export const HOME_TEXT = 'Switchboard gateway. Operator API at /v1, health at /readyz.\n';
 
 interface BodyParserError extends Error {
   status?: number;
@@ -28,6 +33,11 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // Someone opening the gateway's address in a browser: the simulator in the sandbox, one line otherwise.
+  app.get('/', (_req, res) => {
+    if (deps.sandbox) return void res.redirect(302, '/simulator');
+    res.type('text/plain').send(HOME_TEXT);
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

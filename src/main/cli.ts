@@ -1,27 +1,23 @@
 #!/usr/bin/env node
-// The `switchboard` command: start, serve, worker, check-config and chat.
+// The `switchboard` command: start, serve, worker, check-config, chat, health and help (COMMANDS below).
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, formatProblems, loadConfig, type Config } from '../config/index.js';
+import {
+  checkConfigFiles,
+  closest,
+  ConfigError,
+  formatProblems,
+  loadConfig,
+  type Config,
+  type ConfigProblem,
+} from '../config/index.js';
 import { configVariables, EnvError, readEnv, type Env } from '../env.js';
 import { createLogger, withoutCredentials, type Logger } from '../log.js';
 import { isSandbox, ListenError, startGateway, type Gateway } from './gateway.js';
 import { DataKeyError } from '../store/cipher.js';
 import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
-
-const USAGE = `Usage: switchboard <command> [options]
-
-Commands:
-  start [--sandbox]          web server and workers in one process
-  serve                      web server only (webhooks, operator API, health, metrics)
-  worker                     workers only
-  check-config [path]        validate the configuration; exit 1 on any problem
-  chat --bot ID --channel sms|whatsapp|voice --from +E164 [--url http://127.0.0.1:3000]
-                             talk to a running gateway as Twilio would
-
-Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, PORT, SWITCHBOARD_HOST,
-LOG_LEVEL (see README).`;
+import { healthProblem, HEALTH_INTERVAL_MS, HEALTH_MAX_AGE_MS, startHealthFile } from './health.js';
 
 /** Everything the command prints goes through here: a URL's credentials never reach the terminal. */
 function print(stream: NodeJS.WriteStream, text: string): void {
@@ -33,80 +29,331 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-async function loadOrExplain(path: string, variables: Record<string, string | undefined>): Promise<Config> {
+/** Wrong arguments: one sentence naming what is wrong and where the usage is; exit code 2. */
+class ArgumentError extends Error {
+  override readonly name = 'ArgumentError';
+}
+
+async function loadOrExplain(
+  path: string,
+  variables: Record<string, string | undefined>,
+): Promise<{ config: Config; warnings: ConfigProblem[] }> {
   if (!existsSync(path)) {
     throw new UsageError(
       `No configuration at ${path}. Set SWITCHBOARD_CONFIG to your YAML file or directory, or run "npm start" for the sandbox demo.`,
     );
   }
-  return loadConfig({ path, env: variables });
+  return checkConfigFiles({ path, env: variables });
+}
+
+/** A command's option, as node:util parseArgs reads it, with the line its help prints. */
+type Values = Record<string, string | boolean | undefined>;
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  /** `--name VALUE` in the help: what the value is. */
+  value?: string;
+  help: string;
+}
+
+interface Command {
+  /** What follows `switchboard <command>` in its usage line. */
+  args: string;
+  summary: string;
+  /** Lines under the usage line in `--help`. */
+  details?: string;
+  options: Record<string, OptionSpec>;
+  /** How many positional arguments it takes (none unless said). */
+  positionals?: number;
+  /** The command reads its arguments itself (after --help was handled here). */
+  ownArguments?: boolean;
+  run(values: Values, positionals: string[], argv: string[]): Promise<number>;
+}
+
+const ENVIRONMENT =
+  'Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, PORT, SWITCHBOARD_HOST,\nLOG_LEVEL (see README).';
+
+const HEALTH_FILE: OptionSpec = {
+  type: 'string',
+  value: 'PATH',
+  help: `rewrite PATH every ${HEALTH_INTERVAL_MS / 1000} s while Redis answers and the workers run (for "switchboard health --file PATH")`,
+};
+
+const gatewayCommand = (summary: string, options: Record<string, OptionSpec>): Omit<Command, 'run'> => ({
+  args: Object.entries(options)
+    .map(([name, o]) => `[--${name}${o.value ? ` ${o.value}` : ''}]`)
+    .join(' '),
+  summary,
+  details: ENVIRONMENT,
+  options,
+});
+
+/** Every command: its usage, its options and what runs it. A new command is one entry here. */
+const COMMANDS: Record<string, Command> = {
+  start: {
+    ...gatewayCommand('web server and workers in one process', {
+      sandbox: {
+        type: 'boolean',
+        help: 'the sandbox: the demo bank beside the gateway, no Twilio account (what "npm start" runs)',
+      },
+      'health-file': HEALTH_FILE,
+    }),
+    run: (values) => runGateway('start', values),
+  },
+  serve: {
+    ...gatewayCommand('web server only (webhooks, operator API, health, metrics)', {
+      'health-file': HEALTH_FILE,
+    }),
+    run: (values) => runGateway('serve', values),
+  },
+  worker: {
+    ...gatewayCommand('workers only (conversation turns, sends, operator events)', {
+      'health-file': HEALTH_FILE,
+    }),
+    run: (values) => runGateway('worker', values),
+  },
+  'check-config': {
+    args: '[path] [--sandbox] [--strict]',
+    summary: 'validate the configuration; exit 1 on any problem',
+    details:
+      'path defaults to SWITCHBOARD_CONFIG (config/switchboard.yaml). Warnings (an unknown template variable)\nare printed but pass, unless --strict.',
+    options: {
+      sandbox: { type: 'boolean', help: 'with the variables the sandbox supplies (DEMO_BANK_PORT, …)' },
+      strict: { type: 'boolean', help: 'exit 1 on warnings too' },
+    },
+    positionals: 1,
+    run: (values, positionals) => checkConfig(positionals[0], values),
+  },
+  chat: {
+    args: '--bot ID --channel sms|whatsapp|voice --from +E164 [--url URL] [--to +E164]',
+    summary: 'talk to a running gateway as Twilio would',
+    details:
+      '--url defaults to http://127.0.0.1:3000 (or PORT); --to and --public-url are asked of a sandbox gateway.',
+    options: {},
+    ownArguments: true,
+    run: (_values, _positionals, argv) => runChat(argv),
+  },
+  health: {
+    args: '[--file PATH] [--max-age SECONDS] [--url URL]',
+    summary: 'exit 0 if the process is ready, else 1 with the reason (a container health check)',
+    details:
+      'With --file: the health file a process started with --health-file PATH keeps fresh (for a worker,\nwhich has no HTTP port). Without: GET /readyz of the web server on this machine.',
+    options: {
+      file: { type: 'string', value: 'PATH', help: 'the health file to read' },
+      'max-age': {
+        type: 'string',
+        value: 'SECONDS',
+        help: `how old the file may be (default ${HEALTH_MAX_AGE_MS / 1000})`,
+      },
+      url: { type: 'string', value: 'URL', help: 'the readiness URL (default http://127.0.0.1:PORT/readyz)' },
+    },
+    run: (values) => probeHealth(values),
+  },
+  help: {
+    args: '[command]',
+    summary: 'print the usage of every command, or of one',
+    options: {},
+    positionals: 1,
+    run: async (_values, [name]) => {
+      if (name === undefined) return (print(process.stdout, `${usage()}\n`), 0);
+      print(process.stdout, `${commandHelp(name, commandNamed(name))}\n`);
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => {
+    const head = `  ${name} ${c.args}`;
+    return head.length < 40 ? `${head.padEnd(40)}${c.summary}` : `${head}\n${' '.repeat(40)}${c.summary}`;
+  });
+  return `Usage: switchboard <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "switchboard <command> --help" for a command's options.\n${ENVIRONMENT}`;
+}
+
+function commandHelp(name: string, command: Command): string {
+  const options = Object.entries(command.options).map(([option, o]) => {
+    const flag = `  --${option}${o.value ? ` ${o.value}` : ''}`;
+    return `${flag.padEnd(24)}${o.help}`;
+  });
+  options.push(`${'  -h, --help'.padEnd(24)}print this help`);
+  return [
+    `Usage: switchboard ${name} ${command.args}`,
+    '',
+    `${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}.`,
+    ...(command.details ? ['', command.details] : []),
+    '',
+    'Options:',
+    ...options,
+  ].join('\n');
+}
+
+function commandNamed(name: string): Command {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command) return command;
+  const near = closest(name, Object.keys(COMMANDS));
+  throw new ArgumentError(
+    `Unknown command "${name}"${near ? ` (did you mean "${near}"?)` : ''}; run "switchboard --help" for the commands.`,
+  );
+}
+
+/** node:util parseArgs's errors, as one sentence that points at the command's --help. */
+function argumentError(name: string, error: unknown): ArgumentError | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
+  const quoted = /'([^']*)'/.exec((error as Error).message)?.[1] ?? '';
+  const help = `run "switchboard ${name} --help" for its options`;
+  const option = quoted.split(' ')[0];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ArgumentError(`Unknown option ${quoted} for "switchboard ${name}"; ${help}.`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ArgumentError(`Unexpected argument "${quoted}" for "switchboard ${name}"; ${help}.`);
+    default:
+      return new ArgumentError(
+        `${option ? `Option ${option}` : 'An option'} of "switchboard ${name}" needs a value or takes none; ${help}.`,
+      );
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === 'help') {
-    print(process.stdout, `${USAGE}\n`);
-    return command ? 0 : 1;
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    print(process.stderr, `${usage()}\n`);
+    return 2;
   }
-
-  if (command === 'check-config') {
-    const env = readEnv();
-    const path = rest[0] ?? env.SWITCHBOARD_CONFIG;
+  if (name === '--help' || name === '-h') return COMMANDS.help!.run({}, [], []);
+  const command = commandNamed(name);
+  const wantsHelp = (args: string[]) => {
+    const end = args.indexOf('--');
+    return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+  };
+  if (command.ownArguments) {
+    if (wantsHelp(rest)) return (print(process.stdout, `${commandHelp(name, command)}\n`), 0);
     try {
-      const config = await loadOrExplain(path, configVariables());
-      const bots = Object.keys(config.bots);
-      print(
-        process.stdout,
-        `${path}: OK (${bots.length} bot${bots.length === 1 ? '' : 's'}: ${bots.join(', ')})\n`,
-      );
-      return 0;
+      return await command.run({}, [], rest);
     } catch (error) {
-      if (error instanceof ConfigError) {
-        print(process.stderr, `${formatProblems(error.problems)}\n`);
-        print(
-          process.stderr,
-          `${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found.\n`,
-        );
-        return 1;
-      }
-      throw error;
+      throw argumentError(name, error) ?? error;
     }
   }
-
-  if (command === 'chat') return runChat(rest);
-
-  if (command !== 'start' && command !== 'serve' && command !== 'worker') {
-    throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: (command.positionals ?? 0) > 0,
+      strict: true,
+    });
+  } catch (error) {
+    // `start --bogus --help` still prints the help: asking for it wins over a mistake beside it.
+    if (wantsHelp(rest)) return (print(process.stdout, `${commandHelp(name, command)}\n`), 0);
+    throw argumentError(name, error) ?? error;
   }
-  const { values } = parseArgs({ args: rest, options: { sandbox: { type: 'boolean', default: false } } });
+  if (parsed.values.help) return (print(process.stdout, `${commandHelp(name, command)}\n`), 0);
+  const most = command.positionals ?? 0;
+  if (parsed.positionals.length > most) {
+    throw new ArgumentError(
+      `Unexpected argument "${parsed.positionals[most]}" for "switchboard ${name}"; run "switchboard ${name} --help" for its options.`,
+    );
+  }
+  return command.run(parsed.values as Values, parsed.positionals, rest);
+}
+
+/**
+ * The variables `start --sandbox` runs with: the demo services' own (started here) over the environment's.
+ * The demo's sign-in provider sends the browser back to the gateway's public URL, so that comes first.
+ */
+async function sandboxVariables(
+  variables: Record<string, string | undefined>,
+): Promise<{ close: () => Promise<void>; welcome: string[] }> {
+  variables.SWITCHBOARD_MODE = 'sandbox';
+  variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
+  variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
+  // Imported only here: other commands and production starts never load the provider library (it warns
+  // about Node 20 when loaded).
+  const { startDemoServices } = await import('./demo.js');
+  const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
+  Object.assign(variables, demo.variables);
+  return { close: demo.close, welcome: demo.welcome };
+}
+
+/** The variables `check-config --sandbox` checks with: the sandbox's own names, without starting its services. */
+async function sandboxCheckVariables(variables: Record<string, string | undefined>): Promise<void> {
+  variables.SWITCHBOARD_MODE = 'sandbox';
+  variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
+  variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
+  const { demoVariablesForCheck } = await import('./demo.js');
+  Object.assign(variables, demoVariablesForCheck());
+}
+
+async function checkConfig(pathArg: string | undefined, values: Values): Promise<number> {
+  const variables = configVariables();
+  // The sandbox's variables come from the services that supply them, so they are what `start --sandbox` sees.
+  if (values.sandbox) await sandboxCheckVariables(variables);
+  const path = pathArg ?? readEnv(variables).SWITCHBOARD_CONFIG;
+  try {
+    const { config, warnings } = await loadOrExplain(path, variables);
+    if (warnings.length > 0) {
+      print(process.stderr, `${formatProblems(warnings)}\n`);
+      print(process.stderr, `${count(warnings.length, 'warning')}.\n`);
+    }
+    const bots = Object.keys(config.bots);
+    if (values.strict && warnings.length > 0) return 1;
+    print(process.stdout, `${path}: OK (${count(bots.length, 'bot')}: ${bots.join(', ')})\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    print(process.stderr, `${formatProblems(error.problems)}\n`);
+    print(process.stderr, `${count(error.problems.length, 'problem')} found.\n`);
+    return 1;
+  }
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+async function probeHealth(values: Values): Promise<number> {
+  const maxAge = values['max-age'] === undefined ? HEALTH_MAX_AGE_MS / 1000 : Number(values['max-age']);
+  if (!Number.isFinite(maxAge) || maxAge <= 0) {
+    throw new ArgumentError(`--max-age must be a number of seconds, not "${String(values['max-age'])}".`);
+  }
+  const port = readEnv().PORT ?? 3000;
+  const problem = await healthProblem({
+    ...(typeof values.file === 'string' ? { file: values.file } : {}),
+    maxAgeMs: maxAge * 1000,
+    url: typeof values.url === 'string' ? values.url : `http://127.0.0.1:${port}/readyz`,
+  });
+  if (problem === undefined) return 0;
+  print(process.stderr, `${problem}\n`);
+  return 1;
+}
+
+async function runGateway(command: 'start' | 'serve' | 'worker', values: Values): Promise<number> {
   const variables = configVariables();
   let stopDemo: (() => Promise<void>) | undefined;
   let demoWelcome: string[] = [];
   let stopRedis: (() => Promise<void>) | undefined;
+  let stopHealth: (() => Promise<void>) | undefined;
   const signals = new Signals(
     () => loadConfig({ path: readEnv(variables).SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } }),
     async () => {
+      await stopHealth?.();
       await stopDemo?.();
       await stopRedis?.();
     },
   );
   if (values.sandbox) {
     // `npm start`: the example bank with its demo auth service and API beside it, no Twilio account needed.
-    variables.SWITCHBOARD_MODE = 'sandbox';
-    variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
-    variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
-    // The demo's sign-in provider sends the browser back to the gateway's public URL. Imported only here:
-    // check-config and production starts never load the provider library (it warns about Node 20 on load).
-    const { startDemoServices } = await import('./demo.js');
-    const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
+    const demo = await sandboxVariables(variables);
     stopDemo = demo.close;
     demoWelcome = demo.welcome;
-    Object.assign(variables, demo.variables);
   }
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
 
-  const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
+  const { config, warnings } = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
+  for (const warning of warnings)
+    logger.warn('configuration warning', { problem: formatProblems([warning]) });
 
   // With a cluster or sentinels, REDIS_URL gives only credentials: there is no address to probe or stand in for.
   if (command === 'start' && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
@@ -127,6 +374,9 @@ async function run(argv: string[]): Promise<number> {
     roles: { web: command !== 'worker', workers: command !== 'serve' },
     ...(env.PORT !== undefined ? { port: env.PORT } : {}),
   });
+  if (typeof values['health-file'] === 'string') {
+    stopHealth = await startHealthFile(values['health-file'], () => gateway.ready());
+  }
   if (values.sandbox) printSandboxWelcome(gateway, env, demoWelcome);
   signals.ready(gateway, logger, env.SWITCHBOARD_SHUTDOWN_MS);
   return signals.finished;
@@ -244,6 +494,10 @@ class Signals {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof ArgumentError) {
+      print(process.stderr, `${error.message}\n`);
+      process.exit(2);
+    }
     if (error instanceof ConfigError) {
       print(process.stderr, `Invalid configuration:\n${formatProblems(error.problems)}\n`);
     } else if (
@@ -255,10 +509,10 @@ run(process.argv.slice(2)).then(
     ) {
       print(process.stderr, `${error.message}\n`);
     } else {
-      print(
-        process.stderr,
-        `switchboard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      // Our own bug: one line; the stack trace only when asked for (LOG_LEVEL=debug).
+      const debug = process.env.LOG_LEVEL === 'debug' && error instanceof Error;
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      print(process.stderr, `switchboard: ${debug ? error.stack : message}\n`);
     }
     process.exit(1);
   },

@@ -1,7 +1,30 @@
 // `npm start`: the demo bank (auth service and protected API) and "Sign in with Demo Bank" (an OpenID
 // provider) beside the gateway, on loopback.
 import { DEMO_ACCOUNTS, startDemoBank } from '../../examples/demo-bank/server.js';
-import { startDemoIdentityProvider } from './demo-idp.js';
+
+/** The `${NAME}`s config/examples/demo-bank.yaml needs, from where the demo services listen. */
+function demoVariables(v: { bankPort: number; issuer: string; clientId: string; clientSecret: string }) {
+  return {
+    DEMO_BANK_PORT: String(v.bankPort),
+    DEMO_API_KEY: process.env.DEMO_API_KEY ?? 'demo-api-key-for-the-local-sandbox-only',
+    DEMO_IDP_ISSUER: v.issuer,
+    DEMO_IDP_CLIENT_ID: v.clientId,
+    DEMO_IDP_CLIENT_SECRET: v.clientSecret,
+  };
+}
+
+/**
+ * What `check-config --sandbox` checks the demo configuration with: the same names, with addresses of the
+ * shape the services would have, without starting them (a check starts nothing).
+ */
+export function demoVariablesForCheck(): Record<string, string> {
+  return demoVariables({
+    bankPort: 3001,
+    issuer: 'http://127.0.0.1:3002',
+    clientId: 'switchboard-demo',
+    clientSecret: 'checked-not-started',
+  });
+}
 
 export interface DemoServices {
   /** The `${NAME}`s config/examples/demo-bank.yaml needs. */
@@ -16,6 +39,8 @@ export interface DemoServices {
  * `/oauth/callback` and to nowhere else. The provider's client secret is made anew on every start.
  */
 export async function startDemoServices(opts: { publicUrl: string }): Promise<DemoServices> {
+  // Loaded when started: the provider library warns about Node 20 as it loads, and a check needs none of it.
+  const { startDemoIdentityProvider } = await import('./demo-idp.js');
   const idp = await startDemoIdentityProvider({
     redirectUris: [`${opts.publicUrl.replace(/\/$/, '')}/oauth/callback`],
   });
@@ -27,13 +52,12 @@ export async function startDemoServices(opts: { publicUrl: string }): Promise<De
   const accounts = DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password}`).join(', ');
   const first = DEMO_ACCOUNTS[0]!;
   return {
-    variables: {
-      DEMO_BANK_PORT: String(bank.port),
-      DEMO_API_KEY: process.env.DEMO_API_KEY ?? 'demo-api-key-for-the-local-sandbox-only',
-      DEMO_IDP_ISSUER: idp.issuer,
-      DEMO_IDP_CLIENT_ID: idp.clientId,
-      DEMO_IDP_CLIENT_SECRET: idp.clientSecret,
-    },
+    variables: demoVariables({
+      bankPort: bank.port,
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+    }),
     welcome: [
       `Sign in:    reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page (${idp.issuer})`,
       `Accounts:   ${accounts} (or reply 1 to type them in the chat); on a call, member ${first.memberId}, PIN ${first.pin}`,

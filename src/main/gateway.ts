@@ -17,6 +17,7 @@ import type { FinishedTurn } from '../queue/conversation-worker.js';
 import { jobsInFlight } from '../queue/reclaim.js';
 import type { Keys } from '../store/keys.js';
 import type { WebServer } from '../http/server.js';
+import { readiness } from '../http/readiness.js';
 import { stopInOrder, type Running } from './shutdown.js';
 import { openStores } from './stores.js';
 import { startWeb } from './web.js';
@@ -52,6 +53,8 @@ export interface Gateway {
   close(): Promise<void>;
   /** What a stop is still waiting for (requests answering, jobs running), for the log. */
   unfinished(): { requests: number; jobs: number };
+  /** What /readyz answers: Redis reachable and (with the workers role) every worker running. */
+  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
 }
 
 export function isSandbox(env: Env, config: Config): boolean {
@@ -126,6 +129,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     requests: webServer?.answering() ?? 0,
     jobs: running.workers.reduce((n, w) => n + jobsInFlight(w), 0),
   });
+  const ready = readiness({
+    ping: () => (opts.roles.workers ? work : web).connection.ping(),
+    ...(opts.roles.workers ? { workersRunning: () => running.workers.every((w) => w.isRunning()) } : {}),
+  });
   logger.info('switchboard started', {
     mode: sandbox ? 'sandbox' : 'production',
     roles: Object.entries(opts.roles).flatMap(([role, on]) => (on ? [role] : [])),
@@ -142,6 +149,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     keys: stores.keys,
     turns,
     unfinished,
+    ready,
     reload(config) {
       directory = new Directory(config, sandboxAuth);
       logger.info('configuration reloaded', { bots: Object.keys(config.bots) });

@@ -198,7 +198,7 @@ describe('a broken configuration is rejected with file, line, path and a hint', 
       'server:\n  publicUrl: https://gw.example.com\n  port: 1\n  port: 2\nbots:\n  b:\n    flows:\n      main:\n        - say: "Hello\n';
     expect(problemsOf([{ file: 'syntax.yaml', text }])).toBe(
       [
-        'syntax.yaml:4: YAML syntax error: Map keys must be unique.',
+        'syntax.yaml:4: server.port: the key "port" is written twice in the same mapping (first at line 3). Hint: keep one of them: YAML allows each key once per mapping.',
         'syntax.yaml:9: YAML syntax error: Missing closing "quote.',
       ].join('\n'),
     );
