@@ -100,7 +100,10 @@ async function run(argv: string[]): Promise<number> {
     variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
   }
   const env = readEnv(variables);
-  const logger = createLogger({ level: env.LOG_LEVEL });
+  const logger = createLogger({
+    level: env.LOG_LEVEL,
+    ...(env.LOG_FORMAT ? { format: env.LOG_FORMAT } : {}),
+  });
 
   const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
 
