@@ -86,7 +86,7 @@ export const request = defineStep({
         if (refused) turn.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
         turn.services.requestOutcome({
           ...at,
-          host: error instanceof RemoteApiError ? error.host || host : host,
+          host: host || (error instanceof RemoteApiError ? error.host : ''),
           reason: refused ? 'refused' : (error as RemoteApiError).reason,
         });
         return failed(turn, options);
