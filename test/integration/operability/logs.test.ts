@@ -89,7 +89,7 @@ afterAll(async () => {
 
 /** The line's own fields, without the time it was written. */
 function fields(line: LogLine | undefined): Record<string, unknown> {
-  const { timestamp, ...rest } = line ?? {};
+  const { timestamp, ...rest } = line ?? { level: 'none', message: '' };
   expect(typeof timestamp).toBe('string');
   return rest;
 }
