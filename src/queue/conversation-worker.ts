@@ -176,7 +176,7 @@ export async function handleEvent(
  * At debug: what the user sent and what the bot answered, a secret answer and a sign-in link as `[secret]`
  * (whatever the level, they never reach a log).
  */
-function logTurnText(logger: Logger, cid: string, event: InboundEvent, result: TurnResult): void {
+export function logTurnText(logger: Logger, cid: string, event: InboundEvent, result: TurnResult): void {
   if (!logger.isDebugEnabled()) return;
   const where = { conversation: cid, bot: event.botId, channel: event.channel, event: event.id };
   if (event.kind === 'message' || event.kind === 'call.input') {
