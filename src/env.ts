@@ -80,6 +80,22 @@ const EnvFields = z.object({
     .regex(/^[A-Za-z0-9._:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::')
     .optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** Unset: pretty on a terminal, JSON otherwise (see `defaultLogFormat` in src/log.ts). */
+  LOG_FORMAT: z
+    .enum(['pretty', 'json'], {
+      error:
+        'must be pretty (readable lines, for a terminal) or json (one JSON object a line, for collectors)',
+    })
+    .optional(),
+  /** When set, /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** When set, /metrics is served on this port only (at METRICS_HOST), not on the gateway's port. */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** The address the metrics port binds: loopback unless asked (a scraper on the same host or pod). */
+  METRICS_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]+$/, 'must be an address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::')
+    .default('127.0.0.1'),
 });
 
 const EnvSchema = EnvFields.superRefine((env, ctx) => {

@@ -1,4 +1,4 @@
-// The winston logger: JSON lines on stdout, with secrets and URL credentials scrubbed before anything is written.
+// The winston logger: JSON lines (or readable ones on a terminal) on stdout, with secrets and URL credentials scrubbed before anything is written.
 import winston from 'winston';
 
 /** Field names whose values never reach a log line, whatever the level. */
@@ -45,18 +45,59 @@ const redact = winston.format((info) => {
 
 export type Logger = winston.Logger;
 
+/** `json`: one JSON object a line, for collectors. `pretty`: `time level message key=value…`, for people. */
+export type LogFormat = 'json' | 'pretty';
+
+/** What stands for a secret answer or a sign-in link in a debug line. */
+export const SECRET_TEXT = '[secret]';
+
+/** A field's value as `key=value`: plain when it is one word, else JSON (quoted, escaped). */
+function pair(key: string, value: unknown): string {
+  const text = typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  return `${key}=${text}`;
+}
+
+const OMITTED_IN_PRETTY = new Set(['level', 'message', 'timestamp', 'service']);
+
+function prettyFormat(colors: boolean): winston.Logform.Format {
+  return winston.format.combine(
+    winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
+    ...(colors ? [winston.format.colorize({ level: true })] : []),
+    winston.format.printf((info) => {
+      const fields = Object.entries(info)
+        .filter(([key, value]) => !OMITTED_IN_PRETTY.has(key) && value !== undefined)
+        .map(([key, value]) => pair(key, value));
+      return [info.timestamp, info.level.padEnd(colors ? 15 : 5), info.message, ...fields].join(' ');
+    }),
+  );
+}
+
+/** The format when none is asked for: readable on a terminal, JSON anywhere else (a file, a pipe, a collector). */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): LogFormat {
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
 export function createLogger(options: {
   level: string;
   stream?: NodeJS.WritableStream;
   service?: string;
+  /** Default: `defaultLogFormat` of the stream written to. */
+  format?: LogFormat;
 }): Logger {
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console();
+  const stream = (options.stream ?? process.stdout) as { isTTY?: boolean };
+  const format = options.format ?? defaultLogFormat(stream);
   return winston.createLogger({
     level: options.level,
     defaultMeta: { service: options.service ?? 'switchboard' },
-    format: winston.format.combine(redact(), winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(
+      redact(),
+      format === 'pretty'
+        ? prettyFormat(stream.isTTY === true)
+        : winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    ),
     transports: [transport],
   });
 }

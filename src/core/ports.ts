@@ -17,7 +17,12 @@ export type { AuthOutcome, AuthenticationPort } from './ports/authentication.js'
 export type { Clock } from './ports/clock.js';
 export type { LockoutPort } from './ports/lockout.js';
 export type { OperatorEventType, OperatorEventsPort } from './ports/operator-events.js';
-export type { RemoteApiPort, RemoteApiRequest, RemoteApiResponse } from './ports/remote-api.js';
+export type {
+  RemoteApiPort,
+  RemoteApiRequest,
+  RemoteApiResponse,
+  RequestOutcome,
+} from './ports/remote-api.js';
 export type { SignInFinish, SignInPort, SignInStart, SignInStatus, VoiceSignIn } from './ports/sign-in.js';
 export type { CachedToken, RefreshResult, TokensPort } from './ports/tokens.js';
 export type { LinkOutcome, MoveForbidden, Tier, UserView, UsersPort } from './ports/users.js';

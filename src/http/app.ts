@@ -1,6 +1,13 @@
 // The express application: webhooks, health, metrics and the sandbox endpoints.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
@@ -14,6 +21,46 @@ export interface AppDeps {
   draining?: () => boolean;
   /** The sandbox: `/` leads to the simulator. */
   sandbox?: boolean;
+  /** How /metrics is served here: `false` when it has a port of its own (METRICS_PORT). */
+  metricsAccess?: MetricsAccess | false;
+}
+
+/** Who may read /metrics: anyone who reaches it, or only with `Authorization: Bearer <token>`. */
+export interface MetricsAccess {
+  token?: string | undefined;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** GET /metrics: the registry's text, behind the bearer token when one is set. */
+export function metricsHandler(metrics: Metrics, access: MetricsAccess = {}): RequestHandler {
+  const expected = access.token === undefined ? undefined : digest(access.token);
+  return async (req, res) => {
+    if (expected) {
+      const given = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+      // Digests of equal length, compared in constant time: the answer's timing says nothing of the token.
+      if (!given || !timingSafeEqual(digest(given), expected)) {
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer realm="metrics"')
+          .type('text/plain')
+          .send('Unauthorized: /metrics needs the header Authorization: Bearer <METRICS_TOKEN>.');
+        return;
+      }
+    }
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+}
+
+/** The app of METRICS_PORT: /metrics and nothing else. */
+export function createMetricsApp(metrics: Metrics, access: MetricsAccess = {}): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(metrics, access));
+  app.use((req, res) => {
+    res.status(404).type('text/plain').send('Only GET /metrics is served on this port.');
+  });
+  return app;
 }
 
 /** What `GET /` says in production, where there is no page to show. */
@@ -45,9 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = await deps.ready();
     res.status(ready.ok ? 200 : 503).json({ status: ready.ok ? 'ready' : 'not ready', checks: ready.checks });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  if (deps.metricsAccess !== false) app.get('/metrics', metricsHandler(deps.metrics, deps.metricsAccess));
 
   for (const router of deps.routers) app.use(router);
 

@@ -18,16 +18,24 @@ export interface WebServer {
   drain(): Promise<void>;
 }
 
-export async function listen(app: express.Express, port: number, host: string): Promise<WebServer> {
+/** `variable`: the setting that chooses this port, named in the errors. */
+export async function listen(
+  app: express.Express,
+  port: number,
+  host: string,
+  variable = 'PORT',
+): Promise<WebServer> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(s)));
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE')
       throw new ListenError(
-        `Port ${port} on ${host} is already in use. Stop the other process, or set PORT.`,
+        `Port ${port} on ${host} is already in use. Stop the other process, or set ${variable}.`,
       );
     if (error.code === 'EACCES')
-      throw new ListenError(`Not allowed to listen on port ${port}: choose a port above 1023, or set PORT.`);
+      throw new ListenError(
+        `Not allowed to listen on port ${port}: choose a port above 1023, or set ${variable}.`,
+      );
     throw error;
   });
   let draining = false;

@@ -44,11 +44,14 @@ export class StatusRecorder {
       return;
     }
     this.metrics.outbound.inc({ channel, status: 'failed' });
+    this.metrics.sendErrors.inc({ channel, error_code: String(report.errorCode || 'none') });
     this.logger.warn('message delivery failed', {
       messageSid: report.messageId,
       status,
       errorCode: report.errorCode,
+      bot: bot.id,
       channel,
+      conversation: cid,
     });
     await this.onFailure({
       botId: bot.id,

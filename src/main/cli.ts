@@ -349,7 +349,10 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
     demoWelcome = demo.welcome;
   }
   const env = readEnv(variables);
-  const logger = createLogger({ level: env.LOG_LEVEL });
+  const logger = createLogger({
+    level: env.LOG_LEVEL,
+    ...(env.LOG_FORMAT ? { format: env.LOG_FORMAT } : {}),
+  });
 
   const { config, warnings } = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
   for (const warning of warnings)

@@ -16,9 +16,10 @@ import { createMetrics } from '../metrics.js';
 import type { FinishedTurn } from '../queue/conversation-worker.js';
 import { jobsInFlight } from '../queue/reclaim.js';
 import type { Keys } from '../store/keys.js';
-import type { WebServer } from '../http/server.js';
+import { createMetricsApp } from '../http/app.js';
+import { listen, type WebServer } from '../http/server.js';
 import { readiness } from '../http/readiness.js';
-import { stopInOrder, type Running } from './shutdown.js';
+import { abandon, stopInOrder, type Running } from './shutdown.js';
 import { openStores } from './stores.js';
 import { startWeb } from './web.js';
 import { startWorkers } from './workers.js';
@@ -125,6 +126,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   }
 
+  if (env.METRICS_PORT !== undefined) {
+    // Any role: a worker process serves its own counts (turns, protected APIs, sends) here.
+    running.metrics = await listen(
+      createMetricsApp(metrics, { token: env.METRICS_TOKEN }),
+      env.METRICS_PORT,
+      env.METRICS_HOST,
+      'METRICS_PORT',
+    ).catch(async (error: unknown) => {
+      await running.web?.drain();
+      await abandon(running);
+      throw error;
+    });
+  }
+
   const unfinished = () => ({
     requests: webServer?.answering() ?? 0,
     jobs: running.workers.reduce((n, w) => n + jobsInFlight(w), 0),
@@ -138,6 +153,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     roles: Object.entries(opts.roles).flatMap(([role, on]) => (on ? [role] : [])),
     host,
     port: webServer?.port,
+    ...(running.metrics ? { metricsPort: running.metrics.port, metricsHost: env.METRICS_HOST } : {}),
     bots: Object.keys(opts.config.bots),
     shards: env.SWITCHBOARD_QUEUE_SHARDS,
   });

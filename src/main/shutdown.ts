@@ -8,6 +8,8 @@ import { quitWithin } from '../store/open.js';
 export interface Running {
   workers: Worker[];
   web?: WebServer;
+  /** METRICS_PORT's server: closed last, so a scrape during the stop still sees the counts. */
+  metrics?: WebServer;
   waiter?: { close(): Promise<void> };
   /** Operator event sinks, then queues: closed once no worker or request can add to them. */
   sinks: { close(): Promise<unknown> }[];
@@ -26,6 +28,7 @@ export async function stopInOrder(running: Running): Promise<void> {
   // QUIT waits for its answer; a connection Redis left half-open (a failover, a primary killed) would
   // hold the stop forever, so it is cut after a second.
   await Promise.all(running.connections.map((c) => quitWithin(c, 1000)));
+  await running.metrics?.drain();
 }
 
 /** A start that failed: close what was opened, without waiting on Redis. */

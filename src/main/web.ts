@@ -107,7 +107,17 @@ export async function startWeb(deps: {
     ping: () => connection.ping(),
     ...(deps.workersRunning ? { workersRunning: deps.workersRunning } : {}),
   });
-  const app = createApp({ logger, metrics, routers, draining, ready, sandbox: recorder !== undefined });
+  // With a port of its own, /metrics is not on the port webhooks come to.
+  const metricsAccess = env.METRICS_PORT === undefined ? { token: env.METRICS_TOKEN } : false;
+  const app = createApp({
+    logger,
+    metrics,
+    routers,
+    draining,
+    ready,
+    metricsAccess,
+    sandbox: recorder !== undefined,
+  });
   // Not ready by then: listen anyway; webhooks answer 503 until Redis answers, /readyz says why.
   await readyWithin(connection, 5000);
   return listen(app, deps.port, deps.host).catch(async (error: unknown) => {

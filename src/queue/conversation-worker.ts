@@ -17,7 +17,7 @@ import {
   type TurnServiceDeps,
   type TurnServices,
 } from '../turn/turn-services.js';
-import type { Logger } from '../log.js';
+import { SECRET_TEXT, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../config/directory.js';
@@ -130,8 +130,10 @@ export async function handleEvent(
     workspaceId: bot.workspace,
     workspace,
     event,
+    state,
   });
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
+  logTurnText(opts.services.logger, cid, event, result);
   const stateTtlSeconds = ttlOf(result.state);
   const afterCommit = async () => {
     // History is the operator's record: retried through a failover (in turn order), never by replaying the turn.
@@ -168,6 +170,23 @@ export async function handleEvent(
     afterCommit,
     ...(result.optOut !== undefined ? { optOut: result.optOut } : {}),
   };
+}
+
+/**
+ * At debug: what the user sent and what the bot answered, a secret answer and a sign-in link as `[secret]`
+ * (whatever the level, they never reach a log).
+ */
+export function logTurnText(logger: Logger, cid: string, event: InboundEvent, result: TurnResult): void {
+  if (!logger.isDebugEnabled()) return;
+  const where = { conversation: cid, bot: event.botId, channel: event.channel, event: event.id };
+  if (event.kind === 'message' || event.kind === 'call.input') {
+    logger.debug('message in', { ...where, text: result.carriedSecret ? SECRET_TEXT : event.text });
+  }
+  const replies = [
+    ...result.output.replies.map((reply) => (reply.secret ? SECRET_TEXT : reply.text)),
+    ...(result.output.texts ?? []).map(() => SECRET_TEXT),
+  ];
+  if (replies.length > 0) logger.debug('replies out', { ...where, text: replies });
 }
 
 /** What the user sent and what the bot answered, for the user's history; a secret-bearing message is kept as `[redacted]`. */
@@ -227,9 +246,23 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
 export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): Worker<KickData> {
   const { store, queues, logger, metrics } = opts;
 
-  async function deadLetter(cid: string, raw: string, event: InboundEvent | undefined, reason: string) {
-    const log = logger.child({ conversation: cid, bot: event?.botId, channel: event?.channel });
-    log.error('turn dead-lettered', { event: event?.id, reason });
+  async function deadLetter(
+    cid: string,
+    raw: string,
+    event: InboundEvent | undefined,
+    reason: string,
+    state?: DialogState | null,
+  ) {
+    metrics.deadLetters.inc({ bot: event?.botId ?? 'unknown', channel: event?.channel ?? 'unknown' });
+    logger.error('turn dead-lettered', {
+      conversation: cid,
+      bot: event?.botId,
+      channel: event?.channel,
+      flow: state?.flow,
+      step: state?.step,
+      event: event?.id,
+      reason,
+    });
     await store.deadLetter({
       cid,
       eventId: event?.id ?? 'unknown',
@@ -294,7 +327,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
           await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
           throw new DelayedError();
         }
-        const dropped = await deadLetter(cid, raw, event, reason);
+        const dropped = await deadLetter(cid, raw, event, reason, state);
         raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
         continue;
       }
@@ -320,6 +353,19 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         waiting: turn.state?.pending?.kind,
         ended: turn.state === null,
       });
+      if (turn.optOut !== undefined && turn.optOut !== optedOut) {
+        const change = turn.optOut ? 'out' : 'in';
+        metrics.optOuts.inc({ bot: event.botId, channel: event.channel, change });
+        const fields = {
+          conversation: cid,
+          bot: event.botId,
+          channel: event.channel,
+          flow: state?.flow,
+          step: state?.step,
+        };
+        if (turn.optOut) logger.warn('user opted out', { ...fields, reason: 'opt-out keyword' });
+        else logger.info('user opted in', fields);
+      }
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
       if (turn.replies.length) await queues.kickSend(cid);
       await turn.afterCommit?.();

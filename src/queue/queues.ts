@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type { Connection } from '../store/connections.js';
 import { createHash } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
+import type { QueueSnapshot } from '../metrics.js';
 
 export const CONVERSATION_QUEUE = 'conversations';
 export const SEND_QUEUE = 'replies';
@@ -65,13 +66,32 @@ export class Queues {
     );
   }
 
-  /** Jobs waiting or running, per queue kind (for /metrics). */
-  async depth(): Promise<{ conversations: number; sends: number }> {
+  /**
+   * Jobs waiting or running per queue kind, and how long the oldest job no worker has started yet has
+   * waited (for /metrics; `now` in ms). Delayed jobs (a retry's backoff) wait on purpose and are not counted.
+   */
+  async depth(now: number = Date.now()): Promise<QueueSnapshot> {
     const count = async (queues: Queue[]) =>
       (
         await Promise.all(queues.map((q) => q.getJobCounts('wait', 'active', 'delayed', 'prioritized')))
       ).reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
-    return { conversations: await count(this.conversations), sends: await count(this.sends) };
+    const oldest = async (queues: Queue[]) => {
+      // The wait list is pushed on the left and taken from the right: the first in ascending order is the oldest.
+      const heads = await Promise.all(queues.map((q) => q.getJobs(['wait'], 0, 0, true)));
+      const since = Math.min(...heads.flat().map((job) => job.timestamp));
+      return Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0;
+    };
+    const [conversations, sends, oldestConversation, oldestSend] = await Promise.all([
+      count(this.conversations),
+      count(this.sends),
+      oldest(this.conversations),
+      oldest(this.sends),
+    ]);
+    return {
+      conversations,
+      sends,
+      oldestWaitingSeconds: { conversations: oldestConversation, sends: oldestSend },
+    };
   }
 
   async close(): Promise<void> {

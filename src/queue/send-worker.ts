@@ -44,13 +44,16 @@ export interface SendWorkerOptions {
 export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker<KickData> {
   const { store, logger, metrics } = opts;
 
-  async function fail(item: OutboxItem, reason: string, code?: number) {
+  /** Counted by the provider's error code, else the HTTP status it answered (none when it never answered). */
+  async function fail(item: OutboxItem, reason: string, code?: number, status?: number) {
     metrics.outbound.inc({ channel: item.channel, status: 'failed' });
+    metrics.sendErrors.inc({ channel: item.channel, error_code: String(code ?? status ?? 'none') });
     logger.warn('reply not delivered', {
       conversation: item.cid,
       bot: item.botId,
       channel: item.channel,
       reply: item.id,
+      ...(code !== undefined ? { errorCode: code } : {}),
       reason,
     });
     await opts.onFailure({ item, reason, ...(code !== undefined ? { code } : {}) });
@@ -100,7 +103,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
               }
               await fail(item, `gave up after ${attempts} attempts: ${error.message}`, error.status);
             } else if (error instanceof SendRejectedError) {
-              await fail(item, error.message, error.code);
+              await fail(item, error.message, error.code, error.status);
             } else {
               throw error;
             }

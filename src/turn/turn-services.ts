@@ -7,7 +7,7 @@ import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserV
 import type { Clock } from '../core/ports/clock.js';
 import type { Templates } from '../core/templates.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { statusClass, type Metrics } from '../metrics.js';
 import type { OutboundClient } from '../net/outbound.js';
 import { signInServices, type SignInDeps } from './sign-in-services.js';
 import type { TakenTokens } from '../store/token-store.js';
@@ -89,6 +89,8 @@ export interface TurnScope {
   workspaceId: string;
   workspace: WorkspaceConfig;
   event: InboundEvent;
+  /** The dialog state the turn starts from, named in its log lines (the engine moves a copy). */
+  state?: { flow: string; step: number } | null;
 }
 
 export interface TurnServiceDeps {
@@ -143,16 +145,51 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     channel: scope.event.channel,
     componentType,
   });
-  const accountLocked = (name: string, type: AuthComponent['type'], seconds: number) => {
+  const turnAt = () => ({ flow: scope.state?.flow, step: scope.state?.step });
+  /** A lockout this turn started: told once, with its end, whichever limit tripped. */
+  const lockoutStarted = async (
+    name: string,
+    type: AuthComponent['type'],
+    limit: string,
+    seconds: number,
+  ) => {
+    deps.metrics.lockouts.inc({ bot: scope.botId, component: name, limit });
+    deps.logger.warn('lockout started', {
+      ...where(type),
+      ...turnAt(),
+      component: name,
+      userId: (await services.user()).id,
+      limit,
+      seconds,
+      until: new Date(clock.now() + seconds * 1000).toISOString(),
+    });
+  };
+  const accountLocked = async (name: string, type: AuthComponent['type'], seconds: number) => {
     services.emit('user.locked', { component: name, seconds, limit: 'account' });
     deps.logger.warn('auth account locked after failures from any identity', {
       ...where(type),
       component: name,
       seconds,
     });
+    await lockoutStarted(name, type, 'account', seconds);
   };
   const services: TurnServices = {
     http,
+    requestOutcome: (outcome) => {
+      deps.metrics.apiRequests.inc({ bot: scope.botId, status_class: statusClass(outcome) });
+      const fields = {
+        conversation: scope.cid,
+        bot: scope.botId,
+        channel: scope.event.channel,
+        flow: outcome.flow,
+        step: outcome.step,
+        host: outcome.host,
+        ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+        reason: outcome.reason,
+      };
+      if (outcome.reason === 'ok') deps.logger.debug('protected API answered', fields);
+      else deps.logger.warn('protected API failed', fields);
+    },
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
     markVerified: async (userId, component) => {
       if (!identity) return missingIdentity();
@@ -251,36 +288,55 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       await revokeAtProvidersOf(taken);
     },
     lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
-    recordFailure: (component, name) =>
-      identity ? identity.recordFailure(component, name) : Promise.resolve(0),
+    recordFailure: async (component, name) => {
+      const seconds = identity ? await identity.recordFailure(component, name) : 0;
+      // recordFailure reports the lockout once, from the failure that started it.
+      if (seconds > 0) await lockoutStarted(name, (component as AuthComponent).type, 'identity', seconds);
+      return seconds;
+    },
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
     recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),
     authenticate: async (component, values, name) => {
       const account = identity ? await identity.accountTry(name, component, values) : undefined;
+      // Who tried: the conversation's user (for a success, the user the auth service named).
+      const tried = async (result: string, userId?: string) => ({
+        ...where(component.type),
+        ...turnAt(),
+        component: name,
+        userId: userId ?? (await services.user()).id,
+        result,
+      });
       if (account && account.lockedSeconds > 0) {
-        deps.metrics.auth.inc({ component_type: component.type, result: 'locked' });
-        if (account.newly) accountLocked(name, component.type, account.lockedSeconds);
-        deps.logger.info('auth refused: the typed account is locked', where(component.type));
+        deps.metrics.auth.inc({ component: name, component_type: component.type, result: 'locked' });
+        if (account.newly) await accountLocked(name, component.type, account.lockedSeconds);
+        deps.logger.warn('auth refused: the typed account is locked', {
+          ...(await tried('locked')),
+          seconds: account.lockedSeconds,
+        });
         return { result: 'locked', seconds: account.lockedSeconds };
       }
       const outcome: AuthOutcome = await authenticate(name, component, values, {
         http,
         templates: deps.templates,
       });
-      deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
+      deps.metrics.auth.inc({ component: name, component_type: component.type, result: outcome.result });
       if (outcome.result === 'unavailable') {
-        deps.logger.warn('auth service unavailable', { ...where(component.type), reason: outcome.reason });
+        deps.logger.warn('auth service unavailable', {
+          ...(await tried(outcome.result)),
+          reason: outcome.reason,
+        });
         await account?.release();
         return outcome;
       }
-      deps.logger.info('auth result', { ...where(component.type), result: outcome.result });
       if (outcome.result === 'success') {
+        deps.logger.info('auth result', await tried(outcome.result, outcome.userId));
         await account?.clear();
         return outcome;
       }
+      deps.logger.warn('auth result', { ...(await tried(outcome.result)), reason: 'wrong credentials' });
       const after = await account?.failed();
       if (!after || after.lockedSeconds === 0) return outcome;
-      if (after.newly) accountLocked(name, component.type, after.lockedSeconds);
+      if (after.newly) await accountLocked(name, component.type, after.lockedSeconds);
       return { result: 'wrong_credentials', accountLockedSeconds: after.lockedSeconds };
     },
     report: (problem) =>

@@ -68,7 +68,11 @@ describe('account lockout', () => {
     expect(lockKey).not.toContain('1001');
     expect(await h.redis.pttl(lockKey)).toBeGreaterThan(890_000);
     expect(
-      await h.metric('switchboard_auth_results_total', { component_type: 'verify', result: 'locked' }),
+      await h.metric('switchboard_auth_results_total', {
+        component: 'member-pin',
+        component_type: 'verify',
+        result: 'locked',
+      }),
     ).toBe(1);
 
     // Another account is not affected: the same fourth number passes with member 2002.

@@ -66,10 +66,15 @@ describe('a registered auth method', () => {
     expect(await tokenKeys(h)).toEqual([tokenKey(h, { workspace: 'test', userId: 'door:alice' }, 'door')]);
     expect(await c.send('who am I')).toEqual(['You are verified as alice.']);
     expect(
-      await h.metric('switchboard_auth_results_total', { component_type: 'fixed-code', result: 'success' }),
+      await h.metric('switchboard_auth_results_total', {
+        component: 'door',
+        component_type: 'fixed-code',
+        result: 'success',
+      }),
     ).toBe(1);
     expect(
       await h.metric('switchboard_auth_results_total', {
+        component: 'door',
         component_type: 'fixed-code',
         result: 'wrong_credentials',
       }),

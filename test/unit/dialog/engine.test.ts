@@ -371,6 +371,10 @@ flows:
     );
     expect(replies).toEqual(['Got [two].']);
     expect(c.services.calls).toHaveLength(4);
+    // Told once, after the retries: the step's place, the host, the last status.
+    expect(c.services.requestOutcomes).toEqual([
+      { flow: 'main', step: 1, host: 'api.example', status: 200, reason: 'ok' },
+    ]);
     expect(pauses).toEqual([200, 400, 600]); // through the clock port, longer each time
     expect(c.services.calls[0]).toEqual({
       method: 'GET',
@@ -389,6 +393,9 @@ flows:
     expect(replies).toEqual([UNAVAILABLE]);
     expect(c.services.calls).toHaveLength(2);
     expect(c.state).toBeNull();
+    expect(c.services.requestOutcomes).toEqual([
+      { flow: 'main', step: 1, host: 'api.example', status: 503, reason: 'status' },
+    ]);
   });
 
   it('POST is sent once, whatever the answer; the body is built as data with its timeout', async () => {
@@ -409,6 +416,10 @@ flows:
     );
     expect(replies).toEqual(['Rescued.']);
     expect(c.services.calls).toHaveLength(1);
+    // Where the request was, not the onError flow it jumped to.
+    expect(c.services.requestOutcomes).toEqual([
+      { flow: 'main', step: 1, host: 'api.example', status: 404, reason: 'status' },
+    ]);
   });
 
   it('a refused call is not retried and is reported to the operator', async () => {
@@ -417,6 +428,9 @@ flows:
     ]);
     expect(replies).toEqual([UNAVAILABLE]);
     expect(c.services.calls).toHaveLength(1);
+    expect(c.services.requestOutcomes).toEqual([
+      { flow: 'main', step: 1, host: 'api.example', reason: 'refused' },
+    ]);
     expect(c.services.reports).toEqual([
       'request refused: outbound call to api.example refused: loopback address (not listed in allowHosts)',
     ]);

@@ -70,20 +70,29 @@ export const request = defineStep({
       token = turn.tokens.get(options.auth);
     }
     let response;
+    // Where the step is now: a jump (onError) or a new sign-in moves the state on before the outcome is told.
+    const at = { flow: turn.state.flow, step: turn.state.step };
+    let host = '';
     // A refused token is refreshed once per run of the step and the same request sent again; a second
     // refusal asks the user (no loop).
     for (let refreshed = false; ; refreshed = true) {
       const context = await turn.context(token);
       try {
-        response = await send(turn, options, context);
+        response = await send(turn, options, context, (url) => (host = hostOf(url)));
       } catch (error) {
         // A value the user typed can make a URL template unusable (a ".." segment): refuse it like a bad host.
         const refused = (error instanceof RemoteApiError && error.refused) || error instanceof TemplateError;
         if (!refused && !(error instanceof RemoteApiError)) throw error;
         if (refused) turn.services.report(`request refused: ${error instanceof Error ? error.message : ''}`);
+        turn.services.requestOutcome({
+          ...at,
+          host: host || (error instanceof RemoteApiError ? error.host : ''),
+          reason: refused ? 'refused' : (error as RemoteApiError).reason,
+        });
         return failed(turn, options);
       }
       if (!(response.status === 401 || response.status === 403) || !options.auth) break;
+      turn.services.requestOutcome({ ...at, host, status: response.status, reason: 'status' });
       const renewed = refreshed ? undefined : await turn.services.refreshToken(options.auth, { force: true });
       if (renewed?.result === 'refreshed') {
         token = renewed.token;
@@ -105,7 +114,9 @@ export const request = defineStep({
       turn.tokens.delete(options.auth);
       return startCredentials(turn, options.auth);
     }
-    if (response.status < 200 || response.status >= 300) return failed(turn, options);
+    const ok = response.status >= 200 && response.status < 300;
+    turn.services.requestOutcome({ ...at, host, status: response.status, reason: ok ? 'ok' : 'status' });
+    if (!ok) return failed(turn, options);
     for (const [name, path] of Object.entries(options.save ?? {})) {
       turn.state.vars[name] = readAnswerPath(response.json, path) ?? '';
     }
@@ -117,6 +128,7 @@ async function send(
   turn: Turn,
   options: RequestOptions,
   context: TemplateContext,
+  built: (url: string) => void,
 ): Promise<RemoteApiResponse> {
   const { templates, clock } = turn.tools;
   const idempotent = options.method === 'GET' || options.method === 'PUT' || options.method === 'DELETE';
@@ -130,6 +142,7 @@ async function send(
     timeoutMs: options.timeout * 1000,
     ...(options.body !== undefined ? { body: templates.body(options.body, context) } : {}),
   };
+  built(call.url);
   for (let attempt = 0; ; attempt++) {
     const retriesLeft = idempotent ? options.retry - attempt : 0;
     if (attempt > 0) await clock.sleep(RETRY_PAUSE_MS * attempt); // a short pause: the user is waiting
@@ -141,6 +154,15 @@ async function send(
       if (error instanceof RemoteApiError && error.retryable && retriesLeft > 0) continue;
       throw error;
     }
+  }
+}
+
+/** The host (and port) of a URL, never its path, query or credentials; '' when it is not a URL. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
   }
 }
 

@@ -10,6 +10,7 @@ import type {
   RefreshResult,
   RemoteApiRequest,
   RemoteApiResponse,
+  RequestOutcome,
   UserView,
 } from '../../../../src/core/ports.js';
 import { Templates } from '../../../../src/core/templates.js';
@@ -44,6 +45,8 @@ export class FakeServices {
   readonly events: { type: OperatorEventType; data?: Record<string, unknown> }[] = [];
   readonly profiles: { name?: string; email?: string }[] = [];
   readonly reports: string[] = [];
+  /** Every run of a request step, as the services were told of it. */
+  readonly requestOutcomes: RequestOutcome[] = [];
   readonly answers: Answer[] = [];
   /** Link codes the operator issued: code → user id and expiry. */
   readonly linkCodes = new Map<string, { userId: string; expiresAt: number }>();
@@ -282,6 +285,7 @@ export class FakeServices {
     },
     emit: (type, data) => void this.events.push({ type, ...(data ? { data: flat(data) } : {}) }),
     report: (problem) => void this.reports.push(problem),
+    requestOutcome: (outcome) => void this.requestOutcomes.push(outcome),
   };
 }
 
