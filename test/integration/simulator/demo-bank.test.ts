@@ -9,6 +9,7 @@ import { startDemoServices, type DemoServices } from '../../../src/main/demo.js'
 import { SIGN_IN_TEXT } from '../../../src/http/sign-in-pages.js';
 import { freePort, startHarness, type Harness } from '../../support/harness.js';
 import { REPO_ROOT } from '../../support/processes.js';
+import { scanRedis } from '../../support/secret-scan.js';
 import { TEXT as SIGN_IN } from '../sign-in/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -208,6 +209,8 @@ describe('the user panel shows where the conversation stands', () => {
       await stateIs('locked-out');
       expect(await states()).toContain('Locked out of bank-login: 15 minutes left.');
       expect(await chat.content()).not.toContain('not-the-password');
+      // Nor in Redis: the simulator kept the answers in the thread without their text.
+      expect((await scanRedis(h.redis, h.prefix, ['not-the-password'])).findings).toEqual([]);
       expect(await chat.locator('#thread .bubble.me.secret').count()).toBe(3);
       await chat.screenshot({ path: '/tmp/simulator-locked-out.png' });
       expect(problems).toEqual([]);
