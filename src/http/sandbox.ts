@@ -12,6 +12,11 @@ export interface SandboxRouterOptions {
 export const OUTBOX_MAX_WAIT_MS = 25_000;
 const OUTBOX_POLL_MS = 100;
 
+/** A message the simulator kept for the user's side of the thread, not a reply. */
+function inbound(message: object): boolean {
+  return (message as { direction?: unknown }).direction === 'in';
+}
+
 function wholeNumber(raw: unknown, max: number): number | undefined | 'invalid' {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return 'invalid';
@@ -28,10 +33,13 @@ export function sandboxRouter(
 
   /**
    * The whole outbox of an address, or with `after=N` what came after the first N messages; with
-   * `waitMs` as well, waits (long-poll) until something new arrives or the time is up.
+   * `waitMs` as well, waits (long-poll) until something new arrives or the time is up. Only the replies
+   * (what `switchboard chat` reads); with `thread=1`, the simulated user's own messages too, in order
+   * (`direction: 'in'`, kept by the simulator), and `after` counts both.
    */
   router.get('/sandbox/outbox', async (req, res) => {
     const to = req.query.to;
+    const thread = req.query.thread;
     const after = wholeNumber(req.query.after, Number.MAX_SAFE_INTEGER);
     const waitMs = wholeNumber(req.query.waitMs, OUTBOX_MAX_WAIT_MS);
     if (typeof to !== 'string' || to.length === 0 || to.length > 64) {
@@ -50,14 +58,23 @@ export function sandboxRouter(
         },
       });
     }
-    let messages = (await recorder.list(to)).slice(after ?? 0);
+    if (thread !== undefined && thread !== '1' && thread !== '0') {
+      return void res.status(400).json({
+        error: { code: 'invalid_request', message: 'thread must be 1 (replies and sent messages) or 0.' },
+      });
+    }
+    const read = async () => {
+      const all = await recorder.list(to);
+      return thread === '1' ? all : all.filter((m) => !inbound(m));
+    };
+    let messages = (await read()).slice(after ?? 0);
     if (messages.length === 0 && waitMs) {
       let gone = false;
       res.on('close', () => (gone = true));
       const deadline = Date.now() + waitMs;
       while (messages.length === 0 && !gone && !draining() && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, OUTBOX_POLL_MS));
-        messages = (await recorder.list(to)).slice(after ?? 0);
+        messages = (await read()).slice(after ?? 0);
       }
       if (gone) return;
     }

@@ -1,6 +1,7 @@
 // `switchboard chat`: a terminal conversation with a running gateway, sending signed webhooks as Twilio would.
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { signedFormHeaders } from '../../channels/index.js';
 import { isE164 } from '../core/phone-number.js';
@@ -38,17 +39,64 @@ async function outbox(opts: ChatOptions, address: string): Promise<{ body: strin
   return (await res.json()) as { body: string }[];
 }
 
+/** Whether the gateway's conversation (of this call, on voice) waits for a secret answer; false when it cannot tell. */
+async function awaitsSecret(opts: ChatOptions, identity: string, callSid?: string): Promise<boolean> {
+  const query = new URLSearchParams({ bot: opts.bot, address: identity, ...(callSid ? { callSid } : {}) });
+  const res = await fetch(`${opts.url}/sandbox/user?${query.toString()}`).catch(() => undefined);
+  if (!res?.ok) return false;
+  const user = (await res.json().catch(() => ({}))) as { conversation?: { awaitingSecret?: unknown } };
+  return user.conversation?.awaitingSecret === true;
+}
+
+/**
+ * The terminal as readline writes to it: muted while a secret answer is typed, so that readline's echo of
+ * the keys (and of its line editing) never reaches the screen, the way Node's readline docs suggest.
+ */
+class MutableOutput extends Writable {
+  muted = false;
+  constructor(private readonly target: NodeJS.WriteStream) {
+    super();
+    target.on('resize', () => this.emit('resize'));
+  }
+  get columns(): number {
+    return this.target.columns;
+  }
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, done: (error?: Error | null) => void) {
+    if (!this.muted) this.target.write(chunk, encoding);
+    done();
+  }
+}
+
 /** Reads the user's lines one at a time; works for a terminal and for piped input alike. */
 class LineReader {
   private readonly lines: AsyncIterator<string>;
-  constructor(private readonly rl: ReturnType<typeof createInterface>) {
+  constructor(
+    private readonly rl: ReturnType<typeof createInterface>,
+    private readonly output: MutableOutput,
+  ) {
     this.lines = rl[Symbol.asyncIterator]();
   }
-  async next(prompt: string): Promise<string | undefined> {
-    if (process.stdin.isTTY) process.stdout.write(prompt);
-    const line = await this.lines.next();
+  /** A secret line is read with the echo off and its prompt says "(hidden)"; it is shown nowhere. */
+  async next(prompt: string, secret = false): Promise<string | undefined> {
+    const shown = secret ? `${prompt.replace(/> $/, '')} (hidden)> ` : prompt;
+    const tty = process.stdin.isTTY;
+    if (tty) {
+      // Written as it is (rl.prompt() would first clear the line with escape codes); readline still knows
+      // it, to redraw the line after a backspace.
+      this.rl.setPrompt(shown);
+      process.stdout.write(shown);
+      this.output.muted = secret;
+    }
+    let line: IteratorResult<string>;
+    try {
+      line = await this.lines.next();
+    } finally {
+      this.output.muted = false;
+    }
     if (line.done) return undefined;
-    if (!process.stdin.isTTY) process.stdout.write(`${prompt}${line.value}\n`);
+    // readline's own newline after the answer was muted with the answer.
+    if (tty && secret) process.stdout.write('\n');
+    if (!tty) process.stdout.write(`${shown}${secret ? '' : line.value}\n`);
     return line.value;
   }
 }
@@ -59,7 +107,7 @@ async function messagingChat(opts: ChatOptions, reader: LineReader) {
   let seen = (await outbox(opts, address)).length;
   process.stdout.write(`Chatting with ${opts.bot} on ${opts.channel} as ${opts.from}. Ctrl-D to quit.\n`);
   for (;;) {
-    const line = await reader.next('you> ');
+    const line = await reader.next('you> ', await awaitsSecret(opts, `${opts.channel}:${opts.from}`));
     if (line === undefined) return;
     const params: Record<string, string> = {
       MessageSid: sid('SM'),
@@ -131,7 +179,8 @@ async function voiceChat(opts: ChatOptions, reader: LineReader) {
     Direction: 'inbound',
   };
   process.stdout.write(
-    `Calling ${opts.bot} as ${opts.from}. Type digits and Enter to press keys; empty Enter is silence.\n`,
+    `Calling ${opts.bot} as ${opts.from}. Type digits and Enter to press keys, "quoted words" to speak; ` +
+      'empty Enter is silence.\n',
   );
   let res = await post(opts, '/webhooks/voice', { ...base, CallStatus: 'ringing' });
   for (;;) {
@@ -148,14 +197,20 @@ async function voiceChat(opts: ChatOptions, reader: LineReader) {
       continue;
     }
     if (step.gather) {
-      const keys = await reader.next('keys> ');
+      const keys = await reader.next('keys> ', await awaitsSecret(opts, `voice:${opts.from}`, callSid));
       if (keys === undefined) break;
+      // A quoted line is speech, as Twilio's speech recognition reports it; anything else is keys.
+      const speech = /^\s*"(.*)"\s*$/.exec(keys)?.[1]?.trim();
       res = await post(opts, path(step.gather.action), {
         ...base,
         CallStatus: 'in-progress',
-        // Twilio leaves the finishing key out of Digits and reports it apart.
-        Digits: keys.replace(/#$/, '').replace(/[^0-9*#]/g, ''),
-        FinishedOnKey: keys.endsWith('#') ? '#' : '',
+        ...(speech !== undefined
+          ? { SpeechResult: speech, Confidence: '0.92' }
+          : {
+              // Twilio leaves the finishing key out of Digits and reports it apart.
+              Digits: keys.replace(/#$/, '').replace(/[^0-9*#]/g, ''),
+              FinishedOnKey: keys.endsWith('#') ? '#' : '',
+            }),
       });
       continue;
     }
@@ -228,9 +283,21 @@ export async function runChat(args: string[]): Promise<number> {
     accountSid: values['account-sid'],
     authToken: values['auth-token'],
   };
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const output = new MutableOutput(process.stdout);
+  // No history: the up arrow must not bring back a secret answer.
+  const rl = createInterface({ input: process.stdin, output, terminal: process.stdin.isTTY, historySize: 0 });
+  // Ctrl-C: readline sees it in raw mode (a pipe gets the signal); either way the terminal is given back
+  // (close leaves raw mode), the shell's prompt starts on a line of its own, and the exit says interrupted.
+  const interrupted = () => {
+    output.muted = false;
+    rl.close();
+    process.stdout.write('\n');
+    process.exit(130);
+  };
+  rl.on('SIGINT', interrupted);
+  process.once('SIGINT', interrupted);
   try {
-    const reader = new LineReader(rl);
+    const reader = new LineReader(rl, output);
     if (channel === 'voice') await voiceChat(opts, reader);
     else await messagingChat(opts, reader);
   } finally {

@@ -19,6 +19,7 @@ import { TurnWaiter } from '../queue/turn-waiter.js';
 import { workspaceRevocation } from '../turn/provider-revocation.js';
 import { connect, durability, readyWithin } from '../store/open.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
+import { SandboxOutbox } from '../store/sandbox-outbox.js';
 import { abandon, type Running } from './shutdown.js';
 import type { Stores } from './stores.js';
 
@@ -100,8 +101,16 @@ export async function startWeb(deps: {
   const recorder: SandboxRecorder | undefined = deps.stores.recorder;
   if (recorder) {
     routers.push(sandboxRouter(recorder, directory, { draining }));
-    const users = sandboxUserLookup({ directory, identities: identity.identity, tokens: identity.tokens });
-    routers.push(simulatorRouter({ directory, logger, users }));
+    const users = sandboxUserLookup({
+      directory,
+      identities: identity.identity,
+      tokens: identity.tokens,
+      conversations: store,
+      conversationIds: deps.stores.keys,
+      lockouts: identity.lockout,
+    });
+    const thread = new SandboxOutbox(connection, deps.stores.keys);
+    routers.push(simulatorRouter({ directory, logger, users, thread }));
   }
   const ready = readiness({
     ping: () => connection.ping(),

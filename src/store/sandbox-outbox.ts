@@ -1,4 +1,5 @@
-// Sandbox mode: the replies the recording sender kept instead of sending, per address, in Redis.
+// Sandbox mode: per address, the replies the recording sender kept instead of sending and the simulated
+// user's own messages (kept by the simulator), in order, in Redis.
 import type { Connection } from './connections.js';
 import type { Keys } from './keys.js';
 

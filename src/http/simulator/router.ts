@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { identityOf, type Channel } from '../../core/events.js';
 import { isE164, phoneNumberSchema } from '../../core/phone-number.js';
 import type { Tier } from '../../core/ports/users.js';
+import { awaitsSecret, type DialogState } from '../../core/dialog.js';
 import type { Logger } from '../../log.js';
 import type { Directory } from '../../config/directory.js';
 
@@ -25,6 +26,23 @@ export interface SandboxUserView {
    * and, when there is a refresh token, its expiry (ms since the epoch).
    */
   tokens: { component: string; expiresAt: number; refreshExpiresAt?: number }[];
+  /** Where the conversation stands; absent when the lookup has no conversation or lockout store. */
+  conversation?: SandboxConversationView;
+}
+
+/**
+ * Where a conversation stands, as the simulator shows it: states only, never a variable of the dialog or
+ * anything the user typed.
+ */
+export interface SandboxConversationView {
+  /** The user replied STOP: nothing is sent until START. */
+  optedOut: boolean;
+  /** The bot's auth components this identity is locked out of, with the end of each lockout (ms). */
+  lockouts: { component: string; until: number }[];
+  /** A sign-in link is out for this component (until it expires, ms), or it was used and a code is awaited. */
+  signingIn?: { component: string; linkExpiresAt: number; awaitingCode: boolean };
+  /** The next answer is a secret (a password, a PIN, a code): the page and `switchboard chat` hide it. */
+  awaitingSecret: boolean;
 }
 
 /**
@@ -32,10 +50,19 @@ export interface SandboxUserView {
  * `sandboxUserLookup` over the identity store and the token store.
  */
 export interface SandboxUserLookup {
-  describe(botId: string, identity: string): Promise<SandboxUserView>;
+  describe(botId: string, identity: string, callSid?: string): Promise<SandboxUserView>;
+  /** Only where the conversation stands (of one call, given its CallSid); undefined without the stores. */
+  conversation?(
+    botId: string,
+    identity: string,
+    callSid?: string,
+  ): Promise<SandboxConversationView | undefined>;
 }
 
-/** The parts of `IdentityStore` and `TokenStore` that `sandboxUserLookup` reads. */
+/**
+ * The parts of `IdentityStore`, `TokenStore`, `ConversationStore`, `Keys` and `Lockout` that
+ * `sandboxUserLookup` reads (the conversation's three are optional: without them there is no state).
+ */
 export interface SandboxUserSources {
   directory: () => Directory;
   identities: {
@@ -52,12 +79,71 @@ export interface SandboxUserSources {
       externalId?: string;
     }): Promise<{ component: string; expiresAt: number; refreshExpiresAt?: number }[]>;
   };
+  conversations?: {
+    head(cid: string): Promise<{ state: DialogState | null; optedOut: boolean }>;
+    state(cid: string): Promise<DialogState | null>;
+  };
+  /** `Keys`: the ids the conversation store files a conversation (and a call) under. */
+  conversationIds?: {
+    conversationId(botId: string, identity: string): string;
+    callConversationId(botId: string, identity: string, callSid: string): string;
+  };
+  lockouts?: {
+    isLocked(target: {
+      workspace: string;
+      identity: string;
+      component: string;
+    }): Promise<{ until: number } | undefined>;
+  };
 }
 
 /** The lookup over the real stores: the bot's workspace scopes the user, as the dialogs see it. */
 export function sandboxUserLookup(sources: SandboxUserSources): SandboxUserLookup {
+  const { conversations, conversationIds, lockouts } = sources;
+  async function conversation(
+    botId: string,
+    identity: string,
+    callSid?: string,
+  ): Promise<SandboxConversationView | undefined> {
+    const bot = sources.directory().bot(botId);
+    if (!bot) throw new Error(`no bot ${botId}`);
+    if (!conversations || !conversationIds || !lockouts) return undefined;
+    const cid = conversationIds.conversationId(botId, identity);
+    // A call's dialog is its own conversation; its opt-out is the caller's.
+    const [head, callState, locked] = await Promise.all([
+      conversations.head(cid),
+      callSid ? conversations.state(conversationIds.callConversationId(botId, identity, callSid)) : undefined,
+      Promise.all(
+        Object.keys(bot.auth).map(async (component) => {
+          const lock = await lockouts.isLocked({ workspace: bot.workspace, identity, component });
+          return lock ? { component, until: lock.until } : undefined;
+        }),
+      ),
+    ]);
+    const state = callSid ? (callState ?? null) : head.state;
+    const pending = state?.pending;
+    const signIn =
+      pending?.kind === 'signin'
+        ? (pending as { component?: unknown; linkExpiresAt?: unknown; completed?: unknown })
+        : undefined;
+    return {
+      optedOut: head.optedOut,
+      lockouts: locked.filter((l) => l !== undefined),
+      ...(signIn && typeof signIn.component === 'string'
+        ? {
+            signingIn: {
+              component: signIn.component,
+              linkExpiresAt: Number(signIn.linkExpiresAt),
+              awaitingCode: signIn.completed === true,
+            },
+          }
+        : {}),
+      awaitingSecret: awaitsSecret(bot, state),
+    };
+  }
   return {
-    async describe(botId, identity) {
+    conversation,
+    async describe(botId, identity, callSid) {
       const bot = sources.directory().bot(botId);
       if (!bot) throw new Error(`no bot ${botId}`);
       const user = await sources.identities.resolveUser({
@@ -70,7 +156,13 @@ export function sandboxUserLookup(sources: SandboxUserSources): SandboxUserLooku
         userId: user.userId,
         ...(user.externalId !== undefined ? { externalId: user.externalId } : {}),
       });
-      return { tier: user.tier, ...(user.name ? { name: user.name } : {}), tokens };
+      const state = await conversation(botId, identity, callSid);
+      return {
+        tier: user.tier,
+        ...(user.name ? { name: user.name } : {}),
+        tokens,
+        ...(state ? { conversation: state } : {}),
+      };
     },
   };
 }
@@ -86,7 +178,26 @@ export interface SimulatorDeps {
   selfUrl?: string | (() => string | undefined);
   /** What Switchboard knows about users; absent, the page says "unknown". */
   users?: SandboxUserLookup;
+  /**
+   * The sandbox outbox (`SandboxOutbox`): the user's own simulated messages are kept there beside the
+   * replies, so that the page rebuilds the thread after a reload. Needs `users` to tell a secret answer,
+   * which is kept as `secret: true` without its text.
+   */
+  thread?: { add(to: string, record: string): Promise<void> };
   logger?: Logger;
+}
+
+/** A message the simulated user sent, as the outbox keeps it (`direction: 'in'`; `GET /sandbox/outbox?thread=1`). */
+export interface SimulatedInbound {
+  sid: string;
+  direction: 'in';
+  /** The bot's number (with its `whatsapp:` prefix): which bot's thread it belongs to. */
+  to: string;
+  from: string;
+  /** Empty when `secret`. */
+  body: string;
+  secret?: true;
+  at: string;
 }
 
 /** A voice answer, read out of the gateway's TwiML for the page. */
@@ -278,6 +389,14 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     problem(res, 502, 'webhook_unreachable', `The gateway's webhook did not answer: ${reason}.`);
   }
 
+  function storeUnavailable(res: Response, bot: string, error: unknown) {
+    deps.logger?.warn('simulator could not read the conversation', {
+      bot,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    problem(res, 503, 'unavailable', 'The conversation store did not answer; try again.');
+  }
+
   /** The bot's first number on a channel, or an answer saying why there is none. */
   function numberOf(res: Response, botId: string, channel: Channel): string | undefined {
     const bot = deps.directory().bot(botId);
@@ -285,6 +404,30 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     const number = bot.numbers[channel][0];
     if (!number) return void problem(res, 422, 'no_number', `Bot "${botId}" has no ${channel} number.`);
     return number;
+  }
+
+  /**
+   * Keeps the user's message in the outbox beside the replies, before it is posted so that it comes before
+   * them. An answer to a secret prompt is kept without its text; unknown whether it is one, it is not kept.
+   */
+  async function keepInThread(
+    bot: string,
+    channel: Channel,
+    message: { sid: string; to: string; from: string; body: string },
+  ): Promise<void> {
+    if (!deps.thread || !deps.users?.conversation) return;
+    const state = await deps.users.conversation(bot, identityOf(channel, message.from));
+    if (!state) return;
+    const record: SimulatedInbound = {
+      sid: message.sid,
+      direction: 'in',
+      to: message.to,
+      from: message.from,
+      body: state.awaitingSecret ? '' : message.body,
+      ...(state.awaitingSecret ? { secret: true as const } : {}),
+      at: new Date().toISOString(),
+    };
+    await deps.thread.add(message.from, JSON.stringify(record));
   }
 
   router.post('/sandbox/simulate/:channel', json, async (req, res) => {
@@ -322,6 +465,11 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
           : {}),
       };
       let answer: WebhookAnswer;
+      try {
+        await keepInThread(bot, channel, { sid, to: prefix + number, from: prefix + from, body: text });
+      } catch (error) {
+        return storeUnavailable(res, bot, error);
+      }
       try {
         answer = await post(req, `/webhooks/${channel}`, params);
       } catch (error) {
@@ -420,7 +568,7 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
   });
 
   router.get('/sandbox/user', async (req, res) => {
-    const { bot, address } = req.query;
+    const { bot, address, callSid } = req.query;
     const match = typeof address === 'string' ? ADDRESS.exec(address) : null;
     if (typeof bot !== 'string' || !match || !isE164(match[2]!)) {
       return problem(
@@ -430,13 +578,21 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
         'Give ?bot=ID&address=whatsapp:+15551234567 (or sms:+…, voice:+…; a bare number is SMS).',
       );
     }
+    if (callSid !== undefined && !(typeof callSid === 'string' && CallSid.safeParse(callSid).success)) {
+      return problem(
+        res,
+        400,
+        'invalid_request',
+        'callSid must be a CallSid like CA followed by 32 hex digits.',
+      );
+    }
     if (!deps.directory().bot(bot)) return problem(res, 404, 'unknown_bot', `There is no bot "${bot}".`);
     const identity = identityOf((match[1] ?? 'sms') as Channel, match[2]!);
     res.set('Cache-Control', 'no-store');
     if (!deps.users) return void res.json({ available: false, identity });
     let user: SandboxUserView;
     try {
-      user = await deps.users.describe(bot, identity);
+      user = await deps.users.describe(bot, identity, typeof callSid === 'string' ? callSid : undefined);
     } catch (error) {
       deps.logger?.warn('simulator could not describe a user', {
         bot,
@@ -444,7 +600,8 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
       });
       return problem(res, 503, 'unavailable', 'The identity store did not answer; try again.');
     }
-    // Copied field by field, so nothing but a component's name and expiries can ever reach the page.
+    // Copied field by field, so nothing but names, states and expiries can ever reach the page.
+    const c = user.conversation;
     res.json({
       available: true,
       identity,
@@ -455,6 +612,24 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
         expiresAt: t.expiresAt,
         ...(t.refreshExpiresAt !== undefined ? { refreshExpiresAt: t.refreshExpiresAt } : {}),
       })),
+      ...(c
+        ? {
+            conversation: {
+              optedOut: c.optedOut,
+              lockouts: c.lockouts.map((l) => ({ component: l.component, until: l.until })),
+              ...(c.signingIn
+                ? {
+                    signingIn: {
+                      component: c.signingIn.component,
+                      linkExpiresAt: c.signingIn.linkExpiresAt,
+                      awaitingCode: c.signingIn.awaitingCode,
+                    },
+                  }
+                : {}),
+              awaitingSecret: c.awaitingSecret,
+            },
+          }
+        : {}),
     });
   });
 

@@ -9,6 +9,7 @@ import { startDemoServices, type DemoServices } from '../../../src/main/demo.js'
 import { SIGN_IN_TEXT } from '../../../src/http/sign-in-pages.js';
 import { freePort, startHarness, type Harness } from '../../support/harness.js';
 import { REPO_ROOT } from '../../support/processes.js';
+import { scanRedis } from '../../support/secret-scan.js';
 import { TEXT as SIGN_IN } from '../sign-in/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -100,6 +101,14 @@ describe('the demo bank in the simulator', () => {
 
       await chat.bringToFront();
       await botSays(SIGN_IN.typeCode);
+      const awaitingCode = chat.locator('#user-state li[data-state="signing-in"]', {
+        hasText: 'waiting for the code',
+      });
+      await awaitingCode.waitFor({ timeout: 15_000 });
+      expect(await awaitingCode.textContent()).toBe(
+        'Signing in with bank-link: signed in on the page, waiting for the code.',
+      );
+      expect(await chat.locator('#message').getAttribute('type')).toBe('password');
       await send(code);
       await botSays('Your balance is 1,234.56 USD.');
       await chat.locator('#thread .bubble.bot .text', { hasText: MENU }).nth(1).waitFor({ timeout: 15_000 });
@@ -117,7 +126,8 @@ describe('the demo bank in the simulator', () => {
         'me: 3',
         `bot: Sign in with Demo Bank (no password in the chat): ${href}`,
         `bot: ${SIGN_IN.typeCode}`,
-        `me: ${code}`,
+        // The binding code is a secret answer: hidden as it is typed and kept as dots.
+        'me: \u2022\u2022\u2022\u2022\u2022\u2022',
         `bot: ${SIGN_IN.signedIn}`,
         'bot: Your balance is 1,234.56 USD.',
         'bot: Welcome to Demo Bank.',
@@ -133,4 +143,79 @@ describe('the demo bank in the simulator', () => {
       await context.close();
     }
   });
+});
+
+describe('the user panel shows where the conversation stands', () => {
+  async function openChat(from: string) {
+    const context = await browser.newContext({ viewport: { width: 1180, height: 880 } });
+    const chat = await context.newPage();
+    const problems: string[] = [];
+    chat.on('pageerror', (error) => problems.push(error.message));
+    await chat.goto(`${publicUrl}/simulator?bot=demo-bank&channel=whatsapp&from=${encodeURIComponent(from)}`);
+    await chat.waitForSelector('body[data-ready="true"]');
+    const send = async (text: string) => {
+      await chat.fill('#message', text);
+      await chat.press('#message', 'Enter');
+    };
+    const botSays = (text: string, nth = 0) =>
+      chat.locator('#thread .bubble.bot .text', { hasText: text }).nth(nth).waitFor({ timeout: 15_000 });
+    const states = async () => chat.locator('#user-state li').allTextContents();
+    const stateIs = (kind: string) =>
+      chat.locator(`#user-state li[data-state="${kind}"]`).waitFor({ timeout: 15_000 });
+    return { context, chat, problems, send, botSays, states, stateIs };
+  }
+
+  it('signing in after asking for a link, opted out after STOP and back after START', async () => {
+    const { context, problems, send, botSays, states, stateIs } = await openChat('+15551234570');
+    try {
+      await send('hi');
+      await botSays(MENU);
+      await send('3');
+      await botSays('Sign in with Demo Bank (no password in the chat): ');
+      await stateIs('signing-in');
+      const [line] = await states();
+      expect(line).toMatch(/^Signing in with bank-link: the link expires in (9|10) min · .+\.$/);
+
+      await send('STOP');
+      await stateIs('opted-out');
+      expect(await states()).toContain('Opted out: nothing is sent until you reply START.');
+      await send('START');
+      await expect
+        .poll(async () => (await states()).some((s) => s.startsWith('Opted out')), { timeout: 15_000 })
+        .toBe(false);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('locked out of the login, with the minutes left, after three wrong passwords', async () => {
+    const { context, chat, problems, send, botSays, states, stateIs } = await openChat('+15551234571');
+    try {
+      await send('hi');
+      await botSays(MENU);
+      await send('1');
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await botSays('What is your username?', attempt);
+        await send('bob');
+        await botSays('What is your password?', attempt);
+        // A password prompt: the composer hides it, and the thread keeps it as dots.
+        await stateIs('awaiting-secret');
+        expect(await chat.locator('#message').getAttribute('type')).toBe('password');
+        await send('not-the-password');
+        if (attempt < 2) await botSays("Sorry, those details didn't match. Let's try again.", attempt);
+      }
+      await botSays('Too many failed attempts. Please try again in 15 minutes.');
+      await stateIs('locked-out');
+      expect(await states()).toContain('Locked out of bank-login: 15 minutes left.');
+      expect(await chat.content()).not.toContain('not-the-password');
+      // Nor in Redis: the simulator kept the answers in the thread without their text.
+      expect((await scanRedis(h.redis, h.prefix, ['not-the-password'])).findings).toEqual([]);
+      expect(await chat.locator('#thread .bubble.me.secret').count()).toBe(3);
+      await chat.screenshot({ path: '/tmp/simulator-locked-out.png' });
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

@@ -208,6 +208,93 @@ describe('sandbox simulator', () => {
     await page.close();
   }, 60_000);
 
+  it('keeps the thread across a reload, from the outbox: the secret answer as dots, nowhere in clear', async () => {
+    // The gateway's own simulator: its user lookup reads the conversation store, its thread the outbox.
+    const url = `${h.main!.url!}/simulator?bot=sim-bank&channel=whatsapp&from=%2B15551230010`;
+    const page = await open(url);
+    const send = async (text: string) => {
+      await page.fill('#message', text);
+      await page.press('#message', 'Enter');
+    };
+    const botSays = (text: string) =>
+      page.locator('#thread .bubble.bot .text', { hasText: text }).waitFor({ timeout: 15_000 });
+    await send('hi');
+    await botSays('Reply 1 for your balance');
+    await send('1');
+    await botSays('Enter your four digit PIN.');
+    // Waiting for a secret: the panel says so and the composer hides what is typed.
+    const waiting = page.locator('#user-state li[data-state="awaiting-secret"]');
+    await waiting.waitFor({ timeout: 10_000 });
+    expect(await waiting.textContent()).toBe('Waiting for a secret answer: it is hidden.');
+    expect(await page.locator('#message').getAttribute('type')).toBe('password');
+    await send('4242');
+    await botSays('Thank you. Goodbye.');
+    const bubbles = () =>
+      page
+        .locator('#thread .bubble')
+        .evaluateAll((nodes) =>
+          nodes.map(
+            (n) => `${n.classList.contains('me') ? 'me' : 'bot'}: ${n.querySelector('.text')?.textContent}`,
+          ),
+        );
+    const thread = [
+      'me: hi',
+      'bot: Welcome to Sim Bank.',
+      'bot: Reply 1 for your balance or 2 for your last payment.',
+      'me: 1',
+      'bot: You chose option 1.',
+      'bot: Enter your four digit PIN.',
+      'me: \u2022\u2022\u2022\u2022\u2022\u2022',
+      'bot: Thank you. Goodbye.',
+    ];
+    expect(await bubbles()).toEqual(thread);
+    await expect.poll(() => page.locator('#user-state li').count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.locator('#message').getAttribute('type')).toBe('text');
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page
+      .locator('#thread .bubble')
+      .nth(thread.length - 1)
+      .waitFor({ timeout: 10_000 });
+    expect(await bubbles()).toEqual(thread);
+    expect(await page.locator('#thread .bubble.me .meta.ok').count()).toBe(3);
+    expect(await page.locator('#thread .bubble.me.secret').count()).toBe(1);
+
+    // The outbox: only the replies by default (what `switchboard chat` reads), both sides with thread=1.
+    const outbox = (query: string) =>
+      fetch(`${h.main!.url!}/sandbox/outbox?to=${encodeURIComponent('whatsapp:+15551230010')}${query}`).then(
+        (r) => r.json() as Promise<{ body: string; direction?: string; secret?: boolean; to: string }[]>,
+      );
+    expect((await outbox('')).map((m) => m.body)).toEqual(
+      thread.filter((b) => b.startsWith('bot: ')).map((b) => b.slice(5)),
+    );
+    const both = await outbox('&thread=1');
+    expect(both.map((m) => (m.direction === 'in' ? `me: ${m.secret ? '(secret)' : m.body}` : 'bot'))).toEqual(
+      thread.map((b) => (b.startsWith('me: \u2022') ? 'me: (secret)' : b.startsWith('me: ') ? b : 'bot')),
+    );
+    expect(both[0]).toMatchObject({
+      direction: 'in',
+      to: 'whatsapp:+14155238886',
+      from: 'whatsapp:+15551230010',
+    });
+    const kept = await h.redis.lrange(h.keys.sandboxOutbox('whatsapp:+15551230010'), 0, -1);
+    expect(kept.join('\n')).not.toContain('4242');
+    expect((await fetch(`${h.main!.url!}/sandbox/outbox?to=%2B1555&thread=yes`)).status).toBe(400);
+
+    // The conversation's state as /sandbox/user tells it: states only, never a dialog variable.
+    const user = `${h.main!.url!}/sandbox/user?bot=sim-bank&address=${encodeURIComponent('whatsapp:+15551230010')}`;
+    expect(await json(await fetch(user))).toEqual({
+      available: true,
+      identity: 'whatsapp:+15551230010',
+      tier: 'anonymous',
+      tokens: [],
+      conversation: { optedOut: false, lockouts: [], awaitingSecret: false },
+    });
+    expect((await fetch(`${user}&callSid=CA123`)).status).toBe(400);
+    await page.close();
+  }, 60_000);
+
   it('places a call: keypad presses go to the Gather action and the next prompt is the caption', async () => {
     const page = await open(`${sim.url}/simulator?bot=sim-bank&channel=sms&from=%2B15551230002`);
     await page.click('.dock [data-channel="voice"]');

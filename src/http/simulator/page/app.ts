@@ -12,10 +12,14 @@
     numbers: Partial<Record<Channel, string[]>>;
   }
 
+  /** A reply the sandbox recorded, or (`direction: 'in'`, read with `thread=1`) a message sent from here. */
   interface OutboxMessage {
     from: string;
+    to?: string;
     body: string;
     at: string;
+    direction?: 'in';
+    secret?: boolean;
   }
 
   interface MessageAnswer {
@@ -54,7 +58,16 @@
         tier: Tier;
         name?: string;
         tokens: { component: string; expiresAt: number; refreshExpiresAt?: number }[];
+        conversation?: ConversationState;
       };
+
+  /** Where the conversation stands: states only, never a dialog variable or anything typed. */
+  interface ConversationState {
+    optedOut: boolean;
+    lockouts: { component: string; until: number }[];
+    signingIn?: { component: string; linkExpiresAt: number; awaitingCode: boolean };
+    awaitingSecret: boolean;
+  }
 
   type Entry =
     | { kind: 'system'; text: string }
@@ -65,6 +78,8 @@
         at: Date;
         status?: 'sending' | 'sent' | 'failed';
         receipt?: string;
+        /** An answer to a secret prompt: shown as dots, as it is kept. */
+        secret?: boolean;
       };
 
   interface Call {
@@ -211,7 +226,12 @@
   function renderEntry(entry: Entry): HTMLElement[] {
     if (entry.kind === 'system') return [el('li', 'system', entry.text)];
     const li = el('li', 'bubble ' + entry.who);
-    li.appendChild(textWithLinks(entry.text));
+    if (entry.secret) {
+      li.classList.add('secret');
+      const hidden = el('span', 'text', '\u2022'.repeat(6));
+      hidden.setAttribute('aria-label', 'Secret answer, hidden');
+      li.appendChild(hidden);
+    } else li.appendChild(textWithLinks(entry.text));
     const meta = el('span', 'meta');
     let stamp = timeOf(entry.at);
     if (entry.who === 'me') {
@@ -273,16 +293,23 @@
     if (MESSAGING.includes(state.channel)) renderThread();
   }
 
+  /** Whether the conversation on screen waits for a secret answer (a password, a PIN, a code). */
+  function awaitingSecret(): boolean {
+    const user = state.user;
+    return Boolean(user && user.available && user.conversation?.awaitingSecret);
+  }
+
   async function sendMessage(text: string) {
     const channel = state.channel;
     const key = threadKey(state.bot, channel);
     const entry: Entry = {
       kind: 'bubble',
       who: 'me',
-      text,
+      text: awaitingSecret() ? '' : text,
       at: new Date(),
       status: 'sending',
       receipt: 'Sending\u2026',
+      ...(awaitingSecret() ? { secret: true } : {}),
     };
     addEntry(key, entry);
     setTyping(true);
@@ -314,11 +341,42 @@
     refreshUser();
   }
 
-  /** Which thread a recorded reply belongs to: the bot whose number sent it (another bot's go to theirs). */
+  /**
+   * Which thread a recorded message belongs to: the bot whose number sent the reply, or that the user's
+   * message went to (another bot's go to theirs).
+   */
   function keyForReply(channel: Channel, message: OutboxMessage): string {
-    const from = String(message.from || '').replace(/^whatsapp:/, '');
-    const bot = state.bots.find((b) => (b.numbers[channel] || []).includes(from));
+    const side = message.direction === 'in' ? message.to : message.from;
+    const number = String(side || '').replace(/^whatsapp:/, '');
+    const bot = state.bots.find((b) => (b.numbers[channel] || []).includes(number));
     return threadKey(bot ? bot.id : state.bot, channel);
+  }
+
+  function entryOf(message: OutboxMessage): Entry {
+    if (message.direction !== 'in') {
+      return { kind: 'bubble', who: 'bot', text: String(message.body), at: new Date(message.at) };
+    }
+    return {
+      kind: 'bubble',
+      who: 'me',
+      text: message.secret ? '' : String(message.body),
+      at: new Date(message.at),
+      status: 'sent',
+      receipt: 'Delivered',
+      ...(message.secret ? { secret: true } : {}),
+    };
+  }
+
+  /**
+   * The threads of this phone on a channel, rebuilt in order from the outbox (replies and the messages
+   * sent from here, which the simulator keeps there): what a reload shows. Returns how many replies there
+   * were, where the long-poll of replies goes on from.
+   */
+  function rebuildThreads(channel: Channel, messages: OutboxMessage[]): number {
+    for (const bot of state.bots) state.threads.delete(threadKey(bot.id, channel));
+    for (const message of messages) thread(keyForReply(channel, message)).push(entryOf(message));
+    renderThread();
+    return messages.filter((m) => m.direction !== 'in').length;
   }
 
   function stopPolling() {
@@ -335,10 +393,11 @@
     state.poll = controller;
     const base = '/sandbox/outbox?to=' + encodeURIComponent(address);
     try {
-      // A phone that opens the app now sees what arrives from now on.
+      // A phone that opens the app sees the thread so far, then what arrives from now on.
       if (!state.cursors.has(address)) {
-        const all = await api<OutboxMessage[]>(base, { signal: controller.signal });
-        state.cursors.set(address, all.length);
+        const all = await api<OutboxMessage[]>(base + '&thread=1', { signal: controller.signal });
+        if (controller.signal.aborted) return;
+        state.cursors.set(address, rebuildThreads(channel, all));
       }
       while (!controller.signal.aborted) {
         const after = state.cursors.get(address) ?? 0;
@@ -348,14 +407,7 @@
         if (controller.signal.aborted) return;
         state.cursors.set(address, after + messages.length);
         if (messages.length) setTyping(false);
-        for (const message of messages) {
-          addEntry(keyForReply(channel, message), {
-            kind: 'bubble',
-            who: 'bot',
-            text: String(message.body),
-            at: new Date(message.at),
-          });
-        }
+        for (const message of messages) addEntry(keyForReply(channel, message), entryOf(message));
         if (messages.length) refreshUser();
       }
     } catch (error) {
@@ -585,9 +637,49 @@
     return what + ' in ' + span + ' \u00b7 ' + (sameDay ? timeOf(at) : at.toLocaleString());
   }
 
+  function minutesLeft(until: number): string {
+    const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60000));
+    return minutes + (minutes === 1 ? ' minute' : ' minutes') + ' left';
+  }
+
+  /** The conversation's states, one line each; the composer hides a secret answer as it is typed. */
+  function renderConversation(conversation: ConversationState | undefined) {
+    const list = $('user-state');
+    list.replaceChildren();
+    const line = (kind: string, text: string) => {
+      const li = el('li', 'state ' + kind, text);
+      li.dataset.state = kind;
+      list.appendChild(li);
+    };
+    if (conversation?.optedOut) line('opted-out', 'Opted out: nothing is sent until you reply START.');
+    for (const lock of conversation?.lockouts ?? []) {
+      line('locked-out', 'Locked out of ' + lock.component + ': ' + minutesLeft(lock.until) + '.');
+    }
+    const signIn = conversation?.signingIn;
+    if (signIn) {
+      line(
+        'signing-in',
+        signIn.awaitingCode
+          ? 'Signing in with ' + signIn.component + ': signed in on the page, waiting for the code.'
+          : 'Signing in with ' +
+              signIn.component +
+              ': the link ' +
+              describeExpiry(signIn.linkExpiresAt) +
+              '.',
+      );
+    }
+    if (conversation?.awaitingSecret) line('awaiting-secret', 'Waiting for a secret answer: it is hidden.');
+    list.hidden = list.children.length === 0;
+    const input = $('message', HTMLInputElement);
+    const secret = Boolean(conversation?.awaitingSecret);
+    input.type = secret ? 'password' : 'text';
+    input.placeholder = secret ? 'Secret answer (hidden)' : 'Message';
+  }
+
   function renderUser() {
     const user = state.user;
     $('user-identity').textContent = identity(state.channel);
+    renderConversation(user && user.available ? user.conversation : undefined);
     const tier = $('user-tier');
     const tokens = $('tokens');
     tokens.replaceChildren();
@@ -634,7 +726,8 @@
         '/sandbox/user?bot=' +
           encodeURIComponent(state.bot) +
           '&address=' +
-          encodeURIComponent(identity(state.channel)),
+          encodeURIComponent(identity(state.channel)) +
+          (state.call && state.call.callSid ? '&callSid=' + encodeURIComponent(state.call.callSid) : ''),
       );
       if (mine !== userRequest) return;
       state.user = user;
