@@ -10,6 +10,7 @@ import { DataKeyError } from '../store/cipher.js';
 import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
 import { startDemoServices } from './demo.js';
+import { startTracing } from '../tracing.js';
 
 const USAGE = `Usage: switchboard <command> [options]
 
@@ -83,11 +84,13 @@ async function run(argv: string[]): Promise<number> {
   const variables = configVariables();
   let stopDemo: (() => Promise<void>) | undefined;
   let stopRedis: (() => Promise<void>) | undefined;
+  let stopTracing: () => Promise<void> = async () => undefined;
   const signals = new Signals(
     () => loadConfig({ path: readEnv(variables).SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } }),
     async () => {
       await stopDemo?.();
       await stopRedis?.();
+      await stopTracing(); // the spans of the last turns are sent before the process exits
     },
   );
   if (values.sandbox) {
@@ -101,6 +104,8 @@ async function run(argv: string[]): Promise<number> {
   }
   const env = readEnv(variables);
   const logger = createLogger({ level: env.LOG_LEVEL });
+  const tracing = await startTracing(env, logger);
+  stopTracing = () => tracing.shutdown();
 
   const config = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
 

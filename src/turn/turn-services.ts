@@ -13,6 +13,7 @@ import { signInServices, type SignInDeps } from './sign-in-services.js';
 import type { TakenTokens } from '../store/token-store.js';
 import { revokeAtProviders } from './provider-revocation.js';
 import { refreshUserToken, type TokenRecord } from './token-refresh.js';
+import { conversationAttributes, failed, hostOf, inSpan, SpanKind } from '../tracing.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
@@ -136,6 +137,50 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       logger: deps.logger,
       context: { conversation: scope.cid, bot: scope.botId, channel: scope.event.channel },
     });
+  const spanAttributes = conversationAttributes({
+    bot: scope.botId,
+    channel: scope.event.channel,
+    conversation: scope.cid,
+    event: scope.event.id,
+  });
+  /** The `request` span: a request step's call to a protected API (method, host and status only). */
+  const requestSpan = (request: Parameters<DialogServices['http']>[0]) =>
+    inSpan(
+      'request',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          ...spanAttributes,
+          'switchboard.step.kind': 'request',
+          'http.request.method': request.method.toUpperCase(),
+          ...(hostOf(request.url) !== undefined ? { 'server.address': hostOf(request.url) } : {}),
+        },
+      },
+      async (span) => {
+        const response = await http(request);
+        span.setAttribute('http.response.status_code', response.status);
+        if (response.status >= 400) failed(span, String(response.status));
+        return response;
+      },
+    );
+  /** The `auth <component>` span: the call to the operator's auth service, with the outcome (never the values). */
+  const authSpan = (name: string, component: AuthComponent, work: () => Promise<AuthOutcome>) =>
+    inSpan(
+      `auth ${name}`,
+      {
+        attributes: {
+          ...spanAttributes,
+          'switchboard.component': name,
+          'switchboard.component.type': component.type,
+        },
+      },
+      async (span) => {
+        const outcome = await work();
+        span.setAttribute('switchboard.auth.result', outcome.result);
+        if (outcome.result === 'unavailable') failed(span, 'unavailable');
+        return outcome;
+      },
+    );
   const emitted = new Map<string, number>();
   const where = (componentType: AuthComponent['type']) => ({
     conversation: scope.cid,
@@ -152,7 +197,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     });
   };
   const services: TurnServices = {
-    http,
+    http: (request) => requestSpan(request),
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
     markVerified: async (userId, component) => {
       if (!identity) return missingIdentity();
@@ -263,10 +308,9 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
         deps.logger.info('auth refused: the typed account is locked', where(component.type));
         return { result: 'locked', seconds: account.lockedSeconds };
       }
-      const outcome: AuthOutcome = await authenticate(name, component, values, {
-        http,
-        templates: deps.templates,
-      });
+      const outcome: AuthOutcome = await authSpan(name, component, () =>
+        authenticate(name, component, values, { http, templates: deps.templates }),
+      );
       deps.metrics.auth.inc({ component_type: component.type, result: outcome.result });
       if (outcome.result === 'unavailable') {
         deps.logger.warn('auth service unavailable', { ...where(component.type), reason: outcome.reason });

@@ -1,0 +1,208 @@
+// OpenTelemetry tracing: the SDK started only when an OTLP endpoint is set, and the span helpers the layers use.
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+} from '@opentelemetry/api';
+import type { Env } from './env.js';
+import type { Logger } from './log.js';
+import { throttled } from './log-throttle.js';
+
+export { SpanKind, type Span };
+
+/**
+ * Every span of Switchboard comes from this tracer. Until an SDK is registered it is the API's no-op
+ * (spans that record nothing, no context kept), so with tracing off a span costs a function call.
+ */
+const tracer = trace.getTracer('switchboard');
+
+/** The running SDK, or nothing to stop when tracing is off. */
+export interface Tracing {
+  readonly enabled: boolean;
+  /** Sends the spans still buffered, then stops the SDK; resolves without throwing (a collector that is away). */
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = { enabled: false, shutdown: async () => undefined };
+
+/** Where spans are posted: the traces endpoint as given, else the base endpoint's `/v1/traces`. */
+export function tracesUrl(env: Env): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/**
+ * Starts the SDK (OTLP over HTTP with JSON, batched) when an endpoint is set; otherwise loads nothing and
+ * registers nothing. Once per process: the providers are global.
+ */
+export async function startTracing(env: Env, logger: Logger): Promise<Tracing> {
+  const url = tracesUrl(env);
+  if (!url || env.OTEL_SDK_DISABLED) return OFF;
+  const [{ NodeTracerProvider }, base, { OTLPTraceExporter }, { resourceFromAttributes }, semconv, core] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/semantic-conventions'),
+      import('@opentelemetry/core'),
+    ]);
+  // The SDK reports failed exports through its diagnostics: one warn line per reason per interval.
+  const problem = throttled((message, meta) => logger.warn(message, meta), 'tracing problem');
+  diag.setLogger(
+    {
+      error: (message) => problem(message),
+      warn: (message) => problem(message),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG ?? 1;
+  const samplers = {
+    always_on: () => new base.AlwaysOnSampler(),
+    always_off: () => new base.AlwaysOffSampler(),
+    traceidratio: () => new base.TraceIdRatioBasedSampler(ratio),
+    parentbased_always_on: () => new base.ParentBasedSampler({ root: new base.AlwaysOnSampler() }),
+    parentbased_always_off: () => new base.ParentBasedSampler({ root: new base.AlwaysOffSampler() }),
+    parentbased_traceidratio: () =>
+      new base.ParentBasedSampler({ root: new base.TraceIdRatioBasedSampler(ratio) }),
+  };
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME }),
+    sampler: samplers[env.OTEL_TRACES_SAMPLER](),
+    spanProcessors: [
+      new base.BatchSpanProcessor(new OTLPTraceExporter({ url }), {
+        scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY,
+      }),
+    ],
+  });
+  // W3C trace context only: baggage could carry anything, and nothing here reads it.
+  provider.register({ propagator: new core.W3CTraceContextPropagator() });
+  logger.info('tracing on', {
+    endpoint: new URL(url).origin,
+    service: env.OTEL_SERVICE_NAME,
+    sampler: env.OTEL_TRACES_SAMPLER,
+  });
+  return {
+    enabled: true,
+    async shutdown() {
+      try {
+        await provider.shutdown();
+      } catch (error) {
+        logger.warn('tracing stopped with spans unsent', {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+      trace.disable();
+      propagation.disable();
+      context.disable();
+      diag.disable();
+    },
+  };
+}
+
+/** What a span may carry: names, ids and counts, never a secret or a message's text. */
+export type SpanAttributes = Attributes;
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: SpanAttributes;
+  /** A W3C `traceparent` carried across a queue: the span continues that trace. */
+  parent?: string | undefined;
+}
+
+/**
+ * Runs `work` inside a span that is the active one meanwhile (so what it calls is its child and its HTTP
+ * calls carry its `traceparent`). A throw marks the span failed with the error's class name only: an
+ * error's message could quote what it should not.
+ */
+export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
+  const parent =
+    options.parent === undefined
+      ? context.active()
+      : propagation.extract(ROOT_CONTEXT, { traceparent: options.parent });
+  return tracer.startActiveSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
+    parent,
+    async (span) => {
+      try {
+        return await work(span);
+      } catch (error) {
+        failed(span, error instanceof Error ? error.name : 'Error');
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Marks a span failed, with a reason that is a class or outcome name (never a message). */
+export function failed(span: Span, errorType: string): void {
+  span.setAttribute('error.type', errorType);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+}
+
+/**
+ * The active span's `traceparent`, to carry across a queue; undefined with tracing off (no field is added
+ * to what is queued).
+ */
+export function currentTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier['traceparent'];
+}
+
+/** `{ traceparent }` of the active span, or nothing: spread into what is queued. */
+export function traceField(): { traceparent?: string } {
+  const traceparent = currentTraceparent();
+  return traceparent === undefined ? {} : { traceparent };
+}
+
+/** Sets `traceparent` (and `tracestate`) of the active span on outgoing request headers (lower-case names). */
+export function injectTraceContext(headers: Record<string, string>): void {
+  propagation.inject(context.active(), headers);
+}
+
+/** The host of a URL for a span (never its path or query), or undefined when it is not a URL. */
+export function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The attributes that say which conversation a span is about (its ids are opaque hashes and provider ids). */
+export function conversationAttributes(of: {
+  bot?: string | undefined;
+  channel?: string | undefined;
+  conversation?: string | undefined;
+  event?: string | undefined;
+}): SpanAttributes {
+  const attributes: SpanAttributes = {};
+  if (of.bot !== undefined) attributes['switchboard.bot'] = of.bot;
+  if (of.channel !== undefined) attributes['switchboard.channel'] = of.channel;
+  if (of.conversation !== undefined) attributes['switchboard.conversation'] = of.conversation;
+  if (of.event !== undefined) attributes['switchboard.event'] = of.event;
+  return attributes;
+}
+
+/** Adds attributes to the active span (what a span learns halfway, e.g. the bot a webhook is for). */
+export function annotateActiveSpan(attributes: SpanAttributes): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
