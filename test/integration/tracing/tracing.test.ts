@@ -1,12 +1,12 @@
 // Tracing on: a WhatsApp login and balance make one trace per message (webhook → turn → auth, request → send,
 // operator event), exported to a loopback OTLP/HTTP receiver, with `traceparent` at the operator's services.
 import { randomBytes } from 'node:crypto';
+import { propagation } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { startTracing, type Tracing } from '../../../src/tracing.js';
-import { verifySwitchboardSignature } from '../../../src/operator-events/index.js';
 import { startFakeProtectedApi, type FakeProtectedApi } from '../../fakes/protected-api.js';
-import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fakes/operator-api.js';
+import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { captureLogs, type LogCollector } from '../../support/logs.js';
 import { scanText } from '../../support/secret-scan.js';
 import { newSid } from '../../support/webhooks.js';
@@ -21,7 +21,7 @@ const EVENTS_SECRET = 'events-secret-0123456789';
 
 let receiver: OtlpReceiver;
 let bank: FakeProtectedApi;
-let events: FakeOperatorApi;
+let events: FakeEventReceiver;
 let tracing: Tracing;
 let tracingLogs: LogCollector;
 let h: DialogHarness;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   bank = await startFakeProtectedApi();
   bank.addAccount(USERNAME, { password: PASSWORD, userId: `u-${USERNAME}` });
-  events = await startFakeOperatorApi({ 'POST /events': (_req, res) => sendJson(res, 200, {}) });
+  events = await startEventReceiver(EVENTS_SECRET);
   const captured = captureLogs('info', 'tracing');
   tracingLogs = captured.logs;
   tracing = await startTracing(
@@ -47,7 +47,7 @@ beforeAll(async () => {
     label: 'tracing',
     adjust: (config) => {
       config.workspaces.test!.events = {
-        url: `${events.url}/events`,
+        url: events.url,
         secret: EVENTS_SECRET,
         types: ['conversation.started', 'user.verified'],
       };
@@ -85,6 +85,8 @@ async function webhookSpan(sid: string): Promise<ReceivedSpan> {
 describe('tracing over OTLP/HTTP', () => {
   it('says where spans go when it starts', () => {
     expect(tracing.enabled).toBe(true);
+    // The W3C trace context only (no baggage): what every outgoing call and queued event carries.
+    expect(propagation.fields()).toEqual(['traceparent', 'tracestate']);
     expect(tracingLogs.find('tracing on')).toEqual([
       expect.objectContaining({
         level: 'info',
@@ -194,16 +196,13 @@ describe('tracing over OTLP/HTTP', () => {
     expect(balance.map((r) => r.headers.traceparent)).toEqual([`00-${last.traceId}-${request.spanId}-01`]);
 
     // So was the events receiver, outside the signed body, which is the event as before.
-    const delivered = events.requests.filter((r) => r.url === '/events');
-    const verified = delivered.find(
-      (r) => (JSON.parse(r.body) as { type: string }).type === 'user.verified',
-    )!;
+    const delivered = await events.waitForAccepted(2);
+    const verified = delivered.find((d) => d.event?.type === 'user.verified')!;
     expect(verified.headers.traceparent).toBe(`00-${last.traceId}-${event.spanId}-01`);
-    expect(Object.keys(JSON.parse(verified.body) as object).sort()).toEqual(
+    expect(Object.keys(verified.event!).sort()).toEqual(
       ['at', 'channel', 'data', 'externalId', 'id', 'type', 'userId', 'workspace'].sort(),
     );
-    const header = verified.headers['switchboard-signature'];
-    expect(verifySwitchboardSignature(String(header), verified.body, EVENTS_SECRET).ok).toBe(true);
+    expect(verified.signature.ok).toBe(true);
 
     // No secret and no message text in anything exported: the password, the issued token, the typed username.
     const token = bank.balanceTokens[0]!;
