@@ -21,13 +21,16 @@ export { SpanKind, type Span };
  * Every span of Switchboard comes from this tracer. Until an SDK is registered it is the API's no-op
  * (spans that record nothing, no context kept), so with tracing off a span costs a function call.
  */
-const tracer = trace.getTracer('switchboard');
+let tracer = trace.getTracer('switchboard');
 
 /** The running SDK, or nothing to stop when tracing is off. */
 export interface Tracing {
   readonly enabled: boolean;
-  /** Sends the spans still buffered, then stops the SDK; resolves without throwing (a collector that is away). */
-  shutdown(): Promise<void>;
+  /**
+   * Sends the spans still buffered, then stops the SDK. Resolves without throwing, and after `withinMs` at
+   * the latest: a collector that is away must not hold a stopping process (its exporter retries for 10 s).
+   */
+  shutdown(withinMs?: number): Promise<void>;
 }
 
 const OFF: Tracing = { enabled: false, shutdown: async () => undefined };
@@ -88,6 +91,7 @@ export async function startTracing(env: Env, logger: Logger): Promise<Tracing> {
   });
   // W3C trace context only: baggage could carry anything, and nothing here reads it.
   provider.register({ propagator: new core.W3CTraceContextPropagator() });
+  tracer = trace.getTracer('switchboard');
   logger.info('tracing on', {
     endpoint: new URL(url).origin,
     service: env.OTEL_SERVICE_NAME,
@@ -95,18 +99,28 @@ export async function startTracing(env: Env, logger: Logger): Promise<Tracing> {
   });
   return {
     enabled: true,
-    async shutdown() {
+    async shutdown(withinMs = 5000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the collector did not take them within ${withinMs} ms`)),
+          withinMs,
+        );
+      });
       try {
-        await provider.shutdown();
+        await Promise.race([provider.shutdown(), late]);
       } catch (error) {
         logger.warn('tracing stopped with spans unsent', {
           reason: error instanceof Error ? error.message : String(error),
         });
+      } finally {
+        clearTimeout(timer);
       }
       trace.disable();
       propagation.disable();
       context.disable();
       diag.disable();
+      tracer = trace.getTracer('switchboard'); // the no-op again (a proxy keeps the provider it first found)
     },
   };
 }
