@@ -3,6 +3,7 @@ import {
   context,
   diag,
   DiagLogLevel,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -18,10 +19,14 @@ import { throttled } from './log-throttle.js';
 export { SpanKind, type Span };
 
 /**
- * Every span of Switchboard comes from this tracer. Until an SDK is registered it is the API's no-op
- * (spans that record nothing, no context kept), so with tracing off a span costs a function call.
+ * Every span of Switchboard comes from this tracer, the API's no-op until an SDK is registered (and got
+ * again then: a proxy tracer keeps the first provider it found).
  */
 let tracer = trace.getTracer('switchboard');
+/** Whether an SDK was started here: off, the helpers below skip even the API's no-op work. */
+let active = false;
+/** The span handed to work while tracing is off: records nothing. */
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** The running SDK, or nothing to stop when tracing is off. */
 export interface Tracing {
@@ -92,6 +97,7 @@ export async function startTracing(env: Env, logger: Logger): Promise<Tracing> {
   // W3C trace context only: baggage could carry anything, and nothing here reads it.
   provider.register({ propagator: new core.W3CTraceContextPropagator() });
   tracer = trace.getTracer('switchboard');
+  active = true;
   logger.info('tracing on', {
     endpoint: new URL(url).origin,
     service: env.OTEL_SERVICE_NAME,
@@ -120,6 +126,7 @@ export async function startTracing(env: Env, logger: Logger): Promise<Tracing> {
       propagation.disable();
       context.disable();
       diag.disable();
+      active = false;
       tracer = trace.getTracer('switchboard'); // the no-op again (a proxy keeps the provider it first found)
     },
   };
@@ -130,7 +137,8 @@ export type SpanAttributes = Attributes;
 
 export interface SpanOptions {
   kind?: SpanKind;
-  attributes?: SpanAttributes;
+  /** Built only when tracing is on. */
+  attributes?: () => SpanAttributes;
   /** A W3C `traceparent` carried across a queue: the span continues that trace. */
   parent?: string | undefined;
 }
@@ -141,6 +149,7 @@ export interface SpanOptions {
  * error's message could quote what it should not.
  */
 export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!active) return work(NO_SPAN);
   const parent =
     options.parent === undefined
       ? context.active()
@@ -149,7 +158,7 @@ export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span)
     name,
     {
       kind: options.kind ?? SpanKind.INTERNAL,
-      ...(options.attributes ? { attributes: options.attributes } : {}),
+      ...(options.attributes ? { attributes: options.attributes() } : {}),
     },
     parent,
     async (span) => {
@@ -176,6 +185,7 @@ export function failed(span: Span, errorType: string): void {
  * to what is queued).
  */
 export function currentTraceparent(): string | undefined {
+  if (!active) return undefined;
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier['traceparent'];
@@ -189,6 +199,7 @@ export function traceField(): { traceparent?: string } {
 
 /** Sets `traceparent` (and `tracestate`) of the active span on outgoing request headers (lower-case names). */
 export function injectTraceContext(headers: Record<string, string>): void {
+  if (!active) return;
   propagation.inject(context.active(), headers);
 }
 
@@ -217,6 +228,6 @@ export function conversationAttributes(of: {
 }
 
 /** Adds attributes to the active span (what a span learns halfway, e.g. the bot a webhook is for). */
-export function annotateActiveSpan(attributes: SpanAttributes): void {
-  trace.getActiveSpan()?.setAttributes(attributes);
+export function annotateActiveSpan(attributes: () => SpanAttributes): void {
+  if (active) trace.getActiveSpan()?.setAttributes(attributes());
 }

@@ -122,7 +122,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
           ? keys.callConversationId(bot.id, event.identity, opts.call)
           : keys.conversationId(bot.id, event.identity);
       const meta = { conversation: cid, bot: bot.id, channel, event: event.id };
-      annotateActiveSpan(conversationAttributes(meta));
+      annotateActiveSpan(() => conversationAttributes(meta));
       try {
         const outcome: CallAccepted =
           opts.call !== undefined
@@ -161,11 +161,11 @@ export function webhookRouter(deps: WebhookDeps): Router {
           `webhook ${channel.name}`,
           {
             kind: SpanKind.SERVER,
-            attributes: {
+            attributes: () => ({
               'switchboard.channel': channel.name,
               'http.request.method': req.method,
               'http.route': route.path,
-            },
+            }),
           },
           async (span) => {
             await route.handle(req, res, kit);

@@ -85,13 +85,13 @@ export function createEventWorker(options: EventWorkerOptions): Worker<QueuedEve
       return 'dropped';
     }
     const body = JSON.stringify(event);
-    const attributes = {
+    const attributes = () => ({
       'switchboard.operator_event.type': event.type,
       'switchboard.operator_event.id': event.id,
       'switchboard.workspace': event.workspace,
       'http.request.method': 'POST',
       ...(hostOf(events.url) !== undefined ? { 'server.address': hostOf(events.url) } : {}),
-    };
+    });
     return inSpan(
       'operator event',
       { kind: SpanKind.CLIENT, attributes, parent: traceparent },

@@ -229,7 +229,7 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
 
 /** The `turn` span, continuing the trace of the webhook that queued the event. */
 function turnSpan<T>(cid: string, event: InboundEvent, work: () => Promise<T>): Promise<T> {
-  const attributes = {
+  const attributes = () => ({
     ...conversationAttributes({
       bot: event.botId,
       channel: event.channel,
@@ -237,7 +237,7 @@ function turnSpan<T>(cid: string, event: InboundEvent, work: () => Promise<T>): 
       event: event.id,
     }),
     'switchboard.event.kind': event.kind,
-  };
+  });
   return inSpan('turn', { attributes, parent: event.traceparent }, work);
 }
 

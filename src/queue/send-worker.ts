@@ -143,10 +143,10 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
 
   /** The `send <channel>` span, continuing the trace of the turn that made the reply. */
   function sendSpan<T>(item: OutboxItem, work: () => Promise<T>): Promise<T> {
-    const attributes = {
+    const attributes = () => ({
       ...conversationAttributes({ bot: item.botId, channel: item.channel, conversation: item.cid }),
       'switchboard.reply': item.id,
-    };
+    });
     return inSpan(
       `send ${item.channel}`,
       { kind: SpanKind.CLIENT, attributes, parent: item.traceparent },

@@ -13,7 +13,7 @@ import { signInServices, type SignInDeps } from './sign-in-services.js';
 import type { TakenTokens } from '../store/token-store.js';
 import { revokeAtProviders } from './provider-revocation.js';
 import { refreshUserToken, type TokenRecord } from './token-refresh.js';
-import { conversationAttributes, failed, hostOf, inSpan, SpanKind } from '../tracing.js';
+import { turnSpans } from './turn-spans.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
@@ -137,50 +137,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       logger: deps.logger,
       context: { conversation: scope.cid, bot: scope.botId, channel: scope.event.channel },
     });
-  const spanAttributes = conversationAttributes({
-    bot: scope.botId,
-    channel: scope.event.channel,
-    conversation: scope.cid,
-    event: scope.event.id,
-  });
-  /** The `request` span: a request step's call to a protected API (method, host and status only). */
-  const requestSpan = (request: Parameters<DialogServices['http']>[0]) =>
-    inSpan(
-      'request',
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          ...spanAttributes,
-          'switchboard.step.kind': 'request',
-          'http.request.method': request.method.toUpperCase(),
-          ...(hostOf(request.url) !== undefined ? { 'server.address': hostOf(request.url) } : {}),
-        },
-      },
-      async (span) => {
-        const response = await http(request);
-        span.setAttribute('http.response.status_code', response.status);
-        if (response.status >= 400) failed(span, String(response.status));
-        return response;
-      },
-    );
-  /** The `auth <component>` span: the call to the operator's auth service, with the outcome (never the values). */
-  const authSpan = (name: string, component: AuthComponent, work: () => Promise<AuthOutcome>) =>
-    inSpan(
-      `auth ${name}`,
-      {
-        attributes: {
-          ...spanAttributes,
-          'switchboard.component': name,
-          'switchboard.component.type': component.type,
-        },
-      },
-      async (span) => {
-        const outcome = await work();
-        span.setAttribute('switchboard.auth.result', outcome.result);
-        if (outcome.result === 'unavailable') failed(span, 'unavailable');
-        return outcome;
-      },
-    );
+  const { requestSpan, authSpan } = turnSpans(scope, http);
   const emitted = new Map<string, number>();
   const where = (componentType: AuthComponent['type']) => ({
     conversation: scope.cid,
@@ -197,7 +154,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     });
   };
   const services: TurnServices = {
-    http: (request) => requestSpan(request),
+    http: requestSpan,
     user: async () => (knownUser = identity ? await identity.user() : anonymous(scope.event)),
     markVerified: async (userId, component) => {
       if (!identity) return missingIdentity();
