@@ -1,48 +1,23 @@
 // Tracing off (no OTLP endpoint, or the SDK disabled): no SDK registered, nothing exported, no traceparent sent.
-import { randomBytes } from 'node:crypto';
 import { context, createContextKey, INVALID_SPAN_CONTEXT, propagation, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { startTracing } from '../../../src/tracing.js';
-import { startFakeProtectedApi, type FakeProtectedApi } from '../../fakes/protected-api.js';
-import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { captureLogs } from '../../support/logs.js';
-import type { DialogHarness } from '../dialog/helpers.js';
-import { bankBot, startBankHarness, TEXT } from '../auth/helpers.js';
+import { newSid } from '../../support/webhooks.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
-
-const hex = () => randomBytes(6).toString('hex');
-const USERNAME = `off-${hex()}`;
-const PASSWORD = `off-${hex()}-p@ss w/rd+`;
-const EVENTS_SECRET = 'events-secret-0123456789';
+import { startTracedBank, type TracedBank } from './bank.js';
 
 let receiver: OtlpReceiver;
-let bank: FakeProtectedApi;
-let events: FakeEventReceiver;
-let h: DialogHarness;
+let traced: TracedBank;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  bank = await startFakeProtectedApi();
-  bank.addAccount(USERNAME, { password: PASSWORD, userId: `u-${USERNAME}` });
-  events = await startEventReceiver(EVENTS_SECRET);
-  h = await startBankHarness({
-    bots: bankBot({ bank: bank.url }),
-    label: 'tracing-off',
-    adjust: (config) => {
-      config.workspaces.test!.events = {
-        url: events.url,
-        secret: EVENTS_SECRET,
-        types: ['conversation.started', 'user.verified'],
-      };
-    },
-  });
+  traced = await startTracedBank('tracing-off');
 });
 
 afterAll(async () => {
-  await h?.close();
-  await events?.close();
-  await bank?.close();
+  await traced?.close();
   await receiver?.close();
 });
 
@@ -81,10 +56,8 @@ describe('tracing off', () => {
   });
 
   it('a login and a protected API call export nothing and send no traceparent', async () => {
-    const chat = h.whatsapp();
-    expect(await chat.send('hi')).toEqual([TEXT.username]);
-    expect(await chat.send(USERNAME)).toEqual([TEXT.password]);
-    expect(await chat.send(PASSWORD)).toEqual(['Your balance is 120.50 EUR.']);
+    const { bank, events } = traced;
+    await traced.login([newSid(), newSid(), newSid()]);
     const delivered = await events.waitForAccepted(2);
     expect(delivered.map((d) => d.event?.type).sort()).toEqual(['conversation.started', 'user.verified']);
     expect(delivered.map((d) => d.headers.traceparent)).toEqual([undefined, undefined]);

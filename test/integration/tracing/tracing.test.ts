@@ -1,36 +1,22 @@
 // Tracing on: a WhatsApp login and balance make one trace per message (webhook → turn → auth, request → send,
 // operator event), exported to a loopback OTLP/HTTP receiver, with `traceparent` at the operator's services.
-import { randomBytes } from 'node:crypto';
 import { propagation } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../../../src/env.js';
 import { startTracing, type Tracing } from '../../../src/tracing.js';
-import { startFakeProtectedApi, type FakeProtectedApi } from '../../fakes/protected-api.js';
-import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { captureLogs, type LogCollector } from '../../support/logs.js';
 import { scanText } from '../../support/secret-scan.js';
 import { newSid } from '../../support/webhooks.js';
-import type { DialogHarness } from '../dialog/helpers.js';
-import { bankBot, startBankHarness, TEXT } from '../auth/helpers.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-
-const hex = () => randomBytes(6).toString('hex');
-const USERNAME = `tr-${hex()}`;
-const PASSWORD = `trace-${hex()}-p@ss w/rd+`;
-const EVENTS_SECRET = 'events-secret-0123456789';
+import { startTracedBank, type TracedBank } from './bank.js';
 
 let receiver: OtlpReceiver;
-let bank: FakeProtectedApi;
-let events: FakeEventReceiver;
 let tracing: Tracing;
 let tracingLogs: LogCollector;
-let h: DialogHarness;
+let traced: TracedBank;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  bank = await startFakeProtectedApi();
-  bank.addAccount(USERNAME, { password: PASSWORD, userId: `u-${USERNAME}` });
-  events = await startEventReceiver(EVENTS_SECRET);
   const captured = captureLogs('info', 'tracing');
   tracingLogs = captured.logs;
   tracing = await startTracing(
@@ -42,24 +28,12 @@ beforeAll(async () => {
     }),
     captured.logger,
   );
-  h = await startBankHarness({
-    bots: bankBot({ bank: bank.url }),
-    label: 'tracing',
-    adjust: (config) => {
-      config.workspaces.test!.events = {
-        url: events.url,
-        secret: EVENTS_SECRET,
-        types: ['conversation.started', 'user.verified'],
-      };
-    },
-  });
+  traced = await startTracedBank('tracing');
 });
 
 afterAll(async () => {
-  await h?.close();
+  await traced?.close();
   await tracing?.shutdown();
-  await events?.close();
-  await bank?.close();
   await receiver?.close();
 });
 
@@ -98,15 +72,12 @@ describe('tracing over OTLP/HTTP', () => {
   });
 
   it('one trace per message: webhook → turn → auth and request → send, with traceparent at the operator', async () => {
-    const chat = h.whatsapp();
-    const cid = h.cid('bank', chat.identity);
-    const sids = [newSid(), newSid(), newSid()];
-    expect(await chat.send('hi', { MessageSid: sids[0]! })).toEqual([TEXT.username]);
-    expect(await chat.send(USERNAME, { MessageSid: sids[1]! })).toEqual([TEXT.password]);
-    expect(await chat.send(PASSWORD, { MessageSid: sids[2]! })).toEqual(['Your balance is 120.50 EUR.']);
+    const { bank, events } = traced;
+    const sids: [string, string, string] = [newSid(), newSid(), newSid()];
+    const cid = await traced.login(sids);
 
     // The first message: a new conversation, so an operator event, delivered in the same trace.
-    const first = await webhookSpan(sids[0]!);
+    const first = await webhookSpan(sids[0]);
     const opening = await traceWith(first.traceId, [
       'webhook whatsapp',
       'turn',
@@ -118,7 +89,7 @@ describe('tracing over OTLP/HTTP', () => {
     expect(opening['operator event']!.parentSpanId).toBe(opening['turn']!.spanId);
 
     // The password: the login call and the balance request are the turn's children, the reply's send too.
-    const last = await webhookSpan(sids[2]!);
+    const last = await webhookSpan(sids[2]);
     const spans = await traceWith(last.traceId, [
       'webhook whatsapp',
       'turn',
@@ -158,7 +129,7 @@ describe('tracing over OTLP/HTTP', () => {
       'switchboard.channel': 'whatsapp',
       'switchboard.conversation': cid,
     };
-    const ofEvent = { ...conversation, 'switchboard.event': sids[2]! };
+    const ofEvent = { ...conversation, 'switchboard.event': sids[2] };
     expect(webhook.attributes).toEqual({
       ...ofEvent,
       'http.request.method': 'POST',
@@ -208,7 +179,7 @@ describe('tracing over OTLP/HTTP', () => {
     const token = bank.balanceTokens[0]!;
     expect(token).toMatch(/^bank-[0-9a-f]{16}$/);
     const exported = receiver.bodies.join('\n');
-    expect(scanText('OTLP export', exported, [PASSWORD, token, USERNAME])).toEqual([]);
+    expect(scanText('OTLP export', exported, [traced.password, token, traced.username])).toEqual([]);
     expect(
       receiver.requests.every((r) => r.path === '/v1/traces' && r.contentType === 'application/json'),
     ).toBe(true);
