@@ -7,6 +7,9 @@ import { startTracing, type Tracing } from '../../../src/tracing.js';
 import { captureLogs, type LogCollector } from '../../support/logs.js';
 import { scanText } from '../../support/secret-scan.js';
 import { newSid } from '../../support/webhooks.js';
+import { sendJson } from '../../fakes/operator-api.js';
+import { TEXT } from '../auth/helpers.js';
+import { TEXT as ENGINE } from '../../../src/core/dialog.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { startTracedBank, type TracedBank } from './bank.js';
 
@@ -37,11 +40,12 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-/** The spans of one trace once every name is there, by name (each name once). */
+/** The spans of one trace once every name is there (as often as listed), by name. */
 async function traceWith(traceId: string, names: string[]): Promise<Record<string, ReceivedSpan>> {
+  const count = (list: string[], name: string) => list.filter((n) => n === name).length;
   const spans = await receiver.waitFor((all) => {
     const have = all.filter((s) => s.traceId === traceId).map((s) => s.name);
-    return names.every((name) => have.includes(name));
+    return names.every((name) => count(have, name) >= count(names, name));
   });
   const mine = spans.filter((s) => s.traceId === traceId);
   expect(mine.map((s) => s.name).sort()).toEqual([...names].sort());
@@ -183,5 +187,57 @@ describe('tracing over OTLP/HTTP', () => {
     expect(
       receiver.requests.every((r) => r.path === '/v1/traces' && r.contentType === 'application/json'),
     ).toBe(true);
+  });
+
+  it('a wrong password and a protected API answering 500: what the spans say', async () => {
+    const { h, bank } = traced;
+    const chat = h.whatsapp();
+    const sids = [newSid(), newSid(), newSid(), newSid(), newSid()];
+    expect(await chat.send('hi', { MessageSid: sids[0] })).toEqual([TEXT.username]);
+    expect(await chat.send(traced.username, { MessageSid: sids[1] })).toEqual([TEXT.password]);
+    const wrongReplies = await chat.send(`wrong-${traced.password}`, { MessageSid: sids[2] });
+    expect(wrongReplies).toEqual([TEXT.wrong, TEXT.username]);
+    expect(await chat.send(traced.username, { MessageSid: sids[3] })).toEqual([TEXT.password]);
+    bank.api.route('GET', '/api/balance', (_req, res) => sendJson(res, 500, { error: 'down' }));
+    expect(await chat.send(traced.password, { MessageSid: sids[4] })).toEqual([ENGINE.requestFailed]);
+
+    // A wrong password is an outcome, not a failure of the gateway: the span says which, unmarked.
+    const wrong = await webhookSpan(sids[2]!);
+    const refused = await traceWith(wrong.traceId, [
+      'webhook whatsapp',
+      'turn',
+      'auth bank-login',
+      'send whatsapp', // the apology
+      'send whatsapp', // the username prompt again
+    ]);
+    expect(refused['auth bank-login']!.attributes['switchboard.auth.result']).toBe('wrong_credentials');
+    expect(refused['auth bank-login']!.statusCode).toBe(0);
+    const sends = receiver.spans.filter((s) => s.traceId === wrong.traceId && s.name === 'send whatsapp');
+    expect(sends.map((s) => [s.parentSpanId, s.attributes['switchboard.reply']])).toEqual([
+      [refused['turn']!.spanId, `${sids[2]}:0`],
+      [refused['turn']!.spanId, `${sids[2]}:1`],
+    ]);
+
+    // The protected API's 500 marks the request span failed; the turn itself went as designed.
+    const last = await webhookSpan(sids[4]!);
+    const spans = await traceWith(last.traceId, [
+      'webhook whatsapp',
+      'turn',
+      'auth bank-login',
+      'request',
+      'send whatsapp',
+      'operator event',
+    ]);
+    const request = spans['request']!;
+    expect([
+      request.statusCode,
+      request.attributes['http.response.status_code'],
+      request.attributes['error.type'],
+    ]).toEqual([2, 500, '500']);
+    expect(spans['turn']!.statusCode).toBe(0);
+    expect(spans['auth bank-login']!.attributes['switchboard.auth.result']).toBe('success');
+    expect(scanText('OTLP export', receiver.bodies.join('\n'), [traced.password, traced.username])).toEqual(
+      [],
+    );
   });
 });
