@@ -192,7 +192,7 @@ describe('tracing over OTLP/HTTP', () => {
   it('a wrong password and a protected API answering 500: what the spans say', async () => {
     const { h, bank } = traced;
     const chat = h.whatsapp();
-    const sids = [newSid(), newSid(), newSid(), newSid(), newSid()];
+    const sids = [newSid(), newSid(), newSid(), newSid(), newSid()] as const;
     expect(await chat.send('hi', { MessageSid: sids[0] })).toEqual([TEXT.username]);
     expect(await chat.send(traced.username, { MessageSid: sids[1] })).toEqual([TEXT.password]);
     const wrongReplies = await chat.send(`wrong-${traced.password}`, { MessageSid: sids[2] });
@@ -202,7 +202,7 @@ describe('tracing over OTLP/HTTP', () => {
     expect(await chat.send(traced.password, { MessageSid: sids[4] })).toEqual([ENGINE.requestFailed]);
 
     // A wrong password is an outcome, not a failure of the gateway: the span says which, unmarked.
-    const wrong = await webhookSpan(sids[2]!);
+    const wrong = await webhookSpan(sids[2]);
     const refused = await traceWith(wrong.traceId, [
       'webhook whatsapp',
       'turn',
@@ -219,7 +219,7 @@ describe('tracing over OTLP/HTTP', () => {
     ]);
 
     // The protected API's 500 marks the request span failed; the turn itself went as designed.
-    const last = await webhookSpan(sids[4]!);
+    const last = await webhookSpan(sids[4]);
     const spans = await traceWith(last.traceId, [
       'webhook whatsapp',
       'turn',
