@@ -162,19 +162,16 @@ export class QueuedEventSink implements EventSink {
     };
     // Filed under its user and identity first: an event queued but not filed could outlive an erasure.
     await this.file(input, event.id);
-    await this.queue.add(
-      input.type,
-      { ...event, ...traceField() },
-      {
-        jobId: event.id,
-        timestamp: this.now(), // when it was queued, for the delivery worker's age limit
-        attempts: this.options.maxAttempts ?? 200,
-        backoff: { type: 'switchboard-event' },
-        removeOnComplete: true,
-        // Given-up events stay a week for inspection, then go: Redis memory stays bounded.
-        removeOnFail: { age: 7 * 86_400, count: 10_000 },
-      },
-    );
+    const job: QueuedEvent = { ...event, ...traceField() };
+    await this.queue.add(input.type, job, {
+      jobId: event.id,
+      timestamp: this.now(), // when it was queued, for the delivery worker's age limit
+      attempts: this.options.maxAttempts ?? 200,
+      backoff: { type: 'switchboard-event' },
+      removeOnComplete: true,
+      // Given-up events stay a week for inspection, then go: Redis memory stays bounded.
+      removeOnFail: { age: 7 * 86_400, count: 10_000 },
+    });
     return event.id;
   }
 

@@ -85,13 +85,16 @@ export function createEventWorker(options: EventWorkerOptions): Worker<QueuedEve
       return 'dropped';
     }
     const body = JSON.stringify(event);
-    const attributes = () => ({
-      'switchboard.operator_event.type': event.type,
-      'switchboard.operator_event.id': event.id,
-      'switchboard.workspace': event.workspace,
-      'http.request.method': 'POST',
-      ...(hostOf(events.url) !== undefined ? { 'server.address': hostOf(events.url) } : {}),
-    });
+    const attributes = () => {
+      const host = hostOf(events.url);
+      return {
+        'switchboard.operator_event.type': event.type,
+        'switchboard.operator_event.id': event.id,
+        'switchboard.workspace': event.workspace,
+        'http.request.method': 'POST',
+        ...(host !== undefined ? { 'server.address': host } : {}),
+      };
+    };
     return inSpan(
       'operator event',
       { kind: SpanKind.CLIENT, attributes, parent: traceparent },
