@@ -40,6 +40,16 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** The spans of the message that logs in and gets the balance (its user.verified event included). */
+const LOGIN_TURN = [
+  'webhook whatsapp',
+  'turn',
+  'auth bank-login',
+  'request',
+  'send whatsapp',
+  'operator event',
+];
+
 /** The spans of one trace once every name is there (as often as listed), by name. */
 async function traceWith(traceId: string, names: string[]): Promise<Record<string, ReceivedSpan>> {
   const count = (list: string[], name: string) => list.filter((n) => n === name).length;
@@ -94,14 +104,7 @@ describe('tracing over OTLP/HTTP', () => {
 
     // The password: the login call and the balance request are the turn's children, the reply's send too.
     const last = await webhookSpan(sids[2]);
-    const spans = await traceWith(last.traceId, [
-      'webhook whatsapp',
-      'turn',
-      'auth bank-login',
-      'request',
-      'send whatsapp',
-      'operator event',
-    ]);
+    const spans = await traceWith(last.traceId, LOGIN_TURN);
     const webhook = spans['webhook whatsapp']!;
     const turn = spans['turn']!;
     const auth = spans['auth bank-login']!;
@@ -220,14 +223,7 @@ describe('tracing over OTLP/HTTP', () => {
 
     // The protected API's 500 marks the request span failed; the turn itself went as designed.
     const last = await webhookSpan(sids[4]);
-    const spans = await traceWith(last.traceId, [
-      'webhook whatsapp',
-      'turn',
-      'auth bank-login',
-      'request',
-      'send whatsapp',
-      'operator event',
-    ]);
+    const spans = await traceWith(last.traceId, LOGIN_TURN);
     const request = spans['request']!;
     expect([
       request.statusCode,
