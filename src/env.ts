@@ -12,6 +12,10 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL, e.g. http://otel-collector:4318');
+
 const EnvFields = z.object({
   REDIS_URL: z
     .string()
@@ -73,6 +77,37 @@ const EnvFields = z.object({
     .default('none'),
   /** How long a write waits for a replica's acknowledgement (a webhook then answers 503). */
   SWITCHBOARD_DURABILITY_TIMEOUT_MS: int(10, 10_000).default(500),
+  /**
+   * Where spans go (OTLP over HTTP, JSON): the collector's base URL, `/v1/traces` is added. Unset (and no
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): tracing is off and no SDK is started.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  /** The full URL spans are posted to, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('switchboard'),
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** Which traces are kept, as OpenTelemetry names the samplers; the webhook starts each trace. */
+  OTEL_TRACES_SAMPLER: z
+    .enum(
+      [
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ],
+      { error: 'must be an OpenTelemetry sampler name, e.g. parentbased_traceidratio' },
+    )
+    .default('parentbased_always_on'),
+  /** Milliseconds between two exports of buffered spans (the SDK's default 5000); all go at shutdown. */
+  OTEL_BSP_SCHEDULE_DELAY: int(1, 600_000).default(5000),
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, 'must be a ratio from 0 to 1, e.g. 0.1')
+    .transform(Number)
+    .optional(),
   PORT: int(0, 65535).optional(),
   /** The address the web server binds; overrides `server.host` (default 127.0.0.1 in sandbox mode, else 0.0.0.0). */
   SWITCHBOARD_HOST: z

@@ -41,6 +41,8 @@ export interface InboundEvent {
   receivedAt: number;
   /** A `signin` event: the session it is about and how the browser side ended. */
   signIn?: { session: string; status: 'completed' | 'failed' };
+  /** The W3C trace context of the webhook that queued the event (tracing on): the turn continues its trace. */
+  traceparent?: string;
 }
 
 /** A gather request attached to a prompt: how the answer is to be collected. */

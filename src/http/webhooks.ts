@@ -10,6 +10,14 @@ import type { TurnWaiter } from '../queue/turn-waiter.js';
 import type { CallAccepted, ConversationStore } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../config/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
+import {
+  annotateActiveSpan,
+  conversationAttributes,
+  failed,
+  inSpan,
+  SpanKind,
+  traceField,
+} from '../tracing.js';
 
 export interface WebhookDeps {
   channels: ChannelRegistry;
@@ -106,13 +114,15 @@ export function webhookRouter(deps: WebhookDeps): Router {
       const { channel } = parsed;
       const bot = servedBy(res, channel, found, opts.number);
       if (!bot) return undefined;
-      const event: InboundEvent = { ...parsed, botId: bot.id };
+      // The webhook's span goes into the queued event: the turn that handles it continues the trace.
+      const event: InboundEvent = { ...parsed, botId: bot.id, ...traceField() };
       const { keys } = deps.store;
       const cid =
         opts.call !== undefined
           ? keys.callConversationId(bot.id, event.identity, opts.call)
           : keys.conversationId(bot.id, event.identity);
       const meta = { conversation: cid, bot: bot.id, channel, event: event.id };
+      annotateActiveSpan(() => conversationAttributes(meta));
       try {
         const outcome: CallAccepted =
           opts.call !== undefined
@@ -147,7 +157,22 @@ export function webhookRouter(deps: WebhookDeps): Router {
           res.status(503).set('Retry-After', '1').type('text/plain').send('Shutting down; retry.');
           return;
         }
-        await route.handle(req, res, kit);
+        await inSpan(
+          `webhook ${channel.name}`,
+          {
+            kind: SpanKind.SERVER,
+            attributes: () => ({
+              'switchboard.channel': channel.name,
+              'http.request.method': req.method,
+              'http.route': route.path,
+            }),
+          },
+          async (span) => {
+            await route.handle(req, res, kit);
+            span.setAttribute('http.response.status_code', res.statusCode);
+            if (res.statusCode >= 500) failed(span, String(res.statusCode));
+          },
+        );
       });
     }
   }

@@ -18,6 +18,7 @@ import { DataKeyError } from '../store/cipher.js';
 import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
 import { healthProblem, HEALTH_INTERVAL_MS, HEALTH_MAX_AGE_MS, startHealthFile } from './health.js';
+import { startTracing } from '../tracing.js';
 
 /** Everything the command prints goes through here: a URL's credentials never reach the terminal. */
 function print(stream: NodeJS.WriteStream, text: string): void {
@@ -334,12 +335,14 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
   let demoWelcome: string[] = [];
   let stopRedis: (() => Promise<void>) | undefined;
   let stopHealth: (() => Promise<void>) | undefined;
+  let stopTracing: () => Promise<void> = async () => undefined;
   const signals = new Signals(
     () => loadConfig({ path: readEnv(variables).SWITCHBOARD_CONFIG, env: { ...process.env, ...variables } }),
     async () => {
       await stopHealth?.();
       await stopDemo?.();
       await stopRedis?.();
+      await stopTracing(); // the spans of the last turns are sent before the process exits
     },
   );
   if (values.sandbox) {
@@ -353,6 +356,8 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
     level: env.LOG_LEVEL,
     ...(env.LOG_FORMAT ? { format: env.LOG_FORMAT } : {}),
   });
+  const tracing = await startTracing(env, logger);
+  stopTracing = () => tracing.shutdown();
 
   const { config, warnings } = await loadOrExplain(env.SWITCHBOARD_CONFIG, variables);
   for (const warning of warnings)

@@ -18,6 +18,7 @@ import {
   OutboundTimeoutError,
 } from './errors.js';
 import type { RemoteApiRequest, RemoteApiResponse } from '../core/ports/remote-api.js';
+import { injectTraceContext } from '../tracing.js';
 
 /** A remote-API request of the engine, plus the workspace's reach. */
 export interface OutboundRequest extends RemoteApiRequest {
@@ -94,6 +95,8 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
 
     let method = req.method.toUpperCase();
     const headers = normalizeHeaders(req.headers ?? {}, host);
+    // The operator's service sees which trace the call belongs to (tracing on; nothing is added when off).
+    injectTraceContext(headers);
     let body = encodeBody(req.body, headers);
     let current = target;
     for (let hop = 0; ; hop += 1) {

@@ -8,6 +8,7 @@ import { ANONYMOUS_PREFIX } from '../identity/types.js';
 import type { Connection } from '../store/connections.js';
 import { EventIndex, type EventSubject } from '../store/event-index.js';
 import type { IdentityKeys } from '../store/identity-keys.js';
+import { traceField } from '../tracing.js';
 
 export const EVENTS_QUEUE = 'events';
 
@@ -67,8 +68,11 @@ export interface ErasedEvent {
   erased: true;
 }
 
-/** An event job's data. */
-export type QueuedEvent = OperatorEvent | ErasedEvent;
+/**
+ * An event job's data, with the W3C trace context of the turn that emitted it (tracing on): its delivery
+ * continues that trace and sends it as `traceparent`. Not part of what the operator receives.
+ */
+export type QueuedEvent = (OperatorEvent | ErasedEvent) & { traceparent?: string };
 
 /** Whom an erasure is about: the user (if verified) and the channel identities they had. */
 export type ErasedSubject = EventSubject;
@@ -158,7 +162,8 @@ export class QueuedEventSink implements EventSink {
     };
     // Filed under its user and identity first: an event queued but not filed could outlive an erasure.
     await this.file(input, event.id);
-    await this.queue.add(input.type, event, {
+    const job: QueuedEvent = { ...event, ...traceField() };
+    await this.queue.add(input.type, job, {
       jobId: event.id,
       timestamp: this.now(), // when it was queued, for the delivery worker's age limit
       attempts: this.options.maxAttempts ?? 200,

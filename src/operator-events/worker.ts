@@ -6,6 +6,7 @@ import { IdentityKeys } from '../store/identity-keys.js';
 import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
 import { EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
 import { throttled } from '../log-throttle.js';
+import { failed, hostOf, inSpan, injectTraceContext, SpanKind } from '../tracing.js';
 
 /** The receiver did not take the event (a non-2xx answer, a timeout, a network failure): try again later. */
 export class EventDeliveryError extends Error {
@@ -67,7 +68,8 @@ export function createEventWorker(options: EventWorkerOptions): Worker<QueuedEve
   const { logger } = options;
 
   const deliver = async (job: Job<QueuedEvent>): Promise<string> => {
-    const event = job.data;
+    // The trace context travels beside the event, never in the body the operator verifies.
+    const { traceparent, ...event } = job.data;
     if ('erased' in event) return 'erased'; // its user was erased while an earlier attempt was under way
     const config = options.directory().config;
     // The URL and secret are looked up at delivery time from the event's own workspace: never another's.
@@ -83,27 +85,49 @@ export function createEventWorker(options: EventWorkerOptions): Worker<QueuedEve
       return 'dropped';
     }
     const body = JSON.stringify(event);
-    let status: number;
-    try {
-      const response = await fetch(events.url, {
-        method: 'POST',
-        headers: {
+    const attributes = () => {
+      const host = hostOf(events.url);
+      return {
+        'switchboard.operator_event.type': event.type,
+        'switchboard.operator_event.id': event.id,
+        'switchboard.workspace': event.workspace,
+        'http.request.method': 'POST',
+        ...(host !== undefined ? { 'server.address': host } : {}),
+      };
+    };
+    return inSpan(
+      'operator event',
+      { kind: SpanKind.CLIENT, attributes, parent: traceparent },
+      async (span) => {
+        const headers: Record<string, string> = {
           'content-type': 'application/json',
           'user-agent': 'Switchboard-Events/1',
           [SIGNATURE_HEADER]: signSwitchboardEvent(body, events.secret, now() / 1000),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.status;
-      await response.body?.cancel();
-    } catch (error) {
-      throw new EventDeliveryError(`the receiver could not be reached: ${(error as Error).message}`);
-    }
-    // A redirect is not followed (it could point anywhere) and counts as a failure.
-    if (status < 200 || status >= 300) throw new EventDeliveryError(`the receiver answered ${status}`);
-    return 'delivered';
+        };
+        injectTraceContext(headers);
+        let status: number;
+        try {
+          const response = await fetch(events.url, {
+            method: 'POST',
+            headers,
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          status = response.status;
+          await response.body?.cancel();
+        } catch (error) {
+          throw new EventDeliveryError(`the receiver could not be reached: ${(error as Error).message}`);
+        }
+        span.setAttribute('http.response.status_code', status);
+        // A redirect is not followed (it could point anywhere) and counts as a failure.
+        if (status < 200 || status >= 300) {
+          failed(span, String(status));
+          throw new EventDeliveryError(`the receiver answered ${status}`);
+        }
+        return 'delivered';
+      },
+    );
   };
 
   const worker = new Worker<QueuedEvent>(EVENTS_QUEUE, deliver, {

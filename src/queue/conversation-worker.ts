@@ -28,6 +28,7 @@ import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
+import { conversationAttributes, inSpan, traceField } from '../tracing.js';
 
 export interface ConversationWorkerOptions {
   connection: Connection;
@@ -217,6 +218,7 @@ function textsOfCall(cid: string, event: InboundEvent, bot: BotConfig, output: T
     to: whatsapp ? `whatsapp:${event.from}` : event.from,
     body: text.text,
     windowStart: event.receivedAt,
+    ...traceField(),
   }));
 }
 
@@ -237,10 +239,25 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         to: event.from,
         body,
         windowStart: event.receivedAt,
+        ...traceField(),
       });
     }
   }
   return replies;
+}
+
+/** The `turn` span, continuing the trace of the webhook that queued the event. */
+function turnSpan<T>(cid: string, event: InboundEvent, work: () => Promise<T>): Promise<T> {
+  const attributes = () => ({
+    ...conversationAttributes({
+      bot: event.botId,
+      channel: event.channel,
+      conversation: cid,
+      event: event.id,
+    }),
+    'switchboard.event.kind': event.kind,
+  });
+  return inSpan('turn', { attributes, parent: event.traceparent }, work);
 }
 
 export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): Worker<KickData> {
@@ -311,7 +328,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       }
       let turn: HandledTurn;
       try {
-        turn = await handleEvent(opts, cid, event, state, optedOut);
+        turn = await turnSpan(cid, event, () => handleEvent(opts, cid, event, state, optedOut));
       } catch (error) {
         const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         const attempts = await store.countAttempt(cid, event.id);

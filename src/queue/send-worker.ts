@@ -16,6 +16,7 @@ import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
+import { conversationAttributes, inSpan, SpanKind } from '../tracing.js';
 
 export interface SendFailure {
   item: OutboxItem;
@@ -85,7 +86,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
         let sentSid: string | undefined;
         if (item) {
           try {
-            sentSid = await sendOne(item);
+            sentSid = await sendSpan(item, () => sendOne(item));
             metrics.outbound.inc({ channel: item.channel, status: 'sent' });
           } catch (error) {
             if (error instanceof SendRetryableError) {
@@ -141,6 +142,19 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     if (!deliver) throw new SendRejectedError(`channel ${item.channel} does not deliver replies`, 400);
     const sent = await deliver(item, { bot: opts.directory().bot(item.botId), sender: opts.sender });
     return sent.id;
+  }
+
+  /** The `send <channel>` span, continuing the trace of the turn that made the reply. */
+  function sendSpan<T>(item: OutboxItem, work: () => Promise<T>): Promise<T> {
+    const attributes = () => ({
+      ...conversationAttributes({ bot: item.botId, channel: item.channel, conversation: item.cid }),
+      'switchboard.reply': item.id,
+    });
+    return inSpan(
+      `send ${item.channel}`,
+      { kind: SpanKind.CLIENT, attributes, parent: item.traceparent },
+      work,
+    );
   }
 
   const jobs = tracked(process);

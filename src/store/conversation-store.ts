@@ -215,6 +215,8 @@ export interface OutboxItem {
   windowStart: number;
   /** The conversation, for logs and events. */
   cid: string;
+  /** The W3C trace context of the turn that made the reply (tracing on): its send continues the trace. */
+  traceparent?: string;
 }
 
 export interface CommitInput {

@@ -13,6 +13,7 @@ import { signInServices, type SignInDeps } from './sign-in-services.js';
 import type { TakenTokens } from '../store/token-store.js';
 import { revokeAtProviders } from './provider-revocation.js';
 import { refreshUserToken, type TokenRecord } from './token-refresh.js';
+import { turnSpans } from './turn-spans.js';
 
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
@@ -138,6 +139,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       logger: deps.logger,
       context: { conversation: scope.cid, bot: scope.botId, channel: scope.event.channel },
     });
+  const { requestSpan, authSpan } = turnSpans(scope, http);
   const emitted = new Map<string, number>();
   const where = (componentType: AuthComponent['type']) => ({
     conversation: scope.cid,
@@ -174,7 +176,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     await lockoutStarted(name, type, 'account', seconds);
   };
   const services: TurnServices = {
-    http,
+    http: requestSpan,
     requestOutcome: (outcome) => {
       deps.metrics.apiRequests.inc({ bot: scope.botId, status_class: statusClass(outcome) });
       const fields = {
@@ -315,10 +317,9 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
         });
         return { result: 'locked', seconds: account.lockedSeconds };
       }
-      const outcome: AuthOutcome = await authenticate(name, component, values, {
-        http,
-        templates: deps.templates,
-      });
+      const outcome: AuthOutcome = await authSpan(name, component, () =>
+        authenticate(name, component, values, { http, templates: deps.templates }),
+      );
       deps.metrics.auth.inc({ component: name, component_type: component.type, result: outcome.result });
       if (outcome.result === 'unavailable') {
         deps.logger.warn('auth service unavailable', {
