@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `switchboard` command: start, serve, worker, check-config, chat, health and help (COMMANDS below).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   checkConfigFiles,
@@ -260,21 +261,38 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * The variables `start --sandbox` runs with: the demo services' own (started here) over the environment's.
- * The demo's sign-in provider sends the browser back to the gateway's public URL, so that comes first.
+ * The variables `start --sandbox` runs with: the demo services' own (started here) over the environment's,
+ * when the configuration is one that uses them (it names a `${DEMO_…}` variable, as the demo bank's does);
+ * another configuration runs in the sandbox without them. The demo's sign-in provider sends the browser
+ * back to the gateway's public URL, so that comes first.
  */
 async function sandboxVariables(
   variables: Record<string, string | undefined>,
-): Promise<{ close: () => Promise<void>; welcome: string[] }> {
+): Promise<{ close: () => Promise<void>; welcome: string[] } | undefined> {
   variables.SWITCHBOARD_MODE = 'sandbox';
   variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
   variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
+  if (!usesDemoServices(variables.SWITCHBOARD_CONFIG)) return undefined;
   // Imported only here: other commands and production starts never load the provider library (it warns
   // about Node 20 when loaded).
   const { startDemoServices } = await import('./demo.js');
   const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
   Object.assign(variables, demo.variables);
   return { close: demo.close, welcome: demo.welcome };
+}
+
+/** Whether the configuration (a file, or a directory of YAML files) names a variable the demo services supply. */
+function usesDemoServices(path: string): boolean {
+  try {
+    const files = statSync(path).isDirectory()
+      ? readdirSync(path)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => join(path, f))
+      : [path];
+    return files.some((file) => /\$\{DEMO_[A-Z_]+\}/.test(readFileSync(file, 'utf8')));
+  } catch {
+    return false; // no such configuration: loading it says so
+  }
 }
 
 /** The variables `check-config --sandbox` checks with: the sandbox's own names, without starting its services. */
@@ -348,8 +366,8 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
   if (values.sandbox) {
     // `npm start`: the example bank with its demo auth service and API beside it, no Twilio account needed.
     const demo = await sandboxVariables(variables);
-    stopDemo = demo.close;
-    demoWelcome = demo.welcome;
+    stopDemo = demo?.close;
+    demoWelcome = demo?.welcome ?? [];
   }
   const env = readEnv(variables);
   const logger = createLogger({
@@ -385,13 +403,13 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
   if (typeof values['health-file'] === 'string') {
     stopHealth = await startHealthFile(values['health-file'], () => gateway.ready());
   }
-  if (values.sandbox) printSandboxWelcome(gateway, env, demoWelcome);
+  if (values.sandbox) printSandboxWelcome(gateway, env, config, demoWelcome);
   signals.ready(gateway, logger, env.SWITCHBOARD_SHUTDOWN_MS);
   return signals.finished;
 }
 
 /** `demo`: what the demo services say about themselves (the demo bank's sign-in and accounts). */
-function printSandboxWelcome(gateway: Gateway, env: Env, demo: string[]) {
+function printSandboxWelcome(gateway: Gateway, env: Env, config: Config, demo: string[]) {
   const host = gateway.host ?? '127.0.0.1';
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const base = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${gateway.port}`;
@@ -399,6 +417,23 @@ function printSandboxWelcome(gateway: Gateway, env: Env, demo: string[]) {
     host === '127.0.0.1' || host === '::1' || host === 'localhost'
       ? `  Listening on ${host} only (set SWITCHBOARD_HOST=0.0.0.0 to reach it from other machines).`
       : `  Listening on ${host}: the sandbox's simulator, outbox and demo API key are reachable from the network.`;
+  // What the loaded configuration has: its bots and their numbers, and how to talk to the first one.
+  const bots = Object.entries(config.bots).map(([id, bot]) => {
+    const numbers = Object.entries(bot.numbers as Record<string, string[]>)
+      .filter(([, list]) => list.length > 0)
+      .map(([channel, list]) => `${channel} ${list.join(', ')}`);
+    return {
+      id,
+      numbers: bot.numbers as Record<string, string[]>,
+      line: `${id} (${numbers.join('; ') || 'no numbers'})`,
+    };
+  });
+  const first = bots[0];
+  const channel = first
+    ? (['whatsapp', 'sms', 'voice'] as const).find((c) => (first.numbers[c]?.length ?? 0) > 0)
+    : undefined;
+  const workspace = first ? config.workspaces[config.bots[first.id]!.workspace] : undefined;
+  const apiKey = workspace?.apiKeys[0];
   print(
     process.stderr,
     [
@@ -406,7 +441,18 @@ function printSandboxWelcome(gateway: Gateway, env: Env, demo: string[]) {
       `  Switchboard sandbox is running at ${base}`,
       where,
       `  Simulator:  ${base}/simulator`,
-      `  Chat:       node dist/src/main/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url ${base}`,
+      `  Bots:       ${bots.map((b) => b.line).join('; ') || 'none configured'}`,
+      ...(first && channel
+        ? [
+            `  Chat:       node dist/src/main/cli.js chat --bot ${first.id} --channel ${channel} --from +15551230000 --url ${base}`,
+          ]
+        : []),
+      // The sandbox's own key is shown (the demo's, or the one the configuration gives the sandbox).
+      ...(apiKey
+        ? [
+            `  Operator:   ${base}/v1 with the header "Authorization: Bearer ${apiKey}" (docs/operator-api.md)`,
+          ]
+        : []),
       ...demo.map((line) => `  ${line}`),
       `  Config:     ${env.SWITCHBOARD_CONFIG}`,
       '',

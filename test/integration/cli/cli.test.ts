@@ -3,7 +3,14 @@ import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { botYaml, configVariables, dataKey, testConfigYaml, writeConfigFile } from '../../support/config.js';
+import {
+  botYaml,
+  configVariables,
+  dataKey,
+  NUMBERS,
+  testConfigYaml,
+  writeConfigFile,
+} from '../../support/config.js';
 import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
 import { randomPrefix } from '../../support/harness.js';
 import { freePort, startRedisServer } from '../../../src/main/local-redis.js';
@@ -251,6 +258,16 @@ describe('switchboard start', () => {
       );
       const lines = sandbox.logs.lines.map((l) => l.message.trim());
       expect(lines).toContain(`Switchboard sandbox is running at http://127.0.0.1:${port}`);
+      // The banner follows the loaded configuration: its bot, its numbers, and how to reach it.
+      expect(lines).toContain(
+        'Bots:       demo-bank (sms +15005550006; whatsapp +14155238886; voice +15005550006)',
+      );
+      expect(lines).toContain(
+        `Chat:       node dist/src/main/cli.js chat --bot demo-bank --channel whatsapp --from +15551230000 --url http://127.0.0.1:${port}`,
+      );
+      expect(lines).toContain(
+        `Operator:   http://127.0.0.1:${port}/v1 with the header "Authorization: Bearer demo-api-key-for-the-local-sandbox-only" (docs/operator-api.md)`,
+      );
       // The demo's sign-in by link, at the demo provider on a loopback port of its own, and its accounts.
       expect(lines.filter((l) => /^(Sign in|Accounts):/.test(l))).toEqual([
         expect.stringMatching(
@@ -260,6 +277,28 @@ describe('switchboard start', () => {
       ]);
     } finally {
       await sandbox.stop();
+    }
+  });
+
+  it('the sandbox with another configuration: the banner names its bots, and the demo bank is not started', async () => {
+    const file = await writeConfigFile(testConfigYaml({ bots: GOOD_BOT }));
+    const sandbox = await startSandbox({ ...configVariables(), SWITCHBOARD_CONFIG: file.path });
+    try {
+      const port = sandbox.logs.find('switchboard started')[0]!.port as number;
+      await sandbox.logs.waitFor((l) => l.message.includes('Listening on'), 'the banner');
+      const lines = sandbox.logs.lines.map((l) => l.message.trim());
+      expect(lines).toContain(
+        `Bots:       hello (sms ${NUMBERS.sms}; whatsapp ${NUMBERS.whatsapp}; voice ${NUMBERS.voice})`,
+      );
+      expect(lines).toContain(
+        `Chat:       node dist/src/main/cli.js chat --bot hello --channel whatsapp --from +15551230000 --url http://127.0.0.1:${port}`,
+      );
+      // No demo: no demo sign-in or accounts, and nothing of the demo bank in the log.
+      expect(lines.filter((l) => /^(Sign in|Accounts):/.test(l))).toEqual([]);
+      expect(lines.some((l) => /demo bank/i.test(l))).toBe(false);
+    } finally {
+      await sandbox.stop();
+      await file.remove();
     }
   });
 
