@@ -74,6 +74,8 @@ const EnvFields = z.object({
   /** How long a write waits for a replica's acknowledgement (a webhook then answers 503). */
   SWITCHBOARD_DURABILITY_TIMEOUT_MS: int(10, 10_000).default(500),
   PORT: int(0, 65535).optional(),
+  /** A workspace API key for the CLI's operator commands (`switchboard dead-letters`). */
+  SWITCHBOARD_API_KEY: z.string().min(1).optional(),
   /** The address the web server binds; overrides `server.host` (default 127.0.0.1 in sandbox mode, else 0.0.0.0). */
   SWITCHBOARD_HOST: z
     .string()

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `switchboard` command: start, serve, worker, check-config and chat.
+// The `switchboard` command: start, serve, worker, check-config, chat and dead-letters.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems, loadConfig, type Config } from '../config/index.js';
@@ -9,6 +9,7 @@ import { isSandbox, ListenError, startGateway, type Gateway } from './gateway.js
 import { DataKeyError } from '../store/cipher.js';
 import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
+import { runDeadLetters } from './dead-letters-cli.js';
 import { startDemoServices } from './demo.js';
 
 const USAGE = `Usage: switchboard <command> [options]
@@ -20,6 +21,8 @@ Commands:
   check-config [path]        validate the configuration; exit 1 on any problem
   chat --bot ID --channel sms|whatsapp|voice --from +E164 [--url http://127.0.0.1:3000]
                              talk to a running gateway as Twilio would
+  dead-letters list|replay <id>
+                             the workspace's dead letters (SWITCHBOARD_API_KEY); see dead-letters --help
 
 Environment: REDIS_URL, SWITCHBOARD_CONFIG, SWITCHBOARD_MODE, SWITCHBOARD_DATA_KEY, PORT, SWITCHBOARD_HOST,
 LOG_LEVEL (see README).`;
@@ -75,6 +78,12 @@ async function run(argv: string[]): Promise<number> {
   }
 
   if (command === 'chat') return runChat(rest);
+  if (command === 'dead-letters') {
+    return runDeadLetters(rest, {
+      out: (text) => print(process.stdout, text),
+      err: (text) => print(process.stderr, text),
+    });
+  }
 
   if (command !== 'start' && command !== 'serve' && command !== 'worker') {
     throw new UsageError(`Unknown command "${command}".\n\n${USAGE}`);

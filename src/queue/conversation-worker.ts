@@ -230,8 +230,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
   async function deadLetter(cid: string, raw: string, event: InboundEvent | undefined, reason: string) {
     const log = logger.child({ conversation: cid, bot: event?.botId, channel: event?.channel });
     log.error('turn dead-lettered', { event: event?.id, reason });
+    const workspace = event ? opts.directory().bot(event.botId)?.workspace : undefined;
     await store.deadLetter({
       cid,
+      ...(event ? { botId: event.botId } : {}),
+      ...(workspace ? { workspace } : {}),
       eventId: event?.id ?? 'unknown',
       reason,
       at: Date.now(),
@@ -298,7 +301,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
         continue;
       }
-      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn });
+      const workspace = opts.directory().bot(event.botId)?.workspace;
+      const live = workspace
+        ? { workspace, botId: event.botId, channel: event.channel, identity: event.identity, at: opts.now() }
+        : undefined;
+      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn, live });
       if (committed.lost) {
         // Another worker took this conversation over and committed the turn: carry on from the inbox.
         const again = await store.head(cid);
