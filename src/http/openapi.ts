@@ -428,7 +428,8 @@ export function operatorOpenApiDocument(): JsonSchema {
     info: {
       title: 'Switchboard operator API',
       version: '1',
-      license: { name: 'UNLICENSED (proprietary, as the package.json says)' },
+      // The package is UNLICENSED: a LicenseRef is how SPDX names a licence of one's own.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
         'Register verified users, manage their cached tokens, issue link codes, read and erase what Switchboard knows about a user; ' +
         'see the conversations happening now, clear lockouts and opt-outs, replay dead letters, read the audit log. ' +

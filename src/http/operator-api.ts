@@ -438,9 +438,9 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     if (!(await identity.eraseUser(scope)))
       throw new ApiError(404, 'user_not_found', 'No such user in this workspace.');
     logger.info('user erased through the operator API', { workspace: scope.workspace });
-    // The erasure is recorded under the user's opaque reference; who they were is forgotten everywhere.
+    // The erasure is recorded under the user's opaque reference; then who they were is forgotten.
+    await audited(res, 'user.erase', {}, scope);
     await deps.audit?.forgetUser(scope);
-    await audited(res, 'user.erase', {});
     res.status(204).end();
   });
 
