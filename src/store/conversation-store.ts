@@ -529,7 +529,7 @@ export class ConversationStore {
     const index = this.keys.liveConversations(workspace);
     const summaries = this.keys.liveConversationSummaries(workspace);
     const found: LiveConversation[] = [];
-    const batch = Math.max(50, options.limit + 1);
+    const batch = Math.max(200, options.limit + 1);
     const max = options.cursor ? String(options.cursor.at) : '+inf';
     for (let offset = 0; ; offset += batch) {
       const flat = await scripts.readLive.run(this.redis, index, summaries, max, offset, batch);
