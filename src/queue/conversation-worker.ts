@@ -314,6 +314,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         optedOut = again.optedOut;
         continue;
       }
+      if (committed.liveIndexFailed) {
+        logger.warn('live conversation index not updated', {
+          conversation: cid,
+          reason: committed.liveIndexFailed.message,
+        });
+      }
       metrics.turnSeconds.observe({ channel: event.channel }, (Date.now() - event.receivedAt) / 1000);
       const replies = turn.replies.length + (turn.voiceTurn ? 1 : 0);
       logger.info('turn handled', {

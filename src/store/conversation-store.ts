@@ -342,8 +342,11 @@ interface SealedSummary {
   e: number;
 }
 
-/** Result of a conditional update: `lost` when another worker already did it. */
-export type Committed = { lost: true } | { lost: false; next: string | null };
+/**
+ * Result of a conditional update: `lost` when another worker already did it. `liveIndexFailed`: on a
+ * cluster, the live index's own write after a commit failed (the commit stands).
+ */
+export type Committed = { lost: true } | { lost: false; next: string | null; liveIndexFailed?: Error };
 
 /** A send job's hold on an outbox: `held` says how long another job's claim has left. */
 export type OutboxClaim = { held: false; head: string | null } | { held: true; retryInMs: number };
@@ -479,8 +482,16 @@ export class ConversationStore {
       { strict: false },
     );
     if (result === -1) return { lost: true };
-    if (live.afterwards) await live.afterwards();
-    return { lost: false, next: typeof result === 'string' ? result : null };
+    const next = typeof result === 'string' ? result : null;
+    if (live.afterwards) {
+      // The turn is committed whatever becomes of the index (the next commit writes it again): say so, go on.
+      const failed = await live.afterwards().then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+      if (failed) return { lost: false, next, liveIndexFailed: failed };
+    }
+    return { lost: false, next };
   }
 
   /**
