@@ -109,6 +109,8 @@ const EnvFields = z.object({
     .transform(Number)
     .optional(),
   PORT: int(0, 65535).optional(),
+  /** A workspace API key for the CLI's operator commands (`switchboard dead-letters`). */
+  SWITCHBOARD_API_KEY: z.string().min(1).optional(),
   /** The address the web server binds; overrides `server.host` (default 127.0.0.1 in sandbox mode, else 0.0.0.0). */
   SWITCHBOARD_HOST: z
     .string()

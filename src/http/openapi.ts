@@ -92,14 +92,73 @@ export const CreateLinkCodeBodySchema = z.strictObject({
 
 export const UserQuerySchema = z.strictObject({ externalId: ExternalIdSchema.optional() });
 
-export const HistoryQuerySchema = z.strictObject({
-  externalId: ExternalIdSchema.optional(),
-  limit: z
+/** A `limit` query parameter: a whole number from 1 to `max`. */
+function limitParam(max: number, fallback: number) {
+  return z
     .string()
     .regex(/^\d+$/, { error: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.int().min(1).max(MAX_HISTORY_LIMIT))
-    .optional(),
+    .pipe(z.int().min(1).max(max))
+    .optional()
+    .meta({ description: `How many to return (1 to ${max}, default ${fallback}).` });
+}
+
+/** An opaque `cursor` query parameter: the `nextCursor` of the previous page, as it was given. */
+const CursorParam = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a nextCursor from a previous answer' })
+  .optional()
+  .meta({ description: 'The `nextCursor` of the previous page, as given.' });
+
+/** An ISO 8601 time as a query parameter, read as milliseconds. */
+const TimeParam = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 time such as "2026-01-31T12:00:00Z"' })
+  .transform((text) => Date.parse(text))
+  .optional();
+
+export const MAX_PAGE_LIMIT = 200;
+export const DEFAULT_PAGE_LIMIT = 50;
+
+export const HistoryQuerySchema = z.strictObject({
+  externalId: ExternalIdSchema.optional(),
+  limit: limitParam(MAX_HISTORY_LIMIT, 50),
+  before: TimeParam.meta({ description: 'Only entries strictly before this time (ISO 8601).' }),
+  after: TimeParam.meta({ description: 'Only entries at or after this time (ISO 8601).' }),
+  cursor: CursorParam,
+});
+
+/** What a live conversation is doing; more states may come (a conversation handed off to a person). */
+export const CONVERSATION_STATES = ['waiting', 'signing-in', 'idle'] as const;
+
+export const ConversationsQuerySchema = z.strictObject({
+  bot: z.string().min(1).max(128).optional().meta({ description: 'Only this bot’s conversations.' }),
+  channel: z.enum(CHANNELS).optional().meta({ description: 'Only conversations on this channel.' }),
+  state: z.enum(CONVERSATION_STATES).optional().meta({
+    description:
+      '"waiting": for an answer; "signing-in": a sign-in link is out; "idle": nothing awaited. More states may be added.',
+  }),
+  limit: limitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+  cursor: CursorParam,
+});
+
+export const LockoutsQuerySchema = z.strictObject({
+  externalId: ExternalIdSchema.optional(),
+  account: z.string().min(1).max(256).optional().meta({
+    description:
+      'An account id as the user types it at a login (its first field): its account lockouts, in every auth component, are included (or cleared) too.',
+  }),
+});
+
+export const OptOutsQuerySchema = z.strictObject({
+  externalId: ExternalIdSchema.optional(),
+  bot: z.string().min(1).max(128).optional().meta({ description: 'Only this bot (default: every bot).' }),
+});
+
+export const PageQuerySchema = z.strictObject({
+  limit: limitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
+  cursor: CursorParam,
 });
 
 // --- answers (documented; built by hand in the router) ---
@@ -159,6 +218,15 @@ export const UserSchema = z.object({
   updatedAt: Timestamp.nullable(),
 });
 
+const NextCursor = z
+  .string()
+  .nullable()
+  .meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' });
+
+const IdentitySchema = z
+  .object({ channel: z.enum(CHANNELS), address: z.string() })
+  .meta({ description: 'A channel identity, as in a user’s identities.' });
+
 export const HistorySchema = z.object({
   userId: z.string(),
   entries: z.array(
@@ -171,6 +239,112 @@ export const HistorySchema = z.object({
       secret: z.boolean(),
     }),
   ),
+  nextCursor: NextCursor.meta({ description: 'The page of older entries; null when there are none.' }),
+});
+
+export const ConversationListSchema = z.object({
+  conversations: z.array(
+    z.object({
+      id: z.string().meta({ description: 'The conversation id (opaque).' }),
+      bot: z.string(),
+      channel: z.enum(CHANNELS),
+      identity: IdentitySchema,
+      state: z.enum(CONVERSATION_STATES),
+      flow: z.string(),
+      step: z.int().meta({ description: 'The index of the step in its flow that is waiting.' }),
+      waiting: z
+        .string()
+        .nullable()
+        .meta({ description: 'What the step waits for (ask, credential, signin…); null when nothing.' }),
+      updatedAt: Timestamp.meta({ description: 'The last turn.' }),
+      expiresAt: Timestamp.meta({ description: 'When the session ends if nothing more happens.' }),
+    }),
+  ),
+  nextCursor: NextCursor,
+});
+
+export const LockoutsSchema = z.object({
+  userId: z.string(),
+  lockouts: z.array(
+    z.object({
+      kind: z.enum(['identity', 'account']),
+      identity: IdentitySchema.nullable().meta({
+        description: 'For an identity lockout; null for an account.',
+      }),
+      component: z.string(),
+      failures: z.int().meta({ description: 'Failures counted in the current window.' }),
+      lockedUntil: Timestamp.nullable().meta({
+        description: 'The end of the lockout; null when not locked.',
+      }),
+    }),
+  ),
+});
+
+export const OptOutsSchema = z.object({
+  userId: z.string(),
+  optOuts: z.array(z.object({ bot: z.string(), identity: IdentitySchema })),
+});
+
+export const DeadLetterSchema = z.object({
+  id: z.string(),
+  conversation: z.string(),
+  bot: z.string().nullable(),
+  eventId: z
+    .string()
+    .meta({ description: 'The provider’s id of the event (a MessageSid, a CallSid and turn).' }),
+  reason: z.string(),
+  at: Timestamp,
+});
+
+export const DeadLetterListSchema = z.object({
+  deadLetters: z.array(DeadLetterSchema),
+  nextCursor: NextCursor,
+});
+
+export const ReplaySchema = z.object({
+  deadLetter: DeadLetterSchema,
+  queued: z.literal('tail').meta({
+    description: 'The event was put back at the end of its conversation’s inbox: after what waits there now.',
+  }),
+});
+
+export const AuditListSchema = z.object({
+  entries: z.array(
+    z.object({
+      id: z.string(),
+      at: Timestamp,
+      action: z.enum([
+        'user.register',
+        'user.erase',
+        'token.renew',
+        'token.revoke',
+        'link-code.create',
+        'lockout.clear',
+        'opt-out.clear',
+        'dead-letter.replay',
+      ]),
+      key: z.string().meta({
+        description:
+          'The API key’s fingerprint: "key_" and the first 16 hex digits of its SHA-256 (printf %s KEY | sha256sum).',
+      }),
+      target: z.object({
+        user: z.string().optional().meta({
+          description:
+            'The user, by an opaque reference that stays the same across entries (and after erasure).',
+        }),
+        userId: z
+          .string()
+          .optional()
+          .meta({ description: 'Who the user is; left out once the user is erased.' }),
+        externalId: z.string().optional(),
+        component: z.string().optional(),
+        bot: z.string().optional(),
+        deadLetter: z.string().optional(),
+        conversation: z.string().optional(),
+      }),
+    }),
+  ),
+  nextCursor: NextCursor,
 });
 
 export const ErrorSchema = z.object({
@@ -215,14 +389,15 @@ function errors(...statuses: number[]): Record<string, JsonSchema> {
   const text: Record<number, string> = {
     400: 'Malformed request (invalid JSON).',
     401: 'Missing or unknown API key.',
-    404: 'No such user (or component) in this workspace.',
+    404: 'No such user, component, bot or dead letter in this workspace.',
     409: 'Conflict: an identity belongs to another user.',
     413: 'Body over 1 MiB.',
     422: 'The body or query does not match the schema; the message names the field.',
     429: 'Rate limit: retry after the Retry-After header’s seconds.',
+    503: 'Storage is unavailable: retry after the Retry-After header’s seconds.',
   };
   return Object.fromEntries(
-    [401, 429, ...statuses].map((status) => [
+    [401, 429, ...statuses, 503].map((status) => [
       String(status),
       {
         description: text[status],
@@ -253,10 +428,15 @@ export function operatorOpenApiDocument(): JsonSchema {
     info: {
       title: 'Switchboard operator API',
       version: '1',
+      // The package is UNLICENSED: a LicenseRef is how SPDX names a licence of one's own.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
-        'Register verified users, manage their cached tokens, issue link codes, read and erase what Switchboard knows about a user. ' +
+        'Register verified users, manage their cached tokens, issue link codes, read and erase what Switchboard knows about a user; ' +
+        'see the conversations happening now, clear lockouts and opt-outs, replay dead letters, read the audit log. ' +
         'Every request carries "Authorization: Bearer <workspace API key>"; a key sees only its workspace.',
     },
+    // Relative: the API is wherever this document was fetched from (the gateway's own address).
+    servers: [{ url: '/', description: 'The gateway that serves this document.' }],
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ apiKey: [] }],
     components: {
@@ -269,6 +449,12 @@ export function operatorOpenApiDocument(): JsonSchema {
         LinkCode: jsonSchema(LinkCodeSchema, 'output'),
         User: jsonSchema(UserSchema, 'output'),
         History: jsonSchema(HistorySchema, 'output'),
+        ConversationList: jsonSchema(ConversationListSchema, 'output'),
+        Lockouts: jsonSchema(LockoutsSchema, 'output'),
+        OptOuts: jsonSchema(OptOutsSchema, 'output'),
+        DeadLetterList: jsonSchema(DeadLetterListSchema, 'output'),
+        Replay: jsonSchema(ReplaySchema, 'output'),
+        AuditList: jsonSchema(AuditListSchema, 'output'),
         Error: jsonSchema(ErrorSchema, 'output'),
       },
     },
@@ -323,9 +509,76 @@ export function operatorOpenApiDocument(): JsonSchema {
       '/v1/users/{userId}/history': {
         get: {
           operationId: 'getHistory',
-          summary: 'Recent messages across the user’s identities, oldest first; secrets as "[redacted]".',
+          summary:
+            'A page of the user’s messages across their identities, the most recent that match, oldest first in the page; secrets as "[redacted]".',
           parameters: parameters(HistoryQuerySchema, userPath),
           responses: { '200': answer('The history.', 'History'), ...errors(404, 422) },
+        },
+      },
+      '/v1/users/{userId}/lockouts': {
+        get: {
+          operationId: 'getLockouts',
+          summary:
+            'Failures and lockouts of the user’s identities, per auth component (and of a typed account id, with `account`).',
+          parameters: parameters(LockoutsQuerySchema, userPath),
+          responses: { '200': answer('The lockouts.', 'Lockouts'), ...errors(404, 422) },
+        },
+        delete: {
+          operationId: 'clearLockouts',
+          summary:
+            'Clear the failures and lockouts of every identity of the user (and of the typed account id, with `account`).',
+          parameters: parameters(LockoutsQuerySchema, userPath),
+          responses: { '204': answer('Cleared: the user may try again.'), ...errors(404, 422) },
+        },
+      },
+      '/v1/users/{userId}/opt-outs': {
+        get: {
+          operationId: 'getOptOuts',
+          summary: 'The bots the user’s identities have opted out of (STOP).',
+          parameters: parameters(OptOutsQuerySchema, userPath),
+          responses: { '200': answer('The opt-outs.', 'OptOuts'), ...errors(404, 422) },
+        },
+        delete: {
+          operationId: 'clearOptOuts',
+          summary:
+            'Opt the user’s identities back in, for every bot or one: only with the user’s consent (as START would).',
+          parameters: parameters(OptOutsQuerySchema, userPath),
+          responses: { '204': answer('Opted back in.'), ...errors(404, 422) },
+        },
+      },
+      '/v1/conversations': {
+        get: {
+          operationId: 'listConversations',
+          summary:
+            'The workspace’s conversations happening now, most recently active first: who, where in the flows, what they wait for; never what was typed.',
+          parameters: parameters(ConversationsQuerySchema, []),
+          responses: { '200': answer('A page of conversations.', 'ConversationList'), ...errors(422) },
+        },
+      },
+      '/v1/dead-letters': {
+        get: {
+          operationId: 'listDeadLetters',
+          summary: 'Turns that kept failing and were set aside, newest first; never their event.',
+          parameters: parameters(PageQuerySchema, []),
+          responses: { '200': answer('A page of dead letters.', 'DeadLetterList'), ...errors(422) },
+        },
+      },
+      '/v1/dead-letters/{deadLetterId}/replay': {
+        post: {
+          operationId: 'replayDeadLetter',
+          summary:
+            'Put the event back at the end of its conversation’s inbox and run the conversation: it is handled once more, with the state the conversation has now.',
+          parameters: parameters(z.strictObject({}), ['deadLetterId']),
+          responses: { '202': answer('Queued again.', 'Replay'), ...errors(404) },
+        },
+      },
+      '/v1/audit': {
+        get: {
+          operationId: 'listAudit',
+          summary:
+            'Every change made through this API in the workspace, newest first: which key, what, when, on whom; never a secret.',
+          parameters: parameters(PageQuerySchema, []),
+          responses: { '200': answer('A page of the audit log.', 'AuditList'), ...errors(422) },
         },
       },
       '/v1/link-codes': {
@@ -342,7 +595,13 @@ export function operatorOpenApiDocument(): JsonSchema {
           operationId: 'openapi',
           summary: 'This document.',
           security: [],
-          responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': {} } } },
+          responses: {
+            '200': { description: 'OpenAPI 3.1.', content: { 'application/json': {} } },
+            '406': {
+              description: 'The Accept header allows no JSON.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+            },
+          },
         },
       },
     },

@@ -13,14 +13,23 @@ import type { Logger } from '../log.js';
 import { clientOf } from '../net/addresses.js';
 import type { IdentityKeys, UserScope } from '../store/identity-keys.js';
 import type { FixedWindowLimiter } from '../store/rate-limiter.js';
+import type { AuditEntry, AuditLog, AuditTarget } from '../store/audit-log.js';
+import type { ConversationStore } from '../store/conversation-store.js';
+import type { DeadLetters } from '../store/dead-letters.js';
+import type { Lockout } from '../store/lockout.js';
 import {
   CreateLinkCodeBodySchema,
+  DEFAULT_PAGE_LIMIT,
   HistoryQuerySchema,
+  PageQuerySchema,
   RegisterUserBodySchema,
   RenewTokenBodySchema,
   UserQuerySchema,
   operatorOpenApiDocument,
 } from './openapi.js';
+import { ApiError } from './api-error.js';
+import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cursor.js';
+import { mountLiveState } from './live-state.js';
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_REQUESTS_PER_MINUTE = 600;
@@ -39,28 +48,47 @@ export interface OperatorApiDeps {
   now?: () => number;
   /** Revokes removed tokens at their providers (bounded by each component's timeout; never throws). */
   revokeAtProvider?: (workspace: string, taken: TakenTokens[]) => Promise<void>;
+  /** What is happening now (conversations, lockouts, opt-outs, dead letters): those endpoints need it. */
+  live?: LiveStateDeps;
+  /** Where every change is recorded; without it nothing is. */
+  audit?: AuditLog;
 }
 
-/** A refusal the caller can act on: its status and code are part of the API. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: { path: string; message: string }[],
-  ) {
-    super(message);
-  }
+/** Records a change once it is done: what, on what (never a value), and the user it was done to. */
+export type Audited = (
+  res: Response,
+  action: AuditEntry['action'],
+  target: Omit<AuditTarget, 'user' | 'userId' | 'externalId'>,
+  scope?: UserScope,
+) => Promise<void>;
+
+export interface LiveStateDeps {
+  conversations: ConversationStore;
+  lockout: Lockout;
+  deadLetters: DeadLetters;
+  /** Runs a conversation's inbox (a replayed dead letter waits there). */
+  kick: (cid: string) => Promise<void>;
 }
+
+export { ApiError };
 
 interface Caller {
   workspace: string;
   keyHash: string;
+  /** What the audit log names the key by (`keyFingerprint`). */
+  fingerprint: string;
 }
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * An API key's name in the audit log: "key_" and 16 hex digits of its SHA-256. Its holder can tell which
+ * key it was (`printf %s KEY | sha256sum`); a workspace key is long and random, so it gives the key to no one.
+ */
+export function keyFingerprint(key: string): string {
+  return `key_${sha256(key).toString('hex').slice(0, 16)}`;
 }
 
 /** Hashes of every workspace's keys, computed once per configuration (it is replaced on reload). */
@@ -173,7 +201,10 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   const { identity, tokens, linkCodes, logger } = deps;
   let openapi: string | undefined;
 
-  router.get('/v1/openapi.json', (_req, res) => {
+  router.get('/v1/openapi.json', (req, res) => {
+    if (!req.accepts('application/json')) {
+      throw new ApiError(406, 'not_acceptable', 'This document is JSON: accept application/json.');
+    }
     openapi ??= JSON.stringify(operatorOpenApiDocument());
     res.type('application/json').send(openapi);
   });
@@ -189,6 +220,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
       res.locals.caller = {
         workspace,
         keyHash: sha256(match[1]).toString('base64url').slice(0, 22),
+        fingerprint: keyFingerprint(match[1]),
       } satisfies Caller;
       return next();
     }
@@ -258,6 +290,11 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     }
     return scope;
   };
+  /** Records a change in the caller's workspace's audit log, once it is done; `scope`: the user it was done to. */
+  const audited: Audited = async (res, action, target, scope) => {
+    const caller = callerOf(res);
+    await deps.audit?.record(caller.workspace, { action, key: caller.fingerprint, at: now(), target }, scope);
+  };
   const knownComponent = (res: Response, component: string): void => {
     if (!componentsOf(deps.directory().config, callerOf(res).workspace).has(component)) {
       throw new ApiError(
@@ -298,6 +335,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     for (const [component, token] of Object.entries(body.tokens ?? {})) {
       await tokens.put(scope, component, { token: token.token, ttlSeconds: token.ttl });
     }
+    await audited(res, 'user.register', {}, scope);
     res.status(201).json({
       userId: body.userId,
       ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
@@ -316,7 +354,36 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   router.get('/v1/users/:userId/history', async (req, res) => {
     const query = parse(HistoryQuerySchema, req.query, 'query');
     const scope = await existingUser(req, res, query.externalId);
-    const entries = await identity.readHistory(scope, query.limit ?? 50);
+    const cursor = query.cursor ? decodeCursor(query.cursor, isHistoryCursor) : undefined;
+    // The history is a capped list (the most recent entries): it is read whole and paged here.
+    const newestFirst = (await identity.readHistory(scope, Number.MAX_SAFE_INTEGER))
+      .filter(
+        (e) =>
+          (query.after === undefined || e.at >= query.after) &&
+          (query.before === undefined || e.at < query.before),
+      )
+      .reverse();
+    let start = 0;
+    if (cursor) {
+      // After the page that ended at time `b`, having given `n` entries of that very millisecond.
+      let seen = 0;
+      while (start < newestFirst.length) {
+        const at = newestFirst[start]!.at;
+        if (at > cursor.b || (at === cursor.b && seen < cursor.n)) {
+          if (at === cursor.b) seen++;
+          start++;
+        } else break;
+      }
+    }
+    const limit = query.limit ?? 50;
+    const page = newestFirst.slice(start, start + limit);
+    const oldest = page.at(-1);
+    let nextCursor: string | null = null;
+    if (oldest && start + limit < newestFirst.length) {
+      const sameMs = page.filter((e) => e.at === oldest.at).length;
+      nextCursor = encodeCursor({ b: oldest.at, n: sameMs + (cursor?.b === oldest.at ? cursor.n : 0) });
+    }
+    const entries = page.reverse();
     res.json({
       userId: scope.userId,
       entries: entries.map((e) => ({
@@ -327,6 +394,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
         text: e.text,
         secret: e.secret === true,
       })),
+      nextCursor,
     });
   });
 
@@ -340,6 +408,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     knownComponent(res, component);
     const body = parse(RenewTokenBodySchema, req.body, 'body');
     await tokens.put(scope, component, { token: body.token, ttlSeconds: body.ttl });
+    await audited(res, 'token.renew', { component }, scope);
     res.status(204).end();
   });
 
@@ -348,6 +417,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     const scope = await existingUser(req, res, query.externalId);
     const taken = await tokens.take(scope);
     await deps.revokeAtProvider?.(scope.workspace, taken);
+    await audited(res, 'token.revoke', {}, scope);
     res.status(204).end();
   });
 
@@ -358,6 +428,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     knownComponent(res, component);
     const taken = await tokens.take(scope, component);
     await deps.revokeAtProvider?.(scope.workspace, taken);
+    await audited(res, 'token.revoke', { component }, scope);
     res.status(204).end();
   });
 
@@ -367,6 +438,9 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     if (!(await identity.eraseUser(scope)))
       throw new ApiError(404, 'user_not_found', 'No such user in this workspace.');
     logger.info('user erased through the operator API', { workspace: scope.workspace });
+    // The erasure is recorded under the user's opaque reference; then who they were is forgotten.
+    await audited(res, 'user.erase', {}, scope);
+    await deps.audit?.forgetUser(scope);
     res.status(204).end();
   });
 
@@ -381,8 +455,45 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
       ...(body.ttl !== undefined ? { ttlSeconds: body.ttl } : {}),
       ...(body.keypad !== undefined ? { keypad: body.keypad } : {}),
     });
+    // The code is a secret: the log says one was issued, and for whom.
+    await audited(
+      res,
+      'link-code.create',
+      {},
+      {
+        workspace: callerOf(res).workspace,
+        userId: body.userId,
+        ...(body.externalId !== undefined ? { externalId: body.externalId } : {}),
+      },
+    );
     res.status(201).json({ code: created.code, expiresAt: iso(created.expiresAt) });
   });
+
+  router.get('/v1/audit', async (req, res) => {
+    const query = parse(PageQuerySchema, req.query, 'query');
+    const before = query.cursor ? decodeCursor(query.cursor, isAuditCursor).id : undefined;
+    const page = await (deps.audit?.list(callerOf(res).workspace, {
+      limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+      ...(before !== undefined ? { before } : {}),
+    }) ?? { entries: [], more: false });
+    const last = page.entries.at(-1);
+    res.json({
+      entries: page.entries.map((e) => ({
+        id: e.id,
+        at: iso(e.at),
+        action: e.action,
+        key: e.key,
+        target: e.target,
+      })),
+      nextCursor: page.more && last ? encodeCursor({ id: last.id }) : null,
+    });
+  });
+
+  const live = deps.live;
+  if (live) {
+    const config = () => deps.directory().config;
+    mountLiveState(router, live, { parse, existingUser, callerOf, audited, now, param, identity, config });
+  }
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `switchboard` command: start, serve, worker, check-config, chat, health and help (COMMANDS below).
+// The `switchboard` command: start, serve, worker, check-config, chat, health, dead-letters and help (COMMANDS below).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { localRedis, RedisUnavailableError } from './local-redis.js';
 import { runChat } from './chat.js';
 import { healthProblem, HEALTH_INTERVAL_MS, HEALTH_MAX_AGE_MS, startHealthFile } from './health.js';
 import { startTracing } from '../tracing.js';
+import { DEAD_LETTERS_USAGE, runDeadLetters } from './dead-letters-cli.js';
 
 /** Everything the command prints goes through here: a URL's credentials never reach the terminal. */
 function print(stream: NodeJS.WriteStream, text: string): void {
@@ -134,6 +135,18 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     ownArguments: true,
     run: (_values, _positionals, argv) => runChat(argv),
+  },
+  'dead-letters': {
+    args: 'list|replay <id> [--json] [--limit N] [--cursor C] [--url URL]',
+    summary: "the workspace's dead letters: list them, or replay one (SWITCHBOARD_API_KEY)",
+    details: DEAD_LETTERS_USAGE.split('\n').slice(3).join('\n'),
+    options: {},
+    ownArguments: true,
+    run: (_values, _positionals, argv) =>
+      runDeadLetters(argv, {
+        out: (text) => print(process.stdout, text),
+        err: (text) => print(process.stderr, text),
+      }),
   },
   health: {
     args: '[--file PATH] [--max-age SECONDS] [--url URL]',

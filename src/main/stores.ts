@@ -100,6 +100,7 @@ export async function openStores(opts: {
   return {
     keys,
     identityKeys,
+    cipher,
     recorder: opts.sandbox ? new SandboxRecorder(new SandboxOutbox(work, keys)) : undefined,
     web: {
       connection: web,

@@ -20,6 +20,8 @@ import { workspaceRevocation } from '../turn/provider-revocation.js';
 import { connect, durability, readyWithin } from '../store/open.js';
 import { FixedWindowLimiter } from '../store/rate-limiter.js';
 import { SandboxOutbox } from '../store/sandbox-outbox.js';
+import { AuditLog } from '../store/audit-log.js';
+import { DeadLetters } from '../store/dead-letters.js';
 import { abandon, type Running } from './shutdown.js';
 import type { Stores } from './stores.js';
 
@@ -79,6 +81,13 @@ export async function startWeb(deps: {
       linkCodes: identity.linkCodes,
       logger,
       now: deps.now,
+      live: {
+        conversations: store,
+        lockout: identity.lockout,
+        deadLetters: new DeadLetters(connection, store, (botId) => directory().bot(botId)?.workspace),
+        kick: (cid) => queues.kickConversation(cid),
+      },
+      audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({
         config: () => directory().config,
         outbound,

@@ -280,8 +280,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       event: event?.id,
       reason,
     });
+    const workspace = event ? opts.directory().bot(event.botId)?.workspace : undefined;
     await store.deadLetter({
       cid,
+      ...(event ? { botId: event.botId } : {}),
+      ...(workspace ? { workspace } : {}),
       eventId: event?.id ?? 'unknown',
       reason,
       at: Date.now(),
@@ -348,7 +351,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
         continue;
       }
-      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn });
+      const workspace = opts.directory().bot(event.botId)?.workspace;
+      const live = workspace
+        ? { workspace, botId: event.botId, channel: event.channel, identity: event.identity, at: opts.now() }
+        : undefined;
+      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn, live });
       if (committed.lost) {
         // Another worker took this conversation over and committed the turn: carry on from the inbox.
         const again = await store.head(cid);
@@ -356,6 +363,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         state = again.state;
         optedOut = again.optedOut;
         continue;
+      }
+      if (committed.liveIndexFailed) {
+        logger.warn('live conversation index not updated', {
+          conversation: cid,
+          reason: committed.liveIndexFailed.message,
+        });
       }
       metrics.turnSeconds.observe({ channel: event.channel }, (Date.now() - event.receivedAt) / 1000);
       const replies = turn.replies.length + (turn.voiceTurn ? 1 : 0);

@@ -62,14 +62,65 @@ const TURN_ANSWER = `
 if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('HEXISTS', KEYS[2], 'ended') == 1 then return -1 end
 return redis.call('GET', KEYS[1])`;
 
+/** Dead letters kept, newest first: the oldest go beyond it. */
+export const DEAD_LETTER_CAP = 10_000;
+
+/**
+ * How long a conversation stays in its workspace's live index after its last commit, whatever its
+ * session timeout: the bound that keeps the index from growing (its entries are trimmed by score, and the
+ * index itself expires when the workspace has been silent that long).
+ */
+export const LIVE_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * The live index's update, as a Lua fragment over the names given: `summary` '' removes the conversation
+ * (it ended), else it is scored by `at` (ms) with its sealed summary. Each write trims a few entries older
+ * than the retention, more than one commit adds, so the index stays bounded.
+ */
+function liveIndexLua(index: string, summaries: string, member: string, at: string, summary: string): string {
+  return `
+if ${summary} == '' then
+  redis.call('ZREM', ${index}, ${member})
+  redis.call('HDEL', ${summaries}, ${member})
+else
+  redis.call('ZADD', ${index}, ${at}, ${member})
+  redis.call('HSET', ${summaries}, ${member}, ${summary})
+end
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', ${index}, '-inf', tonumber(${at}) - ${LIVE_RETENTION_MS}, 'LIMIT', 0, 20)) do
+  redis.call('ZREM', ${index}, old)
+  redis.call('HDEL', ${summaries}, old)
+end
+redis.call('PEXPIRE', ${index}, ${LIVE_RETENTION_MS})
+redis.call('PEXPIRE', ${summaries}, ${LIVE_RETENTION_MS})`;
+}
+
+/**
+ * On a Redis Cluster the index is in its workspace's slot, not the conversation's, so a script cannot
+ * write both: the index is written by this one after the commit. KEYS: index, summaries. ARGV: cid, at, summary.
+ */
+const UPDATE_LIVE = liveIndexLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]');
+
+/** A page of the live index, newest first, with each entry's summary. KEYS: index, summaries. ARGV: max score, offset, count. */
+const READ_LIVE = `
+local items = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
+local out = {}
+for i = 1, #items, 2 do
+  out[#out + 1] = items[i]
+  out[#out + 1] = items[i + 1]
+  out[#out + 1] = redis.call('HGET', KEYS[2], items[i]) or ''
+end
+return out`;
+
 /**
  * Commit a handled turn, only if its event is still at the head of the inbox (so a turn taken over by
  * another worker is committed once): pop it, keep or drop the state, queue the replies, publish a voice
- * answer. Returns the next event, or false. The same commit sent again (its answer was lost with the
+ * answer, and keep the workspace's live index (on a single node; see UPDATE_LIVE): no round trip of its
+ * own. Returns the next event, or false. The same commit sent again (its answer was lost with the
  * connection, and the client resent it) finds its own id and answers as it did the first time.
- * KEYS: inbox, state, outbox, attempts, turn, optout, lastCommit
+ * KEYS: inbox, state, outbox, attempts, turn, optout, lastCommit, live index, live summaries
  * ARGV: head, eventId, state ('' to drop), stateTtl, turnAnswer ('' for none), turnTtl, channel, turnRef,
- *       optOut ('1' set, '0' clear, '' unchanged), commitId, reply...
+ *       optOut ('1' set, '0' clear, '' unchanged), commitId, live member ('' to leave the index alone),
+ *       live at (ms), live summary ('' to remove), reply...
  */
 const COMMIT = `
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then
@@ -85,8 +136,10 @@ if ARGV[5] ~= '' then
   redis.call('SET', KEYS[5], ARGV[5], 'EX', ARGV[6])
   redis.call('PUBLISH', ARGV[7], ARGV[8])
 end
-if #ARGV > 10 then
-  for i = 11, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+if ARGV[11] ~= '' then${liveIndexLua('KEYS[8]', 'KEYS[9]', 'ARGV[11]', 'ARGV[12]', 'ARGV[13]')}
+end
+if #ARGV > 13 then
+  for i = 14, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
   redis.call('EXPIRE', KEYS[3], ${MAILBOX_TTL})
 end
 return redis.call('LINDEX', KEYS[1], 0) or false`;
@@ -155,6 +208,13 @@ for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
 end
 return removed`;
 
+/** Put a dead-lettered event back at the tail of its inbox, its attempts forgotten. KEYS: inbox, attempts. ARGV: event, eventId. */
+const REQUEUE = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
+redis.call('HDEL', KEYS[2], ARGV[2])
+return redis.call('LLEN', KEYS[1])`;
+
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -169,7 +229,16 @@ const scripts = {
     [seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number, durable: '0' | '1'],
     number
   >(2, ACCEPT),
-  commit: new Script<Arg[], string | number | null>(7, COMMIT),
+  commit: new Script<Arg[], string | number | null>(9, COMMIT),
+  updateLive: new Script<
+    [index: string, summaries: string, cid: string, at: number, summary: string],
+    number
+  >(2, UPDATE_LIVE),
+  readLive: new Script<
+    [index: string, summaries: string, max: string, offset: number, count: number],
+    string[]
+  >(2, READ_LIVE),
+  requeue: new Script<[inbox: string, attempts: string, event: string, eventId: string], number>(2, REQUEUE),
   popIfHead: new Script<
     [list: string, attempts: string, head: string, itemId: string],
     string | number | null
@@ -229,10 +298,57 @@ export interface CommitInput {
   voiceTurn?: { turn: number; answer: string };
   /** true: the identity opted out; false: opted back in; undefined: unchanged. */
   optOut?: boolean;
+  /** Who the conversation is with, for its workspace's live index (left alone without it). */
+  live?: LiveConversationOf;
 }
 
-/** Result of a conditional update: `lost` when another worker already did it. */
-export type Committed = { lost: true } | { lost: false; next: string | null };
+/** What the live index knows of a conversation beyond its dialog state. */
+export interface LiveConversationOf {
+  workspace: string;
+  botId: string;
+  channel: Channel;
+  /** The channel identity (`sms:+1…`): sealed in the index. */
+  identity: string;
+  /** When the turn was handled (ms): the entry's score. */
+  at: number;
+}
+
+/** A conversation of the live index: who, where in its flows, and what it waits for; never its variables. */
+export interface LiveConversation {
+  cid: string;
+  botId: string;
+  channel: Channel;
+  identity: string;
+  flow: string;
+  step: number;
+  /** The pending kind (`ask`, `credential`, `signin`…), or null when nothing is awaited. */
+  waiting: string | null;
+  updatedAt: number;
+  /** When the session ends without an answer (ms): past it the conversation is no longer listed. */
+  expiresAt: number;
+}
+
+/** Where a listing of live conversations resumes: after this entry (score, then id, descending). */
+export interface LiveCursor {
+  at: number;
+  cid: string;
+}
+
+interface SealedSummary {
+  b: string;
+  c: Channel;
+  i: string;
+  f: string;
+  s: number;
+  w: string | null;
+  e: number;
+}
+
+/**
+ * Result of a conditional update: `lost` when another worker already did it. `liveIndexFailed`: on a
+ * cluster, the live index's own write after a commit failed (the commit stands).
+ */
+export type Committed = { lost: true } | { lost: false; next: string | null; liveIndexFailed?: Error };
 
 /** A send job's hold on an outbox: `held` says how long another job's claim has left. */
 export type OutboxClaim = { held: false; head: string | null } | { held: true; retryInMs: number };
@@ -336,6 +452,7 @@ export class ConversationStore {
   async commit(input: CommitInput): Promise<Committed> {
     const { cid } = input;
     const turn = input.voiceTurn;
+    const live = this.liveArgs(input);
     const args = [
       this.keys.inbox(cid),
       this.keys.state(cid),
@@ -344,6 +461,7 @@ export class ConversationStore {
       this.keys.turn(cid, turn?.turn ?? 0),
       this.keys.optOut(cid),
       this.keys.lastCommit(cid),
+      ...live.keys,
       input.head,
       input.eventId,
       input.state ? this.cipher.seal(JSON.stringify(input.state), places.conversation(cid, 'state')) : '',
@@ -355,6 +473,7 @@ export class ConversationStore {
       input.optOut === undefined ? '' : input.optOut ? '1' : '0',
       // Unique to this call: only a resend of this very command carries it.
       randomBytes(12).toString('base64url'),
+      ...live.args,
       ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
     ];
     const result = await writeDurably(
@@ -365,7 +484,141 @@ export class ConversationStore {
       { strict: false },
     );
     if (result === -1) return { lost: true };
-    return { lost: false, next: typeof result === 'string' ? result : null };
+    const next = typeof result === 'string' ? result : null;
+    if (live.afterwards) {
+      // The turn is committed whatever becomes of the index (the next commit writes it again): say so, go on.
+      const failed = await live.afterwards().then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+      if (failed) return { lost: false, next, liveIndexFailed: failed };
+    }
+    return { lost: false, next };
+  }
+
+  /**
+   * The live index's part of a commit: keys and arguments inside the commit script on a single node; on a
+   * cluster (another slot) placeholder keys of the conversation's slot, and a write of its own afterwards.
+   */
+  private liveArgs(input: CommitInput): { keys: string[]; args: Arg[]; afterwards?: () => Promise<unknown> } {
+    const { cid, live } = input;
+    const none = { keys: [this.keys.inbox(cid), this.keys.inbox(cid)], args: ['', 0, ''] };
+    if (!live) return none;
+    const state = input.state;
+    const summary = state
+      ? this.cipher.seal(
+          JSON.stringify({
+            b: live.botId,
+            c: live.channel,
+            i: live.identity,
+            f: state.flow,
+            s: state.step,
+            w: state.pending?.kind ?? null,
+            e: Math.max(state.expiresAt, Number(state.pending?.keepUntil ?? 0)),
+          } satisfies SealedSummary),
+          places.liveSummary(live.workspace, cid),
+        )
+      : '';
+    const index = this.keys.liveConversations(live.workspace);
+    const summaries = this.keys.liveConversationSummaries(live.workspace);
+    if (this.redis.isCluster) {
+      return {
+        ...none,
+        afterwards: () => scripts.updateLive.run(this.redis, index, summaries, cid, live.at, summary),
+      };
+    }
+    return { keys: [index, summaries], args: [cid, live.at, summary] };
+  }
+
+  /**
+   * A page of a workspace's live conversations, most recently active first, after `cursor`: those whose
+   * state still exists and whose session has not ended by `now`, that `keep` accepts. `more` says whether
+   * another page has any.
+   */
+  async liveConversations(
+    workspace: string,
+    options: { now: number; limit: number; cursor?: LiveCursor; keep: (c: LiveConversation) => boolean },
+  ): Promise<{ conversations: LiveConversation[]; more: boolean }> {
+    const index = this.keys.liveConversations(workspace);
+    const summaries = this.keys.liveConversationSummaries(workspace);
+    const found: LiveConversation[] = [];
+    const batch = Math.max(200, options.limit + 1);
+    const max = options.cursor ? String(options.cursor.at) : '+inf';
+    for (let offset = 0; ; offset += batch) {
+      const flat = await scripts.readLive.run(this.redis, index, summaries, max, offset, batch);
+      const entries: { cid: string; at: number; sealed: string }[] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        entries.push({ cid: flat[i]!, at: Number(flat[i + 1]), sealed: flat[i + 2]! });
+      }
+      const after = options.cursor;
+      const candidates = entries.filter((e) => !after || e.at < after.at || e.cid < after.cid);
+      const exists = await Promise.all(candidates.map((e) => this.redis.exists(this.keys.state(e.cid))));
+      for (const [i, entry] of candidates.entries()) {
+        if (exists[i] !== 1) continue; // ended without a commit to say so (erased, expired)
+        const summary = this.openJson<SealedSummary>(entry.sealed, places.liveSummary(workspace, entry.cid));
+        if (!summary || summary.e <= options.now) continue;
+        const conversation: LiveConversation = {
+          cid: entry.cid,
+          botId: summary.b,
+          channel: summary.c,
+          identity: summary.i,
+          flow: summary.f,
+          step: summary.s,
+          waiting: summary.w,
+          updatedAt: entry.at,
+          expiresAt: summary.e,
+        };
+        if (!options.keep(conversation)) continue;
+        if (found.length === options.limit) return { conversations: found, more: true };
+        found.push(conversation);
+      }
+      if (entries.length < batch) return { conversations: found, more: false };
+    }
+  }
+
+  /** Removes conversations, and the calls of those that are callers, from a workspace's live index (erasure). */
+  async forgetLive(workspace: string, cids: Iterable<string>): Promise<void> {
+    const index = this.keys.liveConversations(workspace);
+    const summaries = this.keys.liveConversationSummaries(workspace);
+    const gone: string[] = [];
+    for (const cid of cids) {
+      gone.push(cid);
+      let cursor = '0';
+      do {
+        const [next, found] = await this.redis.zscan(index, cursor, 'MATCH', `${cid}.*`, 'COUNT', 500);
+        cursor = next;
+        for (let i = 0; i < found.length; i += 2) gone.push(found[i]!);
+      } while (cursor !== '0');
+    }
+    if (gone.length === 0) return;
+    await this.redis
+      .multi()
+      .zrem(index, ...gone)
+      .hdel(summaries, ...gone)
+      .exec();
+  }
+
+  /** Puts a dead-lettered event (sealed, as it was) back at the tail of its inbox, with fresh attempts. */
+  async requeue(cid: string, sealedEvent: string, eventId: string): Promise<void> {
+    await scripts.requeue.run(
+      this.redis,
+      this.keys.inbox(cid),
+      this.keys.attempts(cid),
+      sealedEvent,
+      eventId,
+    );
+  }
+
+  /** Which of these conversations have opted out (one round trip per conversation, sent together). */
+  async optedOut(cids: string[]): Promise<boolean[]> {
+    const found = await Promise.all(cids.map((cid) => this.redis.exists(this.keys.optOut(cid))));
+    return found.map((n) => n === 1);
+  }
+
+  /** Opts conversations back in (the operator cleared an opt-out); returns how many were opted out. */
+  async clearOptOuts(cids: string[]): Promise<number> {
+    const removed = await Promise.all(cids.map((cid) => this.redis.del(this.keys.optOut(cid))));
+    return removed.reduce((a, b) => a + b, 0);
   }
 
   /** Removes the head event without handling it (dead-lettering); returns the next one. */
@@ -489,10 +742,30 @@ export class ConversationStore {
       .exec();
   }
 
-  /** Sets a failed event aside with its reason; capped so it cannot grow without bound. */
-  async deadLetter(entry: { cid: string; eventId: string; reason: string; at: number; sealedEvent: string }) {
+  /**
+   * Sets a failed event aside with its reason, under a new id (see `DeadLetters`); capped so it cannot
+   * grow without bound. Returns the id.
+   */
+  async deadLetter(entry: {
+    cid: string;
+    eventId: string;
+    reason: string;
+    at: number;
+    sealedEvent: string;
+    /** The bot's workspace and the bot, when the event could be opened: the operator API lists by workspace. */
+    workspace?: string;
+    botId?: string;
+  }): Promise<string> {
     const key = this.keys.deadLetters();
-    await this.redis.multi().lpush(key, JSON.stringify(entry)).ltrim(key, 0, 9_999).exec();
+    const { workspace, botId, ...rest } = entry;
+    const id = randomBytes(9).toString('base64url');
+    const stored = { id, ...(workspace ? { ws: workspace } : {}), ...(botId ? { bot: botId } : {}), ...rest };
+    await this.redis
+      .multi()
+      .lpush(key, JSON.stringify(stored))
+      .ltrim(key, 0, DEAD_LETTER_CAP - 1)
+      .exec();
+    return id;
   }
 
   /** Removes the dead letters of these conversations and of their calls (erasure); returns how many. */

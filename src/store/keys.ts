@@ -179,6 +179,34 @@ export class Keys {
     return `${this.prefix}:dead`;
   }
 
+  /** A workspace's tag in key names: a keyed hash, so a workspace id never has to fit a key's syntax. */
+  private workspaceTag(workspace: string): string {
+    return this.naming.hash('workspace', workspace);
+  }
+
+  /**
+   * A workspace's active conversations: conversation id scored by its last commit (ms), kept by the
+   * commit script (see `ConversationStore.commit`), its entries trimmed by score.
+   */
+  liveConversations(workspace: string): string {
+    return `${this.prefix}:live:{${this.workspaceTag(workspace)}}`;
+  }
+
+  /** Beside `liveConversations`, in its slot: conversation id → sealed summary (bot, identity, flow, step, waiting). */
+  liveConversationSummaries(workspace: string): string {
+    return `${this.liveConversations(workspace)}:sum`;
+  }
+
+  /** A workspace's audit log of operator API changes (a capped stream). */
+  auditLog(workspace: string): string {
+    return `${this.prefix}:audit:{${this.workspaceTag(workspace)}}`;
+  }
+
+  /** Beside `auditLog`, in its slot: who each user named in it is (sealed, by the user's opaque reference). */
+  auditLogNames(workspace: string): string {
+    return `${this.auditLog(workspace)}:names`;
+  }
+
   /** Sandbox mode: what would have been sent to one address. */
   sandboxOutbox(to: string): string {
     return `${this.prefix}:sandbox:outbox:${to}`;

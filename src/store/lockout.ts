@@ -115,6 +115,36 @@ export class Lockout {
     await this.redis.hdel(this.key(target), target.component);
   }
 
+  /**
+   * Every component with failures counted in its window or a lockout running, for one identity (what
+   * the operator API shows); `lockedUntil` is null when it is not locked.
+   */
+  async read(
+    workspace: string,
+    identity: string,
+  ): Promise<{ component: string; failures: number; lockedUntil: number | null }[]> {
+    const fields = await this.redis.hgetall(this.key({ workspace, identity, component: '' }));
+    return Object.entries(fields)
+      .map(([component, value]) => ({ component, ...deadlines(value, this.now()) }))
+      .filter((entry) => entry.failures > 0 || entry.lockedUntil !== null)
+      .sort((a, b) => (a.component < b.component ? -1 : 1));
+  }
+
+  /** The operator clears an identity's failures and lockouts, of every component; true when there were any. */
+  async clearIdentity(workspace: string, identity: string): Promise<boolean> {
+    return (await this.redis.del(this.key({ workspace, identity, component: '' }))) === 1;
+  }
+
+  /** An account's failures in its window and its lockout, if it has either. */
+  async readAccount(
+    target: AccountTarget,
+  ): Promise<{ failures: number; lockedUntil: number | null } | undefined> {
+    const value = await this.redis.get(this.accountKey(target));
+    if (value === null) return undefined;
+    const entry = deadlines(value, this.now());
+    return entry.failures > 0 || entry.lockedUntil !== null ? entry : undefined;
+  }
+
   private accountKey(target: AccountTarget): string {
     return this.keys.accountLockout(target.workspace, target.component, target.account);
   }
@@ -138,4 +168,13 @@ export class Lockout {
   clearAccount(target: AccountTarget): Promise<void> {
     return this.accounts.clear(this.accountKey(target));
   }
+}
+
+/** `failures:windowEndMs:lockedUntilMs` read at `now`: failures of a window that is over count for nothing. */
+function deadlines(value: string, now: number): { failures: number; lockedUntil: number | null } {
+  const [failures = 0, windowEnd = 0, lockedUntil = 0] = value.split(':').map(Number);
+  return {
+    failures: windowEnd > now ? failures : 0,
+    lockedUntil: lockedUntil > now ? lockedUntil : null,
+  };
 }

@@ -15,6 +15,10 @@ export const places = {
   ],
   /** The rendered answer to one voice turn. */
   turn: (cid: string, turn: number): SealedPlace => ['conversation', cid, 'turn', String(turn)],
+  /** A conversation's summary in its workspace's live index (it names the channel identity). */
+  liveSummary: (workspace: string, cid: string): SealedPlace => ['live', workspace, cid],
+  /** Who a user named in a workspace's audit log is, by the entry's reference to them. */
+  auditName: (workspace: string, user: string): SealedPlace => ['audit', workspace, user],
   /** One cached token of a user for one auth component. */
   token: (scope: UserScope, component: string): SealedPlace => [
     'token',

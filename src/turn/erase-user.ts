@@ -25,6 +25,7 @@ export function userEraser(deps: {
       for (const [botId] of bots) cids.add(deps.keys.conversationId(botId, identity));
     }
     const { deadLetters } = await eraseConversations(deps.redis, deps.store, cids);
+    await deps.store.forgetLive(workspace, cids);
     if (deadLetters > 0)
       deps.logger.info('dead letters of an erased user removed', { workspace, removed: deadLetters });
     // Events still queued, retrying or given up name the user and their number: they go too, undelivered.

@@ -144,8 +144,11 @@ describe('DELETE /v1/users/{id}', () => {
     const ik = new IdentityKeys(w.h.keys);
     const rateLimit = matchesPattern(ik.everyApiRateLimit());
     const linkCode = matchesPattern(ik.everyLinkCode());
+    // The audit log's sealed names go with the user's (here the only one, so the key goes).
+    const auditNames = (k: string) => k === w.h.keys.auditLogNames('acme');
+    expect(await w.h.redis.exists(w.h.keys.auditLogNames('acme'))).toBe(0);
     expect(after.filter((k) => !rateLimit(k))).toEqual(
-      before.filter((k) => !aboutUser(k) && !rateLimit(k) && !linkCode(k)),
+      before.filter((k) => !aboutUser(k) && !rateLimit(k) && !linkCode(k) && !auditNames(k)),
     );
     // The outstanding link code was voided with the user.
     expect(before.filter(linkCode)).toHaveLength(1);

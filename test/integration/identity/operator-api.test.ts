@@ -252,6 +252,7 @@ describe('link codes and unverified users', () => {
           secret: false,
         },
       ],
+      nextCursor: null,
     });
 
     const ownerHistory = await call(api, 'GET', '/v1/users/member-42/history?limit=10');
@@ -275,6 +276,7 @@ describe('link codes and unverified users', () => {
           secret: true,
         },
       ],
+      nextCursor: null,
     });
     expect(ownerHistory.text).not.toContain('CANARY-PIN-9911');
     const latest = await call(api, 'GET', '/v1/users/member-42/history?limit=1');

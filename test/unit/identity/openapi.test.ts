@@ -12,11 +12,17 @@ describe('OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/v1/audit',
+      '/v1/conversations',
+      '/v1/dead-letters',
+      '/v1/dead-letters/{deadLetterId}/replay',
       '/v1/link-codes',
       '/v1/openapi.json',
       '/v1/users',
       '/v1/users/{userId}',
       '/v1/users/{userId}/history',
+      '/v1/users/{userId}/lockouts',
+      '/v1/users/{userId}/opt-outs',
       '/v1/users/{userId}/tokens',
       '/v1/users/{userId}/tokens/{component}',
     ]);
@@ -25,11 +31,19 @@ describe('OpenAPI document', () => {
     );
     expect(operations.sort()).toEqual([
       'DELETE /v1/users/{userId}',
+      'DELETE /v1/users/{userId}/lockouts',
+      'DELETE /v1/users/{userId}/opt-outs',
       'DELETE /v1/users/{userId}/tokens',
       'DELETE /v1/users/{userId}/tokens/{component}',
+      'GET /v1/audit',
+      'GET /v1/conversations',
+      'GET /v1/dead-letters',
       'GET /v1/openapi.json',
       'GET /v1/users/{userId}',
       'GET /v1/users/{userId}/history',
+      'GET /v1/users/{userId}/lockouts',
+      'GET /v1/users/{userId}/opt-outs',
+      'POST /v1/dead-letters/{deadLetterId}/replay',
       'POST /v1/link-codes',
       'POST /v1/users',
       'PUT /v1/users/{userId}/tokens/{component}',
@@ -64,7 +78,14 @@ describe('OpenAPI document', () => {
     const history = doc.paths['/v1/users/{userId}/history'].get.parameters.map(
       (p: any) => `${p.in}:${p.name}`,
     );
-    expect(history).toEqual(['path:userId', 'query:externalId', 'query:limit']);
+    expect(history).toEqual([
+      'path:userId',
+      'query:externalId',
+      'query:limit',
+      'query:before',
+      'query:after',
+      'query:cursor',
+    ]);
     // Every $ref points at a schema that exists.
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/\w+/g) ?? [];
     for (const ref of refs) expect(doc.components.schemas[ref.split('/').pop()!]).toBeDefined();
