@@ -131,7 +131,7 @@ const COMMANDS: Record<string, Command> = {
     args: '--bot ID --channel sms|whatsapp|voice --from +E164 [--url URL] [--to +E164]',
     summary: 'talk to a running gateway as Twilio would',
     details:
-      '--url defaults to http://127.0.0.1:3000 (or PORT); --to and --public-url are asked of a sandbox gateway.',
+      '--url defaults to http://127.0.0.1:3000 (or PORT); --to and --public-url are asked of a sandbox gateway.\nAn answer to a secret prompt is not shown as it is typed; on a call, digits are keys and a "quoted line"\nis speech. Ctrl-C or Ctrl-D ends the chat.',
     options: {},
     ownArguments: true,
     run: (_values, _positionals, argv) => runChat(argv),
