@@ -1,6 +1,7 @@
 // The operator API's view of what is happening now: live conversations, lockouts, opt-outs, dead letters.
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
+import type { Logger } from '../log.js';
 import type { Config } from '../config/index.js';
 import { identityOf } from '../core/events.js';
 import { normalizedAccountId } from '../auth/accounts.js';
@@ -29,6 +30,7 @@ export interface RouteKit {
   param: (req: Request, name: string) => string;
   identity: IdentityStore;
   config: () => Config;
+  logger: Logger;
 }
 
 type ConversationState = (typeof CONVERSATION_STATES)[number];
@@ -148,6 +150,12 @@ export function mountLiveState(router: Router, live: LiveStateDeps, kit: RouteKi
     }
     // The typed account id is what a user logs in with: the log says one was cleared, not which.
     await audited(res, 'lockout.clear', {}, scope);
+    kit.logger.info('lockout ended: cleared through the operator API', {
+      workspace: scope.workspace,
+      userId: scope.userId,
+      identities: identities.length,
+      account: account !== undefined,
+    });
     res.status(204).end();
   });
 

@@ -492,7 +492,17 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   const live = deps.live;
   if (live) {
     const config = () => deps.directory().config;
-    mountLiveState(router, live, { parse, existingUser, callerOf, audited, now, param, identity, config });
+    mountLiveState(router, live, {
+      parse,
+      existingUser,
+      callerOf,
+      audited,
+      now,
+      param,
+      identity,
+      config,
+      logger,
+    });
   }
 
   router.use('/v1', () => {

@@ -70,6 +70,8 @@ interface Command {
   positionals?: number;
   /** The command reads its arguments itself (after --help was handled here). */
   ownArguments?: boolean;
+  /** Its whole `--help`, when the command writes its own (else built from the fields above). */
+  help?: string;
   run(values: Values, positionals: string[], argv: string[]): Promise<number>;
 }
 
@@ -139,9 +141,9 @@ const COMMANDS: Record<string, Command> = {
   'dead-letters': {
     args: 'list|replay <id> [--json] [--limit N] [--cursor C] [--url URL]',
     summary: "the workspace's dead letters: list them, or replay one (SWITCHBOARD_API_KEY)",
-    details: DEAD_LETTERS_USAGE.split('\n').slice(3).join('\n'),
     options: {},
     ownArguments: true,
+    help: DEAD_LETTERS_USAGE,
     run: (_values, _positionals, argv) =>
       runDeadLetters(argv, {
         out: (text) => print(process.stdout, text),
@@ -186,6 +188,7 @@ function usage(): string {
 }
 
 function commandHelp(name: string, command: Command): string {
+  if (command.help !== undefined) return command.help;
   const options = Object.entries(command.options).map(([option, o]) => {
     const flag = `  --${option}${o.value ? ` ${o.value}` : ''}`;
     return `${flag.padEnd(24)}${o.help}`;

@@ -72,6 +72,11 @@ describe('lockouts', () => {
 
     const cleared = await api(h, 'DELETE', '/v1/users/member-1/lockouts?account=lock-gus');
     expect(cleared.status).toBe(204);
+    // The operator's log says the lockout ended, for whom, and that an account was cleared (not which).
+    const ended = h.logs.lines.filter((l) => l.message === 'lockout ended: cleared through the operator API');
+    expect(ended.map((l) => [l.level, l.userId, l.identities, l.account])).toEqual([
+      ['info', 'member-1', 1, true],
+    ]);
     expect((await api(h, 'GET', '/v1/users/member-1/lockouts?account=lock-gus')).json).toEqual({
       userId: 'member-1',
       lockouts: [],
