@@ -81,11 +81,16 @@ export async function startRedisCluster(
   try {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
+      // The cluster bus listens on a port of its own: a free one too, given explicitly (the default,
+      // port + 10000, is past 65535 for much of the ephemeral range, and redis-server then exits).
+      const busPort = await freePort();
       const child = spawn(
         'redis-server',
         [
           '--port',
           String(port),
+          '--cluster-port',
+          String(busPort),
           '--bind',
           '127.0.0.1',
           '--cluster-enabled',
