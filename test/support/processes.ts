@@ -134,3 +134,30 @@ export async function spawnSwitchboard(
   }
   return proc;
 }
+
+/** How a CLI run ended: its exit code and everything it printed. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to its end; one still running after 20 s (a command that should have exited) is stopped. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stuck = setTimeout(() => child.kill('SIGTERM'), 20_000);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('exit', (code) => {
+      clearTimeout(stuck);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

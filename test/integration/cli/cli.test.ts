@@ -1,5 +1,4 @@
 // The `switchboard` command as an operator meets it: check-config's verdicts, clear start-up errors, SIGTERM.
-import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,33 +10,9 @@ import {
   testConfigYaml,
   writeConfigFile,
 } from '../../support/config.js';
-import { CLI, ensureBuilt, REPO_ROOT, spawnSwitchboard } from '../../support/processes.js';
+import { ensureBuilt, runCli, spawnSwitchboard } from '../../support/processes.js';
 import { randomPrefix } from '../../support/harness.js';
 import { freePort, startRedisServer } from '../../../src/main/local-redis.js';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to its end; one still running after 20 s (a command that should have exited) is stopped. */
-function runCli(args: string[], env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stuck = setTimeout(() => child.kill('SIGTERM'), 20_000);
-    child.on('exit', () => clearTimeout(stuck));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const GOOD_BOT = botYaml(
   'hello',

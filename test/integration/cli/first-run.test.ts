@@ -1,38 +1,12 @@
 // A first run without surprises: every command's --help, one-sentence argument errors, GET /, the
 // sandbox's check-config, a duplicate key among other problems, an unknown template variable, the health probe.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botYaml, configVariables, testConfigYaml, writeConfigFile } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
-import { CLI, ensureBuilt, REPO_ROOT } from '../../support/processes.js';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stuck = setTimeout(() => child.kill('SIGTERM'), 20_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('exit', (code) => {
-      clearTimeout(stuck);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { ensureBuilt, runCli } from '../../support/processes.js';
 
 const COMMANDS = ['start', 'serve', 'worker', 'check-config', 'chat', 'health', 'help'];
 

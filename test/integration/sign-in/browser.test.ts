@@ -1,14 +1,12 @@
 // WhatsApp "balance" → a sign-in link; a link preview does not spend it; Chromium follows it, signs in at a
 // real oidc-provider, the binding code is typed into the chat, and the balance comes with the provider's token.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../support/harness.js';
 import { ALICE, startTestProvider, type TestProvider } from '../../support/oidc-provider.js';
 import { startDialogHarness, type DialogHarness } from '../dialog/helpers.js';
 import { GatewayBrowser, TEXT, linkBot, linkIn, startBankApi, type BankApi } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 let idp: TestProvider;
 let api: BankApi;
@@ -17,11 +15,6 @@ let browser: Browser;
 let publicUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`,
-    );
-  }
   const port = await freePort();
   publicUrl = `http://127.0.0.1:${port}`;
   idp = await startTestProvider({ redirectUris: [`${publicUrl}/oauth/callback`] });
@@ -32,10 +25,7 @@ beforeAll(async () => {
     loopbackPublicUrl: port,
     bots: linkBot({ idp, api: api.url }),
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -3,7 +3,8 @@
 // the balance. The example file as shipped, `npm start`'s demo services, a real sandbox gateway.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServices, type DemoServices } from '../../../src/main/demo.js';
 import { SIGN_IN_TEXT } from '../../../src/http/sign-in-pages.js';
@@ -12,7 +13,6 @@ import { REPO_ROOT } from '../../support/processes.js';
 import { scanRedis } from '../../support/secret-scan.js';
 import { TEXT as SIGN_IN } from '../sign-in/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MENU =
   'Reply 1 for your balance, 2 for your last payment, or 3 to sign in with Demo Bank (no password in the chat).';
 
@@ -35,10 +35,7 @@ beforeAll(async () => {
     label: 'simulator-demo-bank',
     logLevel: 'warn',
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 // The sandbox simulator in a real browser (Debian's chromium) against a real sandbox gateway, queue and workers.
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxRouter } from '../../../src/http/sandbox.js';
 import {
@@ -17,7 +17,6 @@ import { startHarness, type Harness } from '../../support/harness.js';
 import { botYaml } from '../../support/config.js';
 import { SandboxOutbox } from '../../../src/store/sandbox-outbox.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN_VALUE = 'tok_live_DO-NOT-SHOW-5f2a9c';
 
 const SIM_BANK = botYaml(
@@ -113,18 +112,10 @@ describe('sandbox simulator', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`,
-      );
-    }
     h = await startHarness({ bots: SIM_BANK, sandbox: true, label: 'simulator', logLevel: 'warn' });
     sim = await serveSimulator(h, { users: fakeUsers });
     bare = await serveSimulator(h);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
