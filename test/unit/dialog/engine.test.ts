@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BotSchema, type BotConfig } from '../../../src/config/index.js';
-import { DialogEngine, type DialogState, type TurnResult } from '../../../src/core/dialog.js';
+import { DialogEngine } from '../../../src/core/dialog.js';
 import { DialogError } from '../../../src/core/errors.js';
-import type { Channel, InboundEvent, InboundKind } from '../../../src/core/events.js';
 import type { Clock } from '../../../src/core/ports.js';
 import { Templates } from '../../../src/core/templates.js';
 import { OutboundNetworkError, OutboundRefusedError } from '../../../src/net/errors.js';
-import { FakeServices, json, type Answer } from './support/fake-services.js';
+import { Conversation } from './support/conversation.js';
+import { json, type Answer } from './support/fake-services.js';
 
 const UNAVAILABLE = 'Sorry, that service is not available right now. Please try again later.';
 /** The time is the real one; a retry's pause is recorded instead of waited for. */
@@ -18,64 +18,6 @@ const engine = new DialogEngine({ templates: new Templates(), clock });
 
 function bot(yaml: string): BotConfig {
   return BotSchema.parse({ workspace: 'w', ...(parse(yaml) as object) });
-}
-
-/** One conversation: each `send` runs one turn and keeps the state and opt-out it produced. */
-class Conversation {
-  state: DialogState | null = null;
-  optedOut = false;
-  now = 1_700_000_000_000;
-  readonly services = new FakeServices();
-  private turnNumber = 0;
-
-  constructor(
-    readonly bot: BotConfig,
-    readonly channel: Channel = 'sms',
-  ) {}
-
-  async send(text: string, extra: Partial<InboundEvent> = {}): Promise<TurnResult> {
-    const kind: InboundKind =
-      this.channel !== 'voice'
-        ? 'message'
-        : this.turnNumber === 0
-          ? 'call.start'
-          : text
-            ? 'call.input'
-            : 'call.noinput';
-    const event: InboundEvent = {
-      id: `E${this.turnNumber}`,
-      kind,
-      botId: 'b',
-      channel: this.channel,
-      identity: `${this.channel}:+12025550100`,
-      from: '+12025550100',
-      to: '+15005550006',
-      provider: { accountSid: 'AC1' },
-      text,
-      turn: this.turnNumber,
-      receivedAt: this.now,
-      ...extra,
-    };
-    this.turnNumber += 1;
-    const result = await engine.turn(
-      {
-        botId: 'b',
-        bot: this.bot,
-        event,
-        now: this.now,
-        optedOut: this.optedOut,
-        services: this.services.ports,
-      },
-      this.state,
-    );
-    this.state = result.state;
-    if (result.optOut !== undefined) this.optedOut = result.optOut;
-    return result;
-  }
-
-  async say(text: string, extra?: Partial<InboundEvent>): Promise<string[]> {
-    return (await this.send(text, extra)).output.replies.map((r) => r.text);
-  }
 }
 
 const MENU_BOT = bot(`
@@ -95,7 +37,7 @@ flows:
 
 describe('starting and ending', () => {
   it('the first message starts main; its text is {{input}} and does not answer the first ask', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     const first = await c.send('1');
     expect(first.output).toEqual({
       replies: [
@@ -115,7 +57,7 @@ describe('starting and ending', () => {
   });
 
   it('a flow that runs out of steps ends the conversation (a call hangs up)', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     const result = await c.send('2');
     expect(result.output).toEqual({ replies: [{ text: 'Two.' }], hangup: true });
@@ -133,13 +75,13 @@ flows:
     - end:
     - say: "Never said."
 `);
-    const result = await new Conversation(b, 'voice').send('');
+    const result = await new Conversation(engine, b, 'voice').send('');
     expect(result.output).toEqual({ replies: [{ text: 'Closing.' }], hangup: true });
     expect(result.state).toBeNull();
   });
 
   it('a state past its expiry starts over at main, its variables forgotten', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     await c.send('1');
     expect(c.state).toMatchObject({ flow: 'one', vars: { pick: '1' } });
@@ -149,7 +91,7 @@ flows:
   });
 
   it('one millisecond before the expiry the answer is still taken', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     await c.send('1');
     c.now = c.state!.expiresAt - 1;
@@ -159,7 +101,7 @@ flows:
 
 describe('ask', () => {
   it('keypad, digits and pattern are all checked; the answer is trimmed', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     expect(await c.say('one')).toEqual(['Pick 1 or 2.']); // keypad: digits only
     expect(c.state!.pending).toEqual({ kind: 'ask', misses: 1 });
@@ -168,7 +110,7 @@ describe('ask', () => {
   });
 
   it('after `retries` (default 2) invalid answers the invalid text (default) ends the flow', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     expect(await c.say('3')).toEqual(['Pick 1 or 2.']); // pattern
     expect(await c.say('12')).toEqual(['Pick 1 or 2.']); // digits
@@ -188,7 +130,7 @@ flows:
     - ask: { prompt: "Your town?", save: town }
     - end: "Thanks."
 `);
-    const c = new Conversation(voiceBot, 'voice');
+    const c = new Conversation(engine, voiceBot, 'voice');
     const start = await c.send('');
     expect(start.output.replies).toEqual([
       { text: 'Your PIN?', ask: { keypad: true, secret: true, timeout: 9 } },
@@ -216,7 +158,7 @@ flows:
   other: [{ end: "Other {{word}}." }]
 `);
     for (const word of ['constructor', '__proto__', 'toString', 'A']) {
-      const c = new Conversation(b);
+      const c = new Conversation(engine, b);
       await c.send('hi');
       expect(await c.say(word)).toEqual([`Other ${word}.`]);
     }
@@ -229,7 +171,7 @@ flows:
     - set: { a: "x{{input}}", b: "{{a}}-{{a}}" }
     - end: "{{b}}"
 `);
-    expect(await new Conversation(b).say('1')).toEqual(['x1-x1']);
+    expect(await new Conversation(engine, b).say('1')).toEqual(['x1-x1']);
   });
 
   it('a goto loop that never waits is a DialogError (a bug in the flows, not retried)', async () => {
@@ -238,13 +180,13 @@ flows:
   main: [{ goto: other }]
   other: [{ set: { n: "1" } }, { goto: main }]
 `);
-    await expect(new Conversation(b).send('hi')).rejects.toThrow(DialogError);
+    await expect(new Conversation(engine, b).send('hi')).rejects.toThrow(DialogError);
   });
 });
 
 describe('keywords', () => {
   it('STOP opts out and ends; while opted out nothing is said, even HELP; START opts back in', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     const stop = await c.send('stop');
     expect(stop).toMatchObject({ state: null, output: { replies: [], hangup: true }, optOut: true });
@@ -261,7 +203,7 @@ describe('keywords', () => {
   });
 
   it('HELP repeats the pending question and keeps its misses; MENU starts main afresh', async () => {
-    const c = new Conversation(MENU_BOT);
+    const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     await c.send('x');
     expect(await c.say('help')).toEqual(['Help text.', 'Pick 1 or 2.']);
@@ -284,7 +226,7 @@ flows:
 
 describe('at a secret prompt', () => {
   it('after the expiry the answer is still a secret: not rendered, not kept; the conversation starts over', async () => {
-    const c = new Conversation(SECRET_BOT);
+    const c = new Conversation(engine, SECRET_BOT);
     await c.send('hi');
     c.now = c.state!.expiresAt + 3_600_000;
     const late = await c.send('4821');
@@ -294,7 +236,7 @@ describe('at a secret prompt', () => {
   });
 
   it('a keyword keeps its meaning, but its message is a secret; STOP still opts out', async () => {
-    const c = new Conversation(SECRET_BOT);
+    const c = new Conversation(engine, SECRET_BOT);
     await c.send('hi');
     const help = await c.send('HELP');
     expect(help).toMatchObject({
@@ -308,7 +250,7 @@ describe('at a secret prompt', () => {
   });
 
   it('a message at an ordinary prompt, or after the answer, is not a secret', async () => {
-    const c = new Conversation(SECRET_BOT);
+    const c = new Conversation(engine, SECRET_BOT);
     expect((await c.send('hi')).carriedSecret).toBe(false);
     expect(await c.send('4821')).toMatchObject({
       carriedSecret: true,
@@ -327,7 +269,7 @@ flows:
 `);
 
   it('saves the name, then the email (a bad one re-asked), through the profile port', async () => {
-    const c = new Conversation(profileBot);
+    const c = new Conversation(engine, profileBot);
     expect(await c.say('hi')).toEqual(['Your name, please?']);
     expect(await c.say('Ada')).toEqual(['What is your email address?']);
     expect(await c.say('ada at example')).toEqual([
@@ -352,7 +294,7 @@ flows:
 `);
 
   async function run(request: string, answers: Answer[], word = 'go') {
-    const c = new Conversation(requestBot(request));
+    const c = new Conversation(engine, requestBot(request));
     c.services.answers.push(...answers);
     await c.send('hi');
     return { c, replies: await c.say(word) };

@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BotSchema, type BotConfig } from '../../../src/config/index.js';
-import { DialogEngine, awaitsSecret, type DialogState, type TurnResult } from '../../../src/core/dialog.js';
-import type { Channel, InboundEvent, InboundKind } from '../../../src/core/events.js';
+import { DialogEngine, awaitsSecret } from '../../../src/core/dialog.js';
+import type { Channel } from '../../../src/core/events.js';
 import type { Clock } from '../../../src/core/ports.js';
 import { Templates } from '../../../src/core/templates.js';
+import { Conversation } from './support/conversation.js';
 import { FakeServices, json } from './support/fake-services.js';
 
 let now = 1_700_000_000_000;
@@ -43,54 +44,17 @@ const TEXTS = {
   signedIn: "You're signed in.",
 };
 
-class Conversation {
-  state: DialogState | null = null;
-  readonly services = new FakeServices({ now: () => now });
-  private turnNumber = 0;
-
-  constructor(readonly channel: Channel = 'whatsapp') {}
-
-  async send(text: string, extra: Partial<InboundEvent> = {}): Promise<TurnResult> {
-    const kind: InboundKind =
-      this.channel !== 'voice'
-        ? 'message'
-        : this.turnNumber === 0
-          ? 'call.start'
-          : text
-            ? 'call.input'
-            : 'call.noinput';
-    const event: InboundEvent = {
-      id: `E${this.turnNumber}`,
-      kind,
-      botId: 'b',
-      channel: this.channel,
-      identity: `${this.channel}:+12025550100`,
-      from: '+12025550100',
-      to: '+15005550006',
-      text,
-      turn: this.turnNumber,
-      receivedAt: now,
-      ...extra,
-    };
-    this.turnNumber += 1;
-    const ctx = { botId: 'b', bot: BOT, event, now, optedOut: false, services: this.services.ports };
-    const result = await engine.turn(ctx, this.state);
-    this.state = result.state;
-    return result;
-  }
-
-  async say(text: string, extra?: Partial<InboundEvent>): Promise<string[]> {
-    return (await this.send(text, extra)).output.replies.map((r) => r.text);
-  }
-
-  /** The gateway's own event: the browser side of `session` ended. */
-  signedIn(session: string, status: 'completed' | 'failed' = 'completed'): Promise<string[]> {
-    return this.say('', { kind: 'signin', signIn: { session, status } });
-  }
+/** The gateway's own event: the browser side of `session` ended. */
+function signedIn(c: Conversation, session: string, status: 'completed' | 'failed' = 'completed') {
+  return c.say('', { kind: 'signin', signIn: { session, status } });
 }
 
+/** A conversation whose clock is the test's `now`. */
+const conversation = (channel: Channel = 'whatsapp') =>
+  new Conversation(engine, BOT, channel, new FakeServices({ now: () => now }), () => now);
+
 function linkConversation(opts: { binding: boolean; channel?: Channel; fallbackFlow?: string }) {
-  const c = new Conversation(opts.channel);
+  const c = conversation(opts.channel);
   c.services.signIn.components.set('bank-link', {
     binding: opts.binding,
     holdSeconds: 60,
@@ -111,7 +75,7 @@ describe('a sign-in link', () => {
 
     expect(await c.say('hello?')).toEqual([TEXTS.waiting]);
     c.services.signIn.complete('S1', 'bank:alice', 'at-alice');
-    expect(await c.signedIn('S1')).toEqual([TEXTS.typeCode]);
+    expect(await signedIn(c, 'S1')).toEqual([TEXTS.typeCode]);
     expect(await c.say('654321')).toEqual(["Sorry, that code doesn't match. 2 tries left."]);
     expect(await c.say('123 456')).toEqual([TEXTS.signedIn, 'Your balance is 12.50 USD.']);
     expect(c.services.calls.map((call) => call.headers?.Authorization)).toEqual(['Bearer at-alice']);
@@ -121,7 +85,7 @@ describe('a sign-in link', () => {
     const c = linkConversation({ binding: false });
     await c.send('balance');
     c.services.signIn.complete('S1', 'bank:alice', 'at-alice');
-    expect(await c.signedIn('S1')).toEqual([TEXTS.signedIn, 'Your balance is 12.50 USD.']);
+    expect(await signedIn(c, 'S1')).toEqual([TEXTS.signedIn, 'Your balance is 12.50 USD.']);
     expect(c.state).toBeNull();
   });
 
@@ -138,7 +102,7 @@ describe('a sign-in link', () => {
     const c = linkConversation({ binding: true });
     await c.send('balance');
     c.services.signIn.complete('S1', 'bank:mallory', 'at-mallory');
-    await c.signedIn('S1');
+    await signedIn(c, 'S1');
     await c.say('111111');
     await c.say('222222');
     expect(await c.say('333333')).toEqual([
@@ -149,7 +113,7 @@ describe('a sign-in link', () => {
 
     const d = linkConversation({ binding: true });
     await d.send('balance');
-    expect(await d.signedIn('S1', 'failed')).toEqual(["Sign-in didn't finish. Reply MENU to start over."]);
+    expect(await signedIn(d, 'S1', 'failed')).toEqual(["Sign-in didn't finish. Reply MENU to start over."]);
   });
 
   it('an expired link is replaced by a new one when the user writes', async () => {
@@ -207,7 +171,7 @@ describe('a sign-in on a call', () => {
   });
 
   it('a bot with no number to text from says so and falls back at once', async () => {
-    const c = new Conversation('voice');
+    const c = conversation('voice');
     c.services.signIn.components.set('bank-link', {
       binding: true,
       holdSeconds: 60,
