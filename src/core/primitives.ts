@@ -1,5 +1,5 @@
 // Schema pieces the config and the auth methods' schemas share: names and credential fields, over schema-parts.
-import { z } from 'zod';
+import { z } from './zod.js';
 import { Pattern, Text, VariableNameSchema, digitsNeedKeypad, withHint } from './schema-parts.js';
 
 export * from './schema-parts.js';

@@ -1,5 +1,5 @@
 // The zod pieces both the step schemas (in core) and the rest of the configuration schema are built of.
-import { z } from 'zod';
+import { z } from './zod.js';
 
 /** Names a flow, save or set may not take: the template context already has them. */
 export const RESERVED_VARIABLES = ['input', 'authtoken', 'user', 'channel', 'from', 'bot'] as const;

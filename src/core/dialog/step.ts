@@ -1,5 +1,5 @@
 // What a step kind is: its schema, its configuration check, how it runs, takes an answer and re-prompts.
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import type { StepConfig } from './bot.js';
 import type { Flow, Pending } from './state.js';
 import type { Turn } from './turn.js';

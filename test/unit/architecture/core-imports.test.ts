@@ -49,6 +49,15 @@ describe('the built core', () => {
     expect(leaving).toEqual([]);
   });
 
+  it('each allowed package comes in through one file: zod.ts and templates.ts', () => {
+    const doors = files.flatMap((file) =>
+      specifiers(readFileSync(file, 'utf8'))
+        .filter((specifier) => ALLOWED_PACKAGES.has(specifier))
+        .map((specifier) => `${relative(CORE, file)} -> ${specifier}`),
+    );
+    expect(doors.sort()).toEqual(['templates.js -> liquidjs', 'zod.js -> zod']);
+  });
+
   it('reads the specifiers the check relies on', () => {
     // The parser itself: a check that finds nothing would pass for the wrong reason.
     const sample = [

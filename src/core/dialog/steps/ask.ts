@@ -1,5 +1,5 @@
 // `ask: { prompt, save, ... }`: asks a question, checks the answer, saves it to a variable.
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import {
   Count,
   Pattern,

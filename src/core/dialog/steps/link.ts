@@ -1,5 +1,5 @@
 // `link: { prompt, retries, invalid }`: asks for a link code and redeems it (how a caller links on voice).
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { Count, Text } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
 import { TEXT, minutesOf } from '../text.js';

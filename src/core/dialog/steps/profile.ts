@@ -1,5 +1,5 @@
 // `profile: { name, email }`: asks for the user's name and email and saves them, unverified.
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { withHint } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
 import { TEXT } from '../text.js';

@@ -1,5 +1,5 @@
 // `request: { method, url, ... }`: calls an operator API and saves parts of its JSON answer.
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { readAnswerPath } from '../../answer-path.js';
 import { RemoteApiError } from '../../errors.js';
 import type { RemoteApiResponse } from '../../ports/remote-api.js';

@@ -1,5 +1,5 @@
 // `set: { name: <template> }`: sets variables.
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { Text, VariableNameSchema } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
 

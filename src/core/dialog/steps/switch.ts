@@ -1,5 +1,5 @@
 // `switch: { value, cases, default }`: jumps to the flow named for the rendered value.
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { NonEmpty, Text } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
 
