@@ -8,6 +8,7 @@ import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.
 import { isE164 } from '../core/phone-number.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
 import { Id } from '../core/primitives.js';
+import { KeywordsSchema } from './keywords.js';
 
 export {
   AnswerPathSchema,
@@ -226,6 +227,7 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
       .prefault({}),
     sessionTimeout: PositiveSeconds.default(1800),
     help: Text.default('Reply MENU to start over, STOP to opt out.'),
+    keywords: KeywordsSchema,
     whatsappTemplate: z.strictObject({ contentSid: NonEmpty }).optional(),
     rateLimit: z
       .strictObject({

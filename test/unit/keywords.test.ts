@@ -1,8 +1,9 @@
-// detectKeyword: STOP/START/HELP/MENU words in any case, Twilio's OptOutType, and the restart key on voice.
+// detectKeyword: each channel's opt-out, opt-in, help and cancel words in any case, their configuration,
+// Twilio's OptOutType, and the restart key on voice.
 import { describe, expect, it } from 'vitest';
 import { BotSchema, type BotConfig } from '../../src/config/index.js';
 import type { Channel, InboundEvent, InboundKind } from '../../src/core/events.js';
-import { detectKeyword, withoutTrailingPunctuation } from '../../src/core/keywords.js';
+import { channelKeywords, detectKeyword, withoutTrailingPunctuation } from '../../src/core/keywords.js';
 
 function bot(voice: Record<string, unknown> = {}): BotConfig {
   return BotSchema.parse({ workspace: 'w', voice, flows: { main: [{ say: 'hi' }] } });
@@ -27,7 +28,13 @@ function event(text: string, channel: Channel = 'sms', extra: Partial<InboundEve
 
 const DEFAULT = bot();
 
-describe.each(['sms', 'whatsapp'] as const)('words on %s', (channel) => {
+function keywordsBot(keywords: Record<string, unknown>): BotConfig {
+  return BotSchema.parse({ workspace: 'w', keywords, flows: { main: [{ say: 'hi' }] } });
+}
+
+const kindOf = (text: string, channel: Channel, b: BotConfig = DEFAULT) => detectKeyword(event(text, channel), b);
+
+describe('words on sms: Twilio\'s default opt-out keywords', () => {
   it.each([
     ['STOP', 'stop'],
     ['stop', 'stop'],
@@ -36,23 +43,131 @@ describe.each(['sms', 'whatsapp'] as const)('words on %s', (channel) => {
     ['cancel', 'stop'],
     ['End', 'stop'],
     ['QUIT', 'stop'],
+    ['revoke', 'stop'],
+    ['OPTOUT', 'stop'],
     ['  stop\n', 'stop'],
     ['START', 'start'],
     ['unstop', 'start'],
+    ['yes', 'start'],
     ['Help', 'help'],
     ['INFO', 'help'],
     ['menu', 'restart'],
     ['RESET', 'restart'],
   ])('%j is %s', (text, kind) => {
-    expect(detectKeyword(event(text, channel), DEFAULT)).toEqual({ kind });
+    expect(kindOf(text, 'sms')).toEqual({ kind });
+  });
+});
+
+describe('words on whatsapp: STOP and UNSUBSCRIBE only; CANCEL cancels', () => {
+  it.each([
+    ['STOP', 'stop'],
+    ['unsubscribe', 'stop'],
+    ['cancel', 'cancel'],
+    ['Cancel', 'cancel'],
+    ['START', 'start'],
+    ['HELP', 'help'],
+    ['info', 'help'],
+    ['MENU', 'restart'],
+  ])('%j is %s', (text, kind) => {
+    expect(kindOf(text, 'whatsapp')).toEqual({ kind });
   });
 
+  it.each(['STOPALL', 'END', 'QUIT', 'UNSTOP', 'YES', 'REVOKE'])('%j is not a keyword', (text) => {
+    expect(kindOf(text, 'whatsapp')).toBeUndefined();
+  });
+});
+
+describe.each(['sms', 'whatsapp'] as const)('not keywords on %s', (channel) => {
   it.each(['stop please', 'STOPP', 'start over', 'help me', 'the menu', '', 'S T O P', '*'])(
     '%j is not a keyword',
     (text) => {
       expect(detectKeyword(event(text, channel), DEFAULT)).toBeUndefined();
     },
   );
+});
+
+describe('configured per channel, resolved once at load', () => {
+  it('a list replaces its default on its channel only', () => {
+    const b = keywordsBot({ whatsapp: { optOut: ['baja', ' Stop '], help: ['AYUDA'] } });
+    expect(kindOf('BAJA', 'whatsapp', b)).toEqual({ kind: 'stop' });
+    expect(kindOf('stop', 'whatsapp', b)).toEqual({ kind: 'stop' });
+    expect(kindOf('ayuda', 'whatsapp', b)).toEqual({ kind: 'help' });
+    expect(kindOf('HELP', 'whatsapp', b)).toBeUndefined();
+    expect(kindOf('cancel', 'whatsapp', b)).toEqual({ kind: 'cancel' });
+    expect(kindOf('BAJA', 'sms', b)).toBeUndefined();
+    expect(kindOf('HELP', 'sms', b)).toEqual({ kind: 'help' });
+  });
+
+  it('on sms, a cancel word is the declaration that it is not an opt-out word at Twilio', () => {
+    const b = keywordsBot({ sms: { cancel: ['CANCEL'] } });
+    expect(kindOf('cancel', 'sms', b)).toEqual({ kind: 'cancel' });
+    expect(kindOf('END', 'sms', b)).toEqual({ kind: 'stop' });
+    expect(b.keywords.channels.sms!.words).toEqual({
+      STOP: 'stop',
+      STOPALL: 'stop',
+      UNSUBSCRIBE: 'stop',
+      END: 'stop',
+      QUIT: 'stop',
+      REVOKE: 'stop',
+      OPTOUT: 'stop',
+      START: 'start',
+      UNSTOP: 'start',
+      YES: 'start',
+      HELP: 'help',
+      INFO: 'help',
+      CANCEL: 'cancel',
+    });
+  });
+
+  it("Twilio's OptOutType=STOP opts out even when the word is declared a cancel word", () => {
+    const b = keywordsBot({ sms: { cancel: ['CANCEL'] } });
+    expect(detectKeyword(event('cancel', 'sms', { optOut: 'STOP' }), b)).toEqual({ kind: 'stop' });
+  });
+
+  it('advancedOptOut says who confirms and who answers HELP', () => {
+    const sms = (settings: unknown) => keywordsBot({ sms: { advancedOptOut: settings } }).keywords.channels.sms!;
+    expect(DEFAULT.keywords.channels.sms).toMatchObject({ confirms: true, answersHelp: true });
+    expect(sms(true)).toMatchObject({ confirms: false, answersHelp: false });
+    expect(sms(false)).toMatchObject({ confirms: true, answersHelp: true });
+    expect(sms({ answersHelp: false })).toMatchObject({ confirms: false, answersHelp: true });
+    expect(sms({ confirms: false })).toMatchObject({ confirms: true, answersHelp: false });
+    expect(DEFAULT.keywords.channels.whatsapp).toMatchObject({ confirms: true, answersHelp: true });
+  });
+
+  it('a word in two lists, or a word every channel keeps, is refused with a fix', () => {
+    const both = BotSchema.safeParse({
+      workspace: 'w',
+      keywords: { sms: { optOut: ['STOP', 'CANCEL'], cancel: ['cancel'] } },
+      flows: { main: [{ say: 'hi' }] },
+    });
+    expect(both.success).toBe(false);
+    expect(both.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      [
+        'keywords.sms.cancel.0',
+        'CANCEL is in both optOut and cancel\nkeep it in one list; to make a word cancel a question instead of opting out, take it out of optOut.',
+      ],
+    ]);
+    const fixed = BotSchema.safeParse({
+      workspace: 'w',
+      keywords: { whatsapp: { help: ['menu'] } },
+      flows: { main: [{ say: 'hi' }] },
+    });
+    expect(fixed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['keywords.whatsapp.help.0', 'MENU is a command on every channel (MENU, RESET, LOGOUT)\npick another word.'],
+    ]);
+  });
+
+  it('a channel without defaults of its own (a plug-in) gets STOP, UNSUBSCRIBE and CANCEL', () => {
+    expect(channelKeywords(DEFAULT, 'json').words).toEqual({
+      STOP: 'stop',
+      UNSUBSCRIBE: 'stop',
+      START: 'start',
+      UNSTOP: 'start',
+      HELP: 'help',
+      INFO: 'help',
+      CANCEL: 'cancel',
+    });
+  });
 });
 
 describe('LINK <code>', () => {
@@ -105,6 +220,8 @@ describe('voice', () => {
 
   it('spoken keywords count on voice too, with the punctuation speech recognition adds', () => {
     expect(detectKeyword(event('Stop.', 'voice'), DEFAULT)).toEqual({ kind: 'stop' });
+    expect(detectKeyword(event('Cancel.', 'voice'), DEFAULT)).toEqual({ kind: 'cancel' });
+    expect(detectKeyword(event('Quit', 'voice'), DEFAULT)).toBeUndefined();
     expect(detectKeyword(event('Menu', 'voice'), DEFAULT)).toEqual({ kind: 'restart' });
     expect(detectKeyword(event('help?', 'voice'), DEFAULT)).toEqual({ kind: 'help' });
     expect(detectKeyword(event('Who am I?', 'voice'), DEFAULT)).toEqual({ kind: 'whoami' });

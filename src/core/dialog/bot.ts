@@ -1,4 +1,5 @@
 // What the engine reads of a bot's configuration; config's inferred `BotConfig` satisfies it as it is.
+import type { BotKeywords } from '../keywords.js';
 import type { AuthComponentConfig } from '../ports/auth-component.js';
 
 /** A step as written: a mapping with one key, its kind (see `steps/index.ts`). */
@@ -11,4 +12,6 @@ export interface DialogBot {
   sessionTimeout: number;
   help: string;
   voice: { restartKey: string };
+  /** Per channel, the opt-out, opt-in, help and cancel words (the defaults when absent). */
+  keywords?: BotKeywords;
 }

@@ -1,6 +1,6 @@
 // The dialog engine: runs a bot's flows one turn at a time over state that is plain data.
 import { DialogError } from '../errors.js';
-import { detectKeyword, type Keyword } from '../keywords.js';
+import { channelKeywords, detectKeyword, type Keyword } from '../keywords.js';
 import type { Clock } from '../ports/clock.js';
 import type { Templates } from '../templates.js';
 import type { DialogBot } from './bot.js';
@@ -46,6 +46,12 @@ export function awaitsSecret(
   return definition.secret(kind === pending.kind ? options : undefined, pending);
 }
 
+/** What an opted-out identity is still answered: START, and HELP unless the provider answers it. */
+function heardWhileOptedOut(keyword: Keyword | undefined, ctx: TurnContext): boolean {
+  if (keyword?.kind === 'start') return true;
+  return keyword?.kind === 'help' && channelKeywords(ctx.bot, ctx.event.channel).answersHelp;
+}
+
 export interface DialogEngineOptions {
   templates: Templates;
   clock: Clock;
@@ -78,9 +84,12 @@ export class DialogEngine {
     const secret =
       (event.kind === 'message' || event.kind === 'call.input') &&
       awaitsSecret(ctx.bot, previous, this.steps);
-    const keyword = detectKeyword(event, ctx.bot);
-    if (ctx.optedOut && keyword?.kind !== 'start') {
-      // An opted-out identity gets nothing at all until it opts back in.
+    let keyword = detectKeyword(event, ctx.bot);
+    // An opt-in word from an identity that has not opted out, or a cancel word with no question, is text.
+    if (keyword?.kind === 'start' && !ctx.optedOut && event.optOut !== 'START') keyword = undefined;
+    if (keyword?.kind === 'cancel' && !live?.pending) keyword = undefined;
+    if (ctx.optedOut && !heardWhileOptedOut(keyword, ctx)) {
+      // An opted-out identity gets nothing until it opts back in, but HELP (carriers require an answer).
       return { state: live, output: { replies: [], hangup: false }, carriedSecret: secret };
     }
     const turn = new Turn(ctx, live ? { ...live, vars: { ...live.vars } } : freshState(event), this.tools);
@@ -91,7 +100,11 @@ export class DialogEngine {
     }
 
     let flow: AnswerOutcome = 'next';
-    if (live?.pending) {
+    if (live && !Object.hasOwn(ctx.bot.flows, live.flow)) {
+      // A reload removed or renamed the flow this conversation was in: it starts again at main, and says so.
+      turn.say(TEXT.flowRestarted);
+      turn.state = freshState(event);
+    } else if (live?.pending) {
       turn.state.vars.input = event.text;
       flow = await this.answer(turn, live.pending);
     } else if (live) {
@@ -139,6 +152,8 @@ export class DialogEngine {
     live: DialogState | null,
   ): Promise<TurnResult | undefined> {
     const { ctx } = turn;
+    const words = channelKeywords(ctx.bot, ctx.event.channel);
+    const voice = ctx.event.channel === 'voice';
     const keep = (): TurnResult => ({
       state: live,
       output: { replies: turn.replies, hangup: false },
@@ -148,22 +163,35 @@ export class DialogEngine {
       case 'stop':
         await turn.user();
         turn.emit('user.opted_out');
+        // Unless the provider confirms it itself (Twilio's Advanced Opt-Out), the user is told.
+        if (words.confirms) turn.say(voice ? TEXT.optedOutVoice : TEXT.optedOut);
         // Still an opt-out at a secret prompt (it must always work), but then its text is a secret.
         return {
           state: null,
-          output: { replies: [], hangup: true },
+          output: { replies: turn.replies, hangup: true },
           optOut: true,
           carriedSecret: turn.carriedSecret,
         };
       case 'start':
         await turn.user();
         turn.emit('user.opted_in');
-        turn.say(TEXT.optedIn);
+        if (words.confirms) turn.say(TEXT.optedIn);
         return { ...keep(), optOut: false };
       case 'help':
-        turn.say(ctx.bot.help);
-        if (live?.pending) await this.repeatPrompt(turn, live.pending);
+        // Twilio's Advanced Opt-Out may answer HELP itself: then only the question is asked again.
+        if (words.answersHelp) turn.say(ctx.bot.help);
+        if (live?.pending && !ctx.optedOut) await this.repeatPrompt(turn, live.pending);
         return keep();
+      case 'cancel':
+        // Only while a question is pending (see turn()): the question is dropped, the identity stays in.
+        if (voice) {
+          // A call has nothing to reply MENU to: it starts again at main.
+          turn.say(TEXT.cancelledVoice);
+          turn.state = freshState(ctx.event);
+          return this.finish(turn, await this.run(turn));
+        }
+        turn.say(TEXT.cancelled);
+        return this.finish(turn, 'ended');
       case 'restart':
         turn.state = freshState(ctx.event);
         return this.finish(turn, await this.run(turn));

@@ -37,4 +37,10 @@ export const TEXT = {
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
+  // optout
+  optedOut: "You won't get more messages. Reply START to come back.",
+  optedOutVoice: "You won't get more calls or messages from us. Goodbye.",
+  cancelled: 'OK, cancelled. Reply MENU to start over.',
+  cancelledVoice: "OK, cancelled. Let's start again.",
+  flowRestarted: "Sorry, this conversation was updated. Let's start again.",
 };

@@ -185,17 +185,22 @@ flows:
 });
 
 describe('keywords', () => {
-  it('STOP opts out and ends; while opted out nothing is said, even HELP; START opts back in', async () => {
+  it('STOP opts out, confirms and ends; while opted out only HELP is answered; START opts back in', async () => {
     const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
     const stop = await c.send('stop');
-    expect(stop).toMatchObject({ state: null, output: { replies: [], hangup: true }, optOut: true });
+    expect(stop).toMatchObject({
+      state: null,
+      output: { replies: [{ text: "You won't get more messages. Reply START to come back." }], hangup: true },
+      optOut: true,
+    });
     expect(c.services.events.map((e) => e.type)).toContain('user.opted_out');
-    for (const text of ['hi', 'HELP', 'MENU', '1']) {
+    for (const text of ['hi', 'MENU', '1']) {
       const quiet = await c.send(text);
       expect(quiet.output.replies).toEqual([]);
       expect(quiet.optOut).toBeUndefined();
     }
+    expect((await c.send('HELP')).output.replies).toEqual([{ text: 'Help text.' }]);
     const start = await c.send('START');
     expect(start.output.replies).toEqual([{ text: 'You are subscribed again. Reply HELP for help.' }]);
     expect(start.optOut).toBe(false);
