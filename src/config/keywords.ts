@@ -1,12 +1,19 @@
 // The `keywords` block of a bot: per channel, the words that opt out, opt in, ask for help and cancel a question.
 import { z } from 'zod';
-import { FIXED_KEYWORDS, keywordText, resolveKeywords, type ChannelKeywordSettings } from '../core/keywords.js';
+import {
+  FIXED_KEYWORDS,
+  keywordText,
+  resolveKeywords,
+  type ChannelKeywordSettings,
+} from '../core/keywords.js';
 import { withHint } from '../core/schema-parts.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
 
 const Word = z
   .string()
-  .refine((w) => w.trim() !== '', { error: withHint('a keyword cannot be empty', 'write a word, e.g. STOP.') });
+  .refine((w) => w.trim() !== '', {
+    error: withHint('a keyword cannot be empty', 'write a word, e.g. STOP.'),
+  });
 
 /** true: Twilio confirms opt-outs and opt-ins and answers HELP; or say which of the two it does. */
 const AdvancedOptOut = z

@@ -8,6 +8,7 @@ import {
 } from '../../channels/index.js';
 import { Directory } from '../config/directory.js';
 import type { Config } from '../config/index.js';
+import { removedFlows } from '../config/reload.js';
 import type { Env } from '../env.js';
 import type { Clock } from '../core/ports/clock.js';
 import { systemClock } from './system-clock.js';
@@ -48,8 +49,11 @@ export interface Gateway {
   readonly keys: Keys;
   /** Emits `turn` for every turn this process's workers finish (never without the workers role). */
   readonly turns: EventEmitter<{ turn: [FinishedTurn] }>;
-  /** Swaps in a new configuration; conversations in flight carry on. */
-  reload(config: Config): void;
+  /**
+   * Swaps in a new configuration at once; conversations in flight carry on (those in a flow it removed start
+   * again at main). Resolves when the warning about such flows is logged; never rejects.
+   */
+  reload(config: Config): Promise<void>;
   /** Stops taking webhooks, finishes requests and turns in flight, closes connections. */
   close(): Promise<void>;
   /** What a stop is still waiting for (requests answering, jobs running), for the log. */
@@ -71,6 +75,39 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const now = () => clock.now();
   const sandboxAuth = sandbox ? { authToken: env.SWITCHBOARD_SANDBOX_AUTH_TOKEN } : undefined;
   let directory = new Directory(opts.config, sandboxAuth);
+  /**
+   * Warns of each bot's flows the reload removed and how many live conversations wait in them: one read of
+   * the workspace's live index (a page per 200 conversations, an EXISTS and a decryption each), per reload.
+   */
+  const warnOfRemovedFlows = async (before: Config, after: Config): Promise<void> => {
+    for (const { botId, workspace, flows } of removedFlows(before, after)) {
+      const waiting: Record<string, number> = Object.fromEntries(flows.map((f) => [f, 0]));
+      const fields = { bot: botId, flows, restartsAt: 'main' };
+      try {
+        await stores.web.store.liveConversations(workspace, {
+          now: now(),
+          limit: Number.MAX_SAFE_INTEGER,
+          keep: (c) => {
+            if (c.botId === botId && Object.hasOwn(waiting, c.flow))
+              waiting[c.flow] = (waiting[c.flow] ?? 0) + 1;
+            return false;
+          },
+        });
+      } catch (error) {
+        logger.warn('configuration reload removed flows; their conversations start again at main', {
+          ...fields,
+          reason: `conversations not counted: ${error instanceof Error ? error.message : String(error)}`,
+        });
+        continue;
+      }
+      const conversations = Object.values(waiting).reduce((a, b) => a + b, 0);
+      logger.warn('configuration reload removed flows; their conversations start again at main', {
+        ...fields,
+        conversations,
+        waiting,
+      });
+    }
+  };
   const currentDirectory = () => directory;
   const stores = await openStores({
     env,
@@ -166,9 +203,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     turns,
     unfinished,
     ready,
-    reload(config) {
+    async reload(config) {
+      const before = directory.config;
       directory = new Directory(config, sandboxAuth);
       logger.info('configuration reloaded', { bots: Object.keys(config.bots) });
+      await warnOfRemovedFlows(before, config);
     },
     async close() {
       draining = true;

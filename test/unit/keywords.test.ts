@@ -32,9 +32,10 @@ function keywordsBot(keywords: Record<string, unknown>): BotConfig {
   return BotSchema.parse({ workspace: 'w', keywords, flows: { main: [{ say: 'hi' }] } });
 }
 
-const kindOf = (text: string, channel: Channel, b: BotConfig = DEFAULT) => detectKeyword(event(text, channel), b);
+const kindOf = (text: string, channel: Channel, b: BotConfig = DEFAULT) =>
+  detectKeyword(event(text, channel), b);
 
-describe('words on sms: Twilio\'s default opt-out keywords', () => {
+describe("words on sms: Twilio's default opt-out keywords", () => {
   it.each([
     ['STOP', 'stop'],
     ['stop', 'stop'],
@@ -125,7 +126,8 @@ describe('configured per channel, resolved once at load', () => {
   });
 
   it('advancedOptOut says who confirms and who answers HELP', () => {
-    const sms = (settings: unknown) => keywordsBot({ sms: { advancedOptOut: settings } }).keywords.channels.sms!;
+    const sms = (settings: unknown) =>
+      keywordsBot({ sms: { advancedOptOut: settings } }).keywords.channels.sms!;
     expect(DEFAULT.keywords.channels.sms).toMatchObject({ confirms: true, answersHelp: true });
     expect(sms(true)).toMatchObject({ confirms: false, answersHelp: false });
     expect(sms(false)).toMatchObject({ confirms: true, answersHelp: true });
@@ -153,7 +155,10 @@ describe('configured per channel, resolved once at load', () => {
       flows: { main: [{ say: 'hi' }] },
     });
     expect(fixed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['keywords.whatsapp.help.0', 'MENU is a command on every channel (MENU, RESET, LOGOUT)\npick another word.'],
+      [
+        'keywords.whatsapp.help.0',
+        'MENU is a command on every channel (MENU, RESET, LOGOUT)\npick another word.',
+      ],
     ]);
   });
 
