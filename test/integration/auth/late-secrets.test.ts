@@ -97,7 +97,7 @@ describe('a keyword at a secret prompt', () => {
     expect(await c.send('kw-hana')).toEqual([TEXT.password]);
     const sids = { help: newSid(), stop: newSid() };
     expect(await c.send('Help', { MessageSid: sids.help })).toEqual([HELP, TEXT.password]);
-    expect(await c.send('STOP', { MessageSid: sids.stop })).toEqual([]);
+    expect(await c.send('STOP', { MessageSid: sids.stop })).toEqual([ENGINE.optedOut]);
     expect(await c.send('START')).toEqual([ENGINE.optedIn]);
 
     expect(inbound(await history(c))).toEqual(['balance?', 'kw-hana', '[redacted]', '[redacted]', 'START']);

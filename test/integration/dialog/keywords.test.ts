@@ -1,10 +1,12 @@
-// Keywords on each channel: STOP (and OptOutType) silences until START, HELP, MENU/RESET, and * on voice.
+// Keywords on each channel: STOP (and OptOutType) silences all but HELP until START, HELP, MENU/RESET, and * on voice.
+// The per-channel lists, CANCEL and Advanced Opt-Out are in test/integration/opt-out/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NUMBERS } from '../../support/config.js';
 import { botOn, gather, say, startDialogHarness, twiml, type DialogHarness } from './helpers.js';
 
 const HELP = 'Desk help: reply MENU to start over, STOP to opt out.';
 const OPTED_IN = 'You are subscribed again. Reply HELP for help.';
+const OPTED_OUT = "You won't get more messages. Reply START to come back.";
 const NO_RESTART_VOICE = '+15005550011';
 
 const FLOWS = `    flows:
@@ -36,29 +38,37 @@ afterAll(async () => {
 describe.each(['sms', 'whatsapp'] as const)('%s', (channel) => {
   const chat = () => (channel === 'sms' ? h.sms() : h.whatsapp());
 
-  it('STOP ends the conversation; nothing at all is sent until START, which opts back in', async () => {
+  it('STOP ends the conversation and confirms; only HELP is answered until START, which opts back in', async () => {
     const c = chat();
     expect(await c.send('hi')).toEqual(MAIN);
-    expect(await c.send('STOP')).toEqual([]);
+    expect(await c.send('STOP')).toEqual([OPTED_OUT]);
     expect(await h.redis.exists(h.keys.state(h.cid('desk', c.identity)))).toBe(0);
     expect(await c.send('hello?')).toEqual([]);
     expect(await c.send('1')).toEqual([]);
-    expect(await c.send('HELP')).toEqual([]);
+    expect(await c.send('HELP')).toEqual([HELP]);
     expect(await c.send('MENU')).toEqual([]);
     expect(await c.send('start')).toEqual([OPTED_IN]);
     expect(await c.send('hi')).toEqual(MAIN);
-    expect(h.twilio.messagesTo(c.address).map((m) => m.body)).toEqual([...MAIN, OPTED_IN, ...MAIN]);
+    expect(h.twilio.messagesTo(c.address).map((m) => m.body)).toEqual([
+      ...MAIN,
+      OPTED_OUT,
+      HELP,
+      OPTED_IN,
+      ...MAIN,
+    ]);
   });
 
-  it.each(['stopall', 'Unsubscribe', 'CANCEL', 'end', 'Quit', ' stop '])(
-    '"%s" opts out too; UNSTOP opts back in',
-    async (word) => {
-      const c = chat();
-      expect(await c.send(word)).toEqual([]);
-      expect(await c.send('hi')).toEqual([]);
-      expect(await c.send('unstop')).toEqual([OPTED_IN]);
-    },
-  );
+  const words =
+    channel === 'sms'
+      ? ['stopall', 'Unsubscribe', 'CANCEL', 'end', 'Quit', ' stop ']
+      : ['Unsubscribe', ' stop '];
+  const optIn = channel === 'sms' ? 'unstop' : 'Start';
+  it.each(words)(`"%s" opts out too; ${optIn} opts back in`, async (word) => {
+    const c = chat();
+    expect(await c.send(word)).toEqual([OPTED_OUT]);
+    expect(await c.send('hi')).toEqual([]);
+    expect(await c.send(optIn)).toEqual([OPTED_IN]);
+  });
 
   it('HELP says the bot help text and repeats the pending question, which is still answered next', async () => {
     const c = chat();
@@ -98,7 +108,7 @@ describe("Twilio's OptOutType (SMS)", () => {
       HELP,
       'Reply 1 for hours or 2 for prices.',
     ]);
-    expect(await c.send('ARRET', { OptOutType: 'STOP' })).toEqual([]);
+    expect(await c.send('ARRET', { OptOutType: 'STOP' })).toEqual([OPTED_OUT]);
     expect(await c.send('hello?')).toEqual([]);
     expect(await c.send('REPRENDRE', { OptOutType: 'START' })).toEqual([OPTED_IN]);
     expect(await c.send('hi')).toEqual(MAIN);

@@ -87,7 +87,7 @@ describe('operator events from a conversation', () => {
       data: { identity, via: 'auth', component: 'bank-login' },
     });
 
-    expect(await chat.send('STOP')).toEqual([]);
+    expect(await chat.send('STOP')).toEqual(["You won't get more messages. Reply START to come back."]);
     const optedOut = await waitForEvent(w.acmeEvents, (e) => e.type === 'user.opted_out', 'user.opted_out');
     expect(optedOut.event).toEqual({
       id: EVENT_ID,
