@@ -9,11 +9,9 @@ import {
 import { withHint } from '../core/schema-parts.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
 
-const Word = z
-  .string()
-  .refine((w) => w.trim() !== '', {
-    error: withHint('a keyword cannot be empty', 'write a word, e.g. STOP.'),
-  });
+const Word = z.string().refine((w) => w.trim() !== '', {
+  error: withHint('a keyword cannot be empty', 'write a word, e.g. STOP.'),
+});
 
 /** true: Twilio confirms opt-outs and opt-ins and answers HELP; or say which of the two it does. */
 const AdvancedOptOut = z
