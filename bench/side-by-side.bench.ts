@@ -233,6 +233,8 @@ interface RunFigures {
   voice: Map<number, number[]>;
   /** Webhooks not answered 200 (or a voice answer without a Gather): must be 0 for the figures to stand. */
   failures: number;
+  /** Replies beyond one per message in the end-to-end run: must be 0 (a doubled reply). */
+  extraReplies: number;
   memory?: { bytes: number; keys: number; conversations: number };
 }
 
@@ -279,6 +281,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     latencies: [],
     voice: new Map(),
     failures: 0,
+    extraReplies: 0,
   };
   try {
     const memoryBefore = await redisMemory(target.admin);
@@ -291,6 +294,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     figures.repliesPerSecond = (CONVERSATIONS - e2e.failures) / e2e.seconds;
     figures.cpuPerReply = (cpuMs(target.pid) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
     await sleep(1000); // what a turn leaves for later (outbox, events) lands
+    figures.extraReplies = fake.count - (CONVERSATIONS - e2e.failures);
     if (round === 1) {
       const after = await redisMemory(target.admin);
       figures.memory = {
@@ -499,8 +503,8 @@ function report(
       `an idle window as long ran ${fixed(b.idle, 1)} (baseline) and ${fixed(s.idle, 1)} (Switchboard) commands ` +
       "per turn-equivalent (polling, included above). Latencies pool every round's samples.",
     '',
-    '| run | replies/s | CPU ms per reply | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks |',
-    '|---|---|---|---|---|---|---|',
+    '| run | replies/s | CPU ms per reply | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
+    '|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const p = (samples: number[]) => {
         const sorted = [...samples].sort((x, y) => x - y);
@@ -508,7 +512,7 @@ function report(
       };
       return (
         `| ${r.round}${r.kind === 'baseline' ? 'A baseline' : 'B Switchboard'} | ${fixed(r.repliesPerSecond)} | ` +
-        `${fixed(r.cpuPerReply, 2)} | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} |`
+        `${fixed(r.cpuPerReply, 2)} | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
       );
     }),
     '',
