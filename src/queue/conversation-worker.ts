@@ -11,6 +11,7 @@ import {
 } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { InboundEvent, TurnOutput } from '../core/events.js';
+import { numberedChoice } from '../core/choices.js';
 import {
   createTurnServices,
   type HistoryLine,
@@ -227,7 +228,12 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
   if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
   for (const reply of output.replies) {
-    for (const body of adapter.toTexts?.(reply.text) ?? [reply.text]) {
+    // A choice is a numbered list under its prompt; its options ride on the last part, for a channel that has its own way.
+    const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;
+    const bodies = adapter.toTexts?.(text) ?? [text];
+    for (const [part, body] of bodies.entries()) {
+      const choice =
+        reply.choice && part === bodies.length - 1 ? { choice: { prompt: reply.text, ...reply.choice } } : {};
       replies.push({
         id: `${event.id}:${replies.length}`,
         cid,
@@ -240,6 +246,7 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         body,
         windowStart: event.receivedAt,
         ...traceField(),
+        ...choice,
       });
     }
   }

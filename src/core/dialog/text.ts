@@ -37,4 +37,11 @@ export const TEXT = {
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
+  // choose
+  chooseRetry: "That's not one of the options.",
+  chooseInvalid: "Sorry, that's not one of the options. Goodbye.",
+  /** WhatsApp: the button that opens a list of options. */
+  chooseButton: 'Choose',
+  /** Voice: one option of a `choose`, spoken after the prompt. */
+  choosePress: (key: string, title: string) => `Press ${key} for ${title}.`,
 };
