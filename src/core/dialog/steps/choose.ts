@@ -70,11 +70,11 @@ interface ChoosePending {
 async function rendered(turn: Turn, choose: ChooseOptions): Promise<ChoiceOption[]> {
   return Promise.all(
     choose.options.map(async (o) => {
-      const description = o.description === undefined ? '' : await turn.render(o.description);
+      const description = o.description === undefined ? '' : (await turn.render(o.description)).trim();
       return {
         id: o.id,
-        title: await turn.render(o.title),
-        ...(description.trim() !== '' ? { description } : {}),
+        title: (await turn.render(o.title)).trim(),
+        ...(description !== '' ? { description } : {}),
       };
     }),
   );
