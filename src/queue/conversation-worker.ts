@@ -197,8 +197,11 @@ async function recordHistory(services: TurnServices, event: InboundEvent, result
   if ((event.kind === 'message' || event.kind === 'call.input') && event.text !== '') {
     lines.push({ direction: 'in', text: event.text, ...(result.carriedSecret ? { secret: true } : {}) });
   }
-  for (const reply of result.output.replies)
-    lines.push({ direction: 'out', text: reply.text, ...(reply.secret ? { secret: true } : {}) });
+  for (const reply of result.output.replies) {
+    // A choice is kept with its options, as a text channel shows it.
+    const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;
+    lines.push({ direction: 'out', text, ...(reply.secret ? { secret: true } : {}) });
+  }
   for (const text of result.output.texts ?? [])
     lines.push({ direction: 'out', text: text.text, secret: true });
   await services.recordHistory(lines);

@@ -172,6 +172,32 @@ describe('choose on WhatsApp', () => {
   });
 });
 
+describe('choose on WhatsApp, when Twilio no longer knows the cached content', () => {
+  it('sends the numbered list, forgets the SID, and creates the content again for the next prompt', async () => {
+    const c = h.whatsapp();
+    const [first] = await c.send('hi'); // the SID is cached by now (by this test or the ones above)
+    const cached = contentsFor('Which account?').at(-1)!;
+    expect(first).toBe(`[template ${cached.sid}]`);
+    const key = h.keys.contentSid(ACCOUNT_SID, JSON.stringify(cached.request.types));
+    expect(await h.redis.get(key)).toBe(cached.sid);
+
+    // Deleted at Twilio since: the send by its SID is refused with 21655.
+    h.twilio.failNext({ status: 400, code: 21655, message: 'The Content SID is invalid.' });
+    const d = h.whatsapp();
+    expect(await d.send('hi')).toEqual([NUMBERED]);
+    expect(await h.redis.exists(key)).toBe(0);
+    expect(await d.send('1')).toEqual(['You picked checking.']);
+
+    const e = h.whatsapp();
+    const before = contentsFor('Which account?').length;
+    const [again] = await e.send('hi');
+    const recreated = contentsFor('Which account?');
+    expect(recreated).toHaveLength(before + 1);
+    expect(again).toBe(`[template ${recreated.at(-1)!.sid}]`);
+    expect(await h.redis.get(key)).toBe(recreated.at(-1)!.sid);
+  });
+});
+
 describe('choose on SMS', () => {
   it('sends the numbered list; the number answers', async () => {
     const c = h.sms();
