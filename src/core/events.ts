@@ -61,6 +61,13 @@ export interface ChoiceOption {
   description?: string;
 }
 
+/** A `choose` question's options, on its prompt: each channel renders them its own way. */
+export interface ReplyChoice {
+  options: ChoiceOption[];
+  /** The text of the button that opens a WhatsApp list. */
+  button?: string;
+}
+
 export interface Reply {
   text: string;
   /** The text holds a secret (a sign-in link): the history keeps it as `[redacted]`. */
@@ -71,7 +78,7 @@ export interface Reply {
    * Set on the prompt of a `choose` (with `ask`): the options, which each channel renders its own way
    * (buttons or a list, a numbered list under the prompt, "press 1 for …"). `text` is the bare prompt.
    */
-  choice?: { options: ChoiceOption[]; /** A list's button text (WhatsApp). */ button?: string };
+  choice?: ReplyChoice;
 }
 
 /** Everything one turn of the dialog produced, in order. */
