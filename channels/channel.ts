@@ -77,6 +77,16 @@ export interface WebhookRoute {
 export interface DeliveryContext {
   bot: BotConfig | undefined;
   sender: MessageSender;
+  /** The content SIDs Twilio made for `choose` questions (WhatsApp buttons and lists), created once each. */
+  contents?: ContentSids;
+  logger?: Logger;
+}
+
+/** Where the SIDs of the content resources made for `choose` questions are kept (`src/store/content-sids.ts`). */
+export interface ContentSids {
+  get(accountSid: string, content: string): Promise<string | undefined>;
+  set(accountSid: string, content: string, sid: string): Promise<void>;
+  forget(accountSid: string, content: string): Promise<void>;
 }
 
 /** What redacting an inbound message may use. */

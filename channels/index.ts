@@ -49,6 +49,7 @@ export {
   providerField,
   type ChannelAdapter,
   type ChannelEvent,
+  type ContentSids,
   type DeliveryStatus,
   type WebhookKit,
   type WebhookRoute,

@@ -1,7 +1,7 @@
 // Sandbox mode: replies are recorded in Redis instead of being sent, for the simulator and scripts.
 import { randomBytes } from 'node:crypto';
 import type { SandboxOutbox } from '../../src/store/sandbox-outbox.js';
-import type { MessageSender, OutboundText } from '../twilio/sender.js';
+import type { MessageSender, OutboundChoice, OutboundText } from '../twilio/sender.js';
 
 export interface RecordedMessage {
   sid: string;
@@ -9,6 +9,8 @@ export interface RecordedMessage {
   from: string;
   body: string;
   at: string;
+  /** A `choose` question sent as WhatsApp buttons or a list: what the simulator shows (`body` is its text form). */
+  choice?: OutboundChoice;
 }
 
 export class SandboxRecorder implements MessageSender {
@@ -22,6 +24,7 @@ export class SandboxRecorder implements MessageSender {
       from: message.from,
       body: message.contentSid ? `[template ${message.contentSid}]` : message.body,
       at: new Date().toISOString(),
+      ...(message.choice ? { choice: message.choice } : {}),
     };
     await this.outbox.add(message.to, JSON.stringify(record));
     return { sid };

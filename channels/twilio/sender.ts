@@ -11,6 +11,17 @@ export interface OutboundText {
   body: string;
   /** WhatsApp outside the 24-hour window: a pre-approved template instead of free text. */
   contentSid?: string;
+  /** A `choose` question's options (WhatsApp): the sandbox records them for the simulator; Twilio sends `contentSid`. */
+  choice?: OutboundChoice;
+}
+
+/** A `choose` question as WhatsApp shows it: buttons (3 or fewer) or a list picker. */
+export interface OutboundChoice {
+  type: 'buttons' | 'list';
+  prompt: string;
+  /** A list picker's button text. */
+  button?: string;
+  options: { id: string; title: string; description?: string }[];
 }
 
 /**
@@ -21,6 +32,8 @@ export interface MessageSender {
   send(message: OutboundText): Promise<{ sid: string }>;
   /** Deletes an inbound message from the provider's log (after it carried a secret). */
   deleteMessage?(accountSid: string, messageSid: string): Promise<void>;
+  /** Creates a content resource (Twilio's Content API; `request` is its JSON body); returns its SID. */
+  createContent?(accountSid: string, request: Record<string, unknown>): Promise<{ sid: string }>;
 }
 
 /** Rewrites Twilio's API host to a configured base URL, keeping path and query. */
@@ -81,6 +94,16 @@ export class TwilioSender implements MessageSender {
           ? { from: message.from, to: message.to, contentSid: message.contentSid }
           : { from: message.from, to: message.to, body: message.body },
       );
+      return { sid: created.sid };
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  async createContent(accountSid: string, request: Record<string, unknown>): Promise<{ sid: string }> {
+    try {
+      // The client sends the request as it is given, as JSON: Twilio's own field names.
+      const created = await this.client(accountSid).content.v1.contents.create(request as never);
       return { sid: created.sid };
     } catch (error) {
       throw classify(error);

@@ -3,7 +3,9 @@
 import type { Request, Response } from 'express';
 import twilio from 'twilio';
 import type { BotConfig } from '../../src/config/index.js';
-import { identityOf, type TurnOutput } from '../../src/core/events.js';
+import { keypadKey } from '../../src/core/choices.js';
+import { TEXT } from '../../src/core/dialog/text.js';
+import { identityOf, type ChoiceOption, type TurnOutput } from '../../src/core/events.js';
 import { isE164 } from '../../src/core/phone-number.js';
 import {
   required,
@@ -111,6 +113,12 @@ function callEvent(
       receivedAt,
     },
   };
+}
+
+/** A `choose` question on the phone: the prompt, then "Press 1 for …." for each option (0 for a tenth). */
+export function spokenChoice(prompt: string, options: readonly ChoiceOption[]): string {
+  const keys = options.map((o, i) => TEXT.choosePress(keypadKey(i), o.title.trim()));
+  return [prompt.trim(), ...keys].filter((part) => part !== '').join(' ');
 }
 
 /** Holds after which a voice turn that still has no answer is given up (about a minute of hold). */
@@ -266,9 +274,10 @@ export const voiceAdapter: VoiceAdapter = {
         response.say(say as never, xmlSafe(reply.text));
         continue;
       }
+      const digits = reply.choice ? 1 : reply.ask.digits; // a choice: one key per option
       const gather = response.gather({
         input: reply.ask.keypad ? ['dtmf'] : ['dtmf', 'speech'],
-        ...(reply.ask.digits !== undefined ? { numDigits: reply.ask.digits } : {}),
+        ...(digits !== undefined ? { numDigits: digits } : {}),
         finishOnKey: '#',
         timeout: reply.ask.timeout ?? settings.gatherTimeout,
         action: `${publicUrl}/webhooks/voice/gather?turn=${turn + 1}`,
@@ -277,7 +286,8 @@ export const voiceAdapter: VoiceAdapter = {
         ...(reply.ask.keypad ? {} : { language: settings.language as never }),
       });
       // An empty prompt is a silent wait (a call holding for a sign-in): a Gather with nothing to say.
-      if (reply.text.trim() !== '') gather.say(say as never, xmlSafe(reply.text));
+      const text = reply.choice ? spokenChoice(reply.text, reply.choice.options) : reply.text;
+      if (text.trim() !== '') gather.say(say as never, xmlSafe(text));
       asked = true;
     }
     if (output.hangup || !asked) response.hangup();

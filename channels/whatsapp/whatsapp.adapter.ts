@@ -3,6 +3,7 @@
 import { identityOf } from '../../src/core/events.js';
 import { isE164 } from '../../src/core/phone-number.js';
 import { required, SendRejectedError } from '../channel.js';
+import { sendChoice } from '../twilio/content.js';
 import {
   readMessage,
   sendText,
@@ -30,8 +31,9 @@ const whatsappReader: MessageReader = {
     const from = whatsappNumber(params.From);
     if (!from) return { ok: false, problem: 'From is not a whatsapp:+E164 address' };
     const message = readMessage(params, meta.receivedAt);
-    // A tapped button answers with its payload, not with its label.
+    // A tapped button or list item answers with its id, not with its label.
     if (params.ButtonPayload) message.text = params.ButtonPayload;
+    else if (params.ListId) message.text = params.ListId;
     if (params.ProfileName) message.profileName = params.ProfileName;
     if (params.Latitude && params.Longitude) {
       message.location = {
@@ -48,7 +50,10 @@ const whatsappReader: MessageReader = {
 export const whatsappAdapter: MessagingAdapter = {
   ...twilioMessaging('whatsapp', whatsappReader),
   async deliver(item, ctx) {
-    if (Date.now() - item.windowStart <= WHATSAPP_WINDOW_MS) return sendText(item, ctx);
+    const inWindow = Date.now() - item.windowStart <= WHATSAPP_WINDOW_MS;
+    // A `choose` question: buttons or a list (the Content API), within the window like any free-form reply.
+    if (inWindow && item.choice) return sendChoice(item, ctx);
+    if (inWindow) return sendText(item, ctx);
     const contentSid = ctx.bot?.whatsappTemplate?.contentSid;
     if (!contentSid) {
       throw new SendRejectedError(

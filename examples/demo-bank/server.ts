@@ -94,6 +94,13 @@ export async function startDemoBank(options: DemoBankOptions) {
       if (!account) return send(res, 401, { error: 'invalid_token' });
       return send(res, 200, { data: { balance: account.balance, currency: account.currency } });
     }
+    if (req.method === 'POST' && path === '/api/balance/member') {
+      // A caller's balance: by member number and PIN (what member-pin verified), keyed on the phone.
+      const body = await readJson(req);
+      const account = DEMO_ACCOUNTS.find((a) => a.memberId === body.member && a.pin === body.token);
+      if (!account) return send(res, 401, { error: 'invalid_member' });
+      return send(res, 200, { data: { balance: account.balance, currency: account.currency } });
+    }
     if (req.method === 'POST' && path === '/api/payments/last') {
       const body = await readJson(req);
       const account = DEMO_ACCOUNTS.find((a) => a.memberId === body.member && a.pin === body.token);

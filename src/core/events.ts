@@ -54,12 +54,31 @@ export interface AskSpec {
   timeout?: number;
 }
 
+/** One option of a `choose` question: its id is what the answer saves. */
+export interface ChoiceOption {
+  id: string;
+  title: string;
+  description?: string;
+}
+
+/** A `choose` question's options, on its prompt: each channel renders them its own way. */
+export interface ReplyChoice {
+  options: ChoiceOption[];
+  /** The text of the button that opens a WhatsApp list. */
+  button?: string;
+}
+
 export interface Reply {
   text: string;
   /** The text holds a secret (a sign-in link): the history keeps it as `[redacted]`. */
   secret?: boolean;
   /** Set on the prompt of an `ask`: the conversation now waits for an answer. */
   ask?: AskSpec;
+  /**
+   * Set on the prompt of a `choose` (with `ask`): the options, which each channel renders its own way
+   * (buttons or a list, a numbered list under the prompt, "press 1 for …"). `text` is the bare prompt.
+   */
+  choice?: ReplyChoice;
 }
 
 /** Everything one turn of the dialog produced, in order. */

@@ -284,7 +284,7 @@ async function run(argv: string[]): Promise<number> {
  */
 async function sandboxVariables(
   variables: Record<string, string | undefined>,
-): Promise<{ close: () => Promise<void>; welcome: string[] } | undefined> {
+): Promise<{ close: () => Promise<void>; welcome: string[]; notes: string[] } | undefined> {
   variables.SWITCHBOARD_MODE = 'sandbox';
   variables.SWITCHBOARD_CONFIG ??= 'config/examples/demo-bank.yaml';
   variables.PUBLIC_URL ??= `http://127.0.0.1:${variables.PORT ?? 3000}`;
@@ -294,7 +294,7 @@ async function sandboxVariables(
   const { startDemoServices } = await import('./demo.js');
   const demo = await startDemoServices({ publicUrl: variables.PUBLIC_URL });
   Object.assign(variables, demo.variables);
-  return { close: demo.close, welcome: demo.welcome };
+  return { close: demo.close, welcome: demo.welcome, notes: demo.notes };
 }
 
 /** Whether the configuration (a file, or a directory of YAML files) names a variable the demo services supply. */
@@ -367,6 +367,7 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
   const variables = configVariables();
   let stopDemo: (() => Promise<void>) | undefined;
   let demoWelcome: string[] = [];
+  let demoNotes: string[] = [];
   let stopRedis: (() => Promise<void>) | undefined;
   let stopHealth: (() => Promise<void>) | undefined;
   let stopTracing: () => Promise<void> = async () => undefined;
@@ -384,6 +385,7 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
     const demo = await sandboxVariables(variables);
     stopDemo = demo?.close;
     demoWelcome = demo?.welcome ?? [];
+    demoNotes = demo?.notes ?? [];
   }
   const env = readEnv(variables);
   const logger = createLogger({
@@ -414,6 +416,7 @@ async function runGateway(command: 'start' | 'serve' | 'worker', values: Values)
     config,
     logger,
     roles: { web: command !== 'worker', workers: command !== 'serve' },
+    ...(demoNotes.length ? { simulatorNotes: demoNotes } : {}),
     ...(env.PORT !== undefined ? { port: env.PORT } : {}),
   });
   if (typeof values['health-file'] === 'string') {

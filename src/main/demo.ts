@@ -26,11 +26,28 @@ export function demoVariablesForCheck(): Record<string, string> {
   });
 }
 
+/** Each demo account's member number and PIN, for the keypad. */
+function pins(): string {
+  return DEMO_ACCOUNTS.map((a) => `member ${a.memberId}, PIN ${a.pin} (${a.username})`).join('; ');
+}
+
+/** The demo's accounts as the simulator's page lists them: what to type, and where. */
+export function demoNotes(): string[] {
+  return [
+    ...DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password}: member number ${a.memberId}, PIN ${a.pin}`),
+    '"Your balance" asks for the username and password in the chat (on a call, the member number and PIN).',
+    '"Your last payment" asks for the member number and PIN.',
+    '"Sign in by link" sends a link: sign in at the bank\'s page with the username and password.',
+  ];
+}
+
 export interface DemoServices {
   /** The `${NAME}`s config/examples/demo-bank.yaml needs. */
   variables: Record<string, string>;
   /** What the sandbox banner says about the demo: where to sign in, and as whom. */
   welcome: string[];
+  /** What the simulator's page shows: the demo accounts, their member numbers and PINs, and how to use them. */
+  notes: string[];
   close: () => Promise<void>;
 }
 
@@ -50,7 +67,6 @@ export async function startDemoServices(opts: { publicUrl: string }): Promise<De
     throw error;
   });
   const accounts = DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password}`).join(', ');
-  const first = DEMO_ACCOUNTS[0]!;
   return {
     variables: demoVariables({
       bankPort: bank.port,
@@ -59,9 +75,10 @@ export async function startDemoServices(opts: { publicUrl: string }): Promise<De
       clientSecret: idp.clientSecret,
     }),
     welcome: [
-      `Sign in:    reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page (${idp.issuer})`,
-      `Accounts:   ${accounts} (or reply 1 to type them in the chat); on a call, member ${first.memberId}, PIN ${first.pin}`,
+      `Sign in:    pick "Sign in by link" in the chat: "Sign in with Demo Bank" at the bank's page (${idp.issuer})`,
+      `Accounts:   ${accounts} (or pick "Your balance" to type them in the chat); on a call, ${pins()}`,
     ],
+    notes: demoNotes(),
     close: async () => {
       await bank.close();
       await idp.close();

@@ -39,6 +39,8 @@ export interface GatewayOptions {
   channels?: readonly ChannelAdapter[];
   /** The time every decision of a turn or a webhook is made by (the system clock unless a test moves its own). */
   clock?: Clock;
+  /** Sandbox: what the simulator's page suggests trying (`npm start`: the demo's accounts and PINs). */
+  simulatorNotes?: readonly string[];
 }
 
 export interface Gateway {
@@ -160,6 +162,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger,
       metrics,
       now,
+      simulatorNotes: opts.simulatorNotes,
     });
   }
 

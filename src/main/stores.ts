@@ -13,6 +13,7 @@ import type { Connection } from '../store/connections.js';
 import { ConversationStore } from '../store/conversation-store.js';
 import { SandboxOutbox } from '../store/sandbox-outbox.js';
 import type { Durability } from '../store/durability.js';
+import { ContentSidStore } from '../store/content-sids.js';
 import type { IdentityKeys } from '../store/identity-keys.js';
 import { IdentityStore, type IdentityStoreOptions } from '../store/identity-store.js';
 import { LinkCodeStore } from '../store/link-code-store.js';
@@ -119,6 +120,7 @@ export async function openStores(opts: {
       events: workEvents,
       identity: workIdentity,
       messageFailed: reporter(workIdentity),
+      contents: new ContentSidStore(work, keys),
     },
   };
 }

@@ -39,6 +39,8 @@ export async function startWeb(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Sandbox: what the simulator's page suggests trying (the demo's accounts). */
+  simulatorNotes?: readonly string[] | undefined;
 }): Promise<WebServer> {
   const { env, directory, logger, metrics, draining, running } = deps;
   const { connection, store, queues, identity, messageFailed, signIns } = deps.stores.web;
@@ -119,7 +121,7 @@ export async function startWeb(deps: {
       lockouts: identity.lockout,
     });
     const thread = new SandboxOutbox(connection, deps.stores.keys);
-    routers.push(simulatorRouter({ directory, logger, users, thread }));
+    routers.push(simulatorRouter({ directory, logger, users, thread, notes: deps.simulatorNotes }));
   }
   const ready = readiness({
     ping: () => connection.ping(),

@@ -76,6 +76,7 @@ export function startWorkers(deps: {
         ...common,
         channels,
         sender,
+        contents: deps.stores.work.contents,
         concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
         maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
         onFailure: async ({ item, reason, code }) =>

@@ -11,6 +11,7 @@ import {
 } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { InboundEvent, TurnOutput } from '../core/events.js';
+import { numberedChoice } from '../core/choices.js';
 import {
   createTurnServices,
   type HistoryLine,
@@ -196,8 +197,11 @@ async function recordHistory(services: TurnServices, event: InboundEvent, result
   if ((event.kind === 'message' || event.kind === 'call.input') && event.text !== '') {
     lines.push({ direction: 'in', text: event.text, ...(result.carriedSecret ? { secret: true } : {}) });
   }
-  for (const reply of result.output.replies)
-    lines.push({ direction: 'out', text: reply.text, ...(reply.secret ? { secret: true } : {}) });
+  for (const reply of result.output.replies) {
+    // A choice is kept with its options, as a text channel shows it.
+    const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;
+    lines.push({ direction: 'out', text, ...(reply.secret ? { secret: true } : {}) });
+  }
   for (const text of result.output.texts ?? [])
     lines.push({ direction: 'out', text: text.text, secret: true });
   await services.recordHistory(lines);
@@ -227,7 +231,12 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
   if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
   for (const reply of output.replies) {
-    for (const body of adapter.toTexts?.(reply.text) ?? [reply.text]) {
+    // A choice is a numbered list under its prompt; its options ride on the last part, for a channel that has its own way.
+    const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;
+    const bodies = adapter.toTexts?.(text) ?? [text];
+    for (const [part, body] of bodies.entries()) {
+      const choice =
+        reply.choice && part === bodies.length - 1 ? { choice: { prompt: reply.text, ...reply.choice } } : {};
       replies.push({
         id: `${event.id}:${replies.length}`,
         cid,
@@ -240,6 +249,7 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         body,
         windowStart: event.receivedAt,
         ...traceField(),
+        ...choice,
       });
     }
   }

@@ -9,6 +9,7 @@ import {
   SendRejectedError,
   SendRetryableError,
   type ChannelRegistry,
+  type ContentSids,
   type MessageSender,
 } from '../../channels/index.js';
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
@@ -31,6 +32,8 @@ export interface SendWorkerOptions {
   channels: ChannelRegistry;
   /** The provider's sender (or the sandbox's recorder), for the channels that deliver through it. */
   sender: MessageSender;
+  /** The content SIDs of `choose` questions' WhatsApp buttons and lists. */
+  contents?: ContentSids;
   directory: () => Directory;
   logger: Logger;
   metrics: Metrics;
@@ -140,7 +143,8 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   async function sendOne(item: OutboxItem): Promise<string> {
     const deliver = opts.channels.get(item.channel)?.deliver;
     if (!deliver) throw new SendRejectedError(`channel ${item.channel} does not deliver replies`, 400);
-    const sent = await deliver(item, { bot: opts.directory().bot(item.botId), sender: opts.sender });
+    const bot = opts.directory().bot(item.botId);
+    const sent = await deliver(item, { bot, sender: opts.sender, contents: opts.contents, logger });
     return sent.id;
   }
 

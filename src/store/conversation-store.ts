@@ -4,7 +4,7 @@ import type { Connection } from './connections.js';
 import { FixedWindowLimiter } from './rate-limiter.js';
 import { Script } from './scripts.js';
 import { turnRef } from './turn-announcements.js';
-import type { Channel, InboundEvent } from '../core/events.js';
+import type { Channel, ChoiceOption, InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { DataCipher, SealedPlace } from './cipher.js';
 import {
@@ -286,6 +286,11 @@ export interface OutboxItem {
   cid: string;
   /** The W3C trace context of the turn that made the reply (tracing on): its send continues the trace. */
   traceparent?: string;
+  /**
+   * A `choose` question: its bare prompt and options, for a channel that shows them its own way (WhatsApp
+   * buttons or a list). `body` is the prompt with the options numbered, what any text channel sends.
+   */
+  choice?: { prompt: string; options: ChoiceOption[]; button?: string };
 }
 
 export interface CommitInput {

@@ -212,6 +212,14 @@ export class Keys {
     return `${this.prefix}:sandbox:outbox:${to}`;
   }
 
+  /**
+   * The SID of a WhatsApp content resource (buttons or a list) Twilio created for one account, by a keyed
+   * hash of the account and what the resource shows (see `ContentSidStore`).
+   */
+  contentSid(accountSid: string, content: string): string {
+    return `${this.prefix}:content:${this.naming.hash('content', accountSid, content)}`;
+  }
+
   // --- sign-in links (see `RedisSignInStore`) ---
 
   /**

@@ -30,6 +30,15 @@ export interface FakeTwilioRequest {
   status: number;
 }
 
+/** A content resource created through the Content API (`POST /v1/Content`), as it arrived. */
+export interface FakeTwilioContent {
+  sid: string;
+  /** The user name of the Basic auth header. */
+  authAccount: string;
+  /** The JSON body, as sent: `friendly_name`, `language`, `types`. */
+  request: Record<string, unknown>;
+}
+
 /** A scripted answer for one message creation that Twilio refuses. */
 export interface FakeTwilioFailure {
   status: number;
@@ -62,6 +71,13 @@ export interface FakeTwilioApi {
    * in the middle of its send. `arrived` resolves when it is waiting.
    */
   holdNext(): { arrived: Promise<void>; release: () => void };
+  // --- the Content API (content.twilio.com, `choose` on WhatsApp) ---
+  /** Content resources created (201), oldest first. */
+  readonly contents: FakeTwilioContent[];
+  /** Every request to the Content API, accepted or not, oldest first. */
+  readonly contentRequests: FakeTwilioRequest[];
+  /** The next content creations are answered with these failures, in order. */
+  failNextContent(...failures: FakeTwilioFailure[]): void;
   /** Forgets what was received and any scripted failures. */
   reset(): void;
   close(): Promise<void>;
@@ -127,8 +143,59 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
   arrivals.setMaxListeners(0);
   let hold: ((proceed: () => void) => void) | undefined;
 
+  // --- the Content API: JSON in, a content resource out ---
+  const contents: FakeTwilioContent[] = [];
+  const contentRequests: FakeTwilioRequest[] = [];
+  const contentFailures: FakeTwilioFailure[] = [];
+  function handleContent(req: IncomingMessage, res: ServerResponse, path: string, raw: string): void {
+    const auth = basicAuthUser(req);
+    const record = (status: number) =>
+      contentRequests.push({ method: req.method ?? '', path, params: {}, authAccount: auth?.user, status });
+    if (!auth || accounts[auth.user] !== auth.password) {
+      record(401);
+      return sendError(res, { status: 401 });
+    }
+    if (req.method !== 'POST') {
+      record(405);
+      return sendError(res, { status: 405, code: 20004, message: 'Method not allowed' });
+    }
+    let request: Record<string, unknown>;
+    try {
+      request = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      record(400);
+      return sendError(res, { status: 400, code: 20001, message: 'Invalid JSON' });
+    }
+    if (typeof request.types !== 'object' || request.types === null) {
+      record(400);
+      return sendError(res, { status: 400, code: 20001, message: 'types is required' });
+    }
+    const scripted = contentFailures.shift();
+    if (scripted) {
+      record(scripted.status);
+      return sendError(res, scripted);
+    }
+    record(201);
+    const sid = `HX${randomBytes(16).toString('hex')}`;
+    contents.push({ sid, authAccount: auth.user, request });
+    const now = new Date().toISOString();
+    sendJson(res, 201, {
+      sid,
+      account_sid: auth.user,
+      friendly_name: request.friendly_name ?? null,
+      language: request.language ?? 'en',
+      variables: request.variables ?? {},
+      types: request.types,
+      date_created: now,
+      date_updated: now,
+      url: `https://content.twilio.com/v1/Content/${sid}`,
+      links: {},
+    });
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    if (path === '/v1/Content') return handleContent(req, res, path, raw);
     const params = Object.fromEntries(new URLSearchParams(raw));
     const auth = basicAuthUser(req);
     const record = (status: number) =>
@@ -293,7 +360,13 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     waitForMessages: (to, count, timeoutMs = 10_000) =>
       waitUntil((m) => m.to === to, count, timeoutMs, `message(s) to ${to}`),
     waitForTotal: (count, timeoutMs = 10_000) => waitUntil(() => true, count, timeoutMs, 'messages in all'),
+    contents,
+    contentRequests,
+    failNextContent: (...scripted) => void contentFailures.push(...scripted),
     reset() {
+      contents.length = 0;
+      contentRequests.length = 0;
+      contentFailures.length = 0;
       messages.length = 0;
       requests.length = 0;
       deleted.length = 0;

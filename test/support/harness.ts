@@ -51,6 +51,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** No twilio section: sandbox mode, replies recorded in Redis instead of the fake API. */
   sandbox?: boolean;
+  /** What the simulator page of the in-process gateways suggests trying (the demo's accounts). */
+  simulatorNotes?: readonly string[];
   logLevel?: string;
   /** A name for the key prefix, to tell tests apart when reading a busy Redis. */
   label?: string;
@@ -233,6 +235,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         port,
         ...(options.channels ? { channels: options.channels } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.simulatorNotes ? { simulatorNotes: options.simulatorNotes } : {}),
       });
       const own = new TurnRecorder(`${name} turns`);
       own.follow(gateway);

@@ -43,4 +43,11 @@ export const TEXT = {
   cancelled: 'OK, cancelled. Reply MENU to start over.',
   cancelledVoice: "OK, cancelled. Let's start again.",
   flowRestarted: "Sorry, this conversation was updated. Let's start again.",
+  // choose
+  chooseRetry: "That's not one of the options.",
+  chooseInvalid: "Sorry, that's not one of the options. Goodbye.",
+  /** WhatsApp: the button that opens a list of options. */
+  chooseButton: 'Choose',
+  /** Voice: one option of a `choose`, spoken after the prompt. */
+  choosePress: (key: string, title: string) => `Press ${key} for ${title}.`,
 };

@@ -184,6 +184,8 @@ export interface SimulatorDeps {
    * which is kept as `secret: true` without its text.
    */
   thread?: { add(to: string, record: string): Promise<void> };
+  /** What the page suggests trying (the demo's accounts and PINs): `GET /simulator/notes`. */
+  notes?: readonly string[];
   logger?: Logger;
 }
 
@@ -219,7 +221,22 @@ const MessageRequest = z.object({
   from: E164,
   text: z.string().min(1, 'type a message').max(1600, 'a message is at most 1,600 characters'),
   profileName: z.string().max(100).optional(),
+  /** WhatsApp: a tapped quick-reply button or list item (the id Twilio posts, and its title). */
+  tap: z
+    .object({
+      type: z.enum(['button', 'list']),
+      id: z.string().min(1).max(200),
+      title: z.string().max(200),
+    })
+    .optional(),
 });
+
+/** The fields Twilio adds to a WhatsApp message that is a tapped button (ButtonPayload) or list item (ListId). */
+function tapParams(tap: NonNullable<z.output<typeof MessageRequest>['tap']>): Record<string, string> {
+  return tap.type === 'button'
+    ? { MessageType: 'button', ButtonText: tap.title, ButtonPayload: tap.id }
+    : { MessageType: 'interactive', ListId: tap.id, ListTitle: tap.title };
+}
 
 const VoiceRequest = z.discriminatedUnion('action', [
   z.object({ action: z.literal('start'), bot: BotId, from: E164 }),
@@ -430,6 +447,10 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     await deps.thread.add(message.from, JSON.stringify(record));
   }
 
+  router.get('/simulator/notes', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ notes: deps.notes ?? [] });
+  });
+
   router.post('/sandbox/simulate/:channel', json, async (req, res) => {
     const channel = req.params.channel;
     if (!req.is('application/json'))
@@ -437,7 +458,14 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     if (channel === 'sms' || channel === 'whatsapp') {
       const parsed = MessageRequest.safeParse(req.body);
       if (!parsed.success) return problem(res, 400, 'invalid_request', zodMessage(parsed.error));
-      const { bot, from, text, profileName } = parsed.data;
+      const { bot, from, text, profileName, tap } = parsed.data;
+      if (tap && channel !== 'whatsapp')
+        return problem(
+          res,
+          400,
+          'invalid_request',
+          'tap is for WhatsApp buttons and lists; send text on SMS.',
+        );
       const number = numberOf(res, bot, channel);
       if (!number) return;
       const sid = newSid('SM');
@@ -461,6 +489,7 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
               ProfileName: profileName || 'Sandbox User',
               MessageType: 'text',
               ReferralNumMedia: '0',
+              ...(tap ? tapParams(tap) : {}),
             }
           : {}),
       };

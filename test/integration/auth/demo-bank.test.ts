@@ -22,8 +22,18 @@ import { GatewayBrowser, linkIn, TEXT as SIGN_IN } from '../sign-in/helpers.js';
 import { tokenKey } from './helpers.js';
 
 const WELCOME = 'Welcome to Demo Bank.';
-const MENU =
-  'Reply 1 for your balance, 2 for your last payment, or 3 to sign in with Demo Bank (no password in the chat).';
+const PROMPT = 'What would you like to do?';
+/** The menu as a text channel shows it (on WhatsApp the buttons' content resource is sent instead). */
+const MENU = `${PROMPT}\n1. Your balance\n2. Your last payment\n3. Sign in by link (no password in the chat)`;
+/** The menu on a call. */
+const SPOKEN = `${PROMPT} Press 1 for Your balance. Press 2 for Your last payment. Press 3 for Sign in by link.`;
+/** The WhatsApp menu: the content SID of its buttons (created on first use), as the chat helper shows it. */
+const BUTTONS = () => {
+  const created = h.twilio.contents.find((c) =>
+    Object.values(c.request.types as Record<string, { body?: string }>).some((t) => t.body === PROMPT),
+  );
+  return `[template ${created?.sid}]`;
+};
 const LINK = (link: string) => `Sign in with Demo Bank (no password in the chat): ${link}`;
 const ALICE = { username: 'alice', password: 'wonderland' };
 const BOB = { username: 'bob', password: 'builder' };
@@ -63,13 +73,13 @@ afterAll(async () => {
 describe('demo bank', () => {
   it('WhatsApp: alice / wonderland, then the balance; asked again, served from the cached token', async () => {
     const c = h.whatsapp(undefined, NUMBERS.whatsapp);
-    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
+    expect(await c.send('hi')).toEqual([WELCOME, BUTTONS()]);
     expect(await c.send('1')).toEqual([USERNAME]);
     expect(await c.send('alice')).toEqual([PASSWORD]);
-    expect(await c.send('wonderland')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, MENU]);
+    expect(await c.send('wonderland')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, BUTTONS()]);
     const cached = tokenKey(h, { workspace: 'demo', userId: 'u-alice' }, 'bank-login');
     expect(await h.redis.exists(cached)).toBe(1);
-    expect(await c.send('1')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, MENU]);
+    expect(await c.send('1')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, BUTTONS()]);
   });
 
   it('SMS: a wrong password is asked again, then bob / builder gets his balance', async () => {
@@ -87,7 +97,7 @@ describe('demo bank', () => {
 
   it('voice: member 1001 and PIN 4321 on the keypad, then the last payment and goodbye', async () => {
     const c = h.call(undefined, NUMBERS.voice);
-    expect(local(await c.start())).toBe(twiml(say(WELCOME), gather(1, MENU, { keypad: true, digits: 1 })));
+    expect(local(await c.start())).toBe(twiml(say(WELCOME), gather(1, SPOKEN, { keypad: false, digits: 1 })));
     expect(local(await c.press('2'))).toBe(twiml(gather(2, MEMBER, { keypad: true })));
     expect(local(await c.press('1001'))).toBe(twiml(gather(3, PIN, { keypad: true, digits: 4 })));
     expect(await c.press('4321')).toBe(
@@ -101,7 +111,7 @@ describe('demo bank: Sign in with Demo Bank', () => {
 
   it('WhatsApp: 3 sends a link; alice signs in at the demo provider, types the code, and sees her balance', async () => {
     const c = h.whatsapp(undefined, NUMBERS.whatsapp);
-    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
+    expect(await c.send('hi')).toEqual([WELCOME, BUTTONS()]);
     const [reply] = await c.send('3');
     const link = linkIn(reply!);
     expect(reply).toBe(LINK(link));
@@ -124,13 +134,13 @@ describe('demo bank: Sign in with Demo Bank', () => {
       SIGN_IN.signedIn,
       'Your balance is 1,234.56 USD.',
       WELCOME,
-      MENU,
+      BUTTONS(),
     ]);
     // The provider names alice by the bank's user id: the link's token is u-alice's, as bank-login's would be.
     const linked = tokenKey(h, { workspace: 'demo', userId: 'u-alice' }, 'bank-link');
     expect(await h.redis.exists(linked)).toBe(1);
     // Asked again: the cached token, no new link.
-    expect(await c.send('3')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, MENU]);
+    expect(await c.send('3')).toEqual(['Your balance is 1,234.56 USD.', WELCOME, BUTTONS()]);
   });
 
   it('SMS: bob signs in by link, then logs in typed too, and stays one user with both tokens', async () => {
@@ -151,7 +161,9 @@ describe('demo bank: Sign in with Demo Bank', () => {
 
   it('voice: 3 texts the link from the SMS number and holds; once signed in, the call says the balance', async () => {
     const call = h.call(undefined, NUMBERS.voice);
-    expect(local(await call.start())).toBe(twiml(say(WELCOME), gather(1, MENU, { keypad: true, digits: 1 })));
+    expect(local(await call.start())).toBe(
+      twiml(say(WELCOME), gather(1, SPOKEN, { keypad: false, digits: 1 })),
+    );
     const holding = await call.press('3');
     expect(twimlText(holding, 'Say')).toBe(SIGN_IN.texted);
     const [texted] = await h.twilio.waitForMessages(call.from, 1);
@@ -164,7 +176,7 @@ describe('demo bank: Sign in with Demo Bank', () => {
     const answer = await call.press(done.code!);
     expect(answer).toContain(say(SIGN_IN.signedIn));
     expect(answer).toContain(say('Your balance is 1,234.56 USD.'));
-    expect(answer).toContain(MENU);
+    expect(answer).toContain(SPOKEN);
   });
 
   it('voice: a caller who does not sign in within two minutes keys the member number and PIN instead', async () => {

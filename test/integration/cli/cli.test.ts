@@ -246,9 +246,9 @@ describe('switchboard start', () => {
       // The demo's sign-in by link, at the demo provider on a loopback port of its own, and its accounts.
       expect(lines.filter((l) => /^(Sign in|Accounts):/.test(l))).toEqual([
         expect.stringMatching(
-          /^Sign in: {4}reply 3 in the chat: "Sign in with Demo Bank" by link, at the bank's page \(http:\/\/127\.0\.0\.1:\d+\)$/,
+          /^Sign in: {4}pick "Sign in by link" in the chat: "Sign in with Demo Bank" at the bank's page \(http:\/\/127\.0\.0\.1:\d+\)$/,
         ),
-        'Accounts:   alice / wonderland, bob / builder (or reply 1 to type them in the chat); on a call, member 1001, PIN 4321',
+        'Accounts:   alice / wonderland, bob / builder (or pick "Your balance" to type them in the chat); on a call, member 1001, PIN 4321 (alice); member 1002, PIN 8765 (bob)',
       ]);
     } finally {
       await sandbox.stop();

@@ -73,8 +73,10 @@ describe('check-config', { timeout: 120_000 }, () => {
 
 describe('demo-bank.yaml', () => {
   const WELCOME = 'Welcome to Demo Bank.';
-  const MENU =
-    'Reply 1 for your balance, 2 for your last payment, or 3 to sign in with Demo Bank (no password in the chat).';
+  const PROMPT = 'What would you like to do?';
+  const MENU = `${PROMPT}\n1. Your balance\n2. Your last payment\n3. Sign in by link (no password in the chat)`;
+  const SPOKEN = `${PROMPT} Press 1 for Your balance. Press 2 for Your last payment. Press 3 for Sign in by link.`;
+  const RETRY = "That's not one of the options.";
   const NOT_AN_OPTION = 'Sorry, that is not an option. Goodbye.';
   let bank: Awaited<ReturnType<typeof startDemoBank>>;
   let h: DialogHarness;
@@ -96,33 +98,80 @@ describe('demo-bank.yaml', () => {
     await bank?.close();
   });
 
-  it('SMS: the main menu, two invalid choices re-asked, the third ends with the invalid text', async () => {
+  it('SMS: the menu as a numbered list, two invalid choices told so, the third ends with the invalid text', async () => {
     const c = h.sms(undefined, '+15005550006');
     expect(await c.send('hello')).toEqual([WELCOME, MENU]);
-    expect(await c.send('4')).toEqual([MENU]);
-    expect(await c.send('balance')).toEqual([MENU]);
+    expect(await c.send('4')).toEqual([RETRY, MENU]);
+    expect(await c.send('balances')).toEqual([RETRY, MENU]);
     expect(await c.send('12')).toEqual([NOT_AN_OPTION]);
     expect(h.twilio.messagesTo(c.address).every((m) => m.from === '+15005550006')).toBe(true);
   });
 
-  it('WhatsApp: HELP is the bank help text and repeats the menu; MENU starts over', async () => {
-    const c = h.whatsapp(undefined, '+14155238886');
-    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
-    expect(await c.send('help')).toEqual([
-      'Demo Bank: reply MENU to start over, LOGOUT to sign out, STOP to opt out.',
-      MENU,
-    ]);
-    expect(await c.send('MENU')).toEqual([WELCOME, MENU]);
-    expect(await c.send('7')).toEqual([MENU]);
+  it('SMS: the last payment asks for the member number in messaging words, never "press pound"', async () => {
+    const c = h.sms(undefined, '+15005550006');
+    await c.send('hello');
+    expect(await c.send('Your last payment')).toEqual(['What is your member number?']);
+    expect(await c.send('1001')).toEqual(['Enter your four digit PIN.']);
+    expect(await c.send('4321')).toEqual(['Your last payment was 42.00 USD to City Power.', 'Goodbye.']);
   });
 
-  it('voice: the menu as TwiML, a wrong key, no input, then the invalid text and a hang-up', async () => {
+  it('WhatsApp: the menu as buttons; HELP is the bank help text and repeats the menu; MENU starts over', async () => {
+    const c = h.whatsapp(undefined, '+14155238886');
+    const [welcome, buttons] = await c.send('hi');
+    expect(welcome).toBe(WELCOME);
+    const created = h.twilio.contents.at(-1)!;
+    expect(buttons).toBe(`[template ${created.sid}]`);
+    expect(created.request.types).toEqual({
+      'twilio/quick-reply': {
+        body: PROMPT,
+        actions: [
+          { title: 'Your balance', id: 'balance' },
+          { title: 'Your last payment', id: 'payment' },
+          { title: 'Sign in by link', id: 'link' },
+        ],
+      },
+      'twilio/text': { body: MENU },
+    });
+    expect(await c.send('help')).toEqual([
+      'Demo Bank: reply MENU to start over, LOGOUT to sign out, STOP to opt out.',
+      buttons,
+    ]);
+    expect(await c.send('MENU')).toEqual([WELCOME, buttons]);
+    expect(await c.send('7')).toEqual([RETRY, buttons]);
+    expect(
+      await c.send('Your last payment', {
+        MessageType: 'button',
+        ButtonText: 'Your last payment',
+        ButtonPayload: 'payment',
+      }),
+    ).toEqual(['What is your member number?']);
+  });
+
+  it('voice: "Press 1 for …" on one key, a wrong key told so, no input asked again, then the invalid text', async () => {
     const c = h.call(undefined, '+15005550006');
-    const menu = (turn: number) => gather(turn, MENU, { keypad: true, digits: 1 });
+    const menu = (turn: number) => gather(turn, SPOKEN, { keypad: false, digits: 1 });
     expect(await c.start()).toBe(twiml(say(WELCOME), menu(1)));
-    expect(await c.press('5')).toBe(twiml(menu(2)));
+    expect(await c.press('5')).toBe(twiml(say(RETRY), menu(2)));
     expect(await c.press('')).toBe(twiml(menu(3)));
     expect(await c.press('0')).toBe(twiml(say(NOT_AN_OPTION), HANGUP));
+  });
+
+  it('voice: option 1 signs in on the keypad (member number and PIN) and says the balance', async () => {
+    const c = h.call(undefined, '+15005550006');
+    await c.start();
+    expect(await c.press('1')).toBe(
+      twiml(gather(2, 'Enter your member number, then press pound.', { keypad: true })),
+    );
+    expect(await c.press('1001')).toBe(
+      twiml(gather(3, 'Enter your four digit PIN.', { keypad: true, digits: 4 })),
+    );
+    expect(await c.press('4321')).toBe(
+      twiml(
+        say('Your balance is 1,234.56 USD.'),
+        say(WELCOME),
+        gather(4, SPOKEN, { keypad: false, digits: 1 }),
+      ),
+    );
   });
 });
 
@@ -130,9 +179,12 @@ describe('voice-menu.yaml', () => {
   const AMY: VoiceLook = { voice: 'Polly.Amy', language: 'en-GB', gatherTimeout: 7 };
   const WELCOME = 'Thank you for calling Northside Pharmacy. Press star at any time to start over.';
   const MENU =
-    'For a prescription refill press 1. For opening hours press 2. To speak to a pharmacist press 0.';
+    'How can we help? Press 1 for a prescription refill. Press 2 for opening hours. Press 3 for a pharmacist.';
+  const TEXT_WELCOME = 'Welcome to Northside Pharmacy. Reply MENU at any time to start over.';
+  const TEXT_MENU = 'How can we help?\n1. a prescription refill\n2. opening hours\n3. a pharmacist';
+  const RETRY = 'Sorry, that is not one of the options.';
   const PHARMACIST = 'Please call our pharmacists directly on 0 1 6 1, 4 9 6, 0 0 0 0. Goodbye.';
-  const menu = (turn: number) => gather(turn, MENU, { keypad: true, digits: 1 }, AMY);
+  const menu = (turn: number) => gather(turn, MENU, { keypad: false, digits: 1 }, AMY);
   let h: DialogHarness;
 
   beforeAll(async () => {
@@ -159,7 +211,7 @@ describe('voice-menu.yaml', () => {
         menu(2),
       ),
     );
-    expect(await c.press('0')).toBe(twiml(say(PHARMACIST, AMY), HANGUP));
+    expect(await c.press('3')).toBe(twiml(say(PHARMACIST, AMY), HANGUP));
   });
 
   it('refill: seven digits, a secret date of birth (keypad only), then the refill-failed path; * starts over', async () => {
@@ -193,11 +245,17 @@ describe('voice-menu.yaml', () => {
     );
   });
 
-  it('SMS: the same menu over text; an invalid choice twice ends politely', async () => {
+  it('SMS: the same menu as a numbered list, in messaging words; an invalid choice twice ends politely', async () => {
     const c = h.sms(undefined, '+15005550009');
-    expect(await c.send('hi')).toEqual([WELCOME, MENU]);
-    expect(await c.send('9')).toEqual([MENU]);
-    expect(await c.send('8')).toEqual([MENU]);
+    expect(await c.send('hi')).toEqual([TEXT_WELCOME, TEXT_MENU]);
+    expect(await c.send('9')).toEqual([RETRY, TEXT_MENU]);
+    expect(await c.send('8')).toEqual([RETRY, TEXT_MENU]);
     expect(await c.send('7')).toEqual(['Sorry, I did not get that. Please call again. Goodbye.']);
+  });
+
+  it('SMS: a refill asks for the prescription number without "press pound"', async () => {
+    const c = h.sms(undefined, '+15005550009');
+    await c.send('hi');
+    expect(await c.send('A prescription refill')).toEqual(['What is your seven digit prescription number?']);
   });
 });

@@ -13,8 +13,8 @@ import { REPO_ROOT } from '../../support/processes.js';
 import { scanRedis } from '../../support/secret-scan.js';
 import { TEXT as SIGN_IN } from '../sign-in/helpers.js';
 
-const MENU =
-  'Reply 1 for your balance, 2 for your last payment, or 3 to sign in with Demo Bank (no password in the chat).';
+/** The menu's prompt: on WhatsApp its options are buttons under it. */
+const MENU = 'What would you like to do?';
 
 let demo: DemoServices;
 let h: Harness;

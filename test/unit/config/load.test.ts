@@ -270,12 +270,17 @@ describe('the shipped configurations load', () => {
     expect(Object.keys(bot.flows)).toEqual([
       'main',
       'balance',
+      'balance-by-pin',
       'link-balance',
       'pin-instead',
       'last-payment',
       'unavailable',
     ]);
-    expect(bot.flows.balance![1]).toMatchObject({ request: { url: 'http://127.0.0.1:4010/api/balance' } });
+    expect(bot.flows.main![1]).toMatchObject({ choose: { save: 'choice', retries: 2 } });
+    expect(bot.flows.balance![2]).toMatchObject({ request: { url: 'http://127.0.0.1:4010/api/balance' } });
+    expect(bot.flows['balance-by-pin']![1]).toMatchObject({
+      request: { url: 'http://127.0.0.1:4010/api/balance/member' },
+    });
     expect(bot.flows['last-payment']![1]).toMatchObject({
       request: { url: 'http://127.0.0.1:4010/api/payments/last' },
     });

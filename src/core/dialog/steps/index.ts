@@ -2,6 +2,7 @@
 import { stepRegistry, type StepOf } from '../step.js';
 import { ask } from './ask.js';
 import { auth } from './auth.js';
+import { choose } from './choose.js';
 import { end } from './end.js';
 import { goto } from './goto.js';
 import { link } from './link.js';
@@ -12,7 +13,7 @@ import { set } from './set.js';
 import { switchStep } from './switch.js';
 
 /** In the order messages list them. */
-export const STEPS = stepRegistry(say, ask, auth, request, switchStep, set, profile, link, goto, end);
+export const STEPS = stepRegistry(say, ask, choose, auth, request, switchStep, set, profile, link, goto, end);
 
 /** A parsed step of the built-in kinds. */
 export type Step = StepOf<typeof STEPS>;

@@ -20,6 +20,23 @@
     at: string;
     direction?: 'in';
     secret?: boolean;
+    /** A `choose` question the sandbox recorded as WhatsApp buttons or a list (`body` is its text form). */
+    choice?: Choice;
+  }
+
+  /** WhatsApp's interactive options: quick-reply buttons, or a list picker opened by its button. */
+  interface Choice {
+    type: 'buttons' | 'list';
+    prompt: string;
+    button?: string;
+    options: { id: string; title: string; description?: string }[];
+  }
+
+  /** A tapped button or list item: Twilio posts its id (ButtonPayload or ListId) and its title. */
+  interface Tap {
+    type: 'button' | 'list';
+    id: string;
+    title: string;
   }
 
   interface MessageAnswer {
@@ -80,6 +97,8 @@
         receipt?: string;
         /** An answer to a secret prompt: shown as dots, as it is kept. */
         secret?: boolean;
+        /** WhatsApp buttons or a list under the bot's text. */
+        choice?: Choice;
       };
 
   interface Call {
@@ -232,6 +251,7 @@
       hidden.setAttribute('aria-label', 'Secret answer, hidden');
       li.appendChild(hidden);
     } else li.appendChild(textWithLinks(entry.text));
+    if (entry.choice) li.appendChild(renderChoice(entry.choice));
     const meta = el('span', 'meta');
     let stamp = timeOf(entry.at);
     if (entry.who === 'me') {
@@ -299,7 +319,50 @@
     return Boolean(user && user.available && user.conversation?.awaitingSecret);
   }
 
-  async function sendMessage(text: string) {
+  // --- WhatsApp buttons and lists (`choose`) ---
+
+  /** A choice as WhatsApp shows it: a row of buttons, or a button that opens the list of options. */
+  function renderChoice(choice: Choice): HTMLElement {
+    const box = el('div', 'choice ' + choice.type);
+    if (choice.type === 'buttons') {
+      for (const option of choice.options) {
+        const button = el('button', 'choice-button', option.title);
+        button.setAttribute('type', 'button');
+        button.dataset.id = option.id;
+        button.addEventListener('click', () =>
+          tapChoice({ type: 'button', id: option.id, title: option.title }),
+        );
+        box.appendChild(button);
+      }
+      return box;
+    }
+    const open = el('button', 'choice-open', '\u2630 ' + (choice.button || 'Choose'));
+    open.setAttribute('type', 'button');
+    const list = el('ul', 'choice-list');
+    list.hidden = true;
+    open.addEventListener('click', () => (list.hidden = !list.hidden));
+    for (const option of choice.options) {
+      const item = el('li');
+      const button = el('button', 'choice-item');
+      button.setAttribute('type', 'button');
+      button.dataset.id = option.id;
+      button.appendChild(el('span', 'choice-title', option.title));
+      if (option.description) button.appendChild(el('span', 'choice-description', option.description));
+      button.addEventListener('click', () => tapChoice({ type: 'list', id: option.id, title: option.title }));
+      item.appendChild(button);
+      list.appendChild(item);
+    }
+    box.append(open, list);
+    return box;
+  }
+
+  /** Sends a tapped option as WhatsApp does: its title as the message, its id beside it. */
+  function tapChoice(tap: Tap) {
+    if (state.channel !== 'whatsapp') return;
+    sendMessage(tap.title, tap);
+  }
+
+  async function sendMessage(text: string, tap?: Tap) {
     const channel = state.channel;
     const key = threadKey(state.bot, channel);
     const entry: Entry = {
@@ -318,6 +381,7 @@
         bot: state.bot,
         from: state.from,
         text,
+        ...(tap ? { tap } : {}),
       });
       if (answer.status === 'accepted') {
         entry.status = 'sent';
@@ -354,7 +418,15 @@
 
   function entryOf(message: OutboxMessage): Entry {
     if (message.direction !== 'in') {
-      return { kind: 'bubble', who: 'bot', text: String(message.body), at: new Date(message.at) };
+      // WhatsApp shows a choice as its prompt with the buttons or list under it; SMS shows the numbered text.
+      const choice = message.choice;
+      return {
+        kind: 'bubble',
+        who: 'bot',
+        text: choice ? String(choice.prompt) : String(message.body),
+        at: new Date(message.at),
+        ...(choice ? { choice } : {}),
+      };
     }
     return {
       kind: 'bubble',
@@ -895,7 +967,20 @@
     select.value = state.bot;
     if (!state.bot) showSetupError('No bots are configured.');
     selectChannel(state.channel);
+    await showNotes();
     document.body.dataset.ready = 'true';
+  }
+
+  /** What the sandbox's configuration says to try (the demo's accounts and PINs), when it says anything. */
+  async function showNotes() {
+    try {
+      const { notes } = await api<{ notes?: string[] }>('/simulator/notes');
+      const list = $('notes');
+      list.replaceChildren(...(notes || []).map((note) => el('li', undefined, note)));
+      $('notes-card').hidden = !notes?.length;
+    } catch {
+      $('notes-card').hidden = true;
+    }
   }
 
   start();
