@@ -11,6 +11,8 @@ export interface OutboundText {
   body: string;
   /** WhatsApp outside the 24-hour window: a pre-approved template instead of free text. */
   contentSid?: string;
+  /** With `contentSid`: the template's variables, as the JSON object Twilio's ContentVariables takes. */
+  contentVariables?: string;
 }
 
 /**
@@ -78,7 +80,12 @@ export class TwilioSender implements MessageSender {
     try {
       const created = await this.client(message.accountSid).messages.create(
         message.contentSid
-          ? { from: message.from, to: message.to, contentSid: message.contentSid }
+          ? {
+              from: message.from,
+              to: message.to,
+              contentSid: message.contentSid,
+              ...(message.contentVariables ? { contentVariables: message.contentVariables } : {}),
+            }
           : { from: message.from, to: message.to, body: message.body },
       );
       return { sid: created.sid };

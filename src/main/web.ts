@@ -41,7 +41,8 @@ export async function startWeb(deps: {
   now: () => number;
 }): Promise<WebServer> {
   const { env, directory, logger, metrics, draining, running } = deps;
-  const { connection, store, queues, identity, messageFailed, signIns } = deps.stores.web;
+  const { connection, store, queues, identity, messageFailed, signIns, messages, messageStatus } =
+    deps.stores.web;
   const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
   running.connections.push(subscriber);
   const waiter = (running.waiter = new TurnWaiter(subscriber, store));
@@ -57,6 +58,7 @@ export async function startWeb(deps: {
       reason: failure.reason,
       ...(failure.errorCode ? { code: failure.errorCode } : {}),
     }),
+    { store: messages, now: deps.now, changed: messageStatus },
   );
   const routers = [
     webhookRouter({
@@ -86,6 +88,12 @@ export async function startWeb(deps: {
         lockout: identity.lockout,
         deadLetters: new DeadLetters(connection, store, (botId) => directory().bot(botId)?.workspace),
         kick: (cid) => queues.kickConversation(cid),
+      },
+      proactive: {
+        conversations: store,
+        messages,
+        idempotency: deps.stores.web.idempotency,
+        queues,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({

@@ -226,6 +226,8 @@ function textsOfCall(cid: string, event: InboundEvent, bot: BotConfig, output: T
 function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
   if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
+  // An operator-started flow's replies: the window is the user's last message's, not this event's.
+  const windowStart = event.start?.windowStart ?? event.receivedAt;
   for (const reply of output.replies) {
     for (const body of adapter.toTexts?.(reply.text) ?? [reply.text]) {
       replies.push({
@@ -238,12 +240,15 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         from: event.to,
         to: event.from,
         body,
-        windowStart: event.receivedAt,
+        windowStart,
         ...traceField(),
       });
     }
   }
-  return replies;
+  const template = event.start?.template;
+  // Outside the window a template is one message: the turn's replies go as one, through it.
+  if (!template || replies.length === 0) return replies;
+  return [{ ...replies[0]!, body: replies.map((r) => r.body).join('\n\n'), template }];
 }
 
 /** The `turn` span, continuing the trace of the webhook that queued the event. */
