@@ -40,7 +40,9 @@ interface Route {
 }
 
 const errorBody = (e: ApiError) =>
-  JSON.stringify({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
+  JSON.stringify({
+    error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
+  });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,7 +87,9 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
           [{ path: 'to.channel', message: `the user has no ${channel} identity` }],
         );
       }
-      number = found.address.startsWith(`${channel}:`) ? found.address.slice(channel.length + 1) : found.address;
+      number = found.address.startsWith(`${channel}:`)
+        ? found.address.slice(channel.length + 1)
+        : found.address;
     }
     const ours = bot.numbers[channel]?.[0];
     if (!ours) {
@@ -239,7 +243,14 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       }
       // The same key names the same message, so a retry after a crash finds it instead of making another.
       const id = `msg_${keys.naming.hash('message', workspace, key)}`;
-      await deps.messages.create({ id, workspace, botId: body.bot, channel: route.channel, cid, createdAt: now });
+      await deps.messages.create({
+        id,
+        workspace,
+        botId: body.bot,
+        channel: route.channel,
+        cid,
+        createdAt: now,
+      });
       const item: OutboxItem & { message: string } = {
         id: `msg:${id}`,
         botId: body.bot,

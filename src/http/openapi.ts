@@ -353,6 +353,8 @@ export const AuditListSchema = z.object({
 
 /** One message's text: Twilio's limit for one message body. */
 export const MAX_PROACTIVE_TEXT = 1600;
+const RECIPIENT_FORMAT =
+  'must be "<channel>:+<E.164 number>" (e.g. "whatsapp:+447700900123", "sms:+15551234567") or {"userId": …, "channel": …}';
 const CHANNEL_ADDRESS = new RegExp(`^(${CHANNELS.join('|')}):\\+[1-9][0-9]{6,14}$`);
 
 const BotIdSchema = z
@@ -364,8 +366,9 @@ const BotIdSchema = z
 export const RecipientSchema = z
   .union(
     [
-      z.string().regex(CHANNEL_ADDRESS).meta({
-        description: 'A channel identity: the channel, a colon and the E.164 number, e.g. "whatsapp:+447700900123".',
+      z.string().regex(CHANNEL_ADDRESS, { error: RECIPIENT_FORMAT }).meta({
+        description:
+          'A channel identity: the channel, a colon and the E.164 number, e.g. "whatsapp:+447700900123".',
       }),
       z
         .strictObject({
@@ -373,12 +376,11 @@ export const RecipientSchema = z
           externalId: ExternalIdSchema.optional(),
           channel: z.enum(CHANNELS),
         })
-        .meta({ description: 'A registered user of the workspace, reached on their identity of this channel.' }),
+        .meta({
+          description: 'A registered user of the workspace, reached on their identity of this channel.',
+        }),
     ],
-    {
-      error:
-        'must be "<channel>:+<E.164 number>" (e.g. "whatsapp:+447700900123", "sms:+15551234567") or {"userId": …, "channel": …}',
-    },
+    { error: RECIPIENT_FORMAT },
   )
   .meta({ description: 'Who the message is for.' });
 
@@ -417,8 +419,17 @@ export const StartConversationBodySchema = z.strictObject({
   to: RecipientSchema,
   flow: z.string().min(1).max(128).meta({ description: 'A flow of the bot, run from its first step.' }),
   variables: z
-    .record(VariableNameSchema, z.union([z.string().max(4096), z.number(), z.boolean()]))
-    .refine((vars) => Object.keys(vars).length <= 100, { error: 'at most 100 variables' })
+    .record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()]))
+    .superRefine((vars, ctx) => {
+      const names = Object.keys(vars);
+      if (names.length > 100) ctx.addIssue({ code: 'custom', message: 'at most 100 variables' });
+      for (const name of names) {
+        const checked = VariableNameSchema.safeParse(name);
+        if (!checked.success) {
+          ctx.addIssue({ code: 'custom', path: [name], message: checked.error.issues[0]!.message });
+        }
+      }
+    })
     .optional()
     .meta({ description: 'The flow’s variables to start with, readable in its templates.' }),
   template: TemplateRefSchema.optional().meta({
@@ -431,7 +442,9 @@ export const MessageAcceptedSchema = z.object({
   status: z.literal('queued'),
   bot: z.string(),
   channel: z.enum(CHANNELS),
-  conversation: z.string().meta({ description: 'The recipient’s conversation, as GET /v1/conversations names it.' }),
+  conversation: z
+    .string()
+    .meta({ description: 'The recipient’s conversation, as GET /v1/conversations names it.' }),
   sentAs: z.enum(['text', 'template']),
 });
 

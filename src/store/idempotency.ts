@@ -90,7 +90,8 @@ export class IdempotencyStore {
   async complete(claim: IdempotencyClaim, answer: StoredAnswer): Promise<boolean> {
     const value = JSON.stringify({ h: claim.bodyHash, s: answer.status, b: answer.body } satisfies Record);
     return (
-      (await scripts.complete.run(this.redis, claim.record, claim.value, value, IDEMPOTENCY_TTL_SECONDS)) === 1
+      (await scripts.complete.run(this.redis, claim.record, claim.value, value, IDEMPOTENCY_TTL_SECONDS)) ===
+      1
     );
   }
 

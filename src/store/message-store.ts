@@ -59,14 +59,14 @@ return redis.call('HGETALL', KEYS[1])`;
 
 const scripts = {
   create: new Script<[record: string, ttl: number, ...fields: string[]], number>(1, CREATE),
-  enqueue: new Script<[mark: string, outbox: string, markTtl: number, item: string, outboxTtl: number], number>(
-    2,
-    ENQUEUE,
-  ),
-  advance: new Script<[record: string, status: string, rank: number, errorCode: string, at: number], string[] | null>(
-    1,
-    ADVANCE,
-  ),
+  enqueue: new Script<
+    [mark: string, outbox: string, markTtl: number, item: string, outboxTtl: number],
+    number
+  >(2, ENQUEUE),
+  advance: new Script<
+    [record: string, status: string, rank: number, errorCode: string, at: number],
+    string[] | null
+  >(1, ADVANCE),
 };
 
 const rankOf = (status: MessageStatus) => MESSAGE_STATUSES.indexOf(status);
@@ -115,7 +115,16 @@ export class MessageStore {
       this.keys.message(record.id),
       MESSAGE_RECORD_TTL,
       ...['w', record.workspace, 'b', record.botId, 'ch', record.channel, 'c', record.cid],
-      ...['s', 'queued', 'r', String(rankOf('queued')), 'ca', String(record.createdAt), 'u', String(record.createdAt)],
+      ...[
+        's',
+        'queued',
+        'r',
+        String(rankOf('queued')),
+        'ca',
+        String(record.createdAt),
+        'u',
+        String(record.createdAt),
+      ],
     );
   }
 

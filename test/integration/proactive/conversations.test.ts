@@ -51,7 +51,10 @@ describe('POST /v1/conversations', () => {
     const listed = (await get(w.h, '/v1/conversations?channel=sms')).json as {
       conversations: { id: string; flow: string; state: string }[];
     };
-    expect(listed.conversations.find((c) => c.id === cid)).toMatchObject({ flow: 'card_check', state: 'waiting' });
+    expect(listed.conversations.find((c) => c.id === cid)).toMatchObject({
+      flow: 'card_check',
+      state: 'waiting',
+    });
 
     expect(await chat.send('3')).toEqual([CARD_PROMPT]); // not 1 or 2: asked again
     expect(await chat.send('1')).toEqual([ASK_USERNAME]);

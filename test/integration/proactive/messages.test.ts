@@ -47,7 +47,11 @@ describe('POST /v1/messages on WhatsApp', () => {
     const chat = w.h.whatsapp();
     expect(await chat.send('hi')).toEqual(['Hello. Say anything.']);
     const answer = accepted(
-      await post(w.h, '/v1/messages', { bot: 'pharmacy', to: chat.identity, text: 'Your prescription is ready.' }),
+      await post(w.h, '/v1/messages', {
+        bot: 'pharmacy',
+        to: chat.identity,
+        text: 'Your prescription is ready.',
+      }),
     );
     expect(answer).toEqual({
       id: expect.stringMatching(/^msg_[A-Za-z0-9_-]{22}$/),
@@ -85,7 +89,11 @@ describe('POST /v1/messages on WhatsApp', () => {
     clock.advance(24 * 3600 * 1000 + 1000);
     const stranger = `whatsapp:${randomNumber()}`;
     for (const to of [chat.identity, stranger]) {
-      const answer = await post(w.h, '/v1/messages', { bot: 'pharmacy', to, text: 'Your prescription is ready.' });
+      const answer = await post(w.h, '/v1/messages', {
+        bot: 'pharmacy',
+        to,
+        text: 'Your prescription is ready.',
+      });
       expect(answer.status).toBe(409);
       expect(answer.json).toEqual({
         error: {
@@ -140,7 +148,12 @@ describe('the Idempotency-Key', () => {
     const again = await post(w.h, '/v1/messages', body, { idempotencyKey: 'order-77' });
     expect(again.status).toBe(202);
     expect(again.text).toBe(answers[0]!.text);
-    const other = await post(w.h, '/v1/messages', { ...body, text: 'Other.' }, { idempotencyKey: 'order-77' });
+    const other = await post(
+      w.h,
+      '/v1/messages',
+      { ...body, text: 'Other.' },
+      { idempotencyKey: 'order-77' },
+    );
     expect(other.status).toBe(422);
     expect((other.json as { error: { code: string } }).error.code).toBe('idempotency_key_reused');
     await queuesIdle(w.h);
@@ -164,7 +177,12 @@ describe('GET /v1/messages/{id}', () => {
     expect(await sentMark(first.conversation, m1!.sid)).toBe(first.id);
     expect(await sentMark(second.conversation, m2!.sid)).toBe(second.id);
     const queued = await get(w.h, `/v1/messages/${first.id}`);
-    expect(queued.json).toMatchObject({ id: first.id, status: 'queued', errorCode: null, channel: 'whatsapp' });
+    expect(queued.json).toMatchObject({
+      id: first.id,
+      status: 'queued',
+      errorCode: null,
+      channel: 'whatsapp',
+    });
 
     for (const status of ['sent', 'delivered', 'sent']) {
       expect((await statusCallback(m1!.sid, status, to)).status).toBe(204);
@@ -200,6 +218,11 @@ describe('GET /v1/messages/{id}', () => {
       async () => w.events.accepted().find((d) => d.event?.type === 'message.failed')?.event,
       'message.failed',
     );
-    expect(failed.data).toEqual({ bot: 'pharmacy', to, reason: 'Twilio reported undelivered', errorCode: '63016' });
+    expect(failed.data).toEqual({
+      bot: 'pharmacy',
+      to,
+      reason: 'Twilio reported undelivered',
+      errorCode: '63016',
+    });
   });
 });
