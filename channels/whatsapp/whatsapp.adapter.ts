@@ -52,6 +52,8 @@ const whatsappReader: MessageReader = {
 
 export const whatsappAdapter: MessagingAdapter = {
   ...twilioMessaging('whatsapp', whatsappReader),
+  templates: true,
+  freeTextAllowed: insideWhatsAppWindow,
   async deliver(item, ctx) {
     if (Date.now() - item.windowStart <= WHATSAPP_WINDOW_MS) return sendText(item, ctx);
     // Outside the window: the reply's own template (an operator's message or started flow), else the bot's one.

@@ -3,8 +3,7 @@
 // an Idempotency-Key: the first request does the work, a repeat within 24 hours gets the same answer.
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { accountOf } from '../../channels/twilio/accounts.js';
-import { insideWhatsAppWindow } from '../../channels/whatsapp/whatsapp.adapter.js';
+import { senderAccountOf, type ChannelRegistry } from '../../channels/index.js';
 import type { BotConfig } from '../config/index.js';
 import { identityOf, type Channel, type InboundEvent } from '../core/events.js';
 import type { Queues } from '../queue/queues.js';
@@ -21,6 +20,8 @@ export interface ProactiveDeps {
   messages: MessageStore;
   idempotency: IdempotencyStore;
   queues: Pick<Queues, 'kickSend' | 'kickConversation'>;
+  /** Each channel's rules: its window for free text, whether it has templates. */
+  channels: ChannelRegistry;
 }
 
 /** How long the first request with a key holds it (a crash lets it go then) and how long a repeat waits for it. */
@@ -111,11 +112,11 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
 
   /** The bot's template by name, its variables checked against what it declares, in its order. */
   const templateOf = (botId: string, bot: BotConfig, channel: Channel, ref: TemplateRef) => {
-    if (channel !== 'whatsapp') {
+    if (!deps.channels.get(channel)?.templates) {
       throw new ApiError(
         422,
         'template_not_supported',
-        `body template: templates are WhatsApp's; on ${channel} send "text" instead.`,
+        `body template: ${channel} has no templates (they are WhatsApp's); send "text" instead.`,
         [{ path: 'template', message: `no templates on ${channel}` }],
       );
     }
@@ -152,6 +153,10 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       variables: Object.fromEntries(template.variables.map((v) => [v, String(ref.variables![v])])),
     };
   };
+
+  /** Whether the channel lets free text go first now (WhatsApp: within 24 hours of the user's last message). */
+  const freeText = (channel: Channel, lastInbound: number | undefined, now: number) =>
+    deps.channels.get(channel)?.freeTextAllowed?.(lastInbound, now) ?? true;
 
   const optedOut = () =>
     new ApiError(
@@ -234,7 +239,7 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       const cid = keys.conversationId(body.bot, route.identity);
       const recipient = await deps.messages.recipient(cid);
       if (recipient.optedOut) throw optedOut();
-      if (route.channel === 'whatsapp' && !template && !insideWhatsAppWindow(recipient.lastInbound, now)) {
+      if (!template && !freeText(route.channel, recipient.lastInbound, now)) {
         throw new ApiError(
           409,
           'outside_whatsapp_window',
@@ -255,7 +260,7 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
         id: `msg:${id}`,
         botId: body.bot,
         channel: route.channel,
-        accountSid: accountOf(kit.config(), bot)?.accountSid ?? '',
+        accountSid: senderAccountOf(kit.config(), bot),
         from: route.from,
         to: route.to,
         body: body.text ?? `[template ${body.template!.name}]`,
@@ -320,7 +325,7 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       const cid = keys.conversationId(body.bot, route.identity);
       const recipient = await deps.messages.recipient(cid);
       if (recipient.optedOut) throw optedOut();
-      const inside = route.channel !== 'whatsapp' || insideWhatsAppWindow(recipient.lastInbound, now);
+      const inside = freeText(route.channel, recipient.lastInbound, now);
       if (!inside && !template) {
         throw new ApiError(
           409,
@@ -338,7 +343,7 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
         identity: route.identity,
         from: route.to,
         to: route.from,
-        provider: { accountSid: accountOf(kit.config(), bot)?.accountSid ?? '' },
+        provider: { accountSid: senderAccountOf(kit.config(), bot) },
         text: '',
         receivedAt: now,
         start: {

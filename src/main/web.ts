@@ -94,6 +94,7 @@ export async function startWeb(deps: {
         messages,
         idempotency: deps.stores.web.idempotency,
         queues,
+        channels: deps.channels,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({

@@ -190,7 +190,7 @@ const cases: Case[] = [
     body: { bot: 'pharmacy', to: SMS, template: { name: 'ready' } },
     status: 422,
     code: 'template_not_supported',
-    says: 'send "text" instead',
+    says: 'sms has no templates (they are WhatsApp\'s); send "text" instead',
   },
   {
     name: 'a channel the bot has no number on',
