@@ -208,7 +208,10 @@ export const TemplateSchema = z.strictObject({
       if (twice.length > 0) {
         ctx.addIssue({
           code: 'custom',
-          message: withHint(`variable "${twice[0]}" is listed twice`, 'list each of the template\'s variables once.'),
+          message: withHint(
+            `variable "${twice[0]}" is listed twice`,
+            "list each of the template's variables once.",
+          ),
         });
       }
     }),

@@ -49,15 +49,19 @@ export async function startWeb(deps: {
   // The web role's calls to providers (sign-in exchanges, revocations): one client, one template cache.
   const outbound = createOutboundClient();
   const templates = new Templates();
-  const statuses = new StatusRecorder(store, logger, metrics, (failure) =>
-    messageFailed({
-      botId: failure.botId,
-      channel: failure.channel,
-      to: failure.to,
-      key: `status:${failure.messageSid}:${failure.status}`,
-      reason: failure.reason,
-      ...(failure.errorCode ? { code: failure.errorCode } : {}),
-    }),
+  const statuses = new StatusRecorder(
+    store,
+    logger,
+    metrics,
+    (failure) =>
+      messageFailed({
+        botId: failure.botId,
+        channel: failure.channel,
+        to: failure.to,
+        key: `status:${failure.messageSid}:${failure.status}`,
+        reason: failure.reason,
+        ...(failure.errorCode ? { code: failure.errorCode } : {}),
+      }),
     { store: messages, now: deps.now, changed: messageStatus },
   );
   const routers = [

@@ -113,11 +113,17 @@ export class DialogEngine {
    */
   private async start(ctx: TurnContext, previous: DialogState | null): Promise<TurnResult> {
     const start = ctx.event.start;
-    if (ctx.optedOut) return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
+    if (ctx.optedOut)
+      return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
     if (!start || !Object.hasOwn(ctx.bot.flows, start.flow)) {
       throw new DialogError(`flow ${start?.flow ?? '(none)'} is no longer configured`);
     }
-    const state: DialogState = { flow: start.flow, step: 0, vars: { ...start.vars, input: '' }, expiresAt: 0 };
+    const state: DialogState = {
+      flow: start.flow,
+      step: 0,
+      vars: { ...start.vars, input: '' },
+      expiresAt: 0,
+    };
     const turn = new Turn(ctx, state, this.tools);
     await turn.user();
     turn.emit('conversation.started');
