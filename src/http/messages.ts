@@ -59,6 +59,16 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
     return bot;
   };
 
+  /** The user a request names by id (for the audit log), or none for a channel identity. */
+  const userOf = (res: Response, to: Recipient) =>
+    typeof to === 'string'
+      ? undefined
+      : {
+          workspace: callerOf(res).workspace,
+          userId: to.userId,
+          ...(to.externalId !== undefined ? { externalId: to.externalId } : {}),
+        };
+
   const routeOf = async (res: Response, botId: string, bot: BotConfig, to: Recipient): Promise<Route> => {
     const channel = (typeof to === 'string' ? to.slice(0, to.indexOf(':')) : to.channel) as Channel;
     if (channel === 'voice') {
@@ -274,6 +284,12 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       };
       await deps.messages.enqueue(item);
       await deps.queues.kickSend(cid, { bulk: true });
+      await kit.audited(
+        res,
+        'message.send',
+        { bot: body.bot, conversation: cid, message: id },
+        userOf(res, body.to),
+      );
       return {
         status: 202,
         body: JSON.stringify({
@@ -356,6 +372,12 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       };
       await deps.conversations.accept(cid, event);
       await deps.queues.kickConversation(cid);
+      await kit.audited(
+        res,
+        'conversation.start',
+        { bot: body.bot, conversation: cid },
+        userOf(res, body.to),
+      );
       return {
         status: 202,
         body: JSON.stringify({

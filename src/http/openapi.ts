@@ -324,6 +324,8 @@ export const AuditListSchema = z.object({
         'lockout.clear',
         'opt-out.clear',
         'dead-letter.replay',
+        'message.send',
+        'conversation.start',
       ]),
       key: z.string().meta({
         description:
@@ -343,6 +345,7 @@ export const AuditListSchema = z.object({
         bot: z.string().optional(),
         deadLetter: z.string().optional(),
         conversation: z.string().optional(),
+        message: z.string().optional(),
       }),
     }),
   ),

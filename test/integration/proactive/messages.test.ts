@@ -143,6 +143,16 @@ describe('the Idempotency-Key', () => {
     await w.h.twilio.waitForMessages(phone, 1);
     await queuesIdle(w.h);
     expect(w.h.twilio.attemptsTo(phone)).toHaveLength(1);
+    // One change, in the audit log once.
+    const audit = (await get(w.h, '/v1/audit')).json as {
+      entries: { action: string; target: Record<string, string> }[];
+    };
+    expect(audit.entries.filter((e) => e.target.message === ids[0])).toEqual([
+      expect.objectContaining({
+        action: 'message.send',
+        target: { bot: 'pharmacy', conversation: w.h.cid('pharmacy', `sms:${phone}`), message: ids[0] },
+      }),
+    ]);
 
     // Later, the same key and body: the same answer again, nothing sent.
     const again = await post(w.h, '/v1/messages', body, { idempotencyKey: 'order-77' });
