@@ -114,6 +114,13 @@ export interface ChannelAdapter {
   apology?(bot: BotConfig): string;
   /** Removes an inbound message that carried a secret from the provider's log (when the account asks for it). */
   redact?(event: InboundEvent, ctx: RedactionContext): Promise<void>;
+  /**
+   * Whether free text may be sent first to a user who last wrote at `lastInbound` (ms; undefined: never),
+   * e.g. WhatsApp's 24-hour window; outside it only a template may go. Absent: always.
+   */
+  freeTextAllowed?(lastInbound: number | undefined, now: number): boolean;
+  /** The channel sends the bot's named templates (`templates:`, as ContentSid and ContentVariables). */
+  readonly templates?: boolean;
 }
 
 /** The provider refused the message for good (4xx): do not retry. */

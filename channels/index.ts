@@ -3,10 +3,10 @@ import { smsAdapter } from './sms/sms.adapter.js';
 import { whatsappAdapter } from './whatsapp/whatsapp.adapter.js';
 import { voiceAdapter } from './voice/voice.adapter.js';
 import type { ChannelAdapter } from './channel.js';
-import { accounts } from './twilio/accounts.js';
+import { accountOf, accounts } from './twilio/accounts.js';
 
 import { TwilioSender, type MessageSender } from './twilio/sender.js';
-import type { Config } from '../src/config/index.js';
+import type { BotConfig, Config } from '../src/config/index.js';
 
 export const channels = { sms: smsAdapter, whatsapp: whatsappAdapter, voice: voiceAdapter } as const;
 
@@ -36,6 +36,11 @@ export class ChannelRegistry {
 /** Whether the configuration has a provider account at all (without one, the gateway runs in sandbox mode). */
 export function hasProviderAccounts(config: Config): boolean {
   return accounts(config).size > 0;
+}
+
+/** The provider account a bot's messages leave on ('' in sandbox mode): what a message the operator sends names. */
+export function senderAccountOf(config: Config, bot: BotConfig): string {
+  return accountOf(config, bot)?.accountSid ?? '';
 }
 
 /** The provider's message sender when the gateway is not in sandbox mode; reads the configuration on every send. */

@@ -22,7 +22,9 @@ export class SandboxRecorder implements MessageSender {
       sid,
       to: message.to,
       from: message.from,
-      body: message.contentSid ? `[template ${message.contentSid}]` : message.body,
+      body: message.contentSid
+        ? `[template ${message.contentSid}${message.contentVariables ? ` ${message.contentVariables}` : ''}]`
+        : message.body,
       at: new Date().toISOString(),
       ...(message.choice ? { choice: message.choice } : {}),
     };

@@ -125,6 +125,7 @@ export async function sendText(
   item: OutboxItem,
   ctx: DeliveryContext,
   contentSid?: string,
+  contentVariables?: Record<string, string>,
 ): Promise<{ id: string }> {
   const sent = await ctx.sender.send({
     accountSid: item.accountSid,
@@ -132,6 +133,9 @@ export async function sendText(
     to: item.to,
     body: item.body,
     ...(contentSid ? { contentSid } : {}),
+    ...(contentSid && contentVariables && Object.keys(contentVariables).length > 0
+      ? { contentVariables: JSON.stringify(contentVariables) }
+      : {}),
   });
   return { id: sent.sid };
 }

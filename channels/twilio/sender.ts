@@ -22,6 +22,8 @@ export interface OutboundChoice {
   /** A list picker's button text. */
   button?: string;
   options: { id: string; title: string; description?: string }[];
+  /** With `contentSid`: the template's variables, as the JSON object Twilio's ContentVariables takes. */
+  contentVariables?: string;
 }
 
 /**
@@ -91,7 +93,12 @@ export class TwilioSender implements MessageSender {
     try {
       const created = await this.client(message.accountSid).messages.create(
         message.contentSid
-          ? { from: message.from, to: message.to, contentSid: message.contentSid }
+          ? {
+              from: message.from,
+              to: message.to,
+              contentSid: message.contentSid,
+              ...(message.contentVariables ? { contentVariables: message.contentVariables } : {}),
+            }
           : { from: message.from, to: message.to, body: message.body },
       );
       return { sid: created.sid };

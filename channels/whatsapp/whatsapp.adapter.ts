@@ -23,6 +23,11 @@ function whatsappNumber(address: string | undefined): string | undefined {
 /** WhatsApp allows free-form replies for 24 hours after the user last wrote. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
+/** Whether free text may go to a WhatsApp user who last wrote at `lastInbound` (ms; undefined: never). */
+export function insideWhatsAppWindow(lastInbound: number | undefined, now: number): boolean {
+  return lastInbound !== undefined && now - lastInbound <= WHATSAPP_WINDOW_MS;
+}
+
 const whatsappReader: MessageReader = {
   ourNumber: (params) => whatsappNumber(params.To),
   parseInbound(params, meta) {
@@ -49,11 +54,15 @@ const whatsappReader: MessageReader = {
 
 export const whatsappAdapter: MessagingAdapter = {
   ...twilioMessaging('whatsapp', whatsappReader),
+  templates: true,
+  freeTextAllowed: insideWhatsAppWindow,
   async deliver(item, ctx) {
     const inWindow = Date.now() - item.windowStart <= WHATSAPP_WINDOW_MS;
     // A `choose` question: buttons or a list (the Content API), within the window like any free-form reply.
     if (inWindow && item.choice) return sendChoice(item, ctx);
     if (inWindow) return sendText(item, ctx);
+    // Outside the window: the reply's own template (an operator's message or started flow), else the bot's one.
+    if (item.template) return sendText(item, ctx, item.template.contentSid, item.template.variables);
     const contentSid = ctx.bot?.whatsappTemplate?.contentSid;
     if (!contentSid) {
       throw new SendRejectedError(

@@ -78,6 +78,7 @@ export function checkConfigValues(
     }
 
     checkNumbers(bot.numbers, botId, numberOwners, problems);
+    checkTemplates(bot, base, warnings);
 
     if (isPlainObject(bot.auth)) {
       for (const [name, component] of Object.entries(bot.auth)) {
@@ -224,6 +225,18 @@ function checkNumbers(
       }
     });
   }
+}
+
+/** Named templates are WhatsApp's: on a bot without a WhatsApp number the operator API can send none of them. */
+function checkTemplates(bot: Record<string, unknown>, base: Path, warnings: PathProblem[]): void {
+  if (!isPlainObject(bot.templates) || Object.keys(bot.templates).length === 0) return;
+  const numbers = isPlainObject(bot.numbers) ? bot.numbers.whatsapp : undefined;
+  if (Array.isArray(numbers) && numbers.length > 0) return;
+  warnings.push({
+    path: [...base, 'templates'],
+    message: 'the bot has templates but no WhatsApp number: templates are sent on WhatsApp only',
+    hint: 'add the WhatsApp sender under numbers.whatsapp, or remove templates.',
+  });
 }
 
 /** Shorter keys can be guessed or were typed by hand; 32 characters of `openssl rand -hex 32` are neither. */

@@ -38,6 +38,7 @@ export const EVENT_TYPES = [
   'user.opted_in',
   'message.failed',
   'link_codes.locked',
+  'message.status',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
@@ -192,6 +193,32 @@ export type ServerConfig = z.output<typeof ServerSchema>;
 
 const NumberList = z.array(PhoneNumberSchema).default([]);
 
+/** A WhatsApp template Twilio approved (its Content SID) and the names of its variables, in order. */
+export const TemplateSchema = z.strictObject({
+  contentSid: z.string().regex(/^HX[0-9a-fA-F]{32}$/, {
+    error: withHint(
+      'is not a Content SID',
+      'copy the template\'s SID from the Twilio console (Content Template Builder): "HX" and 32 hex digits.',
+    ),
+  }),
+  variables: z
+    .array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/, { error: 'a variable name is letters, digits or _' }))
+    .default([])
+    .superRefine((names, ctx) => {
+      const twice = names.filter((name, i) => names.indexOf(name) !== i);
+      if (twice.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: withHint(
+            `variable "${twice[0]}" is listed twice`,
+            "list each of the template's variables once.",
+          ),
+        });
+      }
+    }),
+});
+export type TemplateConfig = z.output<typeof TemplateSchema>;
+
 /** The bot and whole-file schemas for a step registry (tests add kinds of their own). */
 export function configSchemas<R extends StepRegistry>(steps: R) {
   const BotSchema = z.strictObject({
@@ -229,6 +256,8 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
     help: Text.default('Reply MENU to start over, STOP to opt out.'),
     keywords: KeywordsSchema,
     whatsappTemplate: z.strictObject({ contentSid: NonEmpty }).optional(),
+    /** WhatsApp templates the operator API sends by name (proactive messages, started flows). */
+    templates: z.record(Id, TemplateSchema).default({}),
     rateLimit: z
       .strictObject({
         messagesPerMinute: z.int().positive().default(30),

@@ -15,7 +15,8 @@ export type InboundKind =
   | 'call.input' // keys pressed or words spoken in answer to a prompt
   | 'call.noinput' // a prompt the caller did not answer
   | 'call.end' // the call is over
-  | 'signin'; // a sign-in link's browser side finished (the gateway's own event, never a provider's)
+  | 'signin' // a sign-in link's browser side finished (the gateway's own event, never a provider's)
+  | 'start'; // the operator started a flow for this identity (POST /v1/conversations)
 
 export interface InboundEvent {
   /** The provider's id for this event (a message's, or a call's with the turn): the deduplication key. */
@@ -41,6 +42,16 @@ export interface InboundEvent {
   receivedAt: number;
   /** A `signin` event: the session it is about and how the browser side ended. */
   signIn?: { session: string; status: 'completed' | 'failed' };
+  /**
+   * A `start` event: the flow to run fresh and its variables; when the user last wrote (ms, 0 for never:
+   * its replies' WhatsApp window) and the template its first prompt goes through outside the window.
+   */
+  start?: {
+    flow: string;
+    vars: Record<string, string>;
+    windowStart?: number;
+    template?: { contentSid: string; variables?: Record<string, string> };
+  };
   /** The W3C trace context of the webhook that queued the event (tracing on): the turn continues its trace. */
   traceparent?: string;
 }

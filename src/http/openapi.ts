@@ -4,6 +4,8 @@ import { CHANNELS } from '../config/index.js';
 import { ANONYMOUS_PREFIX } from '../identity/types.js';
 import { phoneNumberSchema } from '../core/phone-number.js';
 import { TIERS } from '../core/ports/users.js';
+import { VariableNameSchema } from '../config/schema.js';
+import { MESSAGE_STATUSES } from '../store/message-store.js';
 
 // Printable, no whitespace at the ends, no control characters: ids end up in logs, templates and events.
 const ID_TEXT = /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u;
@@ -322,6 +324,8 @@ export const AuditListSchema = z.object({
         'lockout.clear',
         'opt-out.clear',
         'dead-letter.replay',
+        'message.send',
+        'conversation.start',
       ]),
       key: z.string().meta({
         description:
@@ -341,10 +345,129 @@ export const AuditListSchema = z.object({
         bot: z.string().optional(),
         deadLetter: z.string().optional(),
         conversation: z.string().optional(),
+        message: z.string().optional(),
       }),
     }),
   ),
   nextCursor: NextCursor,
+});
+
+// --- proactive: POST /v1/messages, GET /v1/messages/{id}, POST /v1/conversations ---
+
+/** One message's text: Twilio's limit for one message body. */
+export const MAX_PROACTIVE_TEXT = 1600;
+const RECIPIENT_FORMAT =
+  'must be "<channel>:+<E.164 number>" (e.g. "whatsapp:+447700900123", "sms:+15551234567") or {"userId": …, "channel": …}';
+const CHANNEL_ADDRESS = new RegExp(`^(${CHANNELS.join('|')}):\\+[1-9][0-9]{6,14}$`);
+
+const BotIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .meta({ description: 'The bot that sends: one of the workspace’s.' });
+
+export const RecipientSchema = z
+  .union(
+    [
+      z.string().regex(CHANNEL_ADDRESS, { error: RECIPIENT_FORMAT }).meta({
+        description:
+          'A channel identity: the channel, a colon and the E.164 number, e.g. "whatsapp:+447700900123".',
+      }),
+      z
+        .strictObject({
+          userId: UserIdSchema,
+          externalId: ExternalIdSchema.optional(),
+          channel: z.enum(CHANNELS),
+        })
+        .meta({
+          description: 'A registered user of the workspace, reached on their identity of this channel.',
+        }),
+    ],
+    { error: RECIPIENT_FORMAT },
+  )
+  .meta({ description: 'Who the message is for.' });
+
+const VariableValue = z.union([z.string().max(1024), z.number()]);
+
+export const TemplateRefSchema = z
+  .strictObject({
+    name: z.string().min(1).max(128).meta({ description: 'A template of the bot’s `templates`.' }),
+    variables: z
+      .record(z.string().min(1).max(64), VariableValue)
+      .optional()
+      .meta({ description: 'A value for each variable the template declares, by its name.' }),
+  })
+  .meta({ description: 'A WhatsApp template the bot declares, with its variables.' });
+
+export const SendMessageBodySchema = z
+  .strictObject({
+    bot: BotIdSchema,
+    to: RecipientSchema,
+    text: z
+      .string()
+      .min(1)
+      .max(MAX_PROACTIVE_TEXT)
+      .optional()
+      .meta({ description: 'Free text: SMS, or WhatsApp inside the 24-hour window.' }),
+    template: TemplateRefSchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.text === undefined) === (body.template === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "text" and "template"' });
+    }
+  });
+
+export const StartConversationBodySchema = z.strictObject({
+  bot: BotIdSchema,
+  to: RecipientSchema,
+  flow: z.string().min(1).max(128).meta({ description: 'A flow of the bot, run from its first step.' }),
+  variables: z
+    .record(z.string(), z.union([z.string().max(4096), z.number(), z.boolean()]))
+    .superRefine((vars, ctx) => {
+      const names = Object.keys(vars);
+      if (names.length > 100) ctx.addIssue({ code: 'custom', message: 'at most 100 variables' });
+      for (const name of names) {
+        const checked = VariableNameSchema.safeParse(name);
+        if (!checked.success) {
+          ctx.addIssue({ code: 'custom', path: [name], message: checked.error.issues[0]!.message });
+        }
+      }
+    })
+    .optional()
+    .meta({ description: 'The flow’s variables to start with, readable in its templates.' }),
+  template: TemplateRefSchema.optional().meta({
+    description: 'WhatsApp: the template the first prompt goes through when the 24-hour window is closed.',
+  }),
+});
+
+export const MessageAcceptedSchema = z.object({
+  id: z.string().meta({ description: 'The message’s id: GET /v1/messages/{id}.' }),
+  status: z.literal('queued'),
+  bot: z.string(),
+  channel: z.enum(CHANNELS),
+  conversation: z
+    .string()
+    .meta({ description: 'The recipient’s conversation, as GET /v1/conversations names it.' }),
+  sentAs: z.enum(['text', 'template']),
+});
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  bot: z.string(),
+  channel: z.enum(CHANNELS),
+  conversation: z.string(),
+  status: z.enum(MESSAGE_STATUSES),
+  errorCode: z.string().nullable().meta({ description: 'Twilio’s error code of a failed message.' }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const ConversationStartedSchema = z.object({
+  conversation: z.string().meta({ description: 'The conversation’s id, as GET /v1/conversations lists it.' }),
+  bot: z.string(),
+  channel: z.enum(CHANNELS),
+  flow: z.string(),
+  status: z.literal('queued'),
 });
 
 export const ErrorSchema = z.object({
@@ -420,6 +543,34 @@ function answer(description: string, ref?: string): JsonSchema {
     : { description };
 }
 
+const IDEMPOTENCY_KEY: JsonSchema = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: true,
+  description:
+    'Any unique string of at most 255 characters (a UUID): the same key within 24 hours returns the first answer and sends nothing more.',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+};
+
+/** The errors of the proactive endpoints, with what their 409 and 422 mean there. */
+function proactiveErrors(): Record<string, JsonSchema> {
+  const error = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  return {
+    ...errors(400, 404, 409, 413, 422),
+    '400': error('Invalid JSON, or no Idempotency-Key header.'),
+    '404': error('No such bot, or no such user, in this workspace.'),
+    '409': error(
+      'Not sent: the recipient opted out, WhatsApp’s 24-hour window is closed and no template was given, or a request with this Idempotency-Key is still at work.',
+    ),
+    '422': error(
+      'The body does not fit: unknown template or flow, wrong template variables, a channel the bot has no number on, voice (use POST /v1/calls), or an Idempotency-Key used before with another body.',
+    ),
+  };
+}
+
 /** The OpenAPI 3.1 document of the operator API, served at `GET /v1/openapi.json`. */
 export function operatorOpenApiDocument(): JsonSchema {
   const userPath = ['userId'];
@@ -455,6 +606,11 @@ export function operatorOpenApiDocument(): JsonSchema {
         DeadLetterList: jsonSchema(DeadLetterListSchema, 'output'),
         Replay: jsonSchema(ReplaySchema, 'output'),
         AuditList: jsonSchema(AuditListSchema, 'output'),
+        SendMessage: jsonSchema(SendMessageBodySchema, 'input'),
+        MessageAccepted: jsonSchema(MessageAcceptedSchema, 'output'),
+        Message: jsonSchema(MessageSchema, 'output'),
+        StartConversation: jsonSchema(StartConversationBodySchema, 'input'),
+        ConversationStarted: jsonSchema(ConversationStartedSchema, 'output'),
         Error: jsonSchema(ErrorSchema, 'output'),
       },
     },
@@ -546,7 +702,40 @@ export function operatorOpenApiDocument(): JsonSchema {
           responses: { '204': answer('Opted back in.'), ...errors(404, 422) },
         },
       },
+      '/v1/messages': {
+        post: {
+          operationId: 'sendMessage',
+          summary:
+            'Send a message to a user first: free text (SMS; WhatsApp inside the 24-hour window) or a WhatsApp template with its variables. It joins the recipient’s outbox, after the replies already there.',
+          parameters: [IDEMPOTENCY_KEY],
+          requestBody: body('SendMessage'),
+          responses: {
+            '202': answer('Queued: its status is at GET /v1/messages/{id}.', 'MessageAccepted'),
+            ...proactiveErrors(),
+          },
+        },
+      },
+      '/v1/messages/{messageId}': {
+        get: {
+          operationId: 'getMessage',
+          summary:
+            'A proactive message’s status: queued, sent, delivered, read, or failed with Twilio’s error code (from Twilio’s status callbacks).',
+          parameters: parameters(z.strictObject({}), ['messageId']),
+          responses: { '200': answer('The message.', 'Message'), ...errors(404) },
+        },
+      },
       '/v1/conversations': {
+        post: {
+          operationId: 'startConversation',
+          summary:
+            'Start a flow for a user, as if they had written: its first prompt is sent (through the template when WhatsApp’s window is closed) and their reply continues it.',
+          parameters: [IDEMPOTENCY_KEY],
+          requestBody: body('StartConversation'),
+          responses: {
+            '202': answer('Queued into the recipient’s conversation.', 'ConversationStarted'),
+            ...proactiveErrors(),
+          },
+        },
         get: {
           operationId: 'listConversations',
           summary:

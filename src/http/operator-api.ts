@@ -30,6 +30,7 @@ import {
 import { ApiError } from './api-error.js';
 import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cursor.js';
 import { mountLiveState } from './live-state.js';
+import { mountProactive, type ProactiveDeps } from './messages.js';
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_REQUESTS_PER_MINUTE = 600;
@@ -52,6 +53,8 @@ export interface OperatorApiDeps {
   live?: LiveStateDeps;
   /** Where every change is recorded; without it nothing is. */
   audit?: AuditLog;
+  /** Messages and flows the operator starts (POST /v1/messages, /v1/conversations): those endpoints need it. */
+  proactive?: ProactiveDeps;
 }
 
 /** Records a change once it is done: what, on what (never a value), and the user it was done to. */
@@ -489,21 +492,10 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
     });
   });
 
-  const live = deps.live;
-  if (live) {
-    const config = () => deps.directory().config;
-    mountLiveState(router, live, {
-      parse,
-      existingUser,
-      callerOf,
-      audited,
-      now,
-      param,
-      identity,
-      config,
-      logger,
-    });
-  }
+  const config = () => deps.directory().config;
+  const kit = { parse, existingUser, callerOf, audited, now, param, identity, config, logger };
+  if (deps.proactive) mountProactive(router, deps.proactive, kit);
+  if (deps.live) mountLiveState(router, deps.live, kit);
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -1,10 +1,20 @@
-// Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`.
+// Message status callbacks: a failure of a reply we sent is recorded once and reported as `message.failed`;
+// a proactive message's status (sent, delivered, read, failed) moves its record forward (`message.status`).
 import type { DeliveryStatus } from '../../channels/index.js';
 import { identityOf, type Channel } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BotRef } from '../config/directory.js';
 import type { ConversationStore } from '../store/conversation-store.js';
+import { messageStatusOf, type MessageRecord, type MessageStore } from '../store/message-store.js';
+
+/** Proactive messages' records, and what to tell when one's status changed. */
+export interface MessageStatuses {
+  store: MessageStore;
+  now: () => number;
+  /** `to`: the recipient's address as the provider knows it. */
+  changed: (record: MessageRecord, to: string) => Promise<void>;
+}
 
 export interface MessageFailure {
   botId: string;
@@ -24,6 +34,7 @@ export class StatusRecorder {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly onFailure: (failure: MessageFailure) => Promise<void>,
+    private readonly messages?: MessageStatuses,
   ) {}
 
   /**
@@ -33,9 +44,17 @@ export class StatusRecorder {
    */
   async record(report: DeliveryStatus, bot: BotRef | undefined): Promise<void> {
     const { status, channel } = report;
-    if (!report.failed || !bot) return;
+    if (!bot) return;
     const cid = this.store.keys.conversationId(bot.id, identityOf(channel, report.to));
-    if (!(await this.store.settleSent(cid, report.messageId))) {
+    if (!report.failed) {
+      // Only a proactive message has a status to keep: its sent mark names it (a reply's says '1').
+      if (!this.messages || messageStatusOf(status) === undefined) return;
+      const message = await this.store.peekSent(cid, report.messageId);
+      if (message !== null && message !== '1') await this.advance(message, report);
+      return;
+    }
+    const taken = await this.store.takeSent(cid, report.messageId);
+    if (taken === null) {
       this.logger.info('status callback for a message we did not send or already reported; ignored', {
         messageSid: report.messageId,
         status,
@@ -43,6 +62,7 @@ export class StatusRecorder {
       });
       return;
     }
+    if (taken !== '1') await this.advance(taken, report);
     this.metrics.outbound.inc({ channel, status: 'failed' });
     this.metrics.sendErrors.inc({ channel, error_code: String(report.errorCode || 'none') });
     this.logger.warn('message delivery failed', {
@@ -63,5 +83,12 @@ export class StatusRecorder {
       to: report.to,
       ...(report.errorCode ? { errorCode: report.errorCode } : {}),
     });
+  }
+
+  private async advance(message: string, report: DeliveryStatus): Promise<void> {
+    const status = messageStatusOf(report.status);
+    if (!this.messages || !status) return;
+    const changed = await this.messages.store.advance(message, status, this.messages.now(), report.errorCode);
+    if (changed) await this.messages.changed(changed, report.to);
   }
 }

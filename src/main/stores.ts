@@ -24,6 +24,9 @@ import { RedisRefreshLock } from '../store/refresh-lock.js';
 import { RedisTokenStore } from '../store/token-store.js';
 import { userEraser } from '../turn/erase-user.js';
 import { messageFailedReporter } from '../turn/message-failed.js';
+import { messageStatusReporter } from '../turn/message-status.js';
+import { IdempotencyStore } from '../store/idempotency.js';
+import { MessageStore } from '../store/message-store.js';
 
 export type IdentitySet = ReturnType<typeof identitySet>;
 export type Stores = Awaited<ReturnType<typeof openStores>>;
@@ -96,6 +99,8 @@ export async function openStores(opts: {
   const identityOptions = { keys: identityKeys, cipher, durability: durability(env), onErase, now };
   const reporter = (set: IdentitySet) =>
     messageFailedReporter({ directory, identity: set.identity, events: set.events, logger });
+  const statusReporter = (set: IdentitySet) =>
+    messageStatusReporter({ directory, identity: set.identity, events: set.events, logger });
   const workIdentity = identitySet(work, { ...identityOptions, events: workEvents });
   const webIdentity = identitySet(web, { ...identityOptions, events: webEvents });
   return {
@@ -111,6 +116,9 @@ export async function openStores(opts: {
       events: webEvents,
       identity: webIdentity,
       messageFailed: reporter(webIdentity),
+      messages: new MessageStore(web, keys, cipher),
+      messageStatus: statusReporter(webIdentity),
+      idempotency: new IdempotencyStore(web, keys),
     },
     work: {
       connection: work,
@@ -121,6 +129,8 @@ export async function openStores(opts: {
       identity: workIdentity,
       messageFailed: reporter(workIdentity),
       contents: new ContentSidStore(work, keys),
+      messages: new MessageStore(work, keys, cipher),
+      messageStatus: statusReporter(workIdentity),
     },
   };
 }

@@ -43,22 +43,28 @@ export async function startWeb(deps: {
   simulatorNotes?: readonly string[] | undefined;
 }): Promise<WebServer> {
   const { env, directory, logger, metrics, draining, running } = deps;
-  const { connection, store, queues, identity, messageFailed, signIns } = deps.stores.web;
+  const { connection, store, queues, identity, messageFailed, signIns, messages, messageStatus } =
+    deps.stores.web;
   const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
   running.connections.push(subscriber);
   const waiter = (running.waiter = new TurnWaiter(subscriber, store));
   // The web role's calls to providers (sign-in exchanges, revocations): one client, one template cache.
   const outbound = createOutboundClient();
   const templates = new Templates();
-  const statuses = new StatusRecorder(store, logger, metrics, (failure) =>
-    messageFailed({
-      botId: failure.botId,
-      channel: failure.channel,
-      to: failure.to,
-      key: `status:${failure.messageSid}:${failure.status}`,
-      reason: failure.reason,
-      ...(failure.errorCode ? { code: failure.errorCode } : {}),
-    }),
+  const statuses = new StatusRecorder(
+    store,
+    logger,
+    metrics,
+    (failure) =>
+      messageFailed({
+        botId: failure.botId,
+        channel: failure.channel,
+        to: failure.to,
+        key: `status:${failure.messageSid}:${failure.status}`,
+        reason: failure.reason,
+        ...(failure.errorCode ? { code: failure.errorCode } : {}),
+      }),
+    { store: messages, now: deps.now, changed: messageStatus },
   );
   const routers = [
     webhookRouter({
@@ -88,6 +94,13 @@ export async function startWeb(deps: {
         lockout: identity.lockout,
         deadLetters: new DeadLetters(connection, store, (botId) => directory().bot(botId)?.workspace),
         kick: (cid) => queues.kickConversation(cid),
+      },
+      proactive: {
+        conversations: store,
+        messages,
+        idempotency: deps.stores.web.idempotency,
+        queues,
+        channels: deps.channels,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({

@@ -30,7 +30,8 @@ export function startWorkers(deps: {
   clock: Clock;
 }): Worker[] {
   const { env, logger, metrics, channels, sender } = deps;
-  const { connection, queues, store, identity, messageFailed, signIns } = deps.stores.work;
+  const { connection, queues, store, identity, messageFailed, signIns, messages, messageStatus } =
+    deps.stores.work;
   const templates = new Templates();
   const engine = new DialogEngine({ templates, clock: deps.clock });
   const services: TurnServiceDeps = {
@@ -79,15 +80,26 @@ export function startWorkers(deps: {
         contents: deps.stores.work.contents,
         concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
         maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
-        onFailure: async ({ item, reason, code }) =>
-          messageFailed({
+        onFailure: async ({ item, reason, code }) => {
+          if (item.message) {
+            // A proactive message Twilio refused (or that never got through): its record says so.
+            const changed = await messages.advance(
+              item.message,
+              'failed',
+              deps.clock.now(),
+              code !== undefined ? String(code) : undefined,
+            );
+            if (changed) await messageStatus(changed, item.to);
+          }
+          await messageFailed({
             botId: item.botId,
             channel: item.channel,
             to: item.to,
             key: `reply:${item.id}:failed`,
             reason,
             ...(code !== undefined ? { code } : {}),
-          }),
+          });
+        },
       }),
     );
   }

@@ -230,6 +230,8 @@ function textsOfCall(cid: string, event: InboundEvent, bot: BotConfig, output: T
 function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
   if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
+  // An operator-started flow's replies: the window is the user's last message's, not this event's.
+  const windowStart = event.start?.windowStart ?? event.receivedAt;
   for (const reply of output.replies) {
     // A choice is a numbered list under its prompt; its options ride on the last part, for a channel that has its own way.
     const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;
@@ -247,13 +249,16 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         from: event.to,
         to: event.from,
         body,
-        windowStart: event.receivedAt,
+        windowStart,
         ...traceField(),
         ...choice,
       });
     }
   }
-  return replies;
+  const template = event.start?.template;
+  // Outside the window a template is one message: the turn's replies go as one, through it.
+  if (!template || replies.length === 0) return replies;
+  return [{ ...replies[0]!, body: replies.map((r) => r.body).join('\n\n'), template }];
 }
 
 /** The `turn` span, continuing the trace of the webhook that queued the event. */

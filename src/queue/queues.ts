@@ -50,7 +50,8 @@ export class Queues {
     await this.kick(this.conversations[shardOf(cid, this.shards)]!, cid);
   }
 
-  async kickSend(cid: string): Promise<void> {
+  /** `bulk`: operator-initiated sends (proactive messages), paced as bulk behind replies to people. */
+  async kickSend(cid: string, _opts?: { bulk?: boolean }): Promise<void> {
     await this.kick(this.sends[shardOf(cid, this.shards)]!, cid);
   }
 

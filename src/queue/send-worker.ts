@@ -116,7 +116,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
         // The provider has the reply: retry the pop through a failover rather than fail the job and send it again.
         const head = raw;
         const popped = (await untilItLands(
-          () => store.popReply(cid, head, item?.id ?? '', claim, lease, sentSid),
+          () => store.popReply(cid, head, item?.id ?? '', claim, lease, sentSid, item?.message),
           { what: 'sent reply removal', logger, meta: { conversation: cid, reply: item?.id }, maxMs: 60_000 },
         )) ?? { lost: true as const };
         if ('fenced' in popped) {

@@ -18,7 +18,9 @@ export type AuditAction =
   | 'link-code.create'
   | 'lockout.clear'
   | 'opt-out.clear'
-  | 'dead-letter.replay';
+  | 'dead-letter.replay'
+  | 'message.send'
+  | 'conversation.start';
 
 /** Whom or what a change was done to; never a value (a token, a code, a typed account id). */
 export interface AuditTarget {
@@ -31,6 +33,8 @@ export interface AuditTarget {
   bot?: string;
   deadLetter?: string;
   conversation?: string;
+  /** A proactive message's id. */
+  message?: string;
 }
 
 /** One change, as recorded. */

@@ -35,6 +35,18 @@ if ARGV[4] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 0`;
 
 /**
+ * Accept an SMS or WhatsApp event once (as ACCEPT); a new message from the user (ARGV[5], its time in ms)
+ * also restarts the WhatsApp window, kept in KEYS[3] for ARGV[6] seconds. KEYS: seen, inbox, lastInbound
+ */
+const ACCEPT_MESSAGE =
+  `
+if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6]) end` +
+  ACCEPT;
+
+/** Seconds the last inbound time is kept: past the 24-hour window, after which it says nothing. */
+export const LAST_INBOUND_TTL = 86_400 + 3600;
+
+/**
  * Accept a voice event once (as ACCEPT, after the call's check), and only while its call is live: a call
  * is known from its first webhook (turn 0) on, for CALL_MEMORY_TTL; once Twilio reports it over, or it is
  * older than a call can last, its events are refused. Returns 1 (new), 0 (duplicate), -1 (the call is
@@ -168,10 +180,11 @@ return {1, head or false}`;
  * when the reply is no longer the head. Renews the lease while replies remain, drops it with the last.
  * A reply Twilio accepted has its MessageSid remembered for the status callback first, whatever else
  * happens: the message did go out.
- * KEYS: outbox, attempts, claim, sent ('' key unused)  ARGV: head, replyId, token, leaseMs, sentTtl ('' for none)
+ * The remembered value is the reply's proactive message id (ARGV[6]), or '1'.
+ * KEYS: outbox, attempts, claim, sent ('' key unused)  ARGV: head, replyId, token, leaseMs, sentTtl ('' for none), message
  */
 const POP_REPLY = `
-if ARGV[5] ~= '' then redis.call('SET', KEYS[4], '1', 'EX', ARGV[5]) end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[5]) end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[3] then return -2 end
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
@@ -226,9 +239,19 @@ type Arg = string | number;
 /** The conversation scripts: keys first, then arguments (see each script's KEYS and ARGV). */
 const scripts = {
   accept: new Script<
-    [seen: string, inbox: string, seenTtl: number, event: string, inboxTtl: number, durable: '0' | '1'],
+    [
+      seen: string,
+      inbox: string,
+      lastInbound: string,
+      seenTtl: number,
+      event: string,
+      inboxTtl: number,
+      durable: '0' | '1',
+      inboundAt: number | '',
+      lastInboundTtl: number,
+    ],
     number
-  >(2, ACCEPT),
+  >(3, ACCEPT_MESSAGE),
   commit: new Script<Arg[], string | number | null>(9, COMMIT),
   updateLive: new Script<
     [index: string, summaries: string, cid: string, at: number, summary: string],
@@ -262,6 +285,7 @@ const scripts = {
       token: string,
       leaseMs: number,
       sentTtl: number | '',
+      message: string,
     ],
     string | number | null
   >(4, POP_REPLY),
@@ -291,6 +315,12 @@ export interface OutboxItem {
    * buttons or a list). `body` is the prompt with the options numbered, what any text channel sends.
    */
   choice?: { prompt: string; options: ChoiceOption[]; button?: string };
+  /** proactive: a WhatsApp template, sent as ContentSid + ContentVariables (JSON) outside the window. */
+  template?: { contentSid: string; variables?: Record<string, string> };
+  /** proactive: the operator-visible message id (`GET /v1/messages/{id}`), for status tracking. */
+  message?: string;
+  /** Sent for the operator API (a proactive message): paced as bulk, replies to people go first. */
+  bulk?: true;
 }
 
 export interface CommitInput {
@@ -390,10 +420,13 @@ export class ConversationStore {
         this.redis,
         this.keys.seen(cid, event.id),
         inbox,
+        this.keys.lastInbound(cid),
         MESSAGE_SEEN_TTL,
         sealed,
         MAILBOX_TTL,
         durable,
+        event.kind === 'message' ? event.receivedAt : '',
+        LAST_INBOUND_TTL,
       ),
     );
     return added === 1;
@@ -668,6 +701,8 @@ export class ConversationStore {
     token: string,
     leaseMs: number,
     sentSid?: string,
+    /** The reply's proactive message id: what its status callbacks update. */
+    message?: string,
   ): Promise<PoppedReply> {
     const k = this.keys;
     const result = await writeDurably(
@@ -686,6 +721,7 @@ export class ConversationStore {
           token,
           leaseMs,
           sentSid ? SENT_TTL : '',
+          message ?? '1',
         ),
       { strict: false },
     );
@@ -703,7 +739,19 @@ export class ConversationStore {
    * one already reported (it is forgotten as it is reported).
    */
   async settleSent(cid: string, messageSid: string): Promise<boolean> {
-    return (await this.redis.getdel(this.keys.sent(cid, messageSid))) !== null;
+    return (await this.takeSent(cid, messageSid)) !== null;
+  }
+
+  /**
+   * A sent reply's remembered value ('1', or its proactive message id), forgotten (`take`) or kept; null
+   * for a MessageSid we never sent or one already settled.
+   */
+  async takeSent(cid: string, messageSid: string): Promise<string | null> {
+    return this.redis.getdel(this.keys.sent(cid, messageSid));
+  }
+
+  async peekSent(cid: string, messageSid: string): Promise<string | null> {
+    return this.redis.get(this.keys.sent(cid, messageSid));
   }
 
   /** The answer to a voice turn, if the worker has finished it; 'over' for a call that is over or unknown. */
@@ -723,6 +771,7 @@ export class ConversationStore {
       k.attempts(cid),
       k.optOut(cid),
       k.lastCommit(cid),
+      k.lastInbound(cid),
     );
   }
 

@@ -149,6 +149,14 @@ export class Keys {
     return `${this.conv(cid)}:att`;
   }
 
+  /**
+   * When the identity last wrote to this bot (ms), kept a little past WhatsApp's 24-hour window: set by the
+   * accept script of every inbound message, read by proactive sends to tell whether the window is open.
+   */
+  lastInbound(cid: string): string {
+    return `${this.conv(cid)}:lastin`;
+  }
+
   /** Set while the channel identity has opted out of this bot (kept until it opts back in). */
   optOut(cid: string): string {
     return `${this.caller(cid)}:optout`;
@@ -205,6 +213,20 @@ export class Keys {
   /** Beside `auditLog`, in its slot: who each user named in it is (sealed, by the user's opaque reference). */
   auditLogNames(workspace: string): string {
     return `${this.auditLog(workspace)}:names`;
+  }
+
+  /**
+   * An operator API Idempotency-Key of a workspace (by its keyed hash): the hash of the first request's body
+   * and its answer, for 24 hours (see `IdempotencyStore`).
+   */
+  idempotency(workspace: string, idempotencyKey: string): string {
+    const tag = this.workspaceTag(workspace);
+    return `${this.prefix}:idem:{${tag}}:${this.naming.hash('idempotency', workspace, idempotencyKey)}`;
+  }
+
+  /** A proactive message's record (its workspace, conversation, status), by its id (see `MessageStore`). */
+  message(id: string): string {
+    return `${this.prefix}:msg:{${id}}`;
   }
 
   /** Sandbox mode: what would have been sent to one address. */

@@ -74,6 +74,7 @@ export class DialogEngine {
     const live = previous && previous.expiresAt > now && event.kind !== 'call.start' ? previous : null;
     if (event.kind === 'call.end')
       return { state: null, output: { replies: [], hangup: false }, carriedSecret: false };
+    if (event.kind === 'start') return this.start(ctx, previous);
     if (event.kind === 'signin' && !(live && awaitedSignIn(live.pending, event.signIn?.session))) {
       // A sign-in this conversation no longer waits for (it moved on, or started over): nothing changes.
       return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
@@ -117,6 +118,29 @@ export class DialogEngine {
     }
     if (flow === 'next') flow = await this.run(turn);
     return this.finish(turn, flow);
+  }
+
+  /**
+   * The operator started a flow for this identity: whatever the conversation was doing, the flow runs
+   * fresh with the given variables, as if the user had written; their reply continues it.
+   */
+  private async start(ctx: TurnContext, previous: DialogState | null): Promise<TurnResult> {
+    const start = ctx.event.start;
+    if (ctx.optedOut)
+      return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
+    if (!start || !Object.hasOwn(ctx.bot.flows, start.flow)) {
+      throw new DialogError(`flow ${start?.flow ?? '(none)'} is no longer configured`);
+    }
+    const state: DialogState = {
+      flow: start.flow,
+      step: 0,
+      vars: { ...start.vars, input: '' },
+      expiresAt: 0,
+    };
+    const turn = new Turn(ctx, state, this.tools);
+    await turn.user();
+    turn.emit('conversation.started');
+    return this.finish(turn, await this.run(turn));
   }
 
   private finish(turn: Turn, flow: Flow): TurnResult {

@@ -118,6 +118,7 @@ describe('DELETE /v1/users/{id}', () => {
       .sort();
     expect([...new Set(shapes)]).toEqual([
       'c:{H}:commit',
+      'c:{H}:lastin',
       'c:{H}:rate:MINUTE',
       'c:{H}:seen:SID',
       'c:{H}:sent:SID',
