@@ -13,6 +13,8 @@ export interface OutboundText {
   contentSid?: string;
   /** A `choose` question's options (WhatsApp): the sandbox records them for the simulator; Twilio sends `contentSid`. */
   choice?: OutboundChoice;
+  /** With `contentSid`: the template's variables, as the JSON object Twilio's ContentVariables takes. */
+  contentVariables?: string;
 }
 
 /** A `choose` question as WhatsApp shows it: buttons (3 or fewer) or a list picker. */
@@ -22,8 +24,6 @@ export interface OutboundChoice {
   /** A list picker's button text. */
   button?: string;
   options: { id: string; title: string; description?: string }[];
-  /** With `contentSid`: the template's variables, as the JSON object Twilio's ContentVariables takes. */
-  contentVariables?: string;
 }
 
 /**
