@@ -125,7 +125,10 @@ describe('POST /v1/messages on SMS', () => {
     });
     await queuesIdle(w.h);
     expect(await w.h.redis.exists(w.h.keys.outbox(w.h.cid('pharmacy', chat.identity)))).toBe(0);
-    expect(w.h.twilio.attemptsTo(chat.address)).toEqual([]);
+    // Only the opt-out's own confirmation went out: the proactive message did not.
+    expect(w.h.twilio.attemptsTo(chat.address).map((a) => a.params.Body)).toEqual([
+      "You won't get more messages. Reply START to come back.",
+    ]);
   });
 });
 
