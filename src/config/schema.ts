@@ -37,6 +37,9 @@ export const EVENT_TYPES = [
   'user.opted_in',
   'message.failed',
   'link_codes.locked',
+  'conversation.handoff',
+  'conversation.message',
+  'conversation.resumed',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

@@ -29,6 +29,7 @@ import {
 } from './openapi.js';
 import { ApiError } from './api-error.js';
 import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cursor.js';
+import { mountHandoff } from './handoff.js';
 import { mountLiveState } from './live-state.js';
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
@@ -492,17 +493,9 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   const live = deps.live;
   if (live) {
     const config = () => deps.directory().config;
-    mountLiveState(router, live, {
-      parse,
-      existingUser,
-      callerOf,
-      audited,
-      now,
-      param,
-      identity,
-      config,
-      logger,
-    });
+    const kit = { parse, existingUser, callerOf, audited, now, param, identity, config, logger };
+    mountLiveState(router, live, kit);
+    mountHandoff(router, live, kit);
   }
 
   router.use('/v1', () => {

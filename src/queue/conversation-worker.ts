@@ -238,7 +238,7 @@ function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, outpu
         from: event.to,
         to: event.from,
         body,
-        windowStart: event.receivedAt,
+        windowStart: event.windowStart ?? event.receivedAt, // an agent's reply: the user's last message
         ...traceField(),
       });
     }

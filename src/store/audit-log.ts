@@ -18,7 +18,9 @@ export type AuditAction =
   | 'link-code.create'
   | 'lockout.clear'
   | 'opt-out.clear'
-  | 'dead-letter.replay';
+  | 'dead-letter.replay'
+  | 'conversation.message'
+  | 'conversation.resume';
 
 /** Whom or what a change was done to; never a value (a token, a code, a typed account id). */
 export interface AuditTarget {

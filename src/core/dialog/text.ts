@@ -37,4 +37,8 @@ export const TEXT = {
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
+  // handoff: what a `handoff` step says when the bot's configuration does not
+  handoffText: 'A person will reply here soon.',
+  handoffCall: 'Connecting you to a person. Please hold.',
+  handoffNoAnswer: 'Sorry, no one can take your call right now. Please try again later. Goodbye.',
 };
