@@ -89,7 +89,7 @@ export class DialogEngine {
     turn.carriedSecret = secret;
     if (live?.handoff && keyword?.kind !== 'stop' && keyword?.kind !== 'start') {
       // A person has the conversation: only STOP and START are the bot's; the rest goes to the operator.
-      whileHandedOff(turn, live.handoff);
+      await whileHandedOff(turn, live.handoff);
       return this.finish(turn, 'waiting');
     }
     if (keyword) {
@@ -158,7 +158,7 @@ export class DialogEngine {
       agentReply(turn, handoff);
       return this.finish(turn, 'waiting');
     }
-    resumeBot(turn);
+    await resumeBot(turn);
     return this.finish(turn, await this.run(turn));
   }
 

@@ -109,6 +109,9 @@ describe('handoff on SMS', () => {
     expect(h.twilio.messagesTo(chat.address)).toHaveLength(before);
     const messages = await eventsOf('conversation.message', 2);
     expect(messages.map((m) => m.data.text)).toEqual(['Where is my parcel?', 'HELP']);
+    const userId = (handoff as unknown as { userId: string }).userId;
+    expect(userId).toMatch(/^anon:/);
+    expect(messages.map((m) => (m as unknown as { userId: string }).userId)).toEqual([userId, userId]);
 
     expect(await operator(chat, 'messages', { text: 'Hi, this is Sam. Your parcel left today.' })).toEqual([
       'Hi, this is Sam. Your parcel left today.',

@@ -131,7 +131,11 @@ export const handoff = defineStep<typeof HANDOFF, HandoffOptions, HandoffPending
     await turn.user();
     turn.emit('conversation.handoff', {
       // Flat on purpose (event data is): the lines as a JSON array, secrets as "[redacted]".
-      history: JSON.stringify([...history, ...thisTurn(turn)].slice(-Math.max(1, options.history))),
+      history: JSON.stringify(
+        [...history, ...thisTurn(turn)]
+          .slice(-Math.max(1, options.history))
+          .map((line) => ({ ...line, at: new Date(line.at).toISOString() })),
+      ),
       ...(onCall && to ? { transfer: Object.keys(to)[0]! } : {}),
     });
     if (onCall) {
@@ -167,9 +171,10 @@ export const handoff = defineStep<typeof HANDOFF, HandoffOptions, HandoffPending
  * A user's message while a person has the conversation: recorded (the worker writes the history), passed to
  * the operator as `conversation.message` (a secret as "[redacted]"), and not answered.
  */
-export function whileHandedOff(turn: Turn, handoff: Handoff): void {
+export async function whileHandedOff(turn: Turn, handoff: Handoff): Promise<void> {
   const { event, now } = turn.ctx;
   if (event.kind === 'message') {
+    await turn.user(); // the event names the user, as every conversation event does
     turn.emit('conversation.message', {
       text: turn.carriedSecret ? REDACTED : event.text,
       ...(turn.carriedSecret ? { secret: true } : {}),
@@ -189,10 +194,11 @@ export function agentReply(turn: Turn, handoff: Handoff): void {
  * The operator gave the conversation back: it carries on at the step after the handoff, or at the start of
  * the flow the operator named.
  */
-export function resumeBot(turn: Turn): void {
+export async function resumeBot(turn: Turn): Promise<void> {
   const flow = turn.ctx.event.resume?.flow;
   turn.state.handoff = undefined;
   if (flow !== undefined) turn.jump(flow);
   else turn.advance();
+  await turn.user();
   turn.emit('conversation.resumed', { reason: 'operator', flow: turn.state.flow });
 }
