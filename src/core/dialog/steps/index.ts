@@ -13,7 +13,19 @@ import { set } from './set.js';
 import { switchStep } from './switch.js';
 
 /** In the order messages list them. */
-export const STEPS = stepRegistry(say, ask, auth, request, switchStep, set, profile, link, goto, end, handoff);
+export const STEPS = stepRegistry(
+  say,
+  ask,
+  auth,
+  request,
+  switchStep,
+  set,
+  profile,
+  link,
+  goto,
+  end,
+  handoff,
+);
 
 /** A parsed step of the built-in kinds. */
 export type Step = StepOf<typeof STEPS>;
