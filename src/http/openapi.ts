@@ -427,7 +427,7 @@ function errors(...statuses: number[]): Record<string, JsonSchema> {
     400: 'Malformed request (invalid JSON).',
     401: 'Missing or unknown API key.',
     404: 'No such user, component, bot, flow, conversation or dead letter in this workspace.',
-    409: 'Conflict: an identity belongs to another user, or the conversation is not handed off to a person.',
+    409: 'Conflict: an identity belongs to another user; the conversation is not handed off to a person, or (WhatsApp) outside the 24-hour window.',
     413: 'Body over 1 MiB.',
     422: 'The body or query does not match the schema; the message names the field.',
     429: 'Rate limit: retry after the Retry-After header’s seconds.',

@@ -25,6 +25,17 @@ const DESK = botOn(
   { sms: NUMBERS.sms, whatsapp: NUMBERS.whatsapp },
 );
 
+const WA_NUMBER = '+15005550030';
+const WA_DESK = botOn(
+  'wadesk',
+  `    flows:
+      main:
+        - ask: { prompt: "Reply AGENT for a person.", save: first }
+        - handoff: { idleTimeout: 100000, message: "Sam will write here." }
+        - end: "Bye."`,
+  { whatsapp: WA_NUMBER },
+);
+
 const clock = manualClock();
 let h: DialogHarness;
 let receiver: FakeEventReceiver;
@@ -32,7 +43,7 @@ let receiver: FakeEventReceiver;
 beforeAll(async () => {
   receiver = await startEventReceiver(SECRET);
   h = await startDialogHarness({
-    bots: DESK,
+    bots: `${DESK}\n${WA_DESK}`,
     label: 'handoff-sms',
     clock,
     allowHosts: ['127.0.0.1'],
@@ -174,6 +185,30 @@ describe('handoff on SMS', () => {
         expiresAt: new Date(clock.now() + 300_000).toISOString(),
       },
     ]);
+  });
+});
+
+describe('handoff on WhatsApp', () => {
+  it('the agent writes inside the 24-hour window of the user’s last message, and is refused outside it', async () => {
+    const chat = h.whatsapp(undefined, WA_NUMBER);
+    expect(await chat.send('hi')).toEqual(['Reply AGENT for a person.']);
+    expect(await chat.send('AGENT')).toEqual(['Sam will write here.']);
+    const cid = h.cid('wadesk', chat.identity);
+    const url = `/v1/conversations/${cid}/messages`;
+    const sent = await api(h, 'POST', url, { text: 'Hello from Sam.' });
+    expect(sent.status).toBe(202);
+    await h.handled((sent.json as { id: string }).id);
+    const message = (await h.twilio.waitForMessages(chat.address, 3)).at(-1);
+    expect(h.twilio.messagesTo(chat.address).map((m) => m.body)).toEqual([
+      'Reply AGENT for a person.',
+      'Sam will write here.',
+      'Hello from Sam.',
+    ]);
+    expect(message?.from).toBe(`whatsapp:${WA_NUMBER}`);
+    clock.advance(24 * 3_600_000 + 1000);
+    const late = await api(h, 'POST', url, { text: 'Still there?' });
+    expect(late.status).toBe(409);
+    expect(late.json).toMatchObject({ error: { code: 'outside_window' } });
   });
 });
 
