@@ -67,12 +67,11 @@ describe('handoff on a text channel', () => {
       },
     });
     const event = c.services.events.find((e) => e.type === 'conversation.handoff');
-    const iso = (ms: number) => new Date(ms).toISOString();
     expect(JSON.parse(String(event?.data?.history))).toEqual([
-      { direction: 'in', text: 'hi', at: iso(c.now - 1000) },
-      { direction: 'out', text: 'Say AGENT for a person.', at: iso(c.now - 1000) },
-      { direction: 'in', text: 'AGENT', at: iso(c.now) },
-      { direction: 'out', text: 'A person will reply here soon.', at: iso(c.now) },
+      { direction: 'in', text: 'hi', at: c.now - 1000 },
+      { direction: 'out', text: 'Say AGENT for a person.', at: c.now - 1000 },
+      { direction: 'in', text: 'AGENT', at: c.now },
+      { direction: 'out', text: 'A person will reply here soon.', at: c.now },
     ]);
   });
 
@@ -85,7 +84,7 @@ describe('handoff on a text channel', () => {
     expect(JSON.parse(String(event?.data?.history))[0]).toEqual({
       direction: 'in',
       text: '[redacted]',
-      at: '1970-01-01T00:00:00.001Z',
+      at: 1,
       secret: true,
     });
   });

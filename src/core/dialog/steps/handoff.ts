@@ -131,11 +131,8 @@ export const handoff = defineStep<typeof HANDOFF, HandoffOptions, HandoffPending
     await turn.user();
     turn.emit('conversation.handoff', {
       // Flat on purpose (event data is): the lines as a JSON array, secrets as "[redacted]".
-      history: JSON.stringify(
-        [...history, ...thisTurn(turn)]
-          .slice(-Math.max(1, options.history))
-          .map((line) => ({ ...line, at: new Date(line.at).toISOString() })),
-      ),
+      // `at` in ms since the epoch (the core keeps off the wall clock and its Date).
+      history: JSON.stringify([...history, ...thisTurn(turn)].slice(-Math.max(1, options.history))),
       ...(onCall && to ? { transfer: Object.keys(to)[0]! } : {}),
     });
     if (onCall) {
