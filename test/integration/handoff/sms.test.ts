@@ -137,6 +137,26 @@ describe('handoff on SMS', () => {
     expect(resumed!.data).toEqual({ bot: 'desk', reason: 'operator', flow: 'main' });
   });
 
+  it('an agent’s message queued behind the user’s waits its turn: the history keeps their order', async () => {
+    const handoffs = (await eventsOf('conversation.handoff', 1)).length;
+    const chat = h.sms();
+    const cid = await handOff(chat);
+    const userId = (
+      (await eventsOf('conversation.handoff', handoffs + 1)).at(-1) as unknown as { userId: string }
+    ).userId;
+    const sid = 'SM' + 'f'.repeat(32);
+    expect((await chat.post('Is anyone there?', { MessageSid: sid })).status).toBe(200);
+    const agent = await api(h, 'POST', `/v1/conversations/${cid}/messages`, { text: 'Yes, Sam here.' });
+    await h.handled((agent.json as { id: string }).id);
+    await h.handled(sid);
+    const history = await api(h, 'GET', `/v1/users/${encodeURIComponent(userId)}/history`);
+    const lines = (history.json as { entries: { direction: string; text: string }[] }).entries;
+    expect(lines.slice(-2).map((l) => [l.direction, l.text])).toEqual([
+      ['in', 'Is anyone there?'],
+      ['out', 'Yes, Sam here.'],
+    ]);
+  });
+
   it('resume may name a flow', async () => {
     const chat = h.sms();
     await handOff(chat);
