@@ -5,7 +5,7 @@ import twilio from 'twilio';
 import type { BotConfig } from '../../src/config/index.js';
 import { keypadKey } from '../../src/core/choices.js';
 import { TEXT } from '../../src/core/dialog/text.js';
-import { identityOf, type ChoiceOption, type TurnOutput } from '../../src/core/events.js';
+import { identityOf, type ChoiceOption, type Transfer, type TurnOutput } from '../../src/core/events.js';
 import { isE164 } from '../../src/core/phone-number.js';
 import {
   required,
@@ -186,6 +186,78 @@ async function voiceTurn(req: Request, res: Response, kit: WebhookKit, turn: num
   else if (queued) await answerTurn(res, kit, queued.cid, queued.bot.id, turn, 0);
 }
 
+/** The query of the transfer's URLs: what to say, and how (the bot's voice settings at the time). */
+function sayQuery(text: string, settings: VoiceSettings): string {
+  return new URLSearchParams({ say: text, voice: settings.voice, language: settings.language }).toString();
+}
+
+/** A transfer's TwiML: `<Dial>` to a number or SIP address (with the whisper), or `<Enqueue>` to a queue. */
+function transferTwiml(
+  response: twilio.twiml.VoiceResponse,
+  transfer: Transfer,
+  publicUrl: string,
+  settings: VoiceSettings,
+): void {
+  // When the agent's leg ends (or no one answered), Twilio asks the transfer route what to do next.
+  const action = `${publicUrl}/webhooks/voice/transfer?${sayQuery(xmlSafe(transfer.noAnswer), settings)}`;
+  const { to } = transfer;
+  if ('queue' in to) {
+    response.enqueue({ action, method: 'POST' }, xmlSafe(to.queue));
+    return;
+  }
+  const dial = response.dial({ action, method: 'POST' });
+  const whisper =
+    transfer.whisper === undefined
+      ? {}
+      : {
+          url: `${publicUrl}/webhooks/voice/whisper?${sayQuery(xmlSafe(transfer.whisper), settings)}`,
+          method: 'POST' as const,
+        };
+  if ('number' in to) dial.number(whisper, to.number);
+  else dial.sip(whisper, to.sip);
+}
+
+/** The `<Say>` of a transfer's URL, from its (signed) query. */
+function sayOf(
+  req: Request,
+  fallback: VoiceSettings | undefined,
+): { text: string; say: Record<string, string> } {
+  const field = (name: string) => (typeof req.query[name] === 'string' ? xmlSafe(req.query[name]) : '');
+  const voice = field('voice') || fallback?.voice || '';
+  const language = field('language') || fallback?.language || '';
+  return {
+    text: field('say'),
+    say: { ...(voice ? { voice } : {}), ...(language ? { language } : {}) },
+  };
+}
+
+/**
+ * The whisper: what the agent hears on answering, before being connected. Twilio asks for it on the agent's
+ * leg (whose To is the agent, not one of our numbers), so it is checked by its signature and account alone.
+ */
+function whisper(req: Request, res: Response, kit: WebhookKit) {
+  const admitted = admit(req, res, kit, 'voice', () => undefined);
+  if (!admitted) return;
+  const { text, say } = sayOf(req, undefined);
+  const response = new twilio.twiml.VoiceResponse();
+  if (text) response.say(say as never, text);
+  res.status(200).type('text/xml').send(response.toString());
+}
+
+/** Twilio's `<Dial>`/`<Enqueue>` ended: after a talk with the agent the call is over; unanswered, say so and hang up. */
+function transferEnded(req: Request, res: Response, kit: WebhookKit) {
+  const admitted = admitCall(req, res, kit);
+  if (!admitted) return;
+  const { params } = admitted;
+  const bot = admitted.bot?.bot;
+  const talked = params.DialCallStatus === 'completed' || params.QueueResult === 'bridged';
+  const response = new twilio.twiml.VoiceResponse();
+  const { text, say } = sayOf(req, bot ? voiceSettings(bot) : undefined);
+  if (!talked && text) response.say(say as never, text);
+  response.hangup();
+  res.status(200).type('text/xml').send(response.toString());
+}
+
 const routes: WebhookRoute[] = [
   { path: '/webhooks/voice', body: form, handle: (req, res, kit) => voiceTurn(req, res, kit, 0) },
   {
@@ -219,6 +291,8 @@ const routes: WebhookRoute[] = [
       await answerTurn(res, kit, cid, bot.id, turn, hold);
     },
   },
+  { path: '/webhooks/voice/whisper', body: form, handle: whisper },
+  { path: '/webhooks/voice/transfer', body: form, handle: transferEnded },
   {
     path: '/webhooks/voice/status',
     body: form,
@@ -290,7 +364,8 @@ export const voiceAdapter: VoiceAdapter = {
       if (text.trim() !== '') gather.say(say as never, xmlSafe(text));
       asked = true;
     }
-    if (output.hangup || !asked) response.hangup();
+    if (output.transfer) transferTwiml(response, output.transfer, publicUrl, settings);
+    else if (output.hangup || !asked) response.hangup();
     return response.toString();
   },
   holdTwiml(opts) {

@@ -39,6 +39,9 @@ export const EVENT_TYPES = [
   'message.failed',
   'link_codes.locked',
   'message.status',
+  'conversation.handoff',
+  'conversation.message',
+  'conversation.resumed',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;

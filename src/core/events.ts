@@ -16,7 +16,9 @@ export type InboundKind =
   | 'call.noinput' // a prompt the caller did not answer
   | 'call.end' // the call is over
   | 'signin' // a sign-in link's browser side finished (the gateway's own event, never a provider's)
-  | 'start'; // the operator started a flow for this identity (POST /v1/conversations)
+  | 'start' // the operator started a flow for this identity (POST /v1/conversations)
+  | 'agent' // handoff: the operator's agent wrote to the user (text), through the operator API
+  | 'resume'; // handoff: the operator gave the conversation back to the bot (resume.flow, optional)
 
 export interface InboundEvent {
   /** The provider's id for this event (a message's, or a call's with the turn): the deduplication key. */
@@ -54,6 +56,10 @@ export interface InboundEvent {
   };
   /** The W3C trace context of the webhook that queued the event (tracing on): the turn continues its trace. */
   traceparent?: string;
+  /** A `resume` event: the flow to carry on in (default: the step after the handoff). */
+  resume?: { flow?: string };
+  /** An operator's event (`agent`): when the user last wrote (ms), where WhatsApp's 24-hour window starts. */
+  windowStart?: number;
 }
 
 /** A gather request attached to a prompt: how the answer is to be collected. */
@@ -102,6 +108,17 @@ export interface TurnOutput {
    * its WhatsApp number. Secret: the history keeps them as `[redacted]`.
    */
   texts?: { text: string }[];
+  /** On a call: a `handoff` step transfers it (after the replies are said). */
+  transfer?: Transfer;
+}
+
+/** Where a call goes to reach a person; the channel renders it (Twilio: `<Dial>` or `<Enqueue>`). */
+export interface Transfer {
+  to: { number: string } | { sip: string } | { queue: string };
+  /** Said to the agent before being connected (a number or SIP address). */
+  whisper?: string;
+  /** Said to the caller when no one answered, before hanging up. */
+  noAnswer: string;
 }
 
 /** The identity of an address on a channel; an address written with the channel's own prefix loses it. */

@@ -1,5 +1,6 @@
 // What the dialog engine needs from the world: one small port per file under ports/, combined here.
 import type { AuthenticationPort } from './ports/authentication.js';
+import type { HistoryPort } from './ports/history.js';
 import type { LockoutPort } from './ports/lockout.js';
 import type { OperatorEventsPort } from './ports/operator-events.js';
 import type { RemoteApiPort } from './ports/remote-api.js';
@@ -15,6 +16,7 @@ export type {
 } from './ports/auth-component.js';
 export type { AuthOutcome, AuthenticationPort } from './ports/authentication.js';
 export type { Clock } from './ports/clock.js';
+export type { HistoryItem, HistoryPort } from './ports/history.js';
 export type { LockoutPort } from './ports/lockout.js';
 export type { OperatorEventType, OperatorEventsPort } from './ports/operator-events.js';
 export type {
@@ -37,4 +39,5 @@ export type DialogServices = RemoteApiPort &
   LockoutPort &
   AuthenticationPort &
   SignInPort &
-  OperatorEventsPort;
+  OperatorEventsPort &
+  HistoryPort;

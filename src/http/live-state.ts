@@ -37,6 +37,7 @@ type ConversationState = (typeof CONVERSATION_STATES)[number];
 
 function stateOf(conversation: LiveConversation): ConversationState {
   if (conversation.waiting === null) return 'idle';
+  if (conversation.waiting === 'handoff') return 'handoff'; // the pending kind of a handoff step (HANDOFF)
   return conversation.waiting === 'signin' ? 'signing-in' : 'waiting';
 }
 

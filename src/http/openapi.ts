@@ -132,14 +132,14 @@ export const HistoryQuerySchema = z.strictObject({
 });
 
 /** What a live conversation is doing; more states may come (a conversation handed off to a person). */
-export const CONVERSATION_STATES = ['waiting', 'signing-in', 'idle'] as const;
+export const CONVERSATION_STATES = ['waiting', 'signing-in', 'idle', 'handoff'] as const;
 
 export const ConversationsQuerySchema = z.strictObject({
   bot: z.string().min(1).max(128).optional().meta({ description: 'Only this bot’s conversations.' }),
   channel: z.enum(CHANNELS).optional().meta({ description: 'Only conversations on this channel.' }),
   state: z.enum(CONVERSATION_STATES).optional().meta({
     description:
-      '"waiting": for an answer; "signing-in": a sign-in link is out; "idle": nothing awaited. More states may be added.',
+      '"waiting": for an answer; "signing-in": a sign-in link is out; "idle": nothing awaited; "handoff": a person has it (the bot does not answer). More states may be added.',
   }),
   limit: limitParam(MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT),
   cursor: CursorParam,
@@ -310,6 +310,41 @@ export const ReplaySchema = z.object({
   }),
 });
 
+// --- handoff: an agent's reply and giving the conversation back ---
+
+export const MAX_AGENT_TEXT = 1600;
+
+export const AgentMessageBodySchema = z
+  .strictObject({
+    text: z
+      .string()
+      .max(MAX_AGENT_TEXT)
+      .refine((text) => text.trim() !== '', { error: 'must not be empty' })
+      .meta({
+        description: 'What the agent says to the user: sent as it is, in order with the conversation.',
+      }),
+  })
+  .meta({ description: 'A message from the operator’s agent to a handed-off conversation’s user.' });
+
+export const ResumeBodySchema = z
+  .strictObject({
+    flow: z.string().min(1).max(128).optional().meta({
+      description: 'Carry on at the start of this flow of the bot; default: the step after the handoff.',
+    }),
+  })
+  .meta({ description: 'Give the conversation back to the bot.' });
+
+export const HandoffQueuedSchema = z.object({
+  conversation: z
+    .string()
+    .meta({ description: 'The conversation’s id (as GET /v1/conversations gives it).' }),
+  id: z.string().meta({ description: 'The queued event’s id.' }),
+  queued: z.literal('inbox').meta({
+    description:
+      'Queued in the conversation’s inbox, after whatever the user sent before: handled in that order.',
+  }),
+});
+
 export const AuditListSchema = z.object({
   entries: z.array(
     z.object({
@@ -326,6 +361,8 @@ export const AuditListSchema = z.object({
         'dead-letter.replay',
         'message.send',
         'conversation.start',
+        'conversation.message',
+        'conversation.resume',
       ]),
       key: z.string().meta({
         description:
@@ -512,8 +549,8 @@ function errors(...statuses: number[]): Record<string, JsonSchema> {
   const text: Record<number, string> = {
     400: 'Malformed request (invalid JSON).',
     401: 'Missing or unknown API key.',
-    404: 'No such user, component, bot or dead letter in this workspace.',
-    409: 'Conflict: an identity belongs to another user.',
+    404: 'No such user, component, bot, flow, conversation or dead letter in this workspace.',
+    409: 'Conflict: an identity belongs to another user; the conversation is not handed off to a person, or (WhatsApp) outside the 24-hour window.',
     413: 'Body over 1 MiB.',
     422: 'The body or query does not match the schema; the message names the field.',
     429: 'Rate limit: retry after the Retry-After header’s seconds.',
@@ -611,6 +648,9 @@ export function operatorOpenApiDocument(): JsonSchema {
         Message: jsonSchema(MessageSchema, 'output'),
         StartConversation: jsonSchema(StartConversationBodySchema, 'input'),
         ConversationStarted: jsonSchema(ConversationStartedSchema, 'output'),
+        AgentMessage: jsonSchema(AgentMessageBodySchema, 'input'),
+        Resume: jsonSchema(ResumeBodySchema, 'input'),
+        HandoffQueued: jsonSchema(HandoffQueuedSchema, 'output'),
         Error: jsonSchema(ErrorSchema, 'output'),
       },
     },
@@ -759,6 +799,35 @@ export function operatorOpenApiDocument(): JsonSchema {
             'Put the event back at the end of its conversation’s inbox and run the conversation: it is handled once more, with the state the conversation has now.',
           parameters: parameters(z.strictObject({}), ['deadLetterId']),
           responses: { '202': answer('Queued again.', 'Replay'), ...errors(404) },
+        },
+      },
+      '/v1/conversations/{conversationId}/messages': {
+        post: {
+          operationId: 'sendAgentMessage',
+          summary:
+            'The operator’s agent writes to the user of a handed-off conversation (a handoff step ran): the text goes through the conversation’s inbox and outbox, in order. 409 when the conversation is not handed off.',
+          parameters: parameters(z.strictObject({}), ['conversationId']),
+          requestBody: body('AgentMessage'),
+          responses: {
+            '202': answer('Queued: the user gets it next, in order.', 'HandoffQueued'),
+            ...errors(400, 404, 409, 413, 422),
+          },
+        },
+      },
+      '/v1/conversations/{conversationId}/resume': {
+        post: {
+          operationId: 'resumeConversation',
+          summary:
+            'Give a handed-off conversation back to the bot: it carries on at the step after the handoff, or at the start of the flow named. 409 when the conversation is not handed off.',
+          parameters: parameters(z.strictObject({}), ['conversationId']),
+          requestBody: { ...body('Resume'), required: false },
+          responses: {
+            '202': answer(
+              'Queued: the bot runs on once what is queued before it is handled.',
+              'HandoffQueued',
+            ),
+            ...errors(400, 404, 409, 413, 422),
+          },
         },
       },
       '/v1/audit': {

@@ -29,6 +29,7 @@ import {
 } from './openapi.js';
 import { ApiError } from './api-error.js';
 import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cursor.js';
+import { mountHandoff } from './handoff.js';
 import { mountLiveState } from './live-state.js';
 import { mountProactive, type ProactiveDeps } from './messages.js';
 
@@ -496,6 +497,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   const kit = { parse, existingUser, callerOf, audited, now, param, identity, config, logger };
   if (deps.proactive) mountProactive(router, deps.proactive, kit);
   if (deps.live) mountLiveState(router, deps.live, kit);
+  if (deps.live) mountHandoff(router, deps.live, kit);
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -8,7 +8,8 @@ import { createApp } from '../http/app.js';
 import { operatorApiRouter } from '../http/operator-api.js';
 import { readiness } from '../http/readiness.js';
 import { sandboxRouter } from '../http/sandbox.js';
-import { sandboxUserLookup, simulatorRouter } from '../http/simulator/router.js';
+import { sandboxAgent } from '../http/handoff.js';
+import { sandboxUserLookup, simulatorRouter, type SimulatorDeps } from '../http/simulator/router.js';
 import { listen, type WebServer } from '../http/server.js';
 import { StatusRecorder } from '../http/status-recorder.js';
 import { signInRouter } from '../http/sign-in.js';
@@ -134,7 +135,14 @@ export async function startWeb(deps: {
       lockouts: identity.lockout,
     });
     const thread = new SandboxOutbox(connection, deps.stores.keys);
-    routers.push(simulatorRouter({ directory, logger, users, thread, notes: deps.simulatorNotes }));
+    const agent: SimulatorDeps['agent'] = (bot, who, action) =>
+      sandboxAgent(
+        { conversations: store, kick: (cid) => queues.kickConversation(cid), now: deps.now },
+        bot,
+        who,
+        action,
+      );
+    routers.push(simulatorRouter({ directory, logger, users, thread, agent, notes: deps.simulatorNotes }));
   }
   const ready = readiness({
     ping: () => connection.ping(),

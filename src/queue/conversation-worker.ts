@@ -230,8 +230,8 @@ function textsOfCall(cid: string, event: InboundEvent, bot: BotConfig, output: T
 function outbox(adapter: ChannelAdapter, cid: string, event: InboundEvent, output: TurnOutput): OutboxItem[] {
   if (adapter.renderTurn) return [];
   const replies: OutboxItem[] = [];
-  // An operator-started flow's replies: the window is the user's last message's, not this event's.
-  const windowStart = event.start?.windowStart ?? event.receivedAt;
+  // A started flow's replies and an agent's reply: the WhatsApp window starts at the user's last message.
+  const windowStart = event.start?.windowStart ?? event.windowStart ?? event.receivedAt;
   for (const reply of output.replies) {
     // A choice is a numbered list under its prompt; its options ride on the last part, for a channel that has its own way.
     const text = reply.choice ? numberedChoice(reply.text, reply.choice.options) : reply.text;

@@ -20,7 +20,9 @@ export type AuditAction =
   | 'opt-out.clear'
   | 'dead-letter.replay'
   | 'message.send'
-  | 'conversation.start';
+  | 'conversation.start'
+  | 'conversation.message'
+  | 'conversation.resume';
 
 /** Whom or what a change was done to; never a value (a token, a code, a typed account id). */
 export interface AuditTarget {

@@ -614,6 +614,36 @@ export class ConversationStore {
     }
   }
 
+  /**
+   * One conversation of a workspace's live index with its dialog state (one round trip, pipelined), or undefined when the
+   * workspace has no such conversation: how the operator API finds a conversation by id (handoff).
+   */
+  async liveConversation(
+    workspace: string,
+    cid: string,
+  ): Promise<{ conversation: LiveConversation; state: DialogState | null } | undefined> {
+    // Two slots on a cluster: two commands, sent together (the web connection pipelines them).
+    const [sealed, rawState] = await Promise.all([
+      this.redis.hget(this.keys.liveConversationSummaries(workspace), cid),
+      this.redis.get(this.keys.state(cid)),
+    ]);
+    const summary = sealed ? this.openJson<SealedSummary>(sealed, places.liveSummary(workspace, cid)) : null;
+    if (!summary) return undefined;
+    const conversation: LiveConversation = {
+      cid,
+      botId: summary.b,
+      channel: summary.c,
+      identity: summary.i,
+      flow: summary.f,
+      step: summary.s,
+      waiting: summary.w,
+      updatedAt: 0,
+      expiresAt: summary.e,
+    };
+    const state = rawState ? this.openJson<DialogState>(rawState, places.conversation(cid, 'state')) : null;
+    return { conversation, state };
+  }
+
   /** Removes conversations, and the calls of those that are callers, from a workspace's live index (erasure). */
   async forgetLive(workspace: string, cids: Iterable<string>): Promise<void> {
     const index = this.keys.liveConversations(workspace);

@@ -207,6 +207,16 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             entries.map((e) => ({ ...e, channel: scope.event.channel, at })),
           );
         },
+        recentHistory: async (limit) => {
+          // The history a GET /v1/users/{id}/history gives, secrets already stored as [redacted].
+          const entries = await deps.identity.readHistory(await userScope(), limit);
+          return entries.map((e) => ({
+            direction: e.direction,
+            text: e.text,
+            at: e.at,
+            ...(e.secret ? { secret: true } : {}),
+          }));
+        },
       };
     },
   };

@@ -30,6 +30,7 @@ export interface IdentityServices {
     | 'clearFailures'
   > & {
     recordHistory(entries: HistoryLine[]): Promise<void>;
+    recentHistory: DialogServices['recentHistory'];
     /** `workspaceTripped`: this try paused the workspace's redemptions (report it once). */
     redeemLinkCode(code: string): Promise<LinkOutcome & { workspaceTripped?: { until: number } }>;
     /** Counts an auth try against the typed account (before the call), or says the account is locked. */
@@ -298,6 +299,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     },
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
     recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),
+    recentHistory: (limit) => (identity ? identity.recentHistory(limit) : Promise.resolve([])),
     authenticate: async (component, values, name) => {
       const account = identity ? await identity.accountTry(name, component, values) : undefined;
       // Who tried: the conversation's user (for a success, the user the auth service named).

@@ -20,6 +20,7 @@ import {
   signInSecret,
   type SignInPending,
 } from './sign-in.js';
+import { HANDOFF, agentReply, resumeBot, whileHandedOff } from './steps/handoff.js';
 import { stepParts, type AnswerOutcome, type AnyStepDefinition, type StepRegistry } from './step.js';
 import { STEPS } from './steps/index.js';
 import { freshState, type DialogState, type Flow, type Pending, type TurnResult } from './state.js';
@@ -79,6 +80,7 @@ export class DialogEngine {
       // A sign-in this conversation no longer waits for (it moved on, or started over): nothing changes.
       return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
     }
+    if (event.kind === 'agent' || event.kind === 'resume') return this.fromOperator(ctx, previous, live);
 
     // Whatever answers a secret prompt is a secret: a keyword too, and after the session expired too
     // (the user is still answering the question on their screen, even if the bot has moved on).
@@ -95,6 +97,11 @@ export class DialogEngine {
     }
     const turn = new Turn(ctx, live ? { ...live, vars: { ...live.vars } } : freshState(event), this.tools);
     turn.carriedSecret = secret;
+    if (live?.handoff && keyword?.kind !== 'stop' && keyword?.kind !== 'start') {
+      // A person has the conversation: only STOP and START are the bot's; the rest goes to the operator.
+      await whileHandedOff(turn, live.handoff);
+      return this.finish(turn, 'waiting');
+    }
     if (keyword) {
       const handled = await this.keyword(turn, keyword, live);
       if (handled) return handled;
@@ -114,6 +121,7 @@ export class DialogEngine {
     }
     if (!live) {
       await turn.user(); // the event names who started it: the operator's only handle on an anonymous user
+      if (previous?.handoff) turn.emit('conversation.resumed', { reason: 'idle' }); // no one wrote for idleTimeout
       turn.emit('conversation.started');
     }
     if (flow === 'next') flow = await this.run(turn);
@@ -150,10 +158,10 @@ export class DialogEngine {
     else {
       // A pending that waits on something outside the conversation (a sign-in) keeps it at least that long.
       const keepUntil = turn.state.pending?.keepUntil;
-      turn.state.expiresAt = Math.max(
-        ctx.now + ctx.bot.sessionTimeout * 1000,
-        typeof keepUntil === 'number' ? keepUntil : 0,
-      );
+      turn.state.expiresAt =
+        turn.state.handoff && typeof keepUntil === 'number'
+          ? keepUntil // a handoff lasts its idle timeout, whatever the session's
+          : Math.max(ctx.now + ctx.bot.sessionTimeout * 1000, typeof keepUntil === 'number' ? keepUntil : 0);
     }
     // A secret answer is discarded once used: it must not rest in the state as the last message.
     if (turn.carriedSecret) turn.state.vars.input = '';
@@ -163,10 +171,32 @@ export class DialogEngine {
         replies: turn.replies,
         hangup: ended,
         ...(turn.texts.length > 0 ? { texts: turn.texts } : {}),
+        ...(turn.transfer ? { transfer: turn.transfer } : {}),
       },
       carriedSecret: turn.carriedSecret,
       ...(turn.optOut !== undefined ? { optOut: turn.optOut } : {}),
     };
+  }
+
+  /**
+   * The operator's agent wrote, or gave the conversation back: only while it is handed off (and the user has
+   * not opted out since); otherwise nothing happens.
+   */
+  private async fromOperator(
+    ctx: TurnContext,
+    previous: DialogState | null,
+    live: DialogState | null,
+  ): Promise<TurnResult> {
+    const handoff = live?.pending?.kind === HANDOFF ? live.handoff : undefined;
+    if (!live || !handoff || ctx.optedOut)
+      return { state: previous, output: { replies: [], hangup: false }, carriedSecret: false };
+    const turn = new Turn(ctx, { ...live, vars: { ...live.vars } }, this.tools);
+    if (ctx.event.kind === 'agent') {
+      agentReply(turn, handoff);
+      return this.finish(turn, 'waiting');
+    }
+    await resumeBot(turn);
+    return this.finish(turn, await this.run(turn));
   }
 
   /** Commands that are not answers; undefined when the turn should carry on normally. */

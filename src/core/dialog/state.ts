@@ -26,6 +26,25 @@ export interface DialogState {
   pending?: Pending;
   /** Absolute time (ms) after which the conversation starts over at `main`. */
   expiresAt: number;
+  /** Set while a person has the conversation (a `handoff` step): the bot does not answer. */
+  handoff?: Handoff;
+}
+
+/**
+ * A conversation handed to a person: where the agent's replies go, and until when it stays theirs. The state
+ * points at the handoff step meanwhile (pending kind `handoff`); `resume` carries on after it.
+ */
+export interface Handoff {
+  /** When the handoff started (ms). */
+  since: number;
+  /** The handoff ends (the bot answers again) when nothing happened for this long (ms). */
+  idleMs: number;
+  /** When the user last wrote (ms): WhatsApp's 24-hour window starts there. */
+  lastInbound: number;
+  /** The user's address and ours, and what the provider needs again (the account): an agent's reply leaves there. */
+  from: string;
+  to: string;
+  provider?: Record<string, string>;
 }
 
 export interface TurnResult {

@@ -50,4 +50,8 @@ export const TEXT = {
   chooseButton: 'Choose',
   /** Voice: one option of a `choose`, spoken after the prompt. */
   choosePress: (key: string, title: string) => `Press ${key} for ${title}.`,
+  // handoff: what a `handoff` step says when the bot's configuration does not
+  handoffText: 'A person will reply here soon.',
+  handoffCall: 'Connecting you to a person. Please hold.',
+  handoffNoAnswer: 'Sorry, no one can take your call right now. Please try again later. Goodbye.',
 };

@@ -1,6 +1,6 @@
 // One turn's working set: the state being changed, the replies, what was learned along the way.
 import { DialogError } from '../errors.js';
-import type { InboundEvent, Reply } from '../events.js';
+import type { InboundEvent, Reply, Transfer } from '../events.js';
 import type { DialogServices } from '../ports.js';
 import type { Clock } from '../ports/clock.js';
 import type { OperatorEventType } from '../ports/operator-events.js';
@@ -49,6 +49,9 @@ export class Turn {
 
   /** Texts for the caller's number, on a call (a sign-in link); secret, like every text sent this way. */
   readonly texts: { text: string }[] = [];
+
+  /** On a call: where a `handoff` step transfers it. */
+  transfer: Transfer | undefined;
 
   say(text: string, opts: { secret?: boolean } = {}): void {
     if (text.trim() !== '') this.replies.push({ text, ...(opts.secret ? { secret: true } : {}) });

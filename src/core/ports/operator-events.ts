@@ -10,7 +10,11 @@ export type OperatorEventType =
   | 'user.opted_out'
   | 'user.opted_in'
   | 'message.failed'
-  | 'link_codes.locked';
+  | 'link_codes.locked'
+  // handoff
+  | 'conversation.handoff'
+  | 'conversation.message'
+  | 'conversation.resumed';
 
 /** Implemented by `src/turn/turn-services.ts` over the event queue and the log. */
 export interface OperatorEventsPort {

@@ -10,6 +10,7 @@ import type { Tier } from '../../core/ports/users.js';
 import { awaitsSecret, type DialogState } from '../../core/dialog.js';
 import type { Logger } from '../../log.js';
 import type { Directory } from '../../config/directory.js';
+import { handoffOf } from '../handoff.js';
 
 /** The account the simulator's webhooks name; in sandbox mode one auth token signs for every account. */
 export const SIMULATOR_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -43,6 +44,8 @@ export interface SandboxConversationView {
   signingIn?: { component: string; linkExpiresAt: number; awaitingCode: boolean };
   /** The next answer is a secret (a password, a PIN, a code): the page and `switchboard chat` hide it. */
   awaitingSecret: boolean;
+  /** A person has the conversation (a handoff step): the bot does not answer until it is resumed. */
+  handedOff?: boolean;
 }
 
 /**
@@ -139,6 +142,7 @@ export function sandboxUserLookup(sources: SandboxUserSources): SandboxUserLooku
           }
         : {}),
       awaitingSecret: awaitsSecret(bot, state),
+      ...(handoffOf(state, Date.now()) ? { handedOff: true } : {}),
     };
   }
   return {
@@ -186,6 +190,12 @@ export interface SimulatorDeps {
   thread?: { add(to: string, record: string): Promise<void> };
   /** What the page suggests trying (the demo's accounts and PINs): `GET /simulator/notes`. */
   notes?: readonly string[];
+  /** Plays the operator's agent on a handed-off conversation (`sandboxAgent`); absent, the page cannot. */
+  agent?: (
+    botId: string,
+    identity: string,
+    action: { kind: 'agent'; text: string } | { kind: 'resume' },
+  ) => Promise<'queued' | 'not_handed_off'>;
   logger?: Logger;
 }
 
@@ -351,7 +361,7 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
   const json = express.json({ limit: '16kb' });
 
   // Belt and braces: the router is mounted only in sandbox mode, and it also refuses outside it.
-  router.use(['/simulator', '/sandbox/simulate', '/sandbox/user'], (_req, res, next) => {
+  router.use(['/simulator', '/sandbox/simulate', '/sandbox/user', '/sandbox/agent'], (_req, res, next) => {
     if (!deps.directory().sandbox)
       return void res.status(404).type('text/plain').send('Not in sandbox mode.');
     next();
@@ -596,6 +606,8 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
     });
   });
 
+  mountSandboxAgent(router, deps, json);
+
   router.get('/sandbox/user', async (req, res) => {
     const { bot, address, callSid } = req.query;
     const match = typeof address === 'string' ? ADDRESS.exec(address) : null;
@@ -656,6 +668,7 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
                   }
                 : {}),
               awaitingSecret: c.awaitingSecret,
+              ...(c.handedOff ? { handedOff: true } : {}),
             },
           }
         : {}),
@@ -663,4 +676,44 @@ export function simulatorRouter(deps: SimulatorDeps): Router {
   });
 
   return router;
+}
+
+const AgentRequest = z.strictObject({
+  bot: z.string().min(1).max(128),
+  address: z.string().max(64),
+  action: z.enum(['message', 'resume']),
+  text: z.string().max(1600).optional(),
+});
+
+/**
+ * `POST /sandbox/agent {bot, address, action: "message" | "resume", text}`: the simulator's agent on a
+ * handed-off conversation, queued as `POST /v1/conversations/{id}/messages` and `/resume` queue it.
+ */
+function mountSandboxAgent(router: Router, deps: SimulatorDeps, json: ReturnType<typeof express.json>): void {
+  router.post('/sandbox/agent', json, async (req, res) => {
+    const parsed = AgentRequest.safeParse(req.body);
+    if (!parsed.success) return problem(res, 400, 'invalid_request', zodMessage(parsed.error));
+    const { bot, address, action, text } = parsed.data;
+    const match = ADDRESS.exec(address);
+    if (!match || !isE164(match[2]!) || match[1] === 'voice')
+      return problem(
+        res,
+        400,
+        'invalid_request',
+        'Give the address as sms:+15551234567 or whatsapp:+15551234567.',
+      );
+    if (action === 'message' && !text?.trim())
+      return problem(res, 400, 'invalid_request', 'Give the agent\'s text in "text".');
+    if (!deps.directory().bot(bot)) return problem(res, 404, 'unknown_bot', `There is no bot "${bot}".`);
+    if (!deps.agent) return problem(res, 404, 'unavailable', 'This gateway does not wire the agent in.');
+    const identity = identityOf((match[1] ?? 'sms') as Channel, match[2]!);
+    const outcome = await deps.agent(
+      bot,
+      identity,
+      action === 'message' ? { kind: 'agent', text: text! } : { kind: 'resume' },
+    );
+    if (outcome === 'not_handed_off')
+      return problem(res, 409, 'not_handed_off', 'The conversation is not handed off to a person.');
+    res.status(202).json({ status: 'queued' });
+  });
 }

@@ -110,6 +110,7 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
       await waitForLogs([logs], () => told().length >= count, `${count} problem(s) logged`);
       return told();
     },
+    recordHistory: (lines) => services.recordHistory(lines),
   } satisfies DialogPortsSubject;
 });
 
@@ -138,5 +139,14 @@ dialogPortsConformance("the engine's unit-test fake", async () => {
     },
     emitted: () => fake.events.map(({ type, data }) => ({ type, data: data ?? {} })),
     reports: async () => fake.reports,
+    recordHistory: async (lines) =>
+      void fake.history.push(
+        ...lines.map((l) => ({
+          direction: l.direction,
+          text: l.secret ? '[redacted]' : l.text,
+          at: clock.now,
+          ...(l.secret ? { secret: true } : {}),
+        })),
+      ),
   } satisfies DialogPortsSubject;
 });

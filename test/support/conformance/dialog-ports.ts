@@ -19,6 +19,8 @@ export interface DialogPortsSubject {
   emitted(): { type: OperatorEventType; data: Record<string, unknown> }[];
   /** Resolves with the first `count` run-time problems the operator was told about (a log may lag). */
   reports(count: number): Promise<string[]>;
+  /** Records a turn's history lines, as the worker does once a turn is committed (at the subject's now). */
+  recordHistory(lines: { direction: 'in' | 'out'; text: string; secret?: boolean }[]): Promise<void>;
 }
 
 const LOGIN = 'bank-login';
@@ -74,6 +76,25 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         await s.ports.markVerified('u-1002', LOGIN);
         await s.ports.saveProfile({ name: 'Mallory' });
         expect(await s.ports.user()).toEqual({ id: 'u-1002', tier: 'verified' });
+      });
+    });
+
+    describe('history', () => {
+      it('recentHistory gives the last lines, oldest first, a secret as [redacted]', async () => {
+        const s = await make();
+        expect(await s.ports.recentHistory(5)).toEqual([]);
+        const at = s.now();
+        await s.recordHistory([
+          { direction: 'in', text: 'hello' },
+          { direction: 'out', text: 'Your PIN?' },
+        ]);
+        await s.recordHistory([{ direction: 'in', text: '4321', secret: true }]);
+        expect(await s.ports.recentHistory(5)).toEqual([
+          { direction: 'in', text: 'hello', at },
+          { direction: 'out', text: 'Your PIN?', at },
+          { direction: 'in', text: '[redacted]', at, secret: true },
+        ]);
+        expect((await s.ports.recentHistory(2)).map((l) => l.text)).toEqual(['Your PIN?', '[redacted]']);
       });
     });
 

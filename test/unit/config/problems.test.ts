@@ -6,7 +6,7 @@ import { fixture, problemsOf } from './helpers.js';
 const cases: [fixture: string, expected: string, env?: Record<string, string>][] = [
   [
     'broken/unknown-step.yaml',
-    'broken/unknown-step.yaml:13: bots.bank.flows.main[1].sya: unknown step "sya". Hint: did you mean "say"? Steps: say, ask, choose, auth, request, switch, set, profile, link, goto, end.',
+    'broken/unknown-step.yaml:13: bots.bank.flows.main[1].sya: unknown step "sya". Hint: did you mean "say"? Steps: say, ask, choose, auth, request, switch, set, profile, link, goto, end, handoff.',
   ],
   [
     'broken/unknown-key.yaml',

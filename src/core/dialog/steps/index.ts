@@ -5,6 +5,7 @@ import { auth } from './auth.js';
 import { choose } from './choose.js';
 import { end } from './end.js';
 import { goto } from './goto.js';
+import { handoff } from './handoff.js';
 import { link } from './link.js';
 import { profile } from './profile.js';
 import { request } from './request.js';
@@ -13,7 +14,20 @@ import { set } from './set.js';
 import { switchStep } from './switch.js';
 
 /** In the order messages list them. */
-export const STEPS = stepRegistry(say, ask, choose, auth, request, switchStep, set, profile, link, goto, end);
+export const STEPS = stepRegistry(
+  say,
+  ask,
+  choose,
+  auth,
+  request,
+  switchStep,
+  set,
+  profile,
+  link,
+  goto,
+  end,
+  handoff,
+);
 
 /** A parsed step of the built-in kinds. */
 export type Step = StepOf<typeof STEPS>;

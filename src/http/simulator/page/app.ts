@@ -84,6 +84,7 @@
     lockouts: { component: string; until: number }[];
     signingIn?: { component: string; linkExpiresAt: number; awaitingCode: boolean };
     awaitingSecret: boolean;
+    handedOff?: boolean;
   }
 
   type Entry =
@@ -741,11 +742,55 @@
       );
     }
     if (conversation?.awaitingSecret) line('awaiting-secret', 'Waiting for a secret answer: it is hidden.');
+    if (conversation?.handedOff) list.appendChild(handoffPanel());
     list.hidden = list.children.length === 0;
     const input = $('message', HTMLInputElement);
     const secret = Boolean(conversation?.awaitingSecret);
     input.type = secret ? 'password' : 'text';
     input.placeholder = secret ? 'Secret answer (hidden)' : 'Message';
+  }
+
+  /**
+   * A handed-off conversation: the badge, and the operator's side (an agent's reply, giving the bot back)
+   * through the sandbox's own route, since the page holds no API key.
+   */
+  let agentPanel: HTMLElement | undefined;
+  function handoffPanel(): HTMLElement {
+    // Built once: the state list is redrawn on every refresh, and the agent's half-typed reply must survive it.
+    agentPanel ??= buildHandoffPanel();
+    return agentPanel;
+  }
+
+  function buildHandoffPanel(): HTMLElement {
+    const li = el('li', 'state handoff', 'Handed off to a person: the bot does not answer. ');
+    li.dataset.state = 'handoff';
+    const input = document.createElement('input');
+    input.id = 'agent-text';
+    input.placeholder = 'Reply as the agent';
+    const send = el('button', 'agent-send', 'Send as agent');
+    send.id = 'agent-send';
+    const resume = el('button', 'agent-resume', 'Give back to the bot');
+    resume.id = 'agent-resume';
+    const act = async (action: 'message' | 'resume') => {
+      const text = input.value.trim();
+      if (action === 'message' && !text) return;
+      try {
+        await post('/sandbox/agent', {
+          bot: state.bot,
+          address: identity(state.channel),
+          action,
+          ...(action === 'message' ? { text } : {}),
+        });
+        input.value = '';
+      } catch (error) {
+        addCaption(reason(error), 'sys');
+      }
+      refreshUser();
+    };
+    send.addEventListener('click', () => void act('message'));
+    resume.addEventListener('click', () => void act('resume'));
+    li.append(input, send, resume);
+    return li;
   }
 
   function renderUser() {

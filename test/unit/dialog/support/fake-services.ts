@@ -4,6 +4,7 @@ import { accountPolicy } from '../../../../src/auth/accounts.js';
 import { authenticate, typedAccountId } from '../../../../src/auth/index.js';
 import type { AuthComponent } from '../../../../src/config/index.js';
 import type {
+  HistoryItem,
   CachedToken,
   DialogServices,
   OperatorEventType,
@@ -53,6 +54,8 @@ export class FakeServices {
   /** What the next `refreshToken` calls answer, in order; `none` once they run out. */
   readonly refreshResults: RefreshResult[] = [];
   readonly refreshCalls: { component: string; force: boolean }[] = [];
+  /** What `recentHistory` answers (the last lines are given). */
+  readonly history: HistoryItem[] = [];
 
   private verified: string | undefined;
   private claims: { name?: string; email?: string } = {};
@@ -110,6 +113,7 @@ export class FakeServices {
   }
 
   readonly ports: DialogServices = {
+    recentHistory: async (limit) => this.history.slice(-limit),
     http: async (request) => {
       this.calls.push(request);
       const answer = this.answers.shift() ?? json(200, {});
