@@ -1,7 +1,7 @@
 // The operator API's side of a handoff: the agent's replies to a handed-off conversation, and giving it back.
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { WHATSAPP_WINDOW_MS } from '../../channels/whatsapp/whatsapp.adapter.js';
+import type { ChannelRegistry } from '../../channels/index.js';
 import type { Channel, InboundEvent } from '../core/events.js';
 import type { DialogState } from '../core/dialog.js';
 import type { Handoff } from '../core/dialog/state.js';
@@ -79,7 +79,13 @@ export async function sandboxAgent(
   return 'queued';
 }
 
-export function mountHandoff(router: Router, live: LiveStateDeps, kit: RouteKit): void {
+/** `channels` gives each channel's window for free text (WhatsApp's 24 hours); without it, none is checked. */
+export function mountHandoff(
+  router: Router,
+  live: LiveStateDeps,
+  kit: RouteKit,
+  channels?: ChannelRegistry,
+): void {
   const { parse, callerOf, audited, now } = kit;
   const deps: HandoffQueue = { conversations: live.conversations, kick: live.kick, now };
 
@@ -105,12 +111,13 @@ export function mountHandoff(router: Router, live: LiveStateDeps, kit: RouteKit)
   router.post('/v1/conversations/:conversationId/messages', async (req, res) => {
     const body = parse(AgentMessageBodySchema, req.body, 'body');
     const handed = await handedOff(req, res);
-    if (handed.channel === 'whatsapp' && now() - handed.handoff.lastInbound > WHATSAPP_WINDOW_MS) {
+    const freeTextAllowed = channels?.get(handed.channel)?.freeTextAllowed;
+    if (freeTextAllowed && !freeTextAllowed(handed.handoff.lastInbound, now())) {
       // Free text only reaches a WhatsApp user within 24 hours of their last message; the bot's template is not the agent's.
       throw new ApiError(
         409,
         'outside_window',
-        'The user last wrote on WhatsApp more than 24 hours ago: free text cannot reach them until they write again.',
+        `The user last wrote on ${handed.channel} too long ago for free text (WhatsApp: 24 hours): it cannot reach them until they write again.`,
       );
     }
     const id = await queueForHandoff(deps, handed, 'agent', { text: body.text });

@@ -497,7 +497,7 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   const kit = { parse, existingUser, callerOf, audited, now, param, identity, config, logger };
   if (deps.proactive) mountProactive(router, deps.proactive, kit);
   if (deps.live) mountLiveState(router, deps.live, kit);
-  if (deps.live) mountHandoff(router, deps.live, kit);
+  if (deps.live) mountHandoff(router, deps.live, kit, deps.proactive?.channels);
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -166,7 +166,7 @@ describe('handoff on SMS', () => {
   it('STOP during a handoff still opts out', async () => {
     const chat = h.sms();
     const cid = await handOff(chat);
-    expect(await chat.send('STOP')).toEqual([]);
+    expect(await chat.send('STOP')).toEqual(["You won't get more messages. Reply START to come back."]);
     expect(await h.redis.exists(h.keys.optOut(cid))).toBe(1);
     // The conversation is over (an opt-out ends it): there is nothing for an agent to write to.
     expect((await api(h, 'POST', `/v1/conversations/${cid}/messages`, { text: 'hi' })).status).toBe(404);
