@@ -54,14 +54,20 @@ function safeSettings(settings: VoiceSettings): VoiceSettings {
     voice: xmlSafe(settings.voice),
     gatherTimeout: settings.gatherTimeout,
     holdMessage: xmlSafe(settings.holdMessage),
+    apology: xmlSafe(settings.apology ?? APOLOGY),
   };
 }
+
+/** Said when a turn cannot be answered, by a bot that does not say (its texts' `apology`). */
+const APOLOGY = 'Sorry, something went wrong on our side. Please call again later. Goodbye.';
 
 export interface VoiceSettings {
   language: string;
   voice: string;
   gatherTimeout: number;
   holdMessage: string;
+  /** Said, in the bot's language and voice, when a turn cannot be answered at all. */
+  apology?: string;
 }
 
 /** A bot's voice settings, from its configuration. */
@@ -71,6 +77,7 @@ export function voiceSettings(bot: BotConfig): VoiceSettings {
     voice: bot.voice.voice,
     gatherTimeout: bot.voice.gatherTimeout,
     holdMessage: bot.voice.holdMessage,
+    apology: bot.texts.voice.apology,
   };
 }
 
@@ -299,7 +306,7 @@ export const voiceAdapter: VoiceAdapter = {
     const response = new twilio.twiml.VoiceResponse();
     response.say(
       { voice: settings.voice, language: settings.language } as never,
-      'Sorry, something went wrong on our side. Please call again later. Goodbye.',
+      settings.apology ?? APOLOGY,
     );
     response.hangup();
     return response.toString();

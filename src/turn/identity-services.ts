@@ -195,7 +195,8 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             maxAttempts: component.maxAttempts,
             lockoutSeconds: component.lockout,
           });
-          return outcome.locked && outcome.until ? secondsUntil(outcome.until) : 0;
+          if (outcome.locked) return { lockedFor: outcome.until ? secondsUntil(outcome.until) : 0 };
+          return { lockedFor: 0, attemptsLeft: Math.max(0, component.maxAttempts - outcome.failures) };
         },
         clearFailures: (component) => deps.lockout.clear(target(component)),
         recordHistory: async (entries) => {

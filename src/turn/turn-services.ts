@@ -291,10 +291,11 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     },
     lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
     recordFailure: async (component, name) => {
-      const seconds = identity ? await identity.recordFailure(component, name) : 0;
+      const recorded = identity ? await identity.recordFailure(component, name) : { lockedFor: 0 };
       // recordFailure reports the lockout once, from the failure that started it.
-      if (seconds > 0) await lockoutStarted(name, (component as AuthComponent).type, 'identity', seconds);
-      return seconds;
+      if (recorded.lockedFor > 0)
+        await lockoutStarted(name, (component as AuthComponent).type, 'identity', recorded.lockedFor);
+      return recorded;
     },
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
     recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),

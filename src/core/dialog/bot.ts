@@ -1,5 +1,6 @@
 // What the engine reads of a bot's configuration; config's inferred `BotConfig` satisfies it as it is.
 import type { AuthComponentConfig } from '../ports/auth-component.js';
+import type { BotTexts } from './texts/index.js';
 
 /** A step as written: a mapping with one key, its kind (see `steps/index.ts`). */
 export type StepConfig = object;
@@ -11,4 +12,6 @@ export interface DialogBot {
   sessionTimeout: number;
   help: string;
   voice: { restartKey: string };
+  /** Every engine text, resolved from the bot's locale and `texts:` (absent: the English defaults). */
+  texts?: BotTexts;
 }

@@ -23,7 +23,7 @@ import {
 import { stepParts, type AnswerOutcome, type AnyStepDefinition, type StepRegistry } from './step.js';
 import { STEPS } from './steps/index.js';
 import { freshState, type DialogState, type Flow, type Pending, type TurnResult } from './state.js';
-import { TEXT, minutesOf } from './text.js';
+import { minutesOf, text } from './text.js';
 import { Turn, type TurnContext } from './turn.js';
 
 /** Steps run per turn before the engine concludes a flow loops forever (goto cycles). */
@@ -158,10 +158,10 @@ export class DialogEngine {
       case 'start':
         await turn.user();
         turn.emit('user.opted_in');
-        turn.say(TEXT.optedIn);
+        turn.say(await text(turn, 'optedIn'));
         return { ...keep(), optOut: false };
       case 'help':
-        turn.say(ctx.bot.help);
+        turn.say(await text(turn, 'help'));
         if (live?.pending) await this.repeatPrompt(turn, live.pending);
         return keep();
       case 'restart':
@@ -169,7 +169,7 @@ export class DialogEngine {
         return this.finish(turn, await this.run(turn));
       case 'logout':
         await ctx.services.logout();
-        turn.say(TEXT.loggedOut);
+        turn.say(await text(turn, 'loggedOut'));
         return keep();
       case 'whoami':
         turn.say(await ctx.services.whoAmI());
@@ -188,15 +188,15 @@ export class DialogEngine {
     const outcome = await services.redeemLinkCode(code);
     if (outcome.ok) {
       turn.userView = outcome.user;
-      turn.say(TEXT.linked(await services.whoAmI()));
+      turn.say(await text(turn, 'linked', { who: await services.whoAmI() }));
       return;
     }
     turn.say(
       outcome.reason === 'expired'
-        ? TEXT.linkExpired
+        ? await text(turn, 'linkExpired')
         : outcome.reason === 'rate_limited'
-          ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
-          : TEXT.linkInvalid,
+          ? await text(turn, 'linkLimited', { minutes: minutesOf(outcome.retryInSeconds) })
+          : await text(turn, 'linkInvalid'),
     );
   }
 
