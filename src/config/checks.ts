@@ -1,6 +1,6 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
 import { Liquid, type Template } from 'liquidjs';
-import { STEPS, type StepChecks, type StepRegistry } from '../core/dialog.js';
+import { LOCALES, STEPS, TEXT_NAMES, type StepChecks, type StepRegistry, type TextName } from '../core/dialog.js';
 import { authMethod } from '../auth/index.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
@@ -91,6 +91,7 @@ export function checkConfigValues(
       if (!Array.isArray(steps)) continue;
       steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx, registry));
     }
+    checkTexts(bot.texts, [...base, 'texts'], ctx);
   }
   checkUserNamespaces(components, problems);
   checkSharedComponentNames(components, problems);
@@ -356,6 +357,35 @@ function checkVariables(template: Template[], path: Path, ctx: BotContext): void
       hint: suggestion(root, known, 'Variables'),
     });
   }
+}
+
+let textParameters: Map<string, readonly string[]> | undefined;
+
+/** The parameters of each engine text: the variables its English default uses ({{ minutes }}). */
+function parametersOf(name: TextName): readonly string[] {
+  textParameters ??= new Map(
+    TEXT_NAMES.map((n) => [
+      n,
+      liquid
+        .globalVariableSegmentsSync(liquid.parse(LOCALES.en.text[n]))
+        .map(([root]) => String(root)),
+    ]),
+  );
+  return textParameters.get(name) ?? [];
+}
+
+/** `texts:` and `texts.voice:`: each a template that may use the text's parameters and the bot's variables. */
+function checkTexts(texts: unknown, path: Path, ctx: BotContext): void {
+  if (!isPlainObject(texts)) return;
+  const check = (map: Record<string, unknown>, at: Path) => {
+    for (const name of TEXT_NAMES) {
+      if (typeof map[name] !== 'string') continue;
+      const withParameters = { ...ctx, variables: [...ctx.variables, ...parametersOf(name)] };
+      checkTemplate(map[name], [...at, name], withParameters);
+    }
+  };
+  check(texts, path);
+  if (isPlainObject(texts.voice)) check(texts.voice, [...path, 'voice']);
 }
 
 /** Text that is not a string is the schema's to report. */
