@@ -29,6 +29,9 @@ vi.mock('node:dns', async (importOriginal) => {
   return { ...real, lookup, default: { ...real, lookup } };
 });
 
+/** Said after a wrong answer, before the question again (the default `retry` text). */
+const RETRY = "Sorry, that doesn't look right.";
+
 const example = (name: string) => readFileSync(join(REPO_ROOT, 'config/examples', name), 'utf8');
 
 function checkConfig(file: string, variables: Record<string, string>) {
@@ -99,8 +102,8 @@ describe('demo-bank.yaml', () => {
   it('SMS: the main menu, two invalid choices re-asked, the third ends with the invalid text', async () => {
     const c = h.sms(undefined, '+15005550006');
     expect(await c.send('hello')).toEqual([WELCOME, MENU]);
-    expect(await c.send('4')).toEqual([MENU]);
-    expect(await c.send('balance')).toEqual([MENU]);
+    expect(await c.send('4')).toEqual([RETRY, MENU]);
+    expect(await c.send('balance')).toEqual([RETRY, MENU]);
     expect(await c.send('12')).toEqual([NOT_AN_OPTION]);
     expect(h.twilio.messagesTo(c.address).every((m) => m.from === '+15005550006')).toBe(true);
   });
@@ -113,14 +116,14 @@ describe('demo-bank.yaml', () => {
       MENU,
     ]);
     expect(await c.send('MENU')).toEqual([WELCOME, MENU]);
-    expect(await c.send('7')).toEqual([MENU]);
+    expect(await c.send('7')).toEqual([RETRY, MENU]);
   });
 
   it('voice: the menu as TwiML, a wrong key, no input, then the invalid text and a hang-up', async () => {
     const c = h.call(undefined, '+15005550006');
     const menu = (turn: number) => gather(turn, MENU, { keypad: true, digits: 1 });
     expect(await c.start()).toBe(twiml(say(WELCOME), menu(1)));
-    expect(await c.press('5')).toBe(twiml(menu(2)));
+    expect(await c.press('5')).toBe(twiml(say(RETRY), menu(2)));
     expect(await c.press('')).toBe(twiml(menu(3)));
     expect(await c.press('0')).toBe(twiml(say(NOT_AN_OPTION), HANGUP));
   });
@@ -196,8 +199,8 @@ describe('voice-menu.yaml', () => {
   it('SMS: the same menu over text; an invalid choice twice ends politely', async () => {
     const c = h.sms(undefined, '+15005550009');
     expect(await c.send('hi')).toEqual([WELCOME, MENU]);
-    expect(await c.send('9')).toEqual([MENU]);
-    expect(await c.send('8')).toEqual([MENU]);
+    expect(await c.send('9')).toEqual([RETRY, MENU]);
+    expect(await c.send('8')).toEqual([RETRY, MENU]);
     expect(await c.send('7')).toEqual(['Sorry, I did not get that. Please call again. Goodbye.']);
   });
 });
