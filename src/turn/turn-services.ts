@@ -2,6 +2,7 @@
 import type { AuthComponent, BotConfig, WorkspaceConfig } from '../config/index.js';
 import { authenticate, refreshTokens } from '../auth/index.js';
 import type { Channel, InboundEvent } from '../core/events.js';
+import { botTexts } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserView } from '../core/ports.js';
 import type { Clock } from '../core/ports/clock.js';
@@ -237,7 +238,8 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       await revokeAtProvidersOf(taken);
       return taken.length;
     },
-    whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve("I don't know you yet.")),
+    whoAmI: () =>
+      identity ? identity.whoAmI() : Promise.resolve(botTexts(scope.bot).text.whoAmIUnknown),
     token: async (component) => {
       const token = identity ? await identity.token(component) : undefined;
       deps.metrics.tokenCache.inc({ result: token ? 'hit' : 'miss' });

@@ -117,13 +117,14 @@ describe('a Spanish bot (locale: es)', () => {
     expect(await call.press('2')).toBe(twiml(say('Has elegido 2.', ES), HANGUP));
   });
 
-  it('answers HELP in Spanish, then asks the pending question again', async () => {
+  it('answers HELP and who-am-I in Spanish, then asks the pending question again', async () => {
     const c = h.sms(undefined, SPANISH.sms);
     await c.send('hola');
     expect(await c.send('HELP')).toEqual([
       'Responde MENU para empezar de nuevo o STOP para darte de baja.',
       '¿Tu usuario?',
     ]);
+    expect(await c.send('who am I')).toEqual(['Todavía no te conozco.', '¿Tu usuario?']);
   });
 });
 

@@ -44,6 +44,10 @@ export const en = {
   profileName: 'What is your name?',
   profileEmail: 'What is your email address?',
   profileInvalidEmail: "That doesn't look like an email address.",
+  whoAmIVerified: 'You are {{ name }} (verified).',
+  whoAmIVerifiedId: 'You are verified as {{ id }}.',
+  whoAmIUnverified: 'You are {{ name }} (unverified).',
+  whoAmIUnknown: "I don't know you yet.",
 };
 
 /** The name of an engine text: a key of `en`. */

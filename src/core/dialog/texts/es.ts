@@ -46,6 +46,10 @@ export const es: Record<TextName, string> = {
   profileName: '¿Cómo te llamas?',
   profileEmail: '¿Cuál es tu dirección de correo electrónico?',
   profileInvalidEmail: 'Eso no parece una dirección de correo electrónico.',
+  whoAmIVerified: 'Eres {{ name }} (cuenta verificada).',
+  whoAmIVerifiedId: 'Tu cuenta verificada es {{ id }}.',
+  whoAmIUnverified: 'Eres {{ name }} (sin verificar).',
+  whoAmIUnknown: 'Todavía no te conozco.',
 };
 
 export const esVoice: Partial<Record<TextName, string>> = {
