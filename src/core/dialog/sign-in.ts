@@ -2,7 +2,7 @@
 import type { SignInFinish, VoiceSignIn } from '../ports/sign-in.js';
 import type { AnswerOutcome } from './step.js';
 import type { Flow, Pending } from './state.js';
-import { text } from './text.js';
+import { botTexts, text } from './text.js';
 import type { Turn } from './turn.js';
 
 export const SIGNIN = 'signin';
@@ -42,7 +42,9 @@ export async function startSignIn(turn: Turn, name: string): Promise<Flow | 'jum
     turn.say(await text(turn, 'authUnavailable'));
     return 'ended';
   }
-  const linkText = await turn.render(started.linkText, { link: started.link });
+  // The link goes as a message, on a call too (by text): its written wording.
+  const source = started.linkText ?? botTexts(turn.ctx.bot).text.signInLink;
+  const linkText = await turn.render(source, { link: started.link });
   const pending: SignInPending = {
     kind: SIGNIN,
     component: name,

@@ -29,6 +29,7 @@ export const en = {
   linkExpired: 'Sorry, that code has expired. Ask for a new one.',
   linkLimited: `Too many wrong codes. Please try again in ${minutes}.`,
   linkFailed: "Sorry, I couldn't link your account.",
+  signInLink: 'Tap to sign in securely: {{ link }}',
   signInTexted: "I've sent you a sign-in link by text message. Open it on your phone and stay on the line.",
   signInNoText: "Sorry, I can't send you a sign-in link on this call.",
   signInTypeCode: "You're signed in on the page. To finish, type here the 6-digit code it shows.",

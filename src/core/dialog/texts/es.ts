@@ -29,6 +29,7 @@ export const es: Record<TextName, string> = {
   linkExpired: 'Lo siento, ese código ha caducado. Pide uno nuevo.',
   linkLimited: `Demasiados códigos incorrectos. Inténtalo de nuevo dentro de ${minutes}.`,
   linkFailed: 'Lo siento, no he podido vincular tu cuenta.',
+  signInLink: 'Toca para iniciar sesión de forma segura: {{ link }}',
   signInTexted:
     'Te he enviado por SMS un enlace para iniciar sesión. Ábrelo en tu teléfono y no cuelgues.',
   signInNoText: 'Lo siento, no puedo enviarte un enlace para iniciar sesión en esta llamada.',
