@@ -1,6 +1,13 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
 import { Liquid, type Template } from 'liquidjs';
-import { LOCALES, STEPS, TEXT_NAMES, type StepChecks, type StepRegistry, type TextName } from '../core/dialog.js';
+import {
+  LOCALES,
+  STEPS,
+  TEXT_NAMES,
+  type StepChecks,
+  type StepRegistry,
+  type TextName,
+} from '../core/dialog.js';
 import { authMethod } from '../auth/index.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
@@ -366,9 +373,7 @@ function parametersOf(name: TextName): readonly string[] {
   textParameters ??= new Map(
     TEXT_NAMES.map((n) => [
       n,
-      liquid
-        .globalVariableSegmentsSync(liquid.parse(LOCALES.en.text[n]))
-        .map(([root]) => String(root)),
+      liquid.globalVariableSegmentsSync(liquid.parse(LOCALES.en.text[n])).map(([root]) => String(root)),
     ]),
   );
   return textParameters.get(name) ?? [];

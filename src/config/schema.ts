@@ -203,7 +203,7 @@ const NumberList = z.array(PhoneNumberSchema).default([]);
 
 /** The bot and whole-file schemas for a step registry (tests add kinds of their own). */
 export function configSchemas<R extends StepRegistry>(steps: R) {
-  const BotSchema = z.strictObject({
+  const BotFields = z.strictObject({
     workspace: NonEmpty,
     numbers: z
       .strictObject(
@@ -254,7 +254,9 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
     flows: z.record(NonEmpty, z.array(stepSchema(steps)).min(1)),
     /** The engine's texts by name (see docs/configuration.md), spoken variants under `voice:`. */
     texts: TextsSchema.optional(),
-  }).transform(withTexts);
+  });
+  // Each text resolved once, here: from the locale and what the bot wrote.
+  const BotSchema = BotFields.transform(withTexts);
 
   const ConfigSchema = z.strictObject({
     server: ServerSchema,

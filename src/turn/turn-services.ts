@@ -238,8 +238,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       await revokeAtProvidersOf(taken);
       return taken.length;
     },
-    whoAmI: () =>
-      identity ? identity.whoAmI() : Promise.resolve(botTexts(scope.bot).text.whoAmIUnknown),
+    whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve(botTexts(scope.bot).text.whoAmIUnknown)),
     token: async (component) => {
       const token = identity ? await identity.token(component) : undefined;
       deps.metrics.tokenCache.inc({ result: token ? 'hit' : 'miss' });

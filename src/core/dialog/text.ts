@@ -12,11 +12,14 @@ export function minutesOf(seconds: number | undefined): number {
   return seconds === undefined ? 15 : Math.max(1, Math.ceil(seconds / 60));
 }
 
-let englishTexts: BotTexts | undefined;
+const unresolved = new WeakMap<DialogBot, BotTexts>();
 
-/** The bot's resolved texts; English defaults for a bot built without the configuration schema. */
+/** The bot's resolved texts; for a bot built without the configuration schema, English with its `help`. */
 export function botTexts(bot: DialogBot): BotTexts {
-  return bot.texts ?? (englishTexts ??= resolveTexts('en'));
+  if (bot.texts) return bot.texts;
+  let texts = unresolved.get(bot);
+  if (!texts) unresolved.set(bot, (texts = resolveTexts('en', { help: bot.help })));
+  return texts;
 }
 
 /** A text of the bot, in its voice wording on a call, rendered with its parameters and the turn's variables. */

@@ -163,7 +163,11 @@ describe('history', () => {
       cursor = page.nextCursor;
     } while (cursor);
     const e = whole.entries;
-    expect(pages).toEqual([[e[5], e[6], e[7]], [e[2], e[3], e[4]], [e[0], e[1]]]);
+    expect(pages).toEqual([
+      [e[5], e[6], e[7]],
+      [e[2], e[3], e[4]],
+      [e[0], e[1]],
+    ]);
 
     const after = (await api(h, 'GET', `/v1/users/member-3/history?after=${iso(t2)}`)).json as {
       entries: HistoryEntry[];

@@ -30,8 +30,7 @@ export const es: Record<TextName, string> = {
   linkLimited: `Demasiados códigos incorrectos. Inténtalo de nuevo dentro de ${minutes}.`,
   linkFailed: 'Lo siento, no he podido vincular tu cuenta.',
   signInLink: 'Toca para iniciar sesión de forma segura: {{ link }}',
-  signInTexted:
-    'Te he enviado por SMS un enlace para iniciar sesión. Ábrelo en tu teléfono y no cuelgues.',
+  signInTexted: 'Te he enviado por SMS un enlace para iniciar sesión. Ábrelo en tu teléfono y no cuelgues.',
   signInNoText: 'Lo siento, no puedo enviarte un enlace para iniciar sesión en esta llamada.',
   signInTypeCode:
     'Has iniciado sesión en la página. Para terminar, escribe aquí el código de 6 dígitos que aparece.',
