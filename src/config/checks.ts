@@ -4,6 +4,7 @@ import {
   LOCALES,
   STEPS,
   TEXT_NAMES,
+  resolveLocale,
   type StepChecks,
   type StepRegistry,
   type TextName,
@@ -99,6 +100,7 @@ export function checkConfigValues(
       steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx, registry));
     }
     checkTexts(bot.texts, [...base, 'texts'], ctx);
+    checkVoiceLanguage(bot, base, ctx);
   }
   checkUserNamespaces(components, problems);
   checkSharedComponentNames(components, problems);
@@ -391,6 +393,18 @@ function checkTexts(texts: unknown, path: Path, ctx: BotContext): void {
   };
   check(texts, path);
   if (isPlainObject(texts.voice)) check(texts.voice, [...path, 'voice']);
+}
+
+/** A call language without texts of its own, and no locale said: the engine's texts would be English. */
+function checkVoiceLanguage(bot: Record<string, unknown>, base: Path, ctx: BotContext): void {
+  const voice = isPlainObject(bot.voice) ? bot.voice : {};
+  if (bot.locale !== undefined || typeof voice.language !== 'string') return;
+  if (resolveLocale(voice.language) !== undefined) return;
+  ctx.warnings.push({
+    path: [...base, 'voice', 'language'],
+    message: `there are no built-in texts for "${voice.language}", so the engine's own texts are English`,
+    hint: 'write them under texts:, and set locale: en to say that English is meant.',
+  });
 }
 
 /** Text that is not a string is the schema's to report. */

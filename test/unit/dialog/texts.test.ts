@@ -186,6 +186,17 @@ describe('check-config on texts and locale', () => {
     );
   });
 
+  it('warns of a call language without texts when no locale is said; locale: en says English is meant', () => {
+    const warnings = (bot: string) =>
+      formatProblems(checkConfigText([{ file: 'c.yaml', text: configYaml(bot) }], {}).warnings);
+    expect(warnings('    voice: { language: fr-FR, voice: Polly.Lea }')).toBe(
+      'c.yaml:6: bots.b.voice.language: warning: there are no built-in texts for "fr-FR", so the engine\'s own texts ' +
+        'are English. Hint: write them under texts:, and set locale: en to say that English is meant.',
+    );
+    expect(warnings('    locale: en\n    voice: { language: fr-FR, voice: Polly.Lea }')).toBe('');
+    expect(warnings('    voice: { language: es-MX }')).toBe('');
+  });
+
   it('checks each text as a Liquid template: its parameters are known, a misspelt one is a warning', () => {
     expect(
       problemsOf([{ file: 'c.yaml', text: configYaml('    texts:\n      locked: "Wait {{ minutes "') }]),
