@@ -46,4 +46,8 @@ export const TEXT = {
   linkLimited: (minutes: number) => english('linkLimited', { minutes }),
   signInWaiting: (minutes: number) => english('signInWaiting', { minutes }),
   signInWrongCode: (left: number) => english('signInWrongCode', { left }),
+  signInLink: (link: string) => english('signInLink', { link }),
+  whoAmIVerified: (name: string) => english('whoAmIVerified', { name }),
+  whoAmIVerifiedId: (id: string) => english('whoAmIVerifiedId', { id }),
+  whoAmIUnverified: (name: string) => english('whoAmIUnverified', { name }),
 };
