@@ -103,6 +103,7 @@ describe('a bot’s texts, resolved once at load', () => {
     expect(spanish.rateLimit.reply).toBe(
       'Estás enviando mensajes demasiado rápido. Espera un minuto, por favor.',
     );
+    expect(parse({ locale: 'es-ES' }).locale).toBe('es');
     const mexican = parse({ voice: { language: 'es-MX', voice: 'Polly.Mia' } });
     expect(mexican.locale).toBe('es');
     expect(mexican.voice).toMatchObject({ language: 'es-MX', voice: 'Polly.Mia' });
