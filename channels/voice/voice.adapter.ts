@@ -3,9 +3,7 @@
 import type { Request, Response } from 'express';
 import twilio from 'twilio';
 import type { BotConfig } from '../../src/config/index.js';
-import { keypadKey } from '../../src/core/choices.js';
-import { TEXT } from '../../src/core/dialog/text.js';
-import { identityOf, type ChoiceOption, type Transfer, type TurnOutput } from '../../src/core/events.js';
+import { identityOf, type Transfer, type TurnOutput } from '../../src/core/events.js';
 import { isE164 } from '../../src/core/phone-number.js';
 import {
   required,
@@ -56,14 +54,20 @@ function safeSettings(settings: VoiceSettings): VoiceSettings {
     voice: xmlSafe(settings.voice),
     gatherTimeout: settings.gatherTimeout,
     holdMessage: xmlSafe(settings.holdMessage),
+    apology: xmlSafe(settings.apology ?? APOLOGY),
   };
 }
+
+/** Said when a turn cannot be answered, by a bot that does not say (its texts' `apology`). */
+const APOLOGY = 'Sorry, something went wrong on our side. Please call again later. Goodbye.';
 
 export interface VoiceSettings {
   language: string;
   voice: string;
   gatherTimeout: number;
   holdMessage: string;
+  /** Said, in the bot's language and voice, when a turn cannot be answered at all. */
+  apology?: string;
 }
 
 /** A bot's voice settings, from its configuration. */
@@ -73,6 +77,7 @@ export function voiceSettings(bot: BotConfig): VoiceSettings {
     voice: bot.voice.voice,
     gatherTimeout: bot.voice.gatherTimeout,
     holdMessage: bot.voice.holdMessage,
+    apology: bot.texts.voice.apology,
   };
 }
 
@@ -113,12 +118,6 @@ function callEvent(
       receivedAt,
     },
   };
-}
-
-/** A `choose` question on the phone: the prompt, then "Press 1 for …." for each option (0 for a tenth). */
-export function spokenChoice(prompt: string, options: readonly ChoiceOption[]): string {
-  const keys = options.map((o, i) => TEXT.choosePress(keypadKey(i), o.title.trim()));
-  return [prompt.trim(), ...keys].filter((part) => part !== '').join(' ');
 }
 
 /** Holds after which a voice turn that still has no answer is given up (about a minute of hold). */
@@ -360,8 +359,7 @@ export const voiceAdapter: VoiceAdapter = {
         ...(reply.ask.keypad ? {} : { language: settings.language as never }),
       });
       // An empty prompt is a silent wait (a call holding for a sign-in): a Gather with nothing to say.
-      const text = reply.choice ? spokenChoice(reply.text, reply.choice.options) : reply.text;
-      if (text.trim() !== '') gather.say(say as never, xmlSafe(text));
+      if (reply.text.trim() !== '') gather.say(say as never, xmlSafe(reply.text));
       asked = true;
     }
     if (output.transfer) transferTwiml(response, output.transfer, publicUrl, settings);
@@ -384,7 +382,7 @@ export const voiceAdapter: VoiceAdapter = {
     const response = new twilio.twiml.VoiceResponse();
     response.say(
       { voice: settings.voice, language: settings.language } as never,
-      'Sorry, something went wrong on our side. Please call again later. Goodbye.',
+      settings.apology ?? APOLOGY,
     );
     response.hangup();
     return response.toString();

@@ -99,8 +99,8 @@ export type RefreshOutcome =
 
 /** How a link component's sign-in behaves in the conversation. */
 export interface LinkSettings {
-  /** The message that carries the link: a template with `{{link}}`. */
-  linkText: string;
+  /** The message that carries the link: a template with `{{link}}` (default: the bot's text `signInLink`). */
+  linkText?: string | undefined;
   /** Seconds the link (and the sign-in it starts) stays usable. */
   linkTtlSeconds: number;
   /** The user types the code the success page shows into the conversation before the token is used. */

@@ -1,6 +1,14 @@
 // Semantic checks the schema cannot express: names that must exist, templates, URLs, shared numbers.
 import { Liquid, type Template } from 'liquidjs';
-import { STEPS, type StepChecks, type StepRegistry } from '../core/dialog.js';
+import {
+  LOCALES,
+  STEPS,
+  TEXT_NAMES,
+  resolveLocale,
+  type StepChecks,
+  type StepRegistry,
+  type TextName,
+} from '../core/dialog.js';
 import { authMethod } from '../auth/index.js';
 import { hostAllowed } from './hosts.js';
 import { isPlainObject } from './issues.js';
@@ -92,6 +100,8 @@ export function checkConfigValues(
       if (!Array.isArray(steps)) continue;
       steps.forEach((step, index) => checkStep(step, [...base, 'flows', flowName, index], ctx, registry));
     }
+    checkTexts(bot.texts, [...base, 'texts'], ctx);
+    checkVoiceLanguage(bot, base, ctx);
   }
   checkUserNamespaces(components, problems);
   checkSharedComponentNames(components, problems);
@@ -369,6 +379,45 @@ function checkVariables(template: Template[], path: Path, ctx: BotContext): void
       hint: suggestion(root, known, 'Variables'),
     });
   }
+}
+
+let textParameters: Map<string, readonly string[]> | undefined;
+
+/** The parameters of each engine text: the variables its English default uses ({{ minutes }}). */
+function parametersOf(name: TextName): readonly string[] {
+  textParameters ??= new Map(
+    TEXT_NAMES.map((n) => [
+      n,
+      liquid.globalVariableSegmentsSync(liquid.parse(LOCALES.en.text[n])).map(([root]) => String(root)),
+    ]),
+  );
+  return textParameters.get(name) ?? [];
+}
+
+/** `texts:` and `texts.voice:`: each a template that may use the text's parameters and the bot's variables. */
+function checkTexts(texts: unknown, path: Path, ctx: BotContext): void {
+  if (!isPlainObject(texts)) return;
+  const check = (map: Record<string, unknown>, at: Path) => {
+    for (const name of TEXT_NAMES) {
+      if (typeof map[name] !== 'string') continue;
+      const withParameters = { ...ctx, variables: [...ctx.variables, ...parametersOf(name)] };
+      checkTemplate(map[name], [...at, name], withParameters);
+    }
+  };
+  check(texts, path);
+  if (isPlainObject(texts.voice)) check(texts.voice, [...path, 'voice']);
+}
+
+/** A call language without texts of its own, and no locale said: the engine's texts would be English. */
+function checkVoiceLanguage(bot: Record<string, unknown>, base: Path, ctx: BotContext): void {
+  const voice = isPlainObject(bot.voice) ? bot.voice : {};
+  if (bot.locale !== undefined || typeof voice.language !== 'string') return;
+  if (resolveLocale(voice.language) !== undefined) return;
+  ctx.warnings.push({
+    path: [...base, 'voice', 'language'],
+    message: `there are no built-in texts for "${voice.language}", so the engine's own texts are English`,
+    hint: 'write them under texts:, and set locale: en to say that English is meant.',
+  });
 }
 
 /** Text that is not a string is the schema's to report. */

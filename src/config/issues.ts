@@ -44,6 +44,7 @@ function translate(issue: Issue, base: PropertyKey[], root: z.ZodType, ctx: Prob
       return issue.keys.map((key) => {
         const known = knownKeys(root, path, ctx);
         const meant = closest(key, known);
+        if (isTextsPath(path)) return unknownText(key, [...path, key], meant);
         return {
           path: [...path, key],
           message: `unknown key "${key}"`,
@@ -87,6 +88,26 @@ function translate(issue: Issue, base: PropertyKey[], root: z.ZodType, ctx: Prob
     default:
       return [ownProblem(issue, path)];
   }
+}
+
+/** `bots.<id>.texts` or `bots.<id>.texts.voice`: its keys are the names of the engine's texts. */
+function isTextsPath(path: readonly PropertyKey[]): boolean {
+  return (
+    path[0] === 'bots' &&
+    path[2] === 'texts' &&
+    (path.length === 3 || (path.length === 4 && path[3] === 'voice'))
+  );
+}
+
+function unknownText(key: string, path: PropertyKey[], meant: string | undefined): PathProblem {
+  const where = 'The texts and their defaults are listed in docs/configuration.md.';
+  return {
+    path,
+    message: `there is no text named "${key}"`,
+    hint: meant === undefined ? where : `did you mean ${meant}? ${where}`,
+    atKey: true,
+    ...(meant === undefined ? {} : { meant }),
+  };
 }
 
 // Our own refinements carry "message\nhint".

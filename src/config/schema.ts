@@ -3,7 +3,17 @@ import { z } from 'zod';
 import { authMethods, onAuthMethodRegistered, type AuthComponent } from '../auth/index.js';
 import { isAllowHostEntry } from './hosts.js';
 import { parseCidr } from '../net/addresses.js';
-import { STEPS, type StepOf, type StepRegistry } from '../core/dialog.js';
+import {
+  LOCALES,
+  LocaleSchema,
+  STEPS,
+  TextsSchema,
+  resolveLocale,
+  resolveTexts,
+  type StepOf,
+  type StepRegistry,
+  type TextOverrides,
+} from '../core/dialog.js';
 import { NonEmpty, PositiveSeconds, Text, withHint } from '../core/schema-parts.js';
 import { isE164 } from '../core/phone-number.js';
 import { CHANNEL_NAMES } from '../../channels/index.js';
@@ -224,7 +234,7 @@ export type TemplateConfig = z.output<typeof TemplateSchema>;
 
 /** The bot and whole-file schemas for a step registry (tests add kinds of their own). */
 export function configSchemas<R extends StepRegistry>(steps: R) {
-  const BotSchema = z.strictObject({
+  const BotFields = z.strictObject({
     workspace: NonEmpty,
     numbers: z
       .strictObject(
@@ -234,10 +244,14 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
         >,
       )
       .prefault({}),
+    /** The language of the engine's texts (default: that of voice.language when there are texts for it, else en). */
+    locale: LocaleSchema.optional(),
     voice: z
       .strictObject({
-        language: NonEmpty.default('en-US'),
-        voice: NonEmpty.default('Polly.Joanna'),
+        /** Default: the locale's (en-US, es-ES). */
+        language: NonEmpty.optional(),
+        /** Default: the locale's (Polly.Joanna, Polly.Lucia). */
+        voice: NonEmpty.optional(),
         replyWaitMs: z.int().positive().default(2500),
         gatherTimeout: PositiveSeconds.default(5),
         trustCallerId: z.boolean().default(false),
@@ -252,11 +266,13 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
             }),
           )
           .default('*'),
-        holdMessage: Text.default('One moment please.'),
+        /** The same as texts.holdMessage. */
+        holdMessage: Text.optional(),
       })
       .prefault({}),
     sessionTimeout: PositiveSeconds.default(1800),
-    help: Text.default('Reply MENU to start over, STOP to opt out.'),
+    /** The same as texts.help. */
+    help: Text.optional(),
     keywords: KeywordsSchema,
     whatsappTemplate: z.strictObject({ contentSid: NonEmpty }).optional(),
     /** WhatsApp templates the operator API sends by name (proactive messages, started flows). */
@@ -264,12 +280,17 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
     rateLimit: z
       .strictObject({
         messagesPerMinute: z.int().positive().default(30),
-        reply: Text.default('You are sending messages too quickly. Please wait a minute.'),
+        /** The same as texts.rateLimited. */
+        reply: Text.optional(),
       })
       .prefault({}),
     auth: z.record(Id, AuthComponentSchema).default({}),
     flows: z.record(NonEmpty, z.array(stepSchema(steps)).min(1)),
+    /** The engine's texts by name (see docs/configuration.md), spoken variants under `voice:`. */
+    texts: TextsSchema.optional(),
   });
+  // Each text resolved once, here: from the locale and what the bot wrote.
+  const BotSchema = BotFields.transform(withTexts);
 
   const ConfigSchema = z.strictObject({
     server: ServerSchema,
@@ -278,6 +299,43 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
     bots: z.record(Id, BotSchema).default({}),
   });
   return { BotSchema, ConfigSchema };
+}
+
+interface WrittenTexts {
+  locale?: string | undefined;
+  help?: string | undefined;
+  voice: { language?: string | undefined; voice?: string | undefined; holdMessage?: string | undefined };
+  rateLimit: { reply?: string | undefined };
+  texts?: TextOverrides | undefined;
+}
+
+/**
+ * Resolves a bot's locale, voice and texts once, at load: each text is the bot's own (under `texts:`, or
+ * the older `help`, `voice.holdMessage`, `rateLimit.reply`) or its locale's.
+ */
+function withTexts<B extends WrittenTexts>(bot: B) {
+  const locale =
+    (bot.locale === undefined ? undefined : resolveLocale(bot.locale)) ??
+    (bot.voice.language === undefined ? undefined : resolveLocale(bot.voice.language)) ??
+    'en';
+  const written: TextOverrides = { ...bot.texts };
+  if (bot.help !== undefined) written.help ??= bot.help;
+  if (bot.voice.holdMessage !== undefined) written.holdMessage ??= bot.voice.holdMessage;
+  if (bot.rateLimit.reply !== undefined) written.rateLimited ??= bot.rateLimit.reply;
+  const texts = resolveTexts(locale, written);
+  return {
+    ...bot,
+    locale,
+    help: texts.text.help,
+    voice: {
+      ...bot.voice,
+      language: bot.voice.language ?? LOCALES[locale].language,
+      voice: bot.voice.voice ?? LOCALES[locale].speaker,
+      holdMessage: texts.voice.holdMessage,
+    },
+    rateLimit: { ...bot.rateLimit, reply: texts.text.rateLimited },
+    texts,
+  };
 }
 
 export const StepSchema = stepSchema(STEPS);

@@ -19,11 +19,35 @@ export function isWhoAmI(text: string): boolean {
  * A verified user without a name is named by their user id, which the operator chose and the user
  * can recognise (their member or account number); an unverified user with only an e-mail by that.
  */
-export function whoAmIText(user: Pick<ResolvedUser, 'tier' | 'userId' | 'name' | 'email'>): string {
+export function whoAmIText(
+  user: Pick<ResolvedUser, 'tier' | 'userId' | 'name' | 'email'>,
+  say: WhoAmISay = english,
+): string {
   const label = user.name ?? user.email;
   if (user.tier === 'verified') {
-    return label !== undefined ? `You are ${label} (verified).` : `You are verified as ${user.userId}.`;
+    return label !== undefined
+      ? say('whoAmIVerified', { name: label })
+      : say('whoAmIVerifiedId', { id: user.userId });
   }
-  if (user.tier === 'unverified' && label !== undefined) return `You are ${label} (unverified).`;
-  return "I don't know you yet.";
+  if (user.tier === 'unverified' && label !== undefined) return say('whoAmIUnverified', { name: label });
+  return say('whoAmIUnknown', {});
 }
+
+/** The bot's texts of these names, rendered (see src/core/dialog/texts/). */
+export type WhoAmISay = (
+  text: 'whoAmIVerified' | 'whoAmIVerifiedId' | 'whoAmIUnverified' | 'whoAmIUnknown',
+  params: { name?: string; id?: string },
+) => string;
+
+const english: WhoAmISay = (text, { name, id }) => {
+  switch (text) {
+    case 'whoAmIVerified':
+      return `You are ${name} (verified).`;
+    case 'whoAmIVerifiedId':
+      return `You are verified as ${id}.`;
+    case 'whoAmIUnverified':
+      return `You are ${name} (unverified).`;
+    case 'whoAmIUnknown':
+      return "I don't know you yet.";
+  }
+};

@@ -1,7 +1,9 @@
 // Binds users, link codes, the token cache and lockouts to one turn of one conversation.
 import { accountPolicy, displayedUserId, userNamespace } from '../auth/accounts.js';
 import { typedAccountId } from '../auth/index.js';
+import { botTexts } from '../core/dialog.js';
 import type { UserView } from '../core/ports.js';
+import { Templates } from '../core/templates.js';
 import type { LinkCodes, ResolvedUser } from '../identity/index.js';
 import { whoAmIText } from '../identity/index.js';
 import { IdentityMoveForbiddenError, type IdentityStore } from '../store/identity-store.js';
@@ -41,6 +43,9 @@ function view(user: ResolvedUser): UserView {
 }
 
 /** The bare CallSid of a voice event (`CA…:3` → `CA…`): a caller verified in a call stays so for that call. */
+/** Renders the bot's who-am-I texts (a handful of templates, parsed once). */
+const WHO_AM_I = new Templates({ cacheSize: 64 });
+
 function callIdOf(scope: TurnScope): string | undefined {
   return scope.event.channel === 'voice' ? scope.event.id.split(':')[0] : undefined;
 }
@@ -137,7 +142,11 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             const namespace = userNamespace(name, component);
             return namespace === undefined ? [] : [namespace];
           });
-          return whoAmIText({ ...user, userId: displayedUserId(user.userId, namespaces) });
+          const texts = botTexts(scope.bot);
+          const spoken = scope.event.channel === 'voice' ? texts.voice : texts.text;
+          return whoAmIText({ ...user, userId: displayedUserId(user.userId, namespaces) }, (text, params) =>
+            WHO_AM_I.text(spoken[text], params),
+          );
         },
         accountTry: async (name, component, values) => {
           const account = typedAccountId(component, values);
@@ -195,7 +204,8 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             maxAttempts: component.maxAttempts,
             lockoutSeconds: component.lockout,
           });
-          return outcome.locked && outcome.until ? secondsUntil(outcome.until) : 0;
+          if (outcome.locked) return { lockedFor: outcome.until ? secondsUntil(outcome.until) : 0 };
+          return { lockedFor: 0, attemptsLeft: Math.max(0, component.maxAttempts - outcome.failures) };
         },
         clearFailures: (component) => deps.lockout.clear(target(component)),
         recordHistory: async (entries) => {

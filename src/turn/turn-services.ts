@@ -2,6 +2,7 @@
 import type { AuthComponent, BotConfig, WorkspaceConfig } from '../config/index.js';
 import { authenticate, refreshTokens } from '../auth/index.js';
 import type { Channel, InboundEvent } from '../core/events.js';
+import { botTexts } from '../core/dialog.js';
 import { DialogError } from '../core/errors.js';
 import type { AuthOutcome, DialogServices, LinkOutcome, OperatorEventType, UserView } from '../core/ports.js';
 import type { Clock } from '../core/ports/clock.js';
@@ -238,7 +239,7 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
       await revokeAtProvidersOf(taken);
       return taken.length;
     },
-    whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve("I don't know you yet.")),
+    whoAmI: () => (identity ? identity.whoAmI() : Promise.resolve(botTexts(scope.bot).text.whoAmIUnknown)),
     token: async (component) => {
       const token = identity ? await identity.token(component) : undefined;
       deps.metrics.tokenCache.inc({ result: token ? 'hit' : 'miss' });
@@ -292,10 +293,11 @@ export function createTurnServices(deps: TurnServiceDeps, scope: TurnScope): Tur
     },
     lockedFor: (component) => (identity ? identity.lockedFor(component) : Promise.resolve(0)),
     recordFailure: async (component, name) => {
-      const seconds = identity ? await identity.recordFailure(component, name) : 0;
+      const recorded = identity ? await identity.recordFailure(component, name) : { lockedFor: 0 };
       // recordFailure reports the lockout once, from the failure that started it.
-      if (seconds > 0) await lockoutStarted(name, (component as AuthComponent).type, 'identity', seconds);
-      return seconds;
+      if (recorded.lockedFor > 0)
+        await lockoutStarted(name, (component as AuthComponent).type, 'identity', recorded.lockedFor);
+      return recorded;
     },
     clearFailures: (component) => (identity ? identity.clearFailures(component) : Promise.resolve()),
     recordHistory: (entries) => (identity ? identity.recordHistory(entries) : Promise.resolve()),

@@ -54,7 +54,8 @@ export const OAuthComponentSchema = z
       .default({ claim: 'sub', from: 'id_token' }),
     /** Who the user signs in to, as the link's page says it ("Sign in to Demo Bank"); default the bot's id. */
     displayName: NonEmpty.optional(),
-    linkText: NonEmpty.default('Tap to sign in securely: {{link}}'),
+    /** Default: the bot's text `signInLink`. */
+    linkText: NonEmpty.optional(),
     linkTtl: PositiveSeconds.default(600),
     binding: z.boolean().default(true),
     refreshTtl: PositiveSeconds.default(THIRTY_DAYS),

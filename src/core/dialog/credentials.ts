@@ -8,7 +8,7 @@ import type { DialogBot } from './bot.js';
 import type { AnswerOutcome } from './step.js';
 import type { Flow, Pending } from './state.js';
 import { startSignIn } from './sign-in.js';
-import { TEXT } from './text.js';
+import { text } from './text.js';
 import type { Turn } from './turn.js';
 
 /** Answers so far and failed tries; the engine's own pending kind, shared by the auth and request steps. */
@@ -49,7 +49,7 @@ export async function ensureToken(turn: Turn, name: string): Promise<'ready' | F
       // The provider is away: a token still live is used; without one the user tries again later.
       if (live) return ready(live);
       turn.emit('auth.failed', { component: name, reason: 'unavailable' });
-      turn.say(TEXT.authUnavailable);
+      turn.say(await text(turn, 'authUnavailable'));
       turn.state.pending = { kind: RESUME };
       return 'waiting';
     case 'none':
@@ -68,7 +68,7 @@ export async function startCredentials(turn: Turn, name: string): Promise<Flow |
   const component = componentOf(turn, name);
   const locked = await turn.services.lockedFor(name);
   if (locked > 0) {
-    turn.say(TEXT.locked(Math.ceil(locked / 60)));
+    turn.say(await text(turn, 'locked', { minutes: Math.ceil(locked / 60) }));
     return 'ended';
   }
   turn.state.pending = { kind: CREDENTIAL, component: name, field: 0, values: {}, misses: 0 };
@@ -98,12 +98,12 @@ export async function credentialAnswer(
   if (input === undefined || !validAnswer(field, input)) {
     const misses = pending.misses + 1;
     if (misses > 2) {
-      turn.say(TEXT.credentialsGaveUp);
+      turn.say(await text(turn, 'credentialsGaveUp'));
       turn.state.pending = undefined;
       return 'ended';
     }
     turn.state.pending = { ...pending, misses };
-    if (input !== undefined) turn.say(TEXT.invalidField);
+    if (input !== undefined) turn.say(await text(turn, 'invalidField'));
     await fieldPrompt(turn, field);
     return 'waiting';
   }
@@ -128,19 +128,19 @@ async function authenticate(
   const { services } = turn;
   const locked = await services.lockedFor(name);
   if (locked > 0) {
-    turn.say(TEXT.locked(Math.ceil(locked / 60)));
+    turn.say(await text(turn, 'locked', { minutes: Math.ceil(locked / 60) }));
     return 'ended';
   }
   const outcome = await services.authenticate(component, values, name);
   if (outcome.result === 'locked') {
     // The typed account is locked (whoever tried it): no auth call was made.
-    turn.say(TEXT.locked(Math.ceil(outcome.seconds / 60)));
+    turn.say(await text(turn, 'locked', { minutes: Math.ceil(outcome.seconds / 60) }));
     return 'ended';
   }
   if (outcome.result === 'success') return keepToken(turn, name, outcome);
   if (outcome.result === 'unavailable') {
     turn.emit('auth.failed', { component: name, reason: 'unavailable' });
-    turn.say(TEXT.authUnavailable);
+    turn.say(await text(turn, 'authUnavailable'));
     turn.state.pending = { kind: RESUME };
     return 'waiting';
   }
@@ -159,7 +159,7 @@ async function keepToken(
     // The identity is another user's and the workspace forbids moving it: no token is kept.
     await turn.user(); // the event names the user the identity stays with
     turn.emit('auth.failed', { component: name, reason: 'identity_move_forbidden' });
-    turn.say(TEXT.identityMoveForbidden);
+    turn.say(await text(turn, 'identityMoveForbidden'));
     return 'ended';
   }
   turn.userView = verified;
@@ -188,14 +188,17 @@ async function wrongCredentials(
 ): Promise<AnswerOutcome> {
   await turn.user();
   turn.emit('auth.failed', { component: name, reason: 'wrong_credentials' });
-  const lockedNow = await turn.services.recordFailure(component, name);
+  const recorded = await turn.services.recordFailure(component, name);
+  const lockedNow = recorded.lockedFor;
   if (lockedNow > 0) turn.emit('user.locked', { component: name, seconds: lockedNow });
   const lockedFor = Math.max(lockedNow, accountLockedSeconds);
   if (lockedFor > 0) {
-    turn.say(TEXT.locked(Math.ceil(lockedFor / 60)));
+    turn.say(await text(turn, 'locked', { minutes: Math.ceil(lockedFor / 60) }));
     return 'ended';
   }
-  turn.say(TEXT.wrongCredentials);
+  turn.say(await text(turn, 'wrongPassword'));
+  // The last try before a lockout is told so.
+  if (recorded.attemptsLeft === 1) turn.say(await text(turn, 'attemptsLeft', { left: 1 }));
   turn.state.pending = { kind: CREDENTIAL, component: name, field: 0, values: {}, misses: 0 };
   await fieldPrompt(turn, component.fields[0]!);
   return 'waiting';

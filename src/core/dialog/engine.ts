@@ -24,7 +24,7 @@ import { HANDOFF, agentReply, resumeBot, whileHandedOff } from './steps/handoff.
 import { stepParts, type AnswerOutcome, type AnyStepDefinition, type StepRegistry } from './step.js';
 import { STEPS } from './steps/index.js';
 import { freshState, type DialogState, type Flow, type Pending, type TurnResult } from './state.js';
-import { TEXT, minutesOf } from './text.js';
+import { minutesOf, text } from './text.js';
 import { Turn, type TurnContext } from './turn.js';
 
 /** Steps run per turn before the engine concludes a flow loops forever (goto cycles). */
@@ -110,7 +110,7 @@ export class DialogEngine {
     let flow: AnswerOutcome = 'next';
     if (live && !Object.hasOwn(ctx.bot.flows, live.flow)) {
       // A reload removed or renamed the flow this conversation was in: it starts again at main, and says so.
-      turn.say(TEXT.flowRestarted);
+      turn.say(await text(turn, 'flowRestarted'));
       turn.state = freshState(event);
     } else if (live?.pending) {
       turn.state.vars.input = event.text;
@@ -218,7 +218,7 @@ export class DialogEngine {
         await turn.user();
         turn.emit('user.opted_out');
         // Unless the provider confirms it itself (Twilio's Advanced Opt-Out), the user is told.
-        if (words.confirms) turn.say(voice ? TEXT.optedOutVoice : TEXT.optedOut);
+        if (words.confirms) turn.say(await text(turn, 'optedOut'));
         // Still an opt-out at a secret prompt (it must always work), but then its text is a secret.
         return {
           state: null,
@@ -229,29 +229,29 @@ export class DialogEngine {
       case 'start':
         await turn.user();
         turn.emit('user.opted_in');
-        if (words.confirms) turn.say(TEXT.optedIn);
+        if (words.confirms) turn.say(await text(turn, 'optedIn'));
         return { ...keep(), optOut: false };
       case 'help':
         // Twilio's Advanced Opt-Out may answer HELP itself: then only the question is asked again.
-        if (words.answersHelp) turn.say(ctx.bot.help);
+        if (words.answersHelp) turn.say(await text(turn, 'help'));
         if (live?.pending && !ctx.optedOut) await this.repeatPrompt(turn, live.pending);
         return keep();
       case 'cancel':
         // Only while a question is pending (see turn()): the question is dropped, the identity stays in.
         if (voice) {
           // A call has nothing to reply MENU to: it starts again at main.
-          turn.say(TEXT.cancelledVoice);
+          turn.say(await text(turn, 'cancelled'));
           turn.state = freshState(ctx.event);
           return this.finish(turn, await this.run(turn));
         }
-        turn.say(TEXT.cancelled);
+        turn.say(await text(turn, 'cancelled'));
         return this.finish(turn, 'ended');
       case 'restart':
         turn.state = freshState(ctx.event);
         return this.finish(turn, await this.run(turn));
       case 'logout':
         await ctx.services.logout();
-        turn.say(TEXT.loggedOut);
+        turn.say(await text(turn, 'loggedOut'));
         return keep();
       case 'whoami':
         turn.say(await ctx.services.whoAmI());
@@ -270,15 +270,15 @@ export class DialogEngine {
     const outcome = await services.redeemLinkCode(code);
     if (outcome.ok) {
       turn.userView = outcome.user;
-      turn.say(TEXT.linked(await services.whoAmI()));
+      turn.say(await text(turn, 'linked', { who: await services.whoAmI() }));
       return;
     }
     turn.say(
       outcome.reason === 'expired'
-        ? TEXT.linkExpired
+        ? await text(turn, 'linkExpired')
         : outcome.reason === 'rate_limited'
-          ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
-          : TEXT.linkInvalid,
+          ? await text(turn, 'linkLimited', { minutes: minutesOf(outcome.retryInSeconds) })
+          : await text(turn, 'linkInvalid'),
     );
   }
 

@@ -2,7 +2,7 @@
 import type { SignInFinish, VoiceSignIn } from '../ports/sign-in.js';
 import type { AnswerOutcome } from './step.js';
 import type { Flow, Pending } from './state.js';
-import { TEXT } from './text.js';
+import { botTexts, text } from './text.js';
 import type { Turn } from './turn.js';
 
 export const SIGNIN = 'signin';
@@ -36,13 +36,15 @@ export async function startSignIn(turn: Turn, name: string): Promise<Flow | 'jum
   const started = await turn.services.startSignIn(name);
   if (!started.ok) {
     if (started.reason === 'no_text_channel') {
-      turn.say(TEXT.signInNoText);
+      turn.say(await text(turn, 'signInNoText'));
       return fallBack(turn, started.voice) === 'next' ? 'jumped' : 'ended';
     }
-    turn.say(TEXT.authUnavailable);
+    turn.say(await text(turn, 'authUnavailable'));
     return 'ended';
   }
-  const text = await turn.render(started.linkText, { link: started.link });
+  // The link goes as a message, on a call too (by text): its written wording.
+  const source = started.linkText ?? botTexts(turn.ctx.bot).text.signInLink;
+  const linkText = await turn.render(source, { link: started.link });
   const pending: SignInPending = {
     kind: SIGNIN,
     component: name,
@@ -52,8 +54,8 @@ export async function startSignIn(turn: Turn, name: string): Promise<Flow | 'jum
     keepUntil: started.expiresAt + CODE_GRACE_MS,
   };
   if (turn.onCall) {
-    turn.texts.push({ text });
-    turn.say(TEXT.signInTexted);
+    turn.texts.push({ text: linkText });
+    turn.say(await text(turn, 'signInTexted'));
     const holdUntil = turn.tools.clock.now() + started.voice.holdSeconds * 1000;
     turn.state.pending = {
       ...pending,
@@ -63,7 +65,7 @@ export async function startSignIn(turn: Turn, name: string): Promise<Flow | 'jum
     hold(turn);
     return 'waiting';
   }
-  turn.say(text, { secret: true });
+  turn.say(linkText, { secret: true });
   turn.state.pending = pending;
   return 'waiting';
 }
@@ -80,7 +82,7 @@ export function awaitedSignIn(pending: Pending | undefined, session: string | un
 
 export async function signInReprompt(turn: Turn, pending: SignInPending): Promise<void> {
   if (turn.onCall) return hold(turn);
-  turn.say(pending.completed ? TEXT.signInTypeCode : waitingText(turn, pending));
+  turn.say(pending.completed ? await text(turn, 'signInTypeCode') : await waitingText(turn, pending));
 }
 
 export async function signInAnswer(
@@ -94,12 +96,12 @@ export async function signInAnswer(
     if (event.signIn?.status !== 'completed') {
       turn.state.pending = undefined;
       turn.emit('auth.failed', { component: pending.component, reason: 'sign_in_failed' });
-      turn.say(TEXT.signInFailed);
+      turn.say(await text(turn, 'signInFailed'));
       return 'ended';
     }
     if (!pending.binding) return finish(turn, pending, undefined);
     turn.state.pending = { ...pending, completed: true };
-    turn.say(TEXT.signInTypeCode);
+    turn.say(await text(turn, 'signInTypeCode'));
     return 'waiting';
   }
   if (turn.onCall && input === undefined) return look(turn, pending);
@@ -112,7 +114,7 @@ export async function signInAnswer(
     if (status.status === 'completed') return finish(turn, pending, undefined);
   }
   if (turn.tools.clock.now() >= pending.linkExpiresAt && !pending.completed) return newLink(turn, pending);
-  turn.say(pending.completed ? TEXT.signInTypeCode : waitingText(turn, pending));
+  turn.say(pending.completed ? await text(turn, 'signInTypeCode') : await waitingText(turn, pending));
   return 'waiting';
 }
 
@@ -124,14 +126,14 @@ async function look(turn: Turn, pending: SignInPending): Promise<AnswerOutcome> 
     if (!pending.binding) return finish(turn, pending, undefined);
     if (!pending.completed) {
       turn.state.pending = { ...pending, completed: true };
-      turn.ask(TEXT.signInEnterCode, codeAsk());
+      turn.ask(await text(turn, 'signInEnterCode'), codeAsk());
       return 'waiting';
     }
   } else if (status.status !== 'pending' || now >= (pending.holdUntil ?? 0)) {
     turn.state.pending = undefined;
     const reason = status.status === 'failed' ? 'sign_in_failed' : 'sign_in_timed_out';
     turn.emit('auth.failed', { component: pending.component, reason });
-    turn.say(status.status === 'failed' ? TEXT.signInFailed : TEXT.signInTimedOut);
+    turn.say(await text(turn, status.status === 'failed' ? 'signInFailed' : 'signInTimedOut'));
     return fallBack(turn, { holdSeconds: 0, fallbackFlow: pending.fallbackFlow });
   }
   hold(turn);
@@ -144,36 +146,36 @@ async function finish(turn: Turn, pending: SignInPending, code: string | undefin
     turn.state.pending = undefined;
     turn.userView = finished.user;
     turn.tokens.set(pending.component, finished.token);
-    turn.say(TEXT.signedIn);
+    turn.say(await text(turn, 'signedIn'));
     return 'next'; // the step that asked runs again, now with a token
   }
   switch (finished.reason) {
     case 'wrong_code':
-      turn.say(TEXT.signInWrongCode(finished.attemptsLeft));
-      if (turn.onCall) turn.ask(TEXT.signInEnterCode, codeAsk());
+      turn.say(await text(turn, 'signInWrongCode', { left: finished.attemptsLeft }));
+      if (turn.onCall) turn.ask(await text(turn, 'signInEnterCode'), codeAsk());
       return 'waiting';
     case 'not_completed':
       if (turn.onCall) return look(turn, pending);
-      turn.say(waitingText(turn, pending));
+      turn.say(await waitingText(turn, pending));
       return 'waiting';
     case 'expired':
       if (!turn.onCall && !pending.completed) return newLink(turn, pending);
       turn.state.pending = undefined;
-      turn.say(TEXT.signInOver);
+      turn.say(await text(turn, 'signInOver'));
       return 'ended';
     case 'too_many':
       turn.state.pending = undefined;
       turn.emit('auth.failed', { component: pending.component, reason: 'wrong_binding_code' });
-      turn.say(TEXT.signInOver);
+      turn.say(await text(turn, 'signInOver'));
       return 'ended';
     case 'move_forbidden':
       turn.state.pending = undefined;
       await turn.user(); // the event names the user the identity stays with
       turn.emit('auth.failed', { component: pending.component, reason: 'identity_move_forbidden' });
-      turn.say(TEXT.identityMoveForbidden);
+      turn.say(await text(turn, 'identityMoveForbidden'));
       return 'ended';
     case 'unavailable':
-      turn.say(TEXT.authUnavailable);
+      turn.say(await text(turn, 'authUnavailable'));
       if (turn.onCall) hold(turn);
       return 'waiting';
   }
@@ -182,7 +184,7 @@ async function finish(turn: Turn, pending: SignInPending, code: string | undefin
 /** The link expired before it was used: a new one, for the same step. */
 async function newLink(turn: Turn, pending: SignInPending): Promise<AnswerOutcome> {
   turn.state.pending = undefined;
-  turn.say(TEXT.signInNewLink);
+  turn.say(await text(turn, 'signInNewLink'));
   const flow = await startSignIn(turn, pending.component);
   return flow === 'jumped' ? 'next' : flow;
 }
@@ -204,7 +206,7 @@ function codeAsk() {
   return { keypad: true, digits: 6, secret: true } as const;
 }
 
-function waitingText(turn: Turn, pending: SignInPending): string {
+function waitingText(turn: Turn, pending: SignInPending): Promise<string> {
   const left = Math.max(1, Math.ceil((pending.linkExpiresAt - turn.tools.clock.now()) / 60_000));
-  return TEXT.signInWaiting(left);
+  return text(turn, 'signInWaiting', { minutes: left });
 }

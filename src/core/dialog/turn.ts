@@ -95,7 +95,7 @@ export class Turn {
   }
 
   /** Renders text; the user is looked up only when the template mentions them. */
-  async render(template: string, extra: Record<string, string> = {}): Promise<string> {
+  async render(template: string, extra: Record<string, unknown> = {}): Promise<string> {
     const ctx = { ...this.baseContext(), ...extra };
     if (USES_USER.test(template)) ctx.user = userContext(await this.user());
     return this.tools.templates.text(template, ctx);

@@ -13,8 +13,8 @@ export type SignInStart =
       expiresAt: number;
       /** Whether the user must type the code shown after sign-in into this conversation. */
       binding: boolean;
-      /** The message that carries the link: a template with `{{link}}`. */
-      linkText: string;
+      /** The message that carries the link: a template with `{{link}}` (absent: the bot's `signInLink`). */
+      linkText?: string | undefined;
       /** On a call: how long it holds for the sign-in (seconds), and the flow to go on with after. */
       voice: VoiceSignIn;
     }

@@ -17,6 +17,8 @@ export const TEXT = {
   memberNumber: 'Enter your member number, then press pound.',
   pin: 'Enter your PIN.',
   wrong: "Sorry, those details didn't match. Let's try again.",
+  /** Said after `wrong` when one try is left before the identity's lockout. */
+  lastTry: '1 attempt left before your account is locked.',
   unavailable: "Sorry, we can't check your details right now. Please try again later.",
   signedOut: 'You are signed out.',
   locked: (minutes: number) =>

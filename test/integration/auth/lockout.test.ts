@@ -34,7 +34,11 @@ describe('lockout', () => {
     expect(await c.send('balance?')).toEqual([TEXT.username]);
     for (let attempt = 1; attempt <= 2; attempt++) {
       expect(await c.send('lock-gus')).toEqual([TEXT.password]);
-      expect(await c.send(`wrong-${attempt}`)).toEqual([TEXT.wrong, TEXT.username]);
+      expect(await c.send(`wrong-${attempt}`)).toEqual(
+        attempt === 2
+          ? [TEXT.wrong, '1 attempt left before your account is locked.', TEXT.username]
+          : [TEXT.wrong, TEXT.username],
+      );
     }
     expect(await c.send('lock-gus')).toEqual([TEXT.password]);
     expect(await c.send('wrong-3')).toEqual([TEXT.locked(1)]);

@@ -4,6 +4,9 @@ import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../../fake
 import { botYaml } from '../../support/config.js';
 import { gather, HANGUP, say, startDialogHarness, twiml, type DialogHarness } from './helpers.js';
 
+/** Said after a wrong answer, before the question again (the default `retry` text). */
+const RETRY = "Sorry, that doesn't look right.";
+
 function tourBot(api: string): string {
   return botYaml(
     'tour',
@@ -97,8 +100,8 @@ describe.each(['sms', 'whatsapp'] as const)('%s', (channel) => {
     const c = chat();
     await c.send('hi');
     await c.send('2');
-    expect(await c.send('12')).toEqual(['Your four digit code?']); // digits: 4
-    expect(await c.send('abcd')).toEqual(['Your four digit code?']); // keypad: digits only
+    expect(await c.send('12')).toEqual([RETRY, 'Your four digit code?']); // digits: 4
+    expect(await c.send('abcd')).toEqual([RETRY, 'Your four digit code?']); // keypad: digits only
     expect(await c.send('99')).toEqual(['Too many wrong codes. Goodbye.']);
     expect(await h.redis.exists(h.keys.state(h.cid('tour', c.identity)))).toBe(0);
   });
@@ -106,7 +109,7 @@ describe.each(['sms', 'whatsapp'] as const)('%s', (channel) => {
   it('ask: a pattern miss re-prompts; retries: 1 allows one miss only', async () => {
     const c = chat();
     await c.send('hi');
-    expect(await c.send('9')).toEqual(['Pick 1 to 7.']);
+    expect(await c.send('9')).toEqual([RETRY, 'Pick 1 to 7.']);
     expect(await c.send('8')).toEqual(['That is not a choice. Goodbye.']);
     // The conversation is over: the next message starts again at main.
     expect(await c.send('1')).toEqual(MENU);
@@ -202,14 +205,18 @@ describe('voice', () => {
     await c.start();
     await c.press('2');
     expect(await c.press('')).toBe(twiml(gather(3, 'Your four digit code?', { keypad: true, digits: 4 })));
-    expect(await c.press('12')).toBe(twiml(gather(4, 'Your four digit code?', { keypad: true, digits: 4 })));
+    expect(await c.press('12')).toBe(
+      twiml(say(RETRY), gather(4, 'Your four digit code?', { keypad: true, digits: 4 })),
+    );
     expect(await c.press('99')).toBe(twiml(say('Too many wrong codes. Goodbye.'), HANGUP));
   });
 
   it('ask: a pattern miss re-prompts the menu; the second miss ends the call', async () => {
     const c = h.call();
     await c.start();
-    expect(await c.press('9')).toBe(twiml(gather(2, 'Pick 1 to 7.', { keypad: true, digits: 1 })));
+    expect(await c.press('9')).toBe(
+      twiml(say(RETRY), gather(2, 'Pick 1 to 7.', { keypad: true, digits: 1 })),
+    );
     expect(await c.press('8')).toBe(twiml(say('That is not a choice. Goodbye.'), HANGUP));
   });
 

@@ -56,7 +56,7 @@ describe('WhatsApp buttons', () => {
     const c = h.whatsapp();
     expect(await c.send('hi')).toEqual([PROMPT]);
     // The label alone does not match the pattern: asked again.
-    expect(await c.send('Yes please!')).toEqual([PROMPT]);
+    expect(await c.send('Yes please!')).toEqual(["Sorry, that doesn't look right.", PROMPT]);
     expect(
       await c.send('Yes please!', { MessageType: 'button', ButtonText: 'Yes please!', ButtonPayload: 'yes' }),
     ).toEqual(['Delivery booked for tomorrow.']);

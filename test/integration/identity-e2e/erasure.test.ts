@@ -82,7 +82,7 @@ describe('DELETE /v1/users/{id}', () => {
     expect(await whatsapp.send('1')).toEqual([BALANCE_TEXT, MAIN_PROMPT]);
     expect(await sms.send('who am I')).toEqual(['You are Zhao Liu (verified).', MAIN_PROMPT]);
     expect(await sms.send('LOGOUT')).toEqual([TEXT.loggedOut]);
-    expect(await sms.send('hi')).toEqual([MAIN_PROMPT]);
+    expect(await sms.send('hi')).toEqual([TEXT.retry, MAIN_PROMPT]);
     expect(await sms.send('1')).toEqual([ASK_USERNAME]);
     await sms.send('zhao');
     expect(await sms.send('wrong-password')).toEqual([TEXT.wrongCredentials, ASK_USERNAME]);

@@ -105,6 +105,6 @@ describe('LINK <code>', () => {
     const chat = w.h.sms(randomNumber());
     expect(await chat.send('hello')).toEqual([MAIN_PROMPT]);
     expect(await chat.send(`link ${code}`)).toEqual([TEXT.linked('You are Zhao Liu (verified).')]);
-    expect(await chat.send('3')).toEqual([MAIN_PROMPT]); // still the same ask: 3 is not an option
+    expect(await chat.send('3')).toEqual([TEXT.retry, MAIN_PROMPT]); // still the same ask: 3 is not an option
   });
 });

@@ -44,7 +44,7 @@ describe('lockouts', () => {
     const c = h.sms('+12025550301');
     expect(await c.send('balance?')).toEqual([TEXT.username]);
     expect(await c.send('lock-gus')).toEqual([TEXT.password]);
-    expect(await c.send('wrong-1')).toEqual([TEXT.wrong, TEXT.username]);
+    expect(await c.send('wrong-1')).toEqual([TEXT.wrong, TEXT.lastTry, TEXT.username]);
     expect(await c.send('lock-gus')).toEqual([TEXT.password]);
     expect(await c.send('wrong-2')).toEqual([TEXT.locked(10)]);
     const lockedAt = clock.now();
@@ -149,6 +149,7 @@ describe('history', () => {
       [iso(t2), 'out', TEXT.password],
       [iso(t3), 'in', '[redacted]'],
       [iso(t3), 'out', TEXT.wrong],
+      [iso(t3), 'out', TEXT.lastTry],
       [iso(t3), 'out', TEXT.username],
     ]);
     // Pages of 3, newest first; each page oldest first. Entries of one millisecond straddle pages.
@@ -162,7 +163,11 @@ describe('history', () => {
       cursor = page.nextCursor;
     } while (cursor);
     const e = whole.entries;
-    expect(pages).toEqual([[e[4], e[5], e[6]], [e[1], e[2], e[3]], [e[0]]]);
+    expect(pages).toEqual([
+      [e[5], e[6], e[7]],
+      [e[2], e[3], e[4]],
+      [e[0], e[1]],
+    ]);
 
     const after = (await api(h, 'GET', `/v1/users/member-3/history?after=${iso(t2)}`)).json as {
       entries: HistoryEntry[];

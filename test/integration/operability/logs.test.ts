@@ -14,6 +14,8 @@ const ASK = 'Which?';
 const USERNAME = 'What is your username?';
 const PASSWORD = 'What is your password?';
 const WRONG = "Sorry, those details didn't match. Let's try again.";
+/** The bot's maxAttempts is 2: the first wrong password leaves one try. */
+const LAST_TRY = '1 attempt left before your account is locked.';
 const LOCKED = 'Too many failed attempts. Please try again in 15 minutes.';
 const FAILED = 'Sorry, that service is not available right now. Please try again later.';
 
@@ -174,7 +176,7 @@ describe('logins', () => {
     await c.send('hi');
     expect(await c.send('login')).toEqual([USERNAME]);
     expect(await c.send('olive')).toEqual([PASSWORD]);
-    expect(await c.send('not-her-password')).toEqual([WRONG, USERNAME]);
+    expect(await c.send('not-her-password')).toEqual([WRONG, LAST_TRY, USERNAME]);
     const auth = lineOf('auth result', cid);
     expect(auth.map(fields)).toEqual([
       {
@@ -272,7 +274,7 @@ describe('at debug', () => {
       ['debug', '[secret]'],
     ]);
     const replies = h.logs.find('replies out', (l) => l.conversation === cid).map((l) => l.text);
-    expect(replies).toEqual([[ASK], [USERNAME], [PASSWORD], [WRONG, USERNAME]]);
+    expect(replies).toEqual([[ASK], [USERNAME], [PASSWORD], [WRONG, LAST_TRY, USERNAME]]);
     expect(JSON.stringify(h.logs.lines)).not.toContain('pw-olive-typed');
   });
 });

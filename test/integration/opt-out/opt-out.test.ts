@@ -187,7 +187,7 @@ describe('voice', () => {
     expect(await c.press('1')).toBe(twiml(gather(2, 'Which day?', { keypad: false })));
     expect(await c.speak('Cancel.')).toBe(
       twiml(
-        say(TEXT.cancelledVoice),
+        say("OK, cancelled. Let's start again."),
         say('Welcome to the desk.'),
         gather(3, 'Reply 1 for hours or 2 for prices.', { keypad: true, digits: 1 }),
       ),

@@ -195,9 +195,14 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         const s = await make();
         const { maxAttempts, lockout } = s.login as unknown as { maxAttempts: number; lockout: number };
         expect(await s.ports.lockedFor(LOGIN)).toBe(0);
-        for (let i = 1; i < maxAttempts; i++) expect(await s.ports.recordFailure(s.login, LOGIN)).toBe(0);
+        for (let i = 1; i < maxAttempts; i++) {
+          expect(await s.ports.recordFailure(s.login, LOGIN)).toEqual({
+            lockedFor: 0,
+            attemptsLeft: maxAttempts - i,
+          });
+        }
         expect(await s.ports.lockedFor(LOGIN)).toBe(0);
-        expect(await s.ports.recordFailure(s.login, LOGIN)).toBe(lockout);
+        expect(await s.ports.recordFailure(s.login, LOGIN)).toEqual({ lockedFor: lockout });
         expect(await s.ports.lockedFor(LOGIN)).toBe(lockout);
         expect(await s.ports.lockedFor(PIN)).toBe(0);
         s.advance(lockout * 1000);
@@ -209,7 +214,8 @@ export function dialogPortsConformance(name: string, make: () => Promise<DialogP
         const { maxAttempts } = s.login as unknown as { maxAttempts: number };
         for (let i = 1; i < maxAttempts; i++) await s.ports.recordFailure(s.login, LOGIN);
         await s.ports.clearFailures(LOGIN);
-        for (let i = 1; i < maxAttempts; i++) expect(await s.ports.recordFailure(s.login, LOGIN)).toBe(0);
+        for (let i = 1; i < maxAttempts; i++)
+          expect((await s.ports.recordFailure(s.login, LOGIN)).lockedFor).toBe(0);
         expect(await s.ports.lockedFor(LOGIN)).toBe(0);
       });
     });

@@ -63,6 +63,7 @@ describe('parseConfigText', () => {
       restartKey: '*',
       holdMessage: 'One moment please.',
     });
+    expect(bot.locale).toBe('en');
     expect(bot.sessionTimeout).toBe(1800);
     expect(bot.help).toBe('Reply MENU to start over, STOP to opt out.');
     expect(bot.whatsappTemplate).toBeUndefined();
@@ -80,7 +81,6 @@ describe('parseConfigText', () => {
           keypad: false,
           secret: false,
           retries: 2,
-          invalid: "Sorry, I didn't understand. Goodbye.",
         },
       },
       { request: { method: 'GET', url: 'https://api.acme.example/v1', timeout: 10, retry: 0 } },

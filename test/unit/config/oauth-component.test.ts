@@ -38,7 +38,6 @@ describe('an oauth component', () => {
       scopes: ['openid'],
       authorizationParams: {},
       userId: { claim: 'sub', from: 'id_token' },
-      linkText: 'Tap to sign in securely: {{link}}',
       linkTtl: 600,
       binding: true,
       refreshTtl: 30 * 24 * 3600,

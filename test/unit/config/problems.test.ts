@@ -10,7 +10,7 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/unknown-key.yaml',
-    'broken/unknown-key.yaml:13: bots.bank.flows.main[0].ask.promt: unknown key "promt". Hint: did you mean "prompt"? Valid keys: prompt, save, keypad, digits, pattern, secret, retries, invalid, timeout.',
+    'broken/unknown-key.yaml:13: bots.bank.flows.main[0].ask.promt: unknown key "promt". Hint: did you mean "prompt"? Valid keys: prompt, save, keypad, digits, pattern, secret, retries, retry, invalid, timeout.',
   ],
   [
     'broken/unknown-top-level.yaml',

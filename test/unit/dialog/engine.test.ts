@@ -103,7 +103,7 @@ describe('ask', () => {
   it('keypad, digits and pattern are all checked; the answer is trimmed', async () => {
     const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
-    expect(await c.say('one')).toEqual(['Pick 1 or 2.']); // keypad: digits only
+    expect(await c.say('one')).toEqual(["Sorry, that doesn't look right.", 'Pick 1 or 2.']); // keypad: digits only
     expect(c.state!.pending).toEqual({ kind: 'ask', misses: 1 });
     expect(await c.say(' 1 ')).toEqual(['Your name?']);
     expect(c.state!.vars.pick).toBe('1');
@@ -112,8 +112,8 @@ describe('ask', () => {
   it('after `retries` (default 2) invalid answers the invalid text (default) ends the flow', async () => {
     const c = new Conversation(engine, MENU_BOT);
     await c.send('hi');
-    expect(await c.say('3')).toEqual(['Pick 1 or 2.']); // pattern
-    expect(await c.say('12')).toEqual(['Pick 1 or 2.']); // digits
+    expect(await c.say('3')).toEqual(["Sorry, that doesn't look right.", 'Pick 1 or 2.']); // pattern
+    expect(await c.say('12')).toEqual(["Sorry, that doesn't look right.", 'Pick 1 or 2.']); // digits
     const last = await c.send('x');
     expect(last.output).toEqual({
       replies: [{ text: "Sorry, I didn't understand. Goodbye." }],

@@ -10,6 +10,7 @@ import {
 } from '../../schema-parts.js';
 import { validAnswer } from '../answers.js';
 import { asMapping, defineStep } from '../step.js';
+import { text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 export const AskOptionsSchema = z
@@ -21,7 +22,10 @@ export const AskOptionsSchema = z
     pattern: Pattern.optional(),
     secret: z.boolean().default(false),
     retries: Count.default(2),
-    invalid: Text.default("Sorry, I didn't understand. Goodbye."),
+    /** Said before asking again after a wrong answer (default: the bot's `retry` text). */
+    retry: Text.optional(),
+    /** Said when the retries are used up, before the conversation ends (default: `askInvalid`). */
+    invalid: Text.optional(),
     timeout: PositiveSeconds.optional(),
   })
   .superRefine(digitsNeedKeypad);
@@ -42,12 +46,18 @@ async function prompt(turn: Turn, ask: AskOptions): Promise<void> {
   });
 }
 
+/** The step's own text when it sets one, else the bot's text of that name. */
+function said(turn: Turn, written: string | undefined, name: 'retry' | 'askInvalid'): Promise<string> {
+  return written === undefined ? text(turn, name) : turn.render(written);
+}
+
 export const ask = defineStep<'ask', AskOptions, AskPending>({
   kind: 'ask',
   schema: AskOptionsSchema,
   check: (value, at, checks) => {
     const options = asMapping(value);
     checks.text(options.prompt, [...at, 'prompt']);
+    checks.text(options.retry, [...at, 'retry']);
     checks.text(options.invalid, [...at, 'invalid']);
   },
   run: async (turn, options) => {
@@ -65,9 +75,11 @@ export const ask = defineStep<'ask', AskOptions, AskPending>({
     }
     const misses = pending.misses + 1;
     if (misses > options.retries) {
-      turn.say(await turn.render(options.invalid));
+      turn.say(await said(turn, options.invalid, 'askInvalid'));
       return 'ended';
     }
+    // A wrong answer is told so before the question comes again (silence on a call is not an answer).
+    if (input !== undefined) turn.say(await said(turn, options.retry, 'retry'));
     turn.state.pending = { kind: 'ask', misses };
     return 'next'; // runs the ask step again, which re-prompts
   },

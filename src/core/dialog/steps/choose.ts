@@ -1,11 +1,11 @@
 // `choose: { prompt, options: [{ id, title, description? }], save, ... }`: asks the user to pick one
 // option and saves its id. Each channel presents the options its own way (see `Reply.choice`).
-import { MAX_OPTIONS, pickedOption } from '../../choices.js';
+import { MAX_OPTIONS, keypadKey, pickedOption } from '../../choices.js';
 import type { ChoiceOption } from '../../events.js';
 import { z } from '../../zod.js';
 import { Count, PositiveSeconds, Text, VariableNameSchema, withHint } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
-import { TEXT } from '../text.js';
+import { text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 /** An option's id: what the answer saves and a tapped button sends back (Twilio allows 200 characters). */
@@ -80,16 +80,23 @@ async function rendered(turn: Turn, choose: ChooseOptions): Promise<ChoiceOption
   );
 }
 
+/** The prompt; on a call followed by "Press 1 for …." for each option (0 for a tenth), in the bot's words. */
 async function prompt(turn: Turn, choose: ChooseOptions): Promise<void> {
-  const text = await turn.render(choose.prompt);
+  const options = await rendered(turn, choose);
+  const asked = (await turn.render(choose.prompt)).trim();
+  const keys = turn.onCall
+    ? await Promise.all(
+        options.map((o, i) => text(turn, 'choosePress', { key: keypadKey(i), title: o.title.trim() })),
+      )
+    : [];
   turn.replies.push({
-    text,
+    text: [asked, ...keys].filter((part) => part !== '').join(' '),
     ask: {
       keypad: false,
       secret: false,
       ...(choose.timeout !== undefined ? { timeout: choose.timeout } : {}),
     },
-    choice: { options: await rendered(turn, choose), button: TEXT.chooseButton },
+    choice: { options, button: await text(turn, 'chooseButton') },
   });
 }
 
@@ -128,12 +135,16 @@ export const choose = defineStep<'choose', ChooseOptions, ChoosePending>({
     }
     const misses = pending.misses + 1;
     if (misses > options.retries) {
-      turn.say(options.invalid === undefined ? TEXT.chooseInvalid : await turn.render(options.invalid));
+      turn.say(
+        options.invalid === undefined ? await text(turn, 'chooseInvalid') : await turn.render(options.invalid),
+      );
       return 'ended';
     }
     // Silence on a call is asked again as it was; a wrong answer is told so first.
     if (input !== undefined)
-      turn.say(options.retry === undefined ? TEXT.chooseRetry : await turn.render(options.retry));
+      turn.say(
+        options.retry === undefined ? await text(turn, 'retryChoice') : await turn.render(options.retry),
+      );
     turn.state.pending = { kind: 'choose', misses };
     return 'next'; // runs the choose step again, which re-prompts
   },

@@ -7,7 +7,7 @@ import type { Transfer } from '../../events.js';
 import type { HistoryItem } from '../../ports/history.js';
 import { asMapping, defineStep } from '../step.js';
 import type { Handoff } from '../state.js';
-import { TEXT } from '../text.js';
+import { text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 /** The pending kind (and the live listing's `waiting`) of a handed-off conversation. */
@@ -21,7 +21,7 @@ const QUEUE = /^[A-Za-z0-9 ._-]{1,64}$/;
 
 const HandoffOptionsSchema = z
   .strictObject({
-    /** Said to the user first (default: TEXT.handoffText on a text channel, TEXT.handoffCall on a call). */
+    /** Said to the user first (default: the bot's handoffText on a text channel, handoffCall on a call). */
     message: Text.optional(),
     number: phoneNumberSchema(
       withHint('"number" is not an E.164 number', 'write it like "+14155550100".'),
@@ -42,7 +42,8 @@ const HandoffOptionsSchema = z
       })
       .optional(),
     whisper: Text.optional(),
-    noAnswer: Text.default(TEXT.handoffNoAnswer),
+    /** Said when no one takes a transferred call (default: the bot's handoffNoAnswer text). */
+    noAnswer: Text.optional(),
     /** Seconds with no message either way after which the bot answers again. */
     idleTimeout: PositiveSeconds.default(1800),
     /** History lines the `conversation.handoff` event carries. */
@@ -124,8 +125,13 @@ export const handoff = defineStep<typeof HANDOFF, HandoffOptions, HandoffPending
   run: async (turn, options) => {
     const { event, now } = turn.ctx;
     const onCall = event.channel === 'voice';
-    const message = options.message ?? (onCall ? TEXT.handoffCall : TEXT.handoffText);
-    turn.say(await turn.render(message));
+    turn.say(
+      options.message === undefined
+        ? await text(turn, onCall ? 'handoffCall' : 'handoffText')
+        : await turn.render(options.message),
+    );
+    const noAnswer = () =>
+      options.noAnswer === undefined ? text(turn, 'handoffNoAnswer') : turn.render(options.noAnswer);
     const history = options.history > 0 ? await turn.services.recentHistory(options.history) : [];
     const to = transferOf(options);
     await turn.user();
@@ -140,13 +146,13 @@ export const handoff = defineStep<typeof HANDOFF, HandoffOptions, HandoffPending
         turn.services.report(
           `flow ${turn.state.flow} step ${turn.state.step + 1}: a handoff on a call needs "number", "sip" or "queue"`,
         );
-        turn.say(await turn.render(options.noAnswer));
+        turn.say(await noAnswer());
         return 'ended';
       }
       const whisper = options.whisper === undefined ? undefined : await turn.render(options.whisper);
       turn.transfer = {
         to,
-        noAnswer: await turn.render(options.noAnswer),
+        noAnswer: await noAnswer(),
         ...(whisper ? { whisper } : {}),
       };
       return 'ended'; // the call is the agent's now: the bot's part of it is over

@@ -2,13 +2,13 @@
 import { z } from '../../zod.js';
 import { Count, Text } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
-import { TEXT, minutesOf } from '../text.js';
+import { minutesOf, text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 const LinkOptionsSchema = z.strictObject({
-  prompt: Text.default('Enter your link code.'),
+  prompt: Text.optional(),
   retries: Count.default(2),
-  invalid: Text.default("Sorry, I couldn't link your account."),
+  invalid: Text.optional(),
 });
 type LinkOptions = z.output<typeof LinkOptionsSchema>;
 
@@ -18,9 +18,10 @@ interface LinkPending {
   [detail: string]: unknown;
 }
 
-async function prompt(turn: Turn, text: string): Promise<void> {
+async function prompt(turn: Turn, written: string | undefined): Promise<void> {
   // The code is a secret: gathered on the keypad on voice, never echoed, kept as [redacted] in history.
-  turn.ask(await turn.render(text), { keypad: turn.ctx.event.channel === 'voice', secret: true });
+  const said = written === undefined ? await text(turn, 'linkPrompt') : await turn.render(written);
+  turn.ask(said, { keypad: turn.ctx.event.channel === 'voice', secret: true });
 }
 
 export const link = defineStep<'link', LinkOptions, LinkPending>({
@@ -43,7 +44,7 @@ export const link = defineStep<'link', LinkOptions, LinkPending>({
     const outcome = code ? await turn.services.redeemLinkCode(code) : undefined;
     if (outcome?.ok) {
       turn.userView = outcome.user; // the redemption reports user.verified itself
-      turn.say(TEXT.linked(await turn.services.whoAmI()));
+      turn.say(await text(turn, 'linked', { who: await turn.services.whoAmI() }));
       return turn.advance();
     }
     const misses = pending.misses + 1;
@@ -51,12 +52,14 @@ export const link = defineStep<'link', LinkOptions, LinkPending>({
       // Out of tries: the flow carries on unlinked (it can check {{user.tier}}).
       turn.say(
         outcome?.reason === 'rate_limited'
-          ? TEXT.linkLimited(minutesOf(outcome.retryInSeconds))
-          : await turn.render(options.invalid),
+          ? await text(turn, 'linkLimited', { minutes: minutesOf(outcome.retryInSeconds) })
+          : options.invalid === undefined
+            ? await text(turn, 'linkFailed')
+            : await turn.render(options.invalid),
       );
       return turn.advance();
     }
-    if (outcome) turn.say(outcome.reason === 'expired' ? TEXT.linkExpired : TEXT.linkInvalid);
+    if (outcome) turn.say(await text(turn, outcome.reason === 'expired' ? 'linkExpired' : 'linkInvalid'));
     turn.state.pending = { kind: 'link', misses };
     await prompt(turn, options.prompt);
     return 'waiting';

@@ -2,7 +2,7 @@
 import { z } from '../../zod.js';
 import { withHint } from '../../schema-parts.js';
 import { asMapping, defineStep } from '../step.js';
-import { TEXT } from '../text.js';
+import { text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 type Field = 'name' | 'email';
@@ -29,9 +29,11 @@ interface ProfilePending {
 
 async function prompt(turn: Turn, options: ProfileOptions, field: Field): Promise<void> {
   const configured = options[field];
-  const text =
-    typeof configured === 'string' ? configured : field === 'name' ? TEXT.profileName : TEXT.profileEmail;
-  turn.ask(await turn.render(text), { keypad: false, secret: false });
+  const said =
+    typeof configured === 'string'
+      ? await turn.render(configured)
+      : await text(turn, field === 'name' ? 'profileName' : 'profileEmail');
+  turn.ask(said, { keypad: false, secret: false });
 }
 
 export const profile = defineStep<'profile', ProfileOptions, ProfilePending>({
@@ -56,7 +58,7 @@ export const profile = defineStep<'profile', ProfileOptions, ProfilePending>({
       (pending.field === 'name' || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input));
     if (!valid) {
       if (pending.misses + 1 > 2) return turn.advance();
-      if (pending.field === 'email' && input) turn.say(TEXT.profileInvalidEmail);
+      if (pending.field === 'email' && input) turn.say(await text(turn, 'profileInvalidEmail'));
       turn.state.pending = { ...pending, misses: pending.misses + 1 };
       await prompt(turn, options, pending.field);
       return 'waiting';

@@ -18,7 +18,7 @@ import {
 import { TemplateError, type TemplateContext } from '../../templates.js';
 import { RESUME, ensureToken, startCredentials } from '../credentials.js';
 import { asMapping, defineStep, type StepOutcome } from '../step.js';
-import { TEXT } from '../text.js';
+import { text } from '../text.js';
 import type { Turn } from '../turn.js';
 
 export const RequestOptionsSchema = z
@@ -104,7 +104,7 @@ export const request = defineStep({
         // The token was refused and the provider cannot renew it now: the next message tries again.
         turn.tokens.delete(options.auth);
         turn.emit('auth.failed', { component: options.auth, reason: 'unavailable' });
-        turn.say(TEXT.authUnavailable);
+        turn.say(await text(turn, 'authUnavailable'));
         turn.state.pending = { kind: RESUME };
         return 'waiting';
       }
@@ -166,11 +166,11 @@ function hostOf(url: string): string {
   }
 }
 
-function failed(turn: Turn, options: RequestOptions): StepOutcome {
+async function failed(turn: Turn, options: RequestOptions): Promise<StepOutcome> {
   if (options.onError) {
     turn.jump(options.onError);
     return 'jumped';
   }
-  turn.say(TEXT.requestFailed);
+  turn.say(await text(turn, 'requestFailed'));
   return 'ended';
 }

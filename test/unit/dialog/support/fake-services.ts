@@ -243,18 +243,18 @@ export class FakeServices {
     recordFailure: async (component, name) => {
       const now = this.now();
       const until = this.locks.get(name) ?? 0;
-      if (until > now) return this.secondsUntil(until);
+      if (until > now) return { lockedFor: this.secondsUntil(until) };
       const { maxAttempts, lockout } = component as unknown as { maxAttempts: number; lockout: number };
       let counted = this.failures.get(name);
       if (!counted || counted.windowEnd <= now) counted = { count: 0, windowEnd: now + lockout * 1000 };
       counted.count += 1;
       if (counted.count < maxAttempts) {
         this.failures.set(name, counted);
-        return 0;
+        return { lockedFor: 0, attemptsLeft: maxAttempts - counted.count };
       }
       this.failures.delete(name);
       this.locks.set(name, now + lockout * 1000);
-      return lockout;
+      return { lockedFor: lockout };
     },
     clearFailures: async (component) => void this.failures.delete(component),
     // The real auth methods over the scripted HTTP answers, with the typed account's limit kept here.
