@@ -56,7 +56,7 @@ describe('POST /v1/conversations', () => {
       state: 'waiting',
     });
 
-    expect(await chat.send('3')).toEqual([CARD_PROMPT]); // not 1 or 2: asked again
+    expect(await chat.send('3')).toEqual(["Sorry, that doesn't look right.", CARD_PROMPT]); // not 1 or 2: told so, then asked again
     expect(await chat.send('1')).toEqual([ASK_USERNAME]);
     expect(await chat.send('ada')).toEqual([ASK_PASSWORD]);
     expect(await chat.send(CANARY)).toEqual(['Thanks Ada, the payment of £20.00 is confirmed.']);

@@ -126,7 +126,7 @@ describe('the choose step', () => {
 
   it('silence on a call asks again without the retry text', async () => {
     const { c } = await started('voice');
-    expect(await c.say('')).toEqual(['Which account, Ann?']);
+    expect(await c.say('')).toEqual(['Which account, Ann? Press 1 for Checking. Press 2 for Savings.']);
   });
 
   it('HELP says the help and asks again', async () => {
