@@ -118,12 +118,17 @@ export class SendRejectedError extends Error {
   }
 }
 
-/** The provider was busy or unreachable (429, 5xx, network): retry with backoff. */
+/**
+ * The provider was busy or unreachable (429, 5xx, network, its queue full): retry with backoff.
+ * `slowSender`: the provider said this sender sends too fast; its pace should slow down.
+ */
 export class SendRetryableError extends Error {
   override readonly name = 'SendRetryableError';
   constructor(
     message: string,
     readonly status?: number,
+    readonly code?: number,
+    readonly slowSender = false,
   ) {
     super(message);
   }

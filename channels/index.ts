@@ -55,5 +55,6 @@ export {
 } from './channel.js';
 export type { MessageSender } from './twilio/sender.js';
 export { signedFormHeaders } from './twilio/webhook.js';
+export { sendInterval } from './twilio/pacing.js';
 export { SandboxRecorder, type RecordedMessage } from './sandbox/recorder.js';
 export { voiceSettings, type VoiceAdapter, type VoiceSettings } from './voice/voice.adapter.js';

@@ -131,6 +131,35 @@ export const TwilioSchema = z.strictObject({
 });
 export type TwilioConfig = z.output<typeof TwilioSchema>;
 
+/** Messages per second one sender may send (Twilio's limit for it); fractions allowed (0.5: one per 2 s). */
+const MessagesPerSecond = z.number().positive().max(1000);
+
+/**
+ * Send pacing per sender: the defaults by kind of sender (Twilio's: 1/s for a long code, 100/s for a short
+ * code, 80/s for a WhatsApp sender), a rate per number, and how many seconds of sends a reply may run
+ * ahead of the rate (Twilio queues them at the sender's rate).
+ */
+export const PacingSchema = z
+  .strictObject({
+    longCode: MessagesPerSecond.default(1),
+    shortCode: MessagesPerSecond.default(100),
+    whatsapp: MessagesPerSecond.default(80),
+    replyAhead: z.number().min(0).max(3600).default(60),
+    numbers: z
+      .record(
+        z.string().regex(/^(whatsapp:)?\+[1-9]\d{1,14}$|^\d{3,8}$/, {
+          error: withHint(
+            'is not a sender',
+            'write an E.164 number ("+15551234567"), a short code ("12345") or "whatsapp:+15551234567".',
+          ),
+        }),
+        MessagesPerSecond,
+      )
+      .default({}),
+  })
+  .prefault({});
+export type PacingConfig = z.output<typeof PacingSchema>;
+
 export const AllowHostSchema = z.string().superRefine((entry, ctx) => {
   if (isAllowHostEntry(entry)) return;
   const hint =
@@ -240,6 +269,7 @@ export function configSchemas<R extends StepRegistry>(steps: R) {
   const ConfigSchema = z.strictObject({
     server: ServerSchema,
     twilio: TwilioSchema.optional(),
+    pacing: PacingSchema,
     workspaces: z.record(Id, WorkspaceSchema).default({}),
     bots: z.record(Id, BotSchema).default({}),
   });

@@ -6,11 +6,13 @@ import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../config/directory.js';
 import {
+  sendInterval,
   SendRejectedError,
   SendRetryableError,
   type ChannelRegistry,
   type MessageSender,
 } from '../../channels/index.js';
+import type { SendPacer } from '../store/pacer.js';
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
@@ -31,6 +33,8 @@ export interface SendWorkerOptions {
   channels: ChannelRegistry;
   /** The provider's sender (or the sandbox's recorder), for the channels that deliver through it. */
   sender: MessageSender;
+  /** Paces sends per sender number across every worker (see `SendPacer`). */
+  pacer: SendPacer;
   directory: () => Directory;
   logger: Logger;
   metrics: Metrics;
@@ -42,8 +46,40 @@ export interface SendWorkerOptions {
   onFailure: (failure: SendFailure) => Promise<void>;
 }
 
+/** The longest a reply's slot is waited for inside its job; a longer wait delays the job instead. */
+const MAX_PACING_SLEEP_MS = 2000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker<KickData> {
   const { store, logger, metrics } = opts;
+
+  /**
+   * Waits for the item's slot in its sender's pace (one script call). A reply waits a short while in the
+   * job; a bulk send without a free slot, or a reply with a long wait, delays the job: `delayed` says when
+   * to come back (the outbox is left as it is).
+   */
+  async function paced(job: Job<KickData>, item: OutboxItem): Promise<{ delayed?: number }> {
+    const reserved = job.data.slot;
+    if (reserved?.reply === item.id && Date.now() >= reserved.at - 50) return {};
+    const pacing = opts.directory().config.pacing;
+    const kind = item.bulk ? 'bulk' : 'reply';
+    const wait = await opts.pacer.take(
+      item.from,
+      sendInterval(pacing, item.from),
+      kind,
+      pacing.replyAhead * 1000,
+    );
+    if (wait <= 0) return {};
+    if (kind === 'reply' && wait <= MAX_PACING_SLEEP_MS) {
+      await sleep(wait);
+      return {};
+    }
+    // A reply's slot is reserved: the job comes back to it and sends without taking another.
+    if (kind === 'reply')
+      await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + wait } });
+    return { delayed: wait };
+  }
 
   /** Counted by the provider's error code, else the HTTP status it answered (none when it never answered). */
   async function fail(item: OutboxItem, reason: string, code?: number, status?: number) {
@@ -85,11 +121,26 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
         const item = store.openReply(cid, raw);
         let sentSid: string | undefined;
         if (item) {
+          const pace = await paced(job, item);
+          if (pace.delayed !== undefined) {
+            await job.moveToDelayed(Date.now() + pace.delayed, token);
+            throw new DelayedError();
+          }
           try {
             sentSid = await sendSpan(item, () => sendOne(item));
             metrics.outbound.inc({ channel: item.channel, status: 'sent' });
           } catch (error) {
             if (error instanceof SendRetryableError) {
+              if (error.slowSender) {
+                const interval = sendInterval(opts.directory().config.pacing, item.from);
+                const factor = await opts.pacer.slowDown(item.from, interval);
+                logger.warn('sender slowed down: Twilio says it sends too fast', {
+                  bot: item.botId,
+                  channel: item.channel,
+                  errorCode: error.code,
+                  slowedBy: factor,
+                });
+              }
               const attempts = await store.countAttempt(cid, item.id);
               if (attempts < opts.maxAttempts) {
                 metrics.outbound.inc({ channel: item.channel, status: 'retried' });
@@ -171,7 +222,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
     if (job)
-      void untilItLands(() => opts.queues.kickSend(job.data.cid), {
+      void untilItLands(() => opts.queues.kickSend(job.data.cid, { bulk: job.data.bulk === true }), {
         what: 're-kick',
         logger,
         meta: { conversation: job.data.cid },

@@ -286,6 +286,8 @@ export interface OutboxItem {
   cid: string;
   /** The W3C trace context of the turn that made the reply (tracing on): its send continues the trace. */
   traceparent?: string;
+  /** An operator-initiated send: paced as bulk (it takes only free slots; replies go first). */
+  bulk?: true;
 }
 
 export interface CommitInput {
@@ -687,6 +689,19 @@ export class ConversationStore {
     if (result === -2) return { fenced: true };
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
+  }
+
+  /**
+   * Appends replies to a conversation's outbox outside a turn (an operator's send), sealed as a commit
+   * seals them; the caller kicks the send queue.
+   */
+  async enqueueReplies(cid: string, items: OutboxItem[]): Promise<void> {
+    const sealed = items.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox')));
+    await this.redis
+      .multi()
+      .rpush(this.keys.outbox(cid), ...sealed)
+      .expire(this.keys.outbox(cid), MAILBOX_TTL)
+      .exec();
   }
 
   async outboxLength(cid: string): Promise<number> {
