@@ -37,6 +37,7 @@ export const EVENT_TYPES = [
   'user.opted_in',
   'message.failed',
   'link_codes.locked',
+  'call.failed',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.output<typeof EventTypeSchema>;
@@ -144,7 +145,7 @@ export const PacingSchema = z
     longCode: MessagesPerSecond.default(1),
     shortCode: MessagesPerSecond.default(100),
     whatsapp: MessagesPerSecond.default(80),
-    replyAhead: z.number().min(0).max(3600).default(60),
+    replyAhead: z.number().min(0).max(14_400).default(3600),
     numbers: z
       .record(
         z.string().regex(/^(whatsapp:)?\+[1-9]\d{1,14}$|^\d{3,8}$/, {

@@ -43,6 +43,8 @@ export interface InboundEvent {
   signIn?: { session: string; status: 'completed' | 'failed' };
   /** The W3C trace context of the webhook that queued the event (tracing on): the turn continues its trace. */
   traceparent?: string;
+  /** An operator-started conversation (an outbound call's `call.start`): the flow it runs and its variables. */
+  start?: { flow: string; vars: Record<string, string> };
 }
 
 /** A gather request attached to a prompt: how the answer is to be collected. */

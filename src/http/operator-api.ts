@@ -30,6 +30,7 @@ import {
 import { ApiError } from './api-error.js';
 import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cursor.js';
 import { mountLiveState } from './live-state.js';
+import { mountCalls, type CallsDeps } from './calls.js';
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_REQUESTS_PER_MINUTE = 600;
@@ -52,6 +53,8 @@ export interface OperatorApiDeps {
   live?: LiveStateDeps;
   /** Where every change is recorded; without it nothing is. */
   audit?: AuditLog;
+  /** Outbound calls (`POST /v1/calls`). */
+  calls?: CallsDeps;
 }
 
 /** Records a change once it is done: what, on what (never a value), and the user it was done to. */
@@ -504,6 +507,20 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
       logger,
     });
   }
+
+  const config = () => deps.directory().config;
+  if (deps.calls)
+    mountCalls(router, deps.calls, {
+      parse,
+      existingUser,
+      callerOf,
+      audited,
+      now,
+      param,
+      identity,
+      config,
+      logger,
+    });
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -1,5 +1,7 @@
 // Wiring of the web role: webhooks, the operator API and, in the sandbox, the outbox and the simulator.
-import type { ChannelRegistry, SandboxRecorder } from '../../channels/index.js';
+import { providerCaller, type ChannelRegistry, type SandboxRecorder } from '../../channels/index.js';
+import { OutboundCalls } from '../store/call-store.js';
+import { callFailedReporter } from '../turn/call-failed.js';
 import type { Directory } from '../config/directory.js';
 import type { Env } from '../env.js';
 import type { Logger } from '../log.js';
@@ -58,6 +60,7 @@ export async function startWeb(deps: {
       ...(failure.errorCode ? { code: failure.errorCode } : {}),
     }),
   );
+  const outboundCalls = new OutboundCalls(connection, deps.stores.keys, deps.stores.cipher);
   const routers = [
     webhookRouter({
       channels: deps.channels,
@@ -71,6 +74,13 @@ export async function startWeb(deps: {
       redisDeadlineMs: 1000 + durability(env).timeoutMs,
       draining,
       now: deps.now,
+      outboundCalls,
+      callFailed: callFailedReporter({
+        directory,
+        identity: identity.identity,
+        events: deps.stores.web.events,
+        logger,
+      }),
     }),
     operatorApiRouter({
       directory,
@@ -86,6 +96,11 @@ export async function startWeb(deps: {
         lockout: identity.lockout,
         deadLetters: new DeadLetters(connection, store, (botId) => directory().bot(botId)?.workspace),
         kick: (cid) => queues.kickConversation(cid),
+      },
+      calls: {
+        calls: outboundCalls,
+        placer: deps.stores.recorder ? undefined : providerCaller(() => directory().config),
+        conversations: store,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({
