@@ -62,6 +62,7 @@ export {
 export type { MessageSender } from './twilio/sender.js';
 export { signedFormHeaders } from './twilio/webhook.js';
 export { sendInterval } from './twilio/pacing.js';
+export { accountOf } from './twilio/accounts.js';
 export { CallRefusedError, CallUnavailableError, type CallPlacer } from './twilio/calls.js';
 export { SandboxRecorder, type RecordedMessage } from './sandbox/recorder.js';
 export { voiceSettings, type VoiceAdapter, type VoiceSettings } from './voice/voice.adapter.js';

@@ -1,8 +1,12 @@
 // The operator API's outbound calls: POST /v1/calls places a call through Twilio that runs a flow when answered.
 import type { Router } from 'express';
 import { z } from 'zod';
-import { accountOf } from '../../channels/twilio/accounts.js';
-import { CallRefusedError, CallUnavailableError, type CallPlacer } from '../../channels/twilio/calls.js';
+import {
+  accountOf,
+  CallRefusedError,
+  CallUnavailableError,
+  type CallPlacer,
+} from '../../channels/index.js';
 import { identityOf } from '../core/events.js';
 import { phoneNumberSchema } from '../core/phone-number.js';
 import type { OutboundCalls } from '../store/call-store.js';
