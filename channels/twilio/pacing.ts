@@ -8,9 +8,9 @@ const SHORT_CODE = /^\d{3,8}$/;
 export function sendInterval(pacing: PacingConfig, from: string): number {
   const whatsapp = from.startsWith('whatsapp:');
   const number = whatsapp ? from.slice('whatsapp:'.length) : from;
+  // A number's WhatsApp sender has limits of its own: it is paced apart from the number's SMS.
   const rate =
     pacing.numbers[from] ??
-    (whatsapp ? undefined : pacing.numbers[number]) ??
     (whatsapp ? pacing.whatsapp : SHORT_CODE.test(number) ? pacing.shortCode : pacing.longCode);
   return 1000 / rate;
 }

@@ -134,6 +134,8 @@ export type TwilioConfig = z.output<typeof TwilioSchema>;
 
 /** Messages per second one sender may send (Twilio's limit for it); fractions allowed (0.5: one per 2 s). */
 const MessagesPerSecond = z.number().positive().max(1000);
+/** A sender as Twilio writes it: an E.164 number, a short code, or a WhatsApp sender. */
+const SENDER = /^(whatsapp:)?\+[1-9]\d{1,14}$|^\d{3,8}$/;
 
 /**
  * Send pacing per sender: the defaults by kind of sender (Twilio's: 1/s for a long code, 100/s for a short
@@ -147,15 +149,20 @@ export const PacingSchema = z
     whatsapp: MessagesPerSecond.default(80),
     replyAhead: z.number().min(0).max(14_400).default(3600),
     numbers: z
-      .record(
-        z.string().regex(/^(whatsapp:)?\+[1-9]\d{1,14}$|^\d{3,8}$/, {
-          error: withHint(
-            'is not a sender',
-            'write an E.164 number ("+15551234567"), a short code ("12345") or "whatsapp:+15551234567".',
-          ),
-        }),
-        MessagesPerSecond,
-      )
+      .record(z.string(), MessagesPerSecond)
+      .superRefine((numbers, ctx) => {
+        for (const sender of Object.keys(numbers)) {
+          if (SENDER.test(sender)) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: [sender],
+            message: withHint(
+              `"${sender}" is not a sender`,
+              'write an E.164 number ("+15551234567"), a short code ("12345") or "whatsapp:+15551234567".',
+            ),
+          });
+        }
+      })
       .default({}),
   })
   .prefault({});

@@ -14,8 +14,7 @@ import { Script } from './scripts.js';
  * - A **bulk** send only takes a slot that is free now. Otherwise it reserves nothing: it is told when to
  *   come back, and `b` (the bulk line) spreads the come-backs one interval apart, so a backlog of 10,000
  *   wakes one job per slot instead of all of them at every slot, and never holds slots a reply needs.
- *   A job that comes back a little late or finds its slot taken by a reply (within one interval) comes
- *   back at the next slot rather than at the end of the line.
+ *   A job that finds its slot taken when it comes back (a reply took it) goes to the end of the line.
  * - A slot taken late by less than an interval keeps the grid (`t + interval`, not `now + interval`), so
  *   the promotion delay of delayed jobs does not lower the rate; sends are then at least
  *   `interval - lateness` apart, and any window of a second holds at most one send more than the rate.
@@ -38,16 +37,11 @@ local line = tonumber(v[2]) or 0
 local slowUntil = tonumber(v[4]) or 0
 if slowUntil > now then interval = interval * (tonumber(v[3]) or 1) end
 local grace = math.min(25, interval / 8)
-local function taken(at)
-  if now - tat < interval then tat = tat + interval else tat = now + interval end
-  return at
-end
 local wait = 0
 if bulk then
   if tat - now <= grace then
-    taken(now)
-  elseif tat - now <= interval then
-    wait = tat - now
+    -- Taken late by less than an interval: keep the grid, so promotion delays do not lower the rate.
+    if now - tat < interval then tat = tat + interval else tat = now + interval end
   else
     if line < tat then line = tat end
     wait = line - now

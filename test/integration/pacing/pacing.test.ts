@@ -6,7 +6,7 @@ import { Queues } from '../../../src/queue/queues.js';
 import { createDataCipher } from '../../../src/store/cipher.js';
 import { ConversationStore, type OutboxItem } from '../../../src/store/conversation-store.js';
 import { ECHO_BOT } from '../../support/bots.js';
-import { ACCOUNT_SID, NUMBERS } from '../../support/config.js';
+import { ACCOUNT_SID, NUMBERS, testConfigYaml } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import type { FakeTwilioMessage } from '../../fakes/twilio-api.js';
 
@@ -78,7 +78,18 @@ describe('pacing', () => {
     'drains 300 bulk messages at 5/s from one number while a reply to a user who writes meanwhile goes first',
     { timeout: 180_000 },
     async () => {
-      h = await startHarness({ bots: ECHO_BOT, label: 'pacing', adjust: paced(5) });
+      // Two worker processes share the pace: it is held in Redis, not in a process.
+      h = await startHarness({
+        label: 'pacing',
+        gateway: { web: true, workers: false },
+        files: (url) => ({
+          'switchboard.yaml':
+            testConfigYaml({ bots: ECHO_BOT, twilioApiUrl: url }) +
+            `pacing:\n  numbers:\n    "${NUMBERS.sms}": 5\n`,
+        }),
+      });
+      expect(h.config.pacing.numbers).toEqual({ [NUMBERS.sms]: 5 });
+      await Promise.all([1, 2].map((n) => h!.spawn('worker', `worker-${n}`)));
       const bulk = recipients(300);
       await bulkSend(h, bulk, (i) => `Your prescription is ready (${i}).`);
 
