@@ -1,22 +1,18 @@
 // The operator API's outbound calls: POST /v1/calls places a call through Twilio that runs a flow when answered.
 import type { Router } from 'express';
 import { z } from 'zod';
-import {
-  accountOf,
-  CallRefusedError,
-  CallUnavailableError,
-  type CallPlacer,
-} from '../../channels/index.js';
+import { accountOf, CallRefusedError, CallUnavailableError, type CallPlacer } from '../../channels/index.js';
 import { identityOf } from '../core/events.js';
 import { phoneNumberSchema } from '../core/phone-number.js';
+import { RESERVED_VARIABLES } from '../core/schema-parts.js';
 import type { OutboundCalls } from '../store/call-store.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from './api-error.js';
 import type { RouteKit } from './live-state.js';
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Variable names the engine itself sets: an operator's would be overwritten or confuse a template. */
-const RESERVED = new Set(['input', 'user']);
+/** Variable names the template context already has: an operator's would be shadowed or confuse a template. */
+const RESERVED = new Set<string>(RESERVED_VARIABLES);
 
 const E164 = phoneNumberSchema('must be an E.164 phone number such as "+15551234567"');
 
@@ -47,7 +43,7 @@ export const PlaceCallBodySchema = z.strictObject({
     )
     .refine((vars) => Object.keys(vars).length <= 50, { error: 'at most 50 variables' })
     .refine((vars) => !Object.keys(vars).some((name) => RESERVED.has(name)), {
-      error: '"input" and "user" are the engine’s own variables',
+      error: `reserved names (${RESERVED_VARIABLES.join(', ')}) are the template context’s own`,
     })
     .optional()
     .meta({ description: 'The flow’s variables at its start, readable in templates as {{name}}.' }),

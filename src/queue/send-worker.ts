@@ -46,7 +46,7 @@ export interface SendWorkerOptions {
   onFailure: (failure: SendFailure) => Promise<void>;
 }
 
-/** The longest a reply's slot is waited for inside its job; a longer wait delays the job instead. */
+/** The longest a reserved slot is waited for inside its job; a longer wait delays the job instead. */
 const MAX_PACING_SLEEP_MS = 2000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,30 +55,29 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   const { store, logger, metrics } = opts;
 
   /**
-   * Waits for the item's slot in its sender's pace (one script call). A reply waits a short while in the
-   * job; a bulk send without a free slot, or a reply with a long wait, delays the job: `delayed` says when
-   * to come back (the outbox is left as it is).
+   * Waits for the item's slot in its sender's pace (one script call). A reserved slot at most 2 s away is
+   * waited for in the job; a bulk send without a slot, or a reply's slot further away, delays the job:
+   * `delayed` says when to come back (the outbox is left as it is).
    */
   async function paced(job: Job<KickData>, item: OutboxItem): Promise<{ delayed?: number }> {
-    const reserved = job.data.slot;
-    if (reserved?.reply === item.id && Date.now() >= reserved.at - 50) return {};
+    const kept = job.data.slot;
+    if (kept?.reply === item.id && Date.now() >= kept.at - 50) return {};
     const pacing = opts.directory().config.pacing;
     const kind = item.bulk ? 'bulk' : 'reply';
-    const wait = await opts.pacer.take(
+    const { waitMs, reserved } = await opts.pacer.take(
       item.from,
       sendInterval(pacing, item.from),
       kind,
       pacing.replyAhead * 1000,
     );
-    if (wait <= 0) return {};
-    if (kind === 'reply' && wait <= MAX_PACING_SLEEP_MS) {
-      await sleep(wait);
+    if (waitMs <= 0) return {};
+    if (reserved && waitMs <= MAX_PACING_SLEEP_MS) {
+      await sleep(waitMs);
       return {};
     }
-    // A reply's slot is reserved: the job comes back to it and sends without taking another.
-    if (kind === 'reply')
-      await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + wait } });
-    return { delayed: wait };
+    // A reserved slot (a reply's) is kept: the job comes back to it and sends without taking another.
+    if (reserved) await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + waitMs } });
+    return { delayed: waitMs };
   }
 
   /** Counted by the provider's error code, else the HTTP status it answered (none when it never answered). */

@@ -7,22 +7,22 @@ import { Script } from './scripts.js';
  * A GCRA-like schedule held in one hash per sender, timed by Redis's own clock (`TIME`), so every worker
  * process and host agrees on it:
  *
- * - `t`: the next free slot (ms). A send takes the slot and moves it one interval on.
+ * - `t`: the next free slot (ms). A send takes the slot (`max(t, now)`) and moves `t` one interval on,
+ *   so sends are at least an interval apart by Redis's clock.
  * - A **reply** (someone is talking to the bot) always reserves the next slot, and may go up to
  *   `aheadMs` before it (Twilio queues what it accepts at the sender's rate, so a short run of replies
  *   costs nothing); beyond that it waits for its slot.
- * - A **bulk** send only takes a slot that is free now. Otherwise it reserves nothing: it is told when to
- *   come back, and `b` (the bulk line) spreads the come-backs one interval apart, so a backlog of 10,000
- *   wakes one job per slot instead of all of them at every slot, and never holds slots a reply needs.
- *   A job that finds its slot taken when it comes back (a reply took it) goes to the end of the line.
- * - A slot taken late by less than an interval keeps the grid (`t + interval`, not `now + interval`), so
- *   the promotion delay of delayed jobs does not lower the rate; sends are then at least
- *   `interval - lateness` apart, and any window of a second holds at most one send more than the rate.
+ * - A **bulk** send reserves a slot only when it is free now or within the horizon (an interval, at most
+ *   500 ms), and then waits for it in its job. Otherwise it reserves nothing: it is told when to come
+ *   back, and `b` (the bulk line) spreads the come-backs one interval apart, half a horizon before each
+ *   slot (so a job promoted from BullMQ's delayed set a little late still finds its slot). A backlog of
+ *   10,000 therefore wakes one job per slot, holds at most the next slot, and never the slots a reply
+ *   needs. A job that finds its slot taken (a reply took it) goes to the end of the line.
  * - `s` and `u`: after Twilio's 14107 (the sender's rate exceeded), the interval is multiplied by `s`
  *   until `u`.
  *
- * Returns `{wait, now}`: 0 to send now, otherwise the milliseconds to wait (a reply's reserved slot, or a
- * bulk send's come-back time).
+ * Returns `{wait, reserved}`: the milliseconds to wait, and whether a slot is reserved at the end of the
+ * wait (send then) or not (come back then and ask again).
  */
 const TAKE = `
 local key = KEYS[1]
@@ -36,25 +36,22 @@ local tat = tonumber(v[1]) or 0
 local line = tonumber(v[2]) or 0
 local slowUntil = tonumber(v[4]) or 0
 if slowUntil > now then interval = interval * (tonumber(v[3]) or 1) end
-local grace = math.min(25, interval / 8)
+local horizon = math.min(interval, 500)
 local wait = 0
-if bulk then
-  if tat - now <= grace then
-    -- Taken late by less than an interval: keep the grid, so promotion delays do not lower the rate.
-    if now - tat < interval then tat = tat + interval else tat = now + interval end
-  else
-    if line < tat then line = tat end
-    wait = line - now
-    line = line + interval
-  end
+local reserved = 1
+if bulk and tat - now > horizon then
+  if line < tat then line = tat end
+  wait = line - now - horizon / 2
+  line = line + interval
+  reserved = 0
 else
   local slot = math.max(tat, now)
-  wait = math.max(0, slot - now - ahead)
+  if bulk then wait = slot - now else wait = math.max(0, slot - now - ahead) end
   tat = slot + interval
 end
 redis.call('HSET', key, 't', tat, 'b', line)
-redis.call('PEXPIRE', key, math.max(tat, line, slowUntil) - now + 60000)
-return {wait, now}
+redis.call('PEXPIRE', key, math.ceil(math.max(tat, line, slowUntil) - now) + 60000)
+return {math.ceil(wait), reserved}
 `;
 
 /** After Twilio's 14107: the interval times `factor` until `until`, and the next slot one such interval on. */
@@ -91,18 +88,23 @@ export class SendPacer {
   ) {}
 
   /**
-   * Takes a slot for one send from `sender` at `intervalMs` between sends; resolves with the
-   * milliseconds to wait first (0: now). `aheadMs`: how far ahead of its slot a reply may go.
+   * Takes a slot for one send from `sender` at `intervalMs` between sends: how long to wait, and whether
+   * to send then (`reserved`) or ask again then. `aheadMs`: how far ahead of its slot a reply may go.
    */
-  async take(sender: string, intervalMs: number, kind: SendKind, aheadMs: number): Promise<number> {
-    const [wait] = await scripts.take.run(
+  async take(
+    sender: string,
+    intervalMs: number,
+    kind: SendKind,
+    aheadMs: number,
+  ): Promise<{ waitMs: number; reserved: boolean }> {
+    const [wait, reserved] = await scripts.take.run(
       this.redis,
       this.keys.pace(sender),
       intervalMs,
       kind === 'bulk' ? '1' : '0',
       aheadMs,
     );
-    return Number(wait);
+    return { waitMs: Math.max(0, Number(wait)), reserved: Number(reserved) === 1 };
   }
 
   /**

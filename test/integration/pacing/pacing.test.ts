@@ -112,11 +112,11 @@ describe('pacing', () => {
       // Exactly once each: the fake accepted 301 messages, one per address.
       expect(h.twilio.requests.filter((r) => r.status === 201)).toHaveLength(301);
 
-      // The rate, from the fake API's own clock. A second holds at most 5 bulk sends on the pace's grid;
-      // one more may arrive in it because the request that took a slot a few milliseconds late reaches
-      // the fake with a different network delay than its neighbour (the pacer decides, HTTP delivers).
-      // The reply takes the next slot early (it may run ahead of the rate), so with it a second holds
-      // one more again.
+      // The rate, from the fake API's own clock. By Redis's clock the pacer grants slots at least 200 ms
+      // apart, so a second holds 5 grants; a sixth may land in a second of the fake's clock because each
+      // request reaches it with its own network and event-loop delay (the pacer decides, HTTP delivers).
+      // The reply takes the next slot early (replies may run ahead of the rate), so with it a second
+      // holds one more again.
       expect(busiestWindow(bulkArrivals, 1000)).toBeLessThanOrEqual(6);
       expect(busiestWindow(all, 1000)).toBeLessThanOrEqual(7);
       // Over longer windows the jitter does not add up: 10 s hold at most 50 sends, plus the two above.
