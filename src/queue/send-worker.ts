@@ -49,6 +49,9 @@ export interface SendWorkerOptions {
 /** The longest a reserved slot is waited for inside its job; a longer wait delays the job instead. */
 const MAX_PACING_SLEEP_MS = 2000;
 
+/** How often a bulk send stalled past its slot takes a new one before its job is delayed instead. */
+const MAX_PACING_TAKES = 3;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker<KickData> {
@@ -57,27 +60,31 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   /**
    * Waits for the item's slot in its sender's pace (one script call). A reserved slot at most 2 s away is
    * waited for in the job; a bulk send without a slot, or a reply's slot further away, delays the job:
-   * `delayed` says when to come back (the outbox is left as it is).
+   * `delayed` says when to come back (the outbox is left as it is). A bulk send that finds itself more
+   * than half an interval (at least 20 ms) past its slot (this process was stalled) takes another instead, so a stall
+   * cannot squeeze two sends together: the rate errs slow.
    */
   async function paced(job: Job<KickData>, item: OutboxItem): Promise<{ delayed?: number }> {
     const kept = job.data.slot;
     if (kept?.reply === item.id && Date.now() >= kept.at - 50) return {};
     const pacing = opts.directory().config.pacing;
     const kind = item.bulk ? 'bulk' : 'reply';
-    const { waitMs, reserved } = await opts.pacer.take(
-      item.from,
-      sendInterval(pacing, item.from),
-      kind,
-      pacing.replyAhead * 1000,
-    );
-    if (waitMs <= 0) return {};
-    if (reserved && waitMs <= MAX_PACING_SLEEP_MS) {
-      await sleep(waitMs);
-      return {};
+    const interval = sendInterval(pacing, item.from);
+    for (let attempt = 1; ; attempt++) {
+      const asked = Date.now();
+      const { waitMs, reserved } = await opts.pacer.take(item.from, interval, kind, pacing.replyAhead * 1000);
+      if (reserved && waitMs <= MAX_PACING_SLEEP_MS) {
+        if (waitMs > 0) await sleep(waitMs);
+        // The slot was at `asked + waitMs` at the latest (the grant came between asking and the answer).
+        const late = Date.now() - (asked + waitMs);
+        if (kind === 'reply' || late <= Math.max(interval / 2, 20)) return {};
+        if (attempt >= MAX_PACING_TAKES) return { delayed: interval };
+        continue;
+      }
+      // A reserved slot (a reply's) is kept: the job comes back to it and sends without taking another.
+      if (reserved) await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + waitMs } });
+      return { delayed: waitMs };
     }
-    // A reserved slot (a reply's) is kept: the job comes back to it and sends without taking another.
-    if (reserved) await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + waitMs } });
-    return { delayed: waitMs };
   }
 
   /** Counted by the provider's error code, else the HTTP status it answered (none when it never answered). */
