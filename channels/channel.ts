@@ -6,6 +6,7 @@ import type { Logger } from '../src/log.js';
 import type { Metrics } from '../src/metrics.js';
 import type { BotRef, Directory } from '../src/config/directory.js';
 import type { OutboxItem } from '../src/store/conversation-store.js';
+import type { OutboundCallPlan } from '../src/store/call-store.js';
 import type { MessageSender } from './twilio/sender.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -50,6 +51,13 @@ export interface WebhookKit {
   waitTurn(cid: string, turn: number, ms: number): Promise<string | 'over' | undefined>;
   /** Records a delivery status of a reply we sent, within the Redis deadline. */
   recordStatus(status: DeliveryStatus, bot: BotRef | undefined): Promise<void>;
+  /** What an outbound call we placed runs, by its CallSid, within the Redis deadline; undefined if not ours. */
+  outboundCall(callSid: string): Promise<OutboundCallPlan | undefined>;
+  /**
+   * An outbound call we placed is over: one that never connected (`no-answer`, `busy`, `failed`,
+   * `canceled`) is reported to the operator (`call.failed`); its plan is forgotten either way.
+   */
+  outboundCallEnded(report: { bot: BotRef; callSid: string; to: string; status: string }): Promise<void>;
 }
 
 /** A provider's report on a reply we sent. */
@@ -135,12 +143,17 @@ export class SendRejectedError extends Error {
   }
 }
 
-/** The provider was busy or unreachable (429, 5xx, network): retry with backoff. */
+/**
+ * The provider was busy or unreachable (429, 5xx, network, its queue full): retry with backoff.
+ * `slowSender`: the provider said this sender sends too fast; its pace should slow down.
+ */
 export class SendRetryableError extends Error {
   override readonly name = 'SendRetryableError';
   constructor(
     message: string,
     readonly status?: number,
+    readonly code?: number,
+    readonly slowSender = false,
   ) {
     super(message);
   }

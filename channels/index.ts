@@ -6,6 +6,7 @@ import type { ChannelAdapter } from './channel.js';
 import { accountOf, accounts } from './twilio/accounts.js';
 
 import { TwilioSender, type MessageSender } from './twilio/sender.js';
+import { TwilioCaller, type CallPlacer } from './twilio/calls.js';
 import type { BotConfig, Config } from '../src/config/index.js';
 
 export const channels = { sms: smsAdapter, whatsapp: whatsappAdapter, voice: voiceAdapter } as const;
@@ -48,6 +49,11 @@ export function providerSender(config: () => Config): MessageSender {
   return new TwilioSender(() => accounts(config()));
 }
 
+/** The provider's call placer (outbound calls); reads the configuration on every call. */
+export function providerCaller(config: () => Config): CallPlacer {
+  return new TwilioCaller(() => accounts(config()));
+}
+
 export {
   SendRejectedError,
   SendRetryableError,
@@ -61,5 +67,8 @@ export {
 } from './channel.js';
 export type { MessageSender } from './twilio/sender.js';
 export { signedFormHeaders } from './twilio/webhook.js';
+export { sendInterval } from './twilio/pacing.js';
+export { accountOf } from './twilio/accounts.js';
+export { CallRefusedError, CallUnavailableError, type CallPlacer } from './twilio/calls.js';
 export { SandboxRecorder, type RecordedMessage } from './sandbox/recorder.js';
 export { voiceSettings, type VoiceAdapter, type VoiceSettings } from './voice/voice.adapter.js';

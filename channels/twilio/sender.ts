@@ -39,7 +39,7 @@ export interface MessageSender {
 }
 
 /** Rewrites Twilio's API host to a configured base URL, keeping path and query. */
-class BaseUrlRequestClient extends twilio.RequestClient {
+export class BaseUrlRequestClient extends twilio.RequestClient {
   constructor(private readonly baseUrl: string) {
     super({ timeout: 10_000, keepAlive: true });
   }
@@ -51,7 +51,13 @@ class BaseUrlRequestClient extends twilio.RequestClient {
   }
 }
 
-function classify(error: unknown): Error {
+/** Twilio's "too many queued messages for this From" (21611) and "queue overflow" (30001). */
+const QUEUE_FULL = new Set([21611, 30001]);
+/** Twilio's "message rate limit exceeded" for the sender. */
+const RATE_EXCEEDED = 14107;
+
+/** Twilio's answer as the send queue acts on it: retry (with a slow-down for 14107) or give up. */
+export function classify(error: unknown): Error {
   if (error instanceof SendRejectedError || error instanceof SendRetryableError) return error;
   const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : undefined;
   const rawCode = typeof error === 'object' && error && 'code' in error ? Number(error.code) : NaN;
@@ -59,8 +65,23 @@ function classify(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (status === undefined || Number.isNaN(status))
     return new SendRetryableError(`Twilio unreachable: ${message}`);
+  // Codes first: Twilio answers 14107 with a 429 too, and it asks for more than a retry.
+  if (code === RATE_EXCEEDED)
+    return new SendRetryableError(
+      `Twilio says the sender exceeds its rate (error ${code}): ${message}`,
+      status,
+      code,
+      true,
+    );
+  // The sender's queue at Twilio is full (21611, 30001): it drains at the sender's rate, so later it passes.
+  if (code !== undefined && QUEUE_FULL.has(code))
+    return new SendRetryableError(
+      `Twilio's queue for the sender is full (error ${code}): ${message}`,
+      status,
+      code,
+    );
   if (status === 429 || status >= 500)
-    return new SendRetryableError(`Twilio answered ${status}: ${message}`, status);
+    return new SendRetryableError(`Twilio answered ${status}: ${message}`, status, code);
   return new SendRejectedError(
     `Twilio refused the message (${status}${code ? `, error ${code}` : ''}): ${message}`,
     status,

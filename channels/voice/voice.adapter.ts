@@ -3,6 +3,7 @@
 import type { Request, Response } from 'express';
 import twilio from 'twilio';
 import type { BotConfig } from '../../src/config/index.js';
+import type { BotRef } from '../../src/config/directory.js';
 import { identityOf, type Transfer, type TurnOutput } from '../../src/core/events.js';
 import { isE164 } from '../../src/core/phone-number.js';
 import {
@@ -98,22 +99,34 @@ export interface VoiceAdapter extends ChannelAdapter {
   hangupTwiml(): string;
 }
 
+/**
+ * A call we placed (`POST /v1/calls`): Twilio's From is our number and To the person called, the other
+ * way round from an incoming call. The person is the identity either way.
+ */
+export function isOutbound(params: WebhookParams): boolean {
+  return params.Direction === 'outbound-api';
+}
+
 function callEvent(
   params: WebhookParams,
   receivedAt: number,
 ): Parsed<Omit<ChannelEvent, 'id' | 'kind' | 'text'>> {
   const problem = required(params, ['CallSid', 'AccountSid', 'From', 'To']);
   if (problem) return { ok: false, problem };
-  const withheld = WITHHELD.has(params.From!.toLowerCase());
-  if (!withheld && !isE164(params.From!)) return { ok: false, problem: 'From is not an E.164 number' };
+  const outbound = isOutbound(params);
+  const person = outbound ? params.To! : params.From!;
+  const ours = outbound ? params.From! : params.To!;
+  if (outbound && !isE164(person)) return { ok: false, problem: 'To is not an E.164 number' };
+  const withheld = !outbound && WITHHELD.has(person.toLowerCase());
+  if (!withheld && !isE164(person)) return { ok: false, problem: 'From is not an E.164 number' };
   return {
     ok: true,
     value: {
       channel: 'voice',
       // A caller with no number is known by the call alone: each such call is an identity of its own.
-      identity: identityOf('voice', withheld ? `withheld:${params.CallSid!}` : params.From!),
-      from: params.From!,
-      to: params.To!,
+      identity: identityOf('voice', withheld ? `withheld:${params.CallSid!}` : person),
+      from: person,
+      to: ours,
       provider: { accountSid: params.AccountSid! },
       receivedAt,
     },
@@ -171,12 +184,61 @@ async function answerTurn(
     .send(voiceAdapter.holdTwiml({ publicUrl: directory.publicUrl, turn, hold, settings }));
 }
 
+/** Twilio's AnsweredBy for a machine's greeting (or a fax) under answering-machine detection. */
+const MACHINE = /^(machine_|fax$)/;
+
+/**
+ * The first webhook of a call we placed: the flow and variables it was placed with, or the message an
+ * answering machine is left. `undefined` when the webhook was answered here (a hang-up or an error).
+ */
+async function outboundStart(
+  res: Response,
+  kit: WebhookKit,
+  params: WebhookParams,
+  bot: BotRef | undefined,
+): Promise<{ start: { flow: string; vars: Record<string, string> } } | undefined> {
+  let plan;
+  try {
+    plan = await kit.outboundCall(params.CallSid!);
+  } catch (error) {
+    kit.unavailable(res, 'voice', error);
+    return undefined;
+  }
+  // A call we did not place, or placed for another bot or person: nothing is said or run.
+  if (!plan || !bot || plan.bot !== bot.id || plan.to !== params.To) {
+    kit.metrics.inbound.inc({ channel: 'voice', status: 'refused' });
+    kit.logger.warn('outbound call webhook for a call we did not place; hanging up', { bot: bot?.id });
+    res.status(200).type('text/xml').send(voiceAdapter.hangupTwiml());
+    return undefined;
+  }
+  if (MACHINE.test(params.AnsweredBy ?? '')) {
+    const settings = safeSettings(voiceSettings(bot.bot));
+    const response = new twilio.twiml.VoiceResponse();
+    if (plan.machineMessage)
+      response.say(
+        { voice: settings.voice, language: settings.language } as never,
+        xmlSafe(plan.machineMessage),
+      );
+    response.hangup();
+    kit.logger.info('outbound call answered by a machine', { bot: bot.id, answeredBy: params.AnsweredBy });
+    res.status(200).type('text/xml').send(response.toString());
+    return undefined;
+  }
+  return { start: { flow: plan.flow, vars: plan.vars } };
+}
+
 async function voiceTurn(req: Request, res: Response, kit: WebhookKit, turn: number) {
   const admitted = admitCall(req, res, kit);
   if (!admitted) return;
   const { params } = admitted;
   const parsed = voiceAdapter.parseInbound(params, { turn, receivedAt: kit.now() });
   if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
+  if (turn === 0 && isOutbound(params)) {
+    if (!kit.servedBy(res, 'voice', admitted.bot, admitted.number)) return;
+    const outbound = await outboundStart(res, kit, params, admitted.bot);
+    if (!outbound) return;
+    parsed.value.start = outbound.start;
+  }
   const queued = await kit.accept(res, parsed.value, admitted.bot, {
     number: admitted.number,
     call: params.CallSid!,
@@ -302,6 +364,18 @@ const routes: WebhookRoute[] = [
       const parsed = voiceAdapter.parseStatus(params, kit.now());
       if (!parsed.ok) return kit.badRequest(res, 'voice', parsed.problem);
       if (!parsed.value) return void res.status(204).end();
+      if (isOutbound(params) && admitted.bot) {
+        try {
+          await kit.outboundCallEnded({
+            bot: admitted.bot,
+            callSid: params.CallSid!,
+            to: params.To!,
+            status: params.CallStatus!,
+          });
+        } catch (error) {
+          return kit.unavailable(res, 'voice', error);
+        }
+      }
       // A status of a call that is over or unknown changes nothing: a replayed `completed` ends no live call.
       const queued = await kit.accept(res, parsed.value, admitted.bot, {
         number: admitted.number,
@@ -318,7 +392,7 @@ export const voiceAdapter: VoiceAdapter = {
   renderTurn: (output, { publicUrl, turn, bot }) =>
     voiceAdapter.toTwiml(output, { publicUrl, turn, settings: voiceSettings(bot) }),
   apology: (bot) => voiceAdapter.apologyTwiml(voiceSettings(bot)),
-  ourNumber: (params) => params.To ?? params.Called,
+  ourNumber: (params) => (isOutbound(params) ? params.From : (params.To ?? params.Called)),
   parseInbound(params, meta) {
     const base = callEvent(params, meta.receivedAt);
     if (!base.ok) return base;

@@ -105,7 +105,25 @@ export function checkConfigValues(
   }
   checkUserNamespaces(components, problems);
   checkSharedComponentNames(components, problems);
+  checkPacedNumbers(root.pacing, numberOwners, warnings);
   return { problems, warnings };
+}
+
+/** A rate for a number no bot sends from is most likely a typo of one that does. */
+function checkPacedNumbers(pacing: unknown, owners: Map<string, string>, warnings: PathProblem[]): void {
+  if (!isPlainObject(pacing) || !isPlainObject(pacing.numbers)) return;
+  const senders = [...owners.keys()]
+    .filter((k) => !k.startsWith('voice:'))
+    .map((k) => k.replace(/^sms:/, ''));
+  for (const sender of Object.keys(pacing.numbers)) {
+    if (!/^(whatsapp:)?\+/.test(sender) || senders.includes(sender)) continue;
+    warnings.push({
+      path: ['pacing', 'numbers', sender],
+      atKey: true,
+      message: `no bot sends from ${sender}`,
+      hint: suggestion(sender, senders, 'Senders'),
+    });
+  }
 }
 
 /** What every turn's template context has (src/core/dialog/turn.ts). */

@@ -327,8 +327,8 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
     const bot = botOf(res, body.bot);
     if (!Object.hasOwn(bot.flows, body.flow)) {
       throw new ApiError(
-        422,
-        'unknown_flow',
+        404,
+        'flow_not_found',
         `body flow: bot "${body.bot}" has no flow "${body.flow}"; its flows: ${Object.keys(bot.flows).join(', ')}.`,
         [{ path: 'flow', message: 'unknown flow' }],
       );

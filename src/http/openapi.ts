@@ -6,6 +6,7 @@ import { phoneNumberSchema } from '../core/phone-number.js';
 import { TIERS } from '../core/ports/users.js';
 import { VariableNameSchema } from '../config/schema.js';
 import { MESSAGE_STATUSES } from '../store/message-store.js';
+import { PlaceCallBodySchema, PlacedCallSchema } from './calls.js';
 
 // Printable, no whitespace at the ends, no control characters: ids end up in logs, templates and events.
 const ID_TEXT = /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u;
@@ -567,6 +568,11 @@ function errors(...statuses: number[]): Record<string, JsonSchema> {
   );
 }
 
+/** An error answer with its own description. */
+function problem(description: string): JsonSchema {
+  return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+}
+
 function body(ref: string): JsonSchema {
   return {
     required: true,
@@ -652,6 +658,8 @@ export function operatorOpenApiDocument(): JsonSchema {
         Resume: jsonSchema(ResumeBodySchema, 'input'),
         HandoffQueued: jsonSchema(HandoffQueuedSchema, 'output'),
         Error: jsonSchema(ErrorSchema, 'output'),
+        PlaceCall: jsonSchema(PlaceCallBodySchema, 'input'),
+        PlacedCall: jsonSchema(PlacedCallSchema, 'output'),
       },
     },
     paths: {
@@ -846,6 +854,28 @@ export function operatorOpenApiDocument(): JsonSchema {
           parameters: [],
           requestBody: body('CreateLinkCode'),
           responses: { '201': answer('Created.', 'LinkCode'), ...errors(400, 413, 422) },
+        },
+      },
+      '/v1/calls': {
+        post: {
+          operationId: 'placeCall',
+          summary:
+            'Place a call from a bot’s voice number through Twilio; when it is answered the flow runs on the keypad as on an incoming call. No answer, busy, failed and canceled calls arrive as call.failed events.',
+          parameters: [],
+          requestBody: body('PlaceCall'),
+          responses: {
+            '201': answer('Twilio is placing the call.', 'PlacedCall'),
+            ...errors(400, 413, 422),
+            '404': problem(
+              'No such bot or flow in this workspace, or no such user (bot_not_found, flow_not_found, user_not_found).',
+            ),
+            '409': problem(
+              'The number opted out of the bot (opted_out), or there is no Twilio account to call with: the sandbox cannot place calls (calls_need_twilio).',
+            ),
+            '424': problem(
+              'Twilio refused the call (twilio_refused, with Twilio’s error code) or could not be reached (twilio_unavailable, with Retry-After): nothing was called.',
+            ),
+          },
         },
       },
       '/v1/openapi.json': {

@@ -32,6 +32,7 @@ import { decodeCursor, encodeCursor, isAuditCursor, isHistoryCursor } from './cu
 import { mountHandoff } from './handoff.js';
 import { mountLiveState } from './live-state.js';
 import { mountProactive, type ProactiveDeps } from './messages.js';
+import { mountCalls, type CallsDeps } from './calls.js';
 
 export const OPERATOR_API_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_REQUESTS_PER_MINUTE = 600;
@@ -56,6 +57,8 @@ export interface OperatorApiDeps {
   audit?: AuditLog;
   /** Messages and flows the operator starts (POST /v1/messages, /v1/conversations): those endpoints need it. */
   proactive?: ProactiveDeps;
+  /** Outbound calls (`POST /v1/calls`). */
+  calls?: CallsDeps;
 }
 
 /** Records a change once it is done: what, on what (never a value), and the user it was done to. */
@@ -498,6 +501,8 @@ export function operatorApiRouter(deps: OperatorApiDeps): Router {
   if (deps.proactive) mountProactive(router, deps.proactive, kit);
   if (deps.live) mountLiveState(router, deps.live, kit);
   if (deps.live) mountHandoff(router, deps.live, kit, deps.proactive?.channels);
+
+  if (deps.calls) mountCalls(router, deps.calls, kit);
 
   router.use('/v1', () => {
     throw new ApiError(404, 'not_found', 'No such endpoint.');

@@ -10,6 +10,8 @@ import type { TurnWaiter } from '../queue/turn-waiter.js';
 import type { CallAccepted, ConversationStore } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../config/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
+import type { OutboundCalls } from '../store/call-store.js';
+import type { FailedCall } from '../turn/call-failed.js';
 import {
   annotateActiveSpan,
   conversationAttributes,
@@ -34,7 +36,14 @@ export interface WebhookDeps {
   draining: () => boolean;
   /** The time an event is received at (ms): its rate-limit minute. */
   now: () => number;
+  /** The outbound calls placed through the operator API (what each runs when answered). */
+  outboundCalls?: OutboundCalls;
+  /** Tells the operator an outbound call never connected (`call.failed`). */
+  callFailed?: (failure: FailedCall) => Promise<void>;
 }
+
+/** Twilio's final statuses of a call that never connected. */
+const NOT_CONNECTED = new Set(['no-answer', 'busy', 'failed', 'canceled']);
 
 /** Redis did not answer a webhook within its deadline: the webhook answers 503. */
 export class RedisDeadlineError extends Error {
@@ -105,6 +114,19 @@ export function webhookRouter(deps: WebhookDeps): Router {
     waitTurn: (cid, turn, ms) => deps.waiter.wait(cid, turn, ms),
     recordStatus: (status: DeliveryStatus, bot) =>
       withDeadline(deps.statuses.record(status, bot), deps.redisDeadlineMs),
+    outboundCall: async (callSid) =>
+      deps.outboundCalls ? withDeadline(deps.outboundCalls.plan(callSid), deps.redisDeadlineMs) : undefined,
+    async outboundCallEnded({ bot, callSid, to, status }) {
+      const calls = deps.outboundCalls;
+      if (!calls) return;
+      // Only a call we placed, and once: the plan is forgotten with the first final status.
+      const plan = await withDeadline(calls.plan(callSid), deps.redisDeadlineMs);
+      if (!plan || plan.bot !== bot.id) return;
+      await withDeadline(calls.forget(callSid), deps.redisDeadlineMs);
+      if (!NOT_CONNECTED.has(status)) return;
+      logger.info('outbound call did not connect', { bot: bot.id, channel: 'voice', status });
+      await deps.callFailed?.({ botId: bot.id, callSid, to, status });
+    },
 
     /**
      * Messages go into the identity's conversation, call events into their call's. A call that is over or

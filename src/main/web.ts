@@ -1,5 +1,7 @@
 // Wiring of the web role: webhooks, the operator API and, in the sandbox, the outbox and the simulator.
-import type { ChannelRegistry, SandboxRecorder } from '../../channels/index.js';
+import { providerCaller, type ChannelRegistry, type SandboxRecorder } from '../../channels/index.js';
+import { OutboundCalls } from '../store/call-store.js';
+import { callFailedReporter } from '../turn/call-failed.js';
 import type { Directory } from '../config/directory.js';
 import type { Env } from '../env.js';
 import type { Logger } from '../log.js';
@@ -67,6 +69,7 @@ export async function startWeb(deps: {
       }),
     { store: messages, now: deps.now, changed: messageStatus },
   );
+  const outboundCalls = new OutboundCalls(connection, deps.stores.keys, deps.stores.cipher);
   const routers = [
     webhookRouter({
       channels: deps.channels,
@@ -80,6 +83,13 @@ export async function startWeb(deps: {
       redisDeadlineMs: 1000 + durability(env).timeoutMs,
       draining,
       now: deps.now,
+      outboundCalls,
+      callFailed: callFailedReporter({
+        directory,
+        identity: identity.identity,
+        events: deps.stores.web.events,
+        logger,
+      }),
     }),
     operatorApiRouter({
       directory,
@@ -102,6 +112,11 @@ export async function startWeb(deps: {
         idempotency: deps.stores.web.idempotency,
         queues,
         channels: deps.channels,
+      },
+      calls: {
+        calls: outboundCalls,
+        placer: deps.stores.recorder ? undefined : providerCaller(() => directory().config),
+        conversations: store,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({

@@ -12,6 +12,7 @@ import { createOutboundClient } from '../net/outbound.js';
 import { createEventWorker } from '../operator-events/index.js';
 import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
 import { createSendWorker } from '../queue/send-worker.js';
+import { SendPacer } from '../store/pacer.js';
 import { identityServices } from '../turn/identity-services.js';
 import { loggedEmitter } from '../turn/message-failed.js';
 import type { TurnServiceDeps } from '../turn/turn-services.js';
@@ -78,6 +79,7 @@ export function startWorkers(deps: {
         channels,
         sender,
         contents: deps.stores.work.contents,
+        pacer: new SendPacer(connection, deps.stores.keys),
         concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
         maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
         onFailure: async ({ item, reason, code }) => {

@@ -16,7 +16,14 @@ export function shardOf(cid: string, shards: number): number {
 
 export interface KickData {
   cid: string;
+  /** An operator's bulk send: a lower priority than replies, and its own deduplication. */
+  bulk?: true;
+  /** A reply's slot in its sender's pace, reserved before the job was delayed to it: not taken again. */
+  slot?: { reply: string; at: number };
 }
+
+/** BullMQ priority of a bulk kick: after every reply kick (those have none and are taken first). */
+export const BULK_PRIORITY = 10;
 
 /**
  * Producers for both queues. A "kick" says "this conversation has work": deduplicated by conversation
@@ -50,21 +57,22 @@ export class Queues {
     await this.kick(this.conversations[shardOf(cid, this.shards)]!, cid);
   }
 
-  /** `bulk`: operator-initiated sends (proactive messages), paced as bulk behind replies to people. */
-  async kickSend(cid: string, _opts?: { bulk?: boolean }): Promise<void> {
-    await this.kick(this.sends[shardOf(cid, this.shards)]!, cid);
+  /**
+   * Says the conversation's outbox has work. `bulk`: an operator-initiated send, run at a lower priority
+   * and deduplicated apart from reply kicks, so a reply's kick is never folded into a bulk job waiting
+   * its turn (both then drain the same outbox, one at a time by its claim).
+   */
+  async kickSend(cid: string, opts: { bulk?: boolean } = {}): Promise<void> {
+    await this.kick(this.sends[shardOf(cid, this.shards)]!, cid, opts.bulk === true);
   }
 
-  private async kick(queue: Queue<KickData>, cid: string): Promise<void> {
-    await queue.add(
-      'kick',
-      { cid },
-      {
-        deduplication: { id: cid, keepLastIfActive: true },
-        removeOnComplete: true,
-        removeOnFail: { age: 86_400 },
-      },
-    );
+  private async kick(queue: Queue<KickData>, cid: string, bulk = false): Promise<void> {
+    await queue.add('kick', bulk ? { cid, bulk: true } : { cid }, {
+      deduplication: { id: bulk ? `${cid}:bulk` : cid, keepLastIfActive: true },
+      ...(bulk ? { priority: BULK_PRIORITY } : {}),
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400 },
+    });
   }
 
   /**

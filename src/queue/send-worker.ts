@@ -6,12 +6,14 @@ import type { Metrics } from '../metrics.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../config/directory.js';
 import {
+  sendInterval,
   SendRejectedError,
   SendRetryableError,
   type ChannelRegistry,
   type ContentSids,
   type MessageSender,
 } from '../../channels/index.js';
+import type { SendPacer } from '../store/pacer.js';
 import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
@@ -34,6 +36,8 @@ export interface SendWorkerOptions {
   sender: MessageSender;
   /** The content SIDs of `choose` questions' WhatsApp buttons and lists. */
   contents?: ContentSids;
+  /** Paces sends per sender number across every worker (see `SendPacer`). */
+  pacer: SendPacer;
   directory: () => Directory;
   logger: Logger;
   metrics: Metrics;
@@ -45,8 +49,46 @@ export interface SendWorkerOptions {
   onFailure: (failure: SendFailure) => Promise<void>;
 }
 
+/** The longest a reserved slot is waited for inside its job; a longer wait delays the job instead. */
+const MAX_PACING_SLEEP_MS = 2000;
+
+/** How often a bulk send stalled past its slot takes a new one before its job is delayed instead. */
+const MAX_PACING_TAKES = 3;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker<KickData> {
   const { store, logger, metrics } = opts;
+
+  /**
+   * Waits for the item's slot in its sender's pace (one script call). A reserved slot at most 2 s away is
+   * waited for in the job; a bulk send without a slot, or a reply's slot further away, delays the job:
+   * `delayed` says when to come back (the outbox is left as it is). A bulk send that finds itself more
+   * than half an interval (at least 20 ms) past its slot (this process was stalled) takes another instead, so a stall
+   * cannot squeeze two sends together: the rate errs slow.
+   */
+  async function paced(job: Job<KickData>, item: OutboxItem): Promise<{ delayed?: number }> {
+    const kept = job.data.slot;
+    if (kept?.reply === item.id && Date.now() >= kept.at - 50) return {};
+    const pacing = opts.directory().config.pacing;
+    const kind = item.bulk ? 'bulk' : 'reply';
+    const interval = sendInterval(pacing, item.from);
+    for (let attempt = 1; ; attempt++) {
+      const asked = Date.now();
+      const { waitMs, reserved } = await opts.pacer.take(item.from, interval, kind, pacing.replyAhead * 1000);
+      if (reserved && waitMs <= MAX_PACING_SLEEP_MS) {
+        if (waitMs > 0) await sleep(waitMs);
+        // The slot was at `asked + waitMs` at the latest (the grant came between asking and the answer).
+        const late = Date.now() - (asked + waitMs);
+        if (kind === 'reply' || late <= Math.max(interval / 2, 20)) return {};
+        if (attempt >= MAX_PACING_TAKES) return { delayed: interval };
+        continue;
+      }
+      // A reserved slot (a reply's) is kept: the job comes back to it and sends without taking another.
+      if (reserved) await job.updateData({ ...job.data, slot: { reply: item.id, at: Date.now() + waitMs } });
+      return { delayed: waitMs };
+    }
+  }
 
   /** Counted by the provider's error code, else the HTTP status it answered (none when it never answered). */
   async function fail(item: OutboxItem, reason: string, code?: number, status?: number) {
@@ -88,11 +130,26 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
         const item = store.openReply(cid, raw);
         let sentSid: string | undefined;
         if (item) {
+          const pace = await paced(job, item);
+          if (pace.delayed !== undefined) {
+            await job.moveToDelayed(Date.now() + pace.delayed, token);
+            throw new DelayedError();
+          }
           try {
             sentSid = await sendSpan(item, () => sendOne(item));
             metrics.outbound.inc({ channel: item.channel, status: 'sent' });
           } catch (error) {
             if (error instanceof SendRetryableError) {
+              if (error.slowSender) {
+                const interval = sendInterval(opts.directory().config.pacing, item.from);
+                const factor = await opts.pacer.slowDown(item.from, interval);
+                logger.warn('sender slowed down: Twilio says it sends too fast', {
+                  bot: item.botId,
+                  channel: item.channel,
+                  errorCode: error.code,
+                  slowedBy: factor,
+                });
+              }
               const attempts = await store.countAttempt(cid, item.id);
               if (attempts < opts.maxAttempts) {
                 metrics.outbound.inc({ channel: item.channel, status: 'retried' });
@@ -175,7 +232,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
   worker.on('failed', (job, error) => {
     logger.error('send job failed', { conversation: job?.data.cid, reason: error.message });
     if (job)
-      void untilItLands(() => opts.queues.kickSend(job.data.cid), {
+      void untilItLands(() => opts.queues.kickSend(job.data.cid, { bulk: job.data.bulk === true }), {
         what: 're-kick',
         logger,
         meta: { conversation: job.data.cid },

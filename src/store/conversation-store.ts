@@ -319,7 +319,7 @@ export interface OutboxItem {
   template?: { contentSid: string; variables?: Record<string, string> };
   /** proactive: the operator-visible message id (`GET /v1/messages/{id}`), for status tracking. */
   message?: string;
-  /** Sent for the operator API (a proactive message): paced as bulk, replies to people go first. */
+  /** An operator-initiated send (a proactive message): paced as bulk (it takes only free slots; replies go first). */
   bulk?: true;
 }
 
@@ -758,6 +758,19 @@ export class ConversationStore {
     if (result === -2) return { fenced: true };
     if (result === -1) return { lost: true };
     return { lost: false, next: typeof result === 'string' ? result : null };
+  }
+
+  /**
+   * Appends replies to a conversation's outbox outside a turn (an operator's send), sealed as a commit
+   * seals them; the caller kicks the send queue.
+   */
+  async enqueueReplies(cid: string, items: OutboxItem[]): Promise<void> {
+    const sealed = items.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox')));
+    await this.redis
+      .multi()
+      .rpush(this.keys.outbox(cid), ...sealed)
+      .expire(this.keys.outbox(cid), MAILBOX_TTL)
+      .exec();
   }
 
   async outboxLength(cid: string): Promise<number> {

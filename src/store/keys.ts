@@ -229,6 +229,19 @@ export class Keys {
     return `${this.prefix}:msg:{${id}}`;
   }
 
+  /**
+   * The send pace of one sender (our number, or `whatsapp:+…`): a hash of the next free slot, the bulk
+   * queue's next come-back time and a slow-down after Twilio's 14107. Named by a keyed hash: no number.
+   */
+  pace(sender: string): string {
+    return `${this.prefix}:pace:{${this.naming.hash('sender', sender)}}`;
+  }
+
+  /** What an outbound call we placed will run (sealed), by its CallSid's keyed hash, until it ends. */
+  outboundCall(callSid: string): string {
+    return `${this.prefix}:ocall:{${this.naming.hash('outbound-call', callSid)}}`;
+  }
+
   /** Sandbox mode: what would have been sent to one address. */
   sandboxOutbox(to: string): string {
     return `${this.prefix}:sandbox:outbox:${to}`;

@@ -13,6 +13,8 @@ export const places = {
     cid,
     field,
   ],
+  /** What an outbound call we placed runs (see `OutboundCalls`). */
+  outboundCall: (callSid: string): SealedPlace => ['outbound-call', callSid],
   /** The rendered answer to one voice turn. */
   turn: (cid: string, turn: number): SealedPlace => ['conversation', cid, 'turn', String(turn)],
   /** A conversation's summary in its workspace's live index (it names the channel identity). */

@@ -20,6 +20,22 @@ export interface FakeTwilioMessage {
   at: number;
 }
 
+/** A call Twilio accepted to place (answered 201), as it was asked for. */
+export interface FakeTwilioCall {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string;
+  /** Where Twilio would ask for the answered call's TwiML. */
+  url: string | undefined;
+  statusCallback: string | undefined;
+  /** Every StatusCallbackEvent given (the field repeats). */
+  statusCallbackEvents: string[];
+  /** Every form field, as sent (a repeated one: its last value). */
+  params: Record<string, string>;
+  at: number;
+}
+
 /** Every request the fake received, including the ones it refused. */
 export interface FakeTwilioRequest {
   method: string;
@@ -54,6 +70,10 @@ export interface FakeTwilioApi {
   readonly messages: FakeTwilioMessage[];
   /** Every request, oldest first. */
   readonly requests: FakeTwilioRequest[];
+  /** Calls accepted (201) through POST .../Calls.json, oldest first. */
+  readonly calls: FakeTwilioCall[];
+  /** The next call creations are answered with these failures, in order. */
+  failNextCall(...failures: FakeTwilioFailure[]): void;
   /** Message sids deleted with DELETE .../Messages/:sid.json. */
   readonly deleted: string[];
   /** Accepted messages to one address (`+1…` or `whatsapp:+…`), oldest first. */
@@ -84,6 +104,7 @@ export interface FakeTwilioApi {
 }
 
 const MESSAGES = /^\/2010-04-01\/Accounts\/(AC[0-9a-zA-Z]+)\/Messages\.json$/;
+const CALLS = /^\/2010-04-01\/Accounts\/(AC[0-9a-zA-Z]+)\/Calls\.json$/;
 const MESSAGE = /^\/2010-04-01\/Accounts\/(AC[0-9a-zA-Z]+)\/Messages\/((?:SM|MM)[0-9a-zA-Z]+)\.json$/;
 
 /** Twilio's error codes for the statuses tests script. */
@@ -139,6 +160,8 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
   const requests: FakeTwilioRequest[] = [];
   const deleted: string[] = [];
   const failures: FakeTwilioFailure[] = [];
+  const calls: FakeTwilioCall[] = [];
+  const callFailures: FakeTwilioFailure[] = [];
   const arrivals = new EventEmitter();
   arrivals.setMaxListeners(0);
   let hold: ((proceed: () => void) => void) | undefined;
@@ -201,6 +224,8 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     const record = (status: number) =>
       requests.push({ method: req.method ?? '', path, params, authAccount: auth?.user, status });
 
+    const placeCall = CALLS.exec(path);
+    if (placeCall) return handleCall(req, res, raw, placeCall[1]!, path, auth, record);
     const create = MESSAGES.exec(path);
     const single = MESSAGE.exec(path);
     const accountSid = create?.[1] ?? single?.[1];
@@ -282,6 +307,81 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     arrivals.emit('message', message);
   }
 
+  /** POST .../Calls.json: checked as Twilio does (To, From, and Url or Twiml), answered with a Call resource. */
+  function handleCall(
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: string,
+    accountSid: string,
+    path: string,
+    auth: { user: string; password: string } | undefined,
+    record: (status: number) => void,
+  ): void {
+    const form = new URLSearchParams(raw);
+    const params = Object.fromEntries(form);
+    if (!auth || auth.user !== accountSid || accounts[accountSid] !== auth.password) {
+      record(401);
+      return sendError(res, { status: 401 });
+    }
+    if (req.method !== 'POST') {
+      record(405);
+      return sendError(res, { status: 405, code: 20004, message: 'Method not allowed' });
+    }
+    if (!params.To || !params.From || (!params.Url && !params.Twiml)) {
+      record(400);
+      return sendError(res, { status: 400, code: 21205, message: 'Url parameter is required.' });
+    }
+    const scripted = callFailures.shift();
+    if (scripted) {
+      record(scripted.status);
+      return sendError(res, scripted);
+    }
+    record(201);
+    const now = new Date();
+    const sid = `CA${randomBytes(16).toString('hex')}`;
+    calls.push({
+      sid,
+      accountSid,
+      to: params.To,
+      from: params.From,
+      url: params.Url,
+      statusCallback: params.StatusCallback,
+      statusCallbackEvents: form.getAll('StatusCallbackEvent'),
+      params,
+      at: now.getTime(),
+    });
+    // The fields of Twilio's Call resource, as calls.create receives them.
+    sendJson(res, 201, {
+      account_sid: accountSid,
+      annotation: null,
+      answered_by: null,
+      api_version: '2010-04-01',
+      caller_name: null,
+      date_created: now.toUTCString(),
+      date_updated: now.toUTCString(),
+      direction: 'outbound-api',
+      duration: null,
+      end_time: null,
+      forwarded_from: null,
+      from: params.From,
+      from_formatted: params.From,
+      group_sid: null,
+      parent_call_sid: null,
+      phone_number_sid: null,
+      price: null,
+      price_unit: 'USD',
+      sid,
+      start_time: null,
+      status: 'queued',
+      subresource_uris: {},
+      to: params.To,
+      to_formatted: params.To,
+      trunk_sid: null,
+      uri: `${path.slice(0, -'.json'.length)}/${sid}.json`,
+      queue_time: '0',
+    });
+  }
+
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -336,6 +436,8 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
     messages,
     requests,
     deleted,
+    calls,
+    failNextCall: (...scripted) => void callFailures.push(...scripted),
     messagesTo: (to) => messages.filter((m) => m.to === to),
     attemptsTo: (to) => requests.filter((r) => r.method === 'POST' && r.params.To === to),
     failNext: (...scripted) => void failures.push(...scripted),
@@ -371,6 +473,8 @@ export async function startFakeTwilioApi(accounts: Record<string, string>): Prom
       requests.length = 0;
       deleted.length = 0;
       failures.length = 0;
+      calls.length = 0;
+      callFailures.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -68,5 +68,12 @@ export type Flow = 'waiting' | 'ended';
 export const SECRET_PROMPT_MEMORY_SECONDS = 86_400;
 
 export function freshState(event: InboundEvent): DialogState {
+  if (event.start)
+    return {
+      flow: event.start.flow,
+      step: 0,
+      vars: { ...event.start.vars, input: event.text },
+      expiresAt: 0,
+    };
   return { flow: 'main', step: 0, vars: { input: event.text }, expiresAt: 0 };
 }

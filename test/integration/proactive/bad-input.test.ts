@@ -214,8 +214,8 @@ const cases: Case[] = [
     name: 'unknown flow',
     path: '/v1/conversations',
     body: { bot: 'pharmacy', to: SMS, flow: 'card' },
-    status: 422,
-    code: 'unknown_flow',
+    status: 404,
+    code: 'flow_not_found',
     says: 'its flows: main, card_check, confirm, block',
   },
   {

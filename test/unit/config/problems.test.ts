@@ -14,7 +14,7 @@ const cases: [fixture: string, expected: string, env?: Record<string, string>][]
   ],
   [
     'broken/unknown-top-level.yaml',
-    'broken/unknown-top-level.yaml:1: servr: unknown key "servr". Hint: did you mean "server"? Valid keys: server, twilio, workspaces, bots.',
+    'broken/unknown-top-level.yaml:1: servr: unknown key "servr". Hint: did you mean "server"? Valid keys: server, twilio, pacing, workspaces, bots.',
   ],
   [
     'broken/bad-regex.yaml',

@@ -13,6 +13,7 @@ describe('OpenAPI document', () => {
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/v1/audit',
+      '/v1/calls',
       '/v1/conversations',
       '/v1/dead-letters',
       '/v1/dead-letters/{deadLetterId}/replay',
@@ -43,6 +44,7 @@ describe('OpenAPI document', () => {
       'GET /v1/users/{userId}/history',
       'GET /v1/users/{userId}/lockouts',
       'GET /v1/users/{userId}/opt-outs',
+      'POST /v1/calls',
       'POST /v1/dead-letters/{deadLetterId}/replay',
       'POST /v1/link-codes',
       'POST /v1/users',
