@@ -251,7 +251,9 @@ describe('callers who withhold their number', () => {
     expect((await h.webhooks.call(first, WITHHELD)).body).toBe(SAY_SOMETHING);
     const second = newSid('CA');
     expect((await h.webhooks.call(second, WITHHELD)).body).toBe(SAY_SOMETHING);
-    expect((await speak(first, WITHHELD, 'Stop.')).body).toBe(`${XML}<Response><Hangup/></Response>`);
+    expect((await speak(first, WITHHELD, 'Stop.')).body).toBe(
+      `${XML}<Response>${SAY}You won't get more calls or messages from us. Goodbye.</Say><Hangup/></Response>`,
+    );
     // The second anonymous call goes on, and a third one is answered.
     expect((await speak(second, WITHHELD, 'Hello there')).body).toBe(
       `${XML}<Response>${SAY}You said Hello there.</Say><Hangup/></Response>`,
