@@ -263,7 +263,9 @@ describe('callers who withhold their number', () => {
     // A caller with a number who says stop stays opted out on the next call: opt-out is per number.
     const known = newSid('CA');
     await h.webhooks.call(known, CALLER);
-    expect((await speak(known, CALLER, 'Stop.')).body).toBe(`${XML}<Response><Hangup/></Response>`);
+    expect((await speak(known, CALLER, 'Stop.')).body).toBe(
+      `${XML}<Response>${SAY}You won't get more calls or messages from us. Goodbye.</Say><Hangup/></Response>`,
+    );
     expect((await h.webhooks.call(newSid('CA'), CALLER)).body).toBe(`${XML}<Response><Hangup/></Response>`);
   });
 });
