@@ -7,7 +7,12 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboundNetworkError, OutboundRefusedError } from '../../src/net/errors.js';
 import { createOutboundClient, type OutboundClient, type Resolver } from '../../src/net/outbound.js';
-import { sendJson, startFakeOperatorApi, type FakeOperatorApi } from '../fakes/operator-api.js';
+import {
+  sendJson,
+  startFakeOperatorApi,
+  type FakeOperatorApi,
+  type RouteHandler,
+} from '../fakes/operator-api.js';
 import { listenOnLoopback } from '../fakes/loopback.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -278,12 +283,14 @@ describe('pooled plain HTTP connections', () => {
 
   it('sends an idempotent call again on a new connection when the server dropped the pooled one; a POST fails', async () => {
     let drop = false;
-    const api = await fake({
-      'GET /x': (_req, res) =>
-        drop ? ((drop = false), res.socket?.destroy()) : sendJson(res, 200, { ok: true }),
-      'POST /x': (_req, res) =>
-        drop ? ((drop = false), res.socket?.destroy()) : sendJson(res, 200, { ok: true }),
-    });
+    // With `drop` set, the next request is met by closing its connection unanswered, as a server does
+    // when its keep-alive timeout strikes just as the request arrives.
+    const answer: RouteHandler = (_req, res) => {
+      if (!drop) return sendJson(res, 200, { ok: true });
+      drop = false;
+      res.socket?.destroy();
+    };
+    const api = await fake({ 'GET /x': answer, 'POST /x': answer });
     const outbound = client();
     const call = (method: string) =>
       outbound.send({ method, url: `${api.url}/x`, timeoutMs: 2000, allowHosts: ['127.0.0.1'] });
