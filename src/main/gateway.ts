@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import type { FinishedTurn } from '../queue/conversation-worker.js';
 import { jobsInFlight } from '../queue/reclaim.js';
+import { createOutboundClient } from '../net/outbound.js';
 import type { Keys } from '../store/keys.js';
 import { createMetricsApp } from '../http/app.js';
 import { listen, type WebServer } from '../http/server.js';
@@ -122,11 +123,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { web, work } = stores;
   const metrics = createMetrics(() => web.queues.depth());
 
+  // Calls to operator hosts (protected APIs, auth, sign-in, revocation): one pool per process, web and workers.
+  const outbound = createOutboundClient();
   const running: Running = {
     workers: [],
     sinks: [work.events, web.events],
     queues: [web.queues, work.queues],
     connections: [web.connection, work.connection],
+    outbound,
   };
   const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);
   if (opts.roles.workers) {
@@ -140,6 +144,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics,
       turns,
       clock,
+      outbound,
     });
   }
 
@@ -162,6 +167,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger,
       metrics,
       now,
+      outbound,
       simulatorNotes: opts.simulatorNotes,
     });
   }

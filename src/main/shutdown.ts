@@ -15,6 +15,8 @@ export interface Running {
   sinks: { close(): Promise<unknown> }[];
   queues: { close(): Promise<unknown> }[];
   connections: Connection[];
+  /** The outbound client's pooled connections to operator hosts: closed once no turn or request can call. */
+  outbound?: { close(): void };
 }
 
 /** A graceful stop: answers and jobs in flight finish first. */
@@ -23,6 +25,7 @@ export async function stopInOrder(running: Running): Promise<void> {
   await Promise.all(running.workers.map((w) => w.close()));
   await running.waiter?.close();
   await closing;
+  running.outbound?.close();
   await Promise.all(running.sinks.map((s) => s.close()));
   await Promise.all(running.queues.map((q) => q.close()));
   // QUIT waits for its answer; a connection Redis left half-open (a failover, a primary killed) would
@@ -36,5 +39,6 @@ export async function abandon(running: Running): Promise<void> {
   await Promise.all(running.workers.map((w) => w.close()));
   await Promise.all([...running.queues, ...running.sinks].map((q) => q.close()));
   await running.waiter?.close();
+  running.outbound?.close();
   for (const c of running.connections) c.disconnect();
 }

@@ -17,7 +17,7 @@ import { StatusRecorder } from '../http/status-recorder.js';
 import { signInRouter } from '../http/sign-in.js';
 import { webhookRouter } from '../http/webhooks.js';
 import { Templates } from '../core/templates.js';
-import { createOutboundClient } from '../net/outbound.js';
+import type { OutboundClient } from '../net/outbound.js';
 import { TurnWaiter } from '../queue/turn-waiter.js';
 import { workspaceRevocation } from '../turn/provider-revocation.js';
 import { connect, durability, readyWithin } from '../store/open.js';
@@ -42,6 +42,8 @@ export async function startWeb(deps: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Calls to providers (sign-in exchanges, revocations), pooled per host. */
+  outbound: OutboundClient;
   /** Sandbox: what the simulator's page suggests trying (the demo's accounts). */
   simulatorNotes?: readonly string[] | undefined;
 }): Promise<WebServer> {
@@ -51,8 +53,7 @@ export async function startWeb(deps: {
   const subscriber = connect(env, 'switchboard:turns', { maxRetriesPerRequest: null }, logger);
   running.connections.push(subscriber);
   const waiter = (running.waiter = new TurnWaiter(subscriber, store));
-  // The web role's calls to providers (sign-in exchanges, revocations): one client, one template cache.
-  const outbound = createOutboundClient();
+  const { outbound } = deps;
   const templates = new Templates();
   const statuses = new StatusRecorder(
     store,

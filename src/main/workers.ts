@@ -8,7 +8,7 @@ import { Templates } from '../core/templates.js';
 import type { Env } from '../env.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { createOutboundClient } from '../net/outbound.js';
+import type { OutboundClient } from '../net/outbound.js';
 import { createEventWorker } from '../operator-events/index.js';
 import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
 import { createSendWorker } from '../queue/send-worker.js';
@@ -29,6 +29,7 @@ export function startWorkers(deps: {
   metrics: Metrics;
   turns: EventEmitter<{ turn: [FinishedTurn] }>;
   clock: Clock;
+  outbound: OutboundClient;
 }): Worker[] {
   const { env, logger, metrics, channels, sender } = deps;
   const { connection, queues, store, identity, messageFailed, signIns, messages, messageStatus } =
@@ -36,7 +37,7 @@ export function startWorkers(deps: {
   const templates = new Templates();
   const engine = new DialogEngine({ templates, clock: deps.clock });
   const services: TurnServiceDeps = {
-    outbound: createOutboundClient(),
+    outbound: deps.outbound,
     templates,
     logger,
     metrics,

@@ -1,8 +1,10 @@
-// The only way auth components and request steps reach an operator's hosts: allowHosts, address and redirect checks.
+// The only way auth components and request steps reach an operator's hosts: allowHosts, address and redirect checks,
+// over keep-alive connections pooled per host and address policy, every new socket address-checked.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   addressListed,
   addressRestriction,
@@ -36,6 +38,8 @@ export type OutboundResponse = RemoteApiResponse;
  */
 export interface OutboundClient {
   send(req: OutboundRequest): Promise<OutboundResponse>;
+  /** Closes every pooled connection, idle or busy; a later call opens new ones. */
+  close(): void;
 }
 
 /** Resolves a host name to all its addresses; replaceable so tests can point names anywhere. */
@@ -48,10 +52,30 @@ export interface OutboundClientOptions {
   maxResponseBytes?: number;
   /** Name resolution; default the system resolver (dns.lookup). */
   resolve?: Resolver;
+  /** Connections open at once to one host (per scheme, port and address policy); default 8. */
+  maxSocketsPerHost?: number;
+  /**
+   * How long an idle pooled connection is kept; default 4 s, below the 5 s most servers (node's
+   * included) keep one, so the gateway closes it first. A shorter `Keep-Alive: timeout` hint wins.
+   */
+  idleTimeoutMs?: number;
+  /** Hosts with a pool at once; the least recently used is retired beyond it. Default 256. */
+  maxHosts?: number;
+  /** Certificate authorities trusted instead of the system's (a private PKI; tests). */
+  ca?: string | Buffer | readonly (string | Buffer)[];
 }
 
-const DEFAULTS = { maxRedirects: 3, maxResponseBytes: 1024 * 1024 };
+const DEFAULTS = {
+  maxRedirects: 3,
+  maxResponseBytes: 1024 * 1024,
+  maxSocketsPerHost: 8,
+  idleTimeoutMs: 4000,
+  maxHosts: 256,
+};
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Methods a client may send again on its own (RFC 9110): a pooled socket the server closed is retried once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
 const systemResolver: Resolver = (hostname, family) =>
   new Promise((resolve, reject) => {
@@ -61,6 +85,7 @@ const systemResolver: Resolver = (hostname, family) =>
   });
 
 interface Exchange {
+  agent: http.Agent;
   target: URL;
   method: string;
   headers: Record<string, string>;
@@ -80,6 +105,12 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
   const maxRedirects = options.maxRedirects ?? DEFAULTS.maxRedirects;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
   const resolve = options.resolve ?? systemResolver;
+  const pools = new Pools(resolve, {
+    maxSockets: options.maxSocketsPerHost ?? DEFAULTS.maxSocketsPerHost,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    maxHosts: options.maxHosts ?? DEFAULTS.maxHosts,
+    ca: options.ca,
+  });
 
   async function send(req: OutboundRequest): Promise<OutboundResponse> {
     const start = Date.now();
@@ -102,6 +133,7 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
     for (let hop = 0; ; hop += 1) {
       const raw = await exchange(
         {
+          agent: pools.agent(current, reach),
           target: current,
           method,
           headers,
@@ -111,7 +143,6 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
           timeoutMs: req.timeoutMs,
         },
         maxResponseBytes,
-        resolve,
       );
       const location = raw.headers['location'];
       if (!REDIRECTS.has(raw.status) || location === undefined) return toResponse(raw);
@@ -144,7 +175,91 @@ export function createOutboundClient(options: OutboundClientOptions = {}): Outbo
     }
   }
 
-  return { send };
+  return { send, close: () => pools.close() };
+}
+
+interface PoolSettings {
+  maxSockets: number;
+  idleTimeoutMs: number;
+  maxHosts: number;
+  ca: OutboundClientOptions['ca'];
+}
+
+/**
+ * Keep-alive agents, one per scheme, host, port and address policy (allowHosts and allowPrivateAddresses):
+ * a socket is reused only by calls that would have been allowed to open it, so two workspaces with
+ * different allowances never share one. Each new socket is resolved by the guarded lookup and its
+ * connected address checked; a reused socket skips both, having passed them when it was opened.
+ */
+class Pools {
+  // Insertion order is recency order: a use moves the agent to the end.
+  private readonly agents = new Map<string, http.Agent>();
+
+  constructor(
+    private readonly resolve: Resolver,
+    private readonly settings: PoolSettings,
+  ) {}
+
+  agent(target: URL, reach: Reach): http.Agent {
+    const key = JSON.stringify([
+      target.protocol,
+      target.hostname,
+      target.port,
+      reach.allowHosts,
+      reach.allowPrivate,
+    ]);
+    let agent = this.agents.get(key);
+    if (agent !== undefined) {
+      this.agents.delete(key);
+    } else {
+      agent = this.open(target, reach);
+      const oldest =
+        this.agents.size >= this.settings.maxHosts ? this.agents.entries().next().value : undefined;
+      if (oldest !== undefined) {
+        // Retired: its idle sockets close now, busy ones finish their call and close when idle.
+        this.agents.delete(oldest[0]);
+        for (const sockets of Object.values(oldest[1].freeSockets))
+          for (const s of sockets ?? []) s.destroy();
+      }
+    }
+    this.agents.set(key, agent);
+    return agent;
+  }
+
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+
+  private open(target: URL, reach: Reach): http.Agent {
+    const host = target.hostname;
+    const { maxSockets, idleTimeoutMs, ca } = this.settings;
+    const options: https.AgentOptions = {
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      timeout: idleTimeoutMs,
+      scheduling: 'lifo',
+      lookup: guardedLookup(host, reach, this.resolve),
+      ...(ca !== undefined ? { ca: ca as string | Buffer | (string | Buffer)[] } : {}),
+    };
+    const agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    const connect = agent.createConnection.bind(agent) as (
+      options: unknown,
+      callback?: (error: Error | null, socket: Duplex) => void,
+    ) => Duplex | undefined;
+    agent.createConnection = (connectOptions, callback) => {
+      const socket = connect(connectOptions, callback) as Socket | undefined;
+      // The address actually connected to, checked once more after the lookup allowed it.
+      socket?.once('connect', () => {
+        const remote = socket.remoteAddress;
+        const refusal = remote === undefined ? 'no remote address' : addressPermitted(remote, reach);
+        if (refusal !== undefined) socket.destroy(new OutboundRefusedError(host, refusal));
+      });
+      return socket;
+    };
+    return agent;
+  }
 }
 
 function parseTarget(req: OutboundRequest): URL {
@@ -247,11 +362,12 @@ function guardedLookup(host: string, reach: Reach, resolve: Resolver): LookupFun
   };
 }
 
-function exchange(call: Exchange, maxResponseBytes: number, resolve: Resolver): Promise<RawResponse> {
-  const { target, reach } = call;
+function exchange(call: Exchange, maxResponseBytes: number): Promise<RawResponse> {
+  const { target } = call;
   const host = target.hostname;
   return new Promise<RawResponse>((succeed, fail) => {
     let settled = false;
+    let retried = false;
     let request: http.ClientRequest | undefined;
     const finish = (error: OutboundError | undefined, response?: RawResponse): void => {
       if (settled) return;
@@ -270,60 +386,74 @@ function exchange(call: Exchange, maxResponseBytes: number, resolve: Resolver): 
     );
 
     const transport = target.protocol === 'https:' ? https : http;
-    try {
-      request = transport.request({
-        protocol: target.protocol,
-        // http.request wants an IPv6 literal without the URL's brackets
-        hostname: host.replace(/^\[(.*)\]$/, '$1'),
-        port: target.port === '' ? undefined : Number(target.port),
-        path: `${target.pathname}${target.search}`,
-        method: call.method,
-        headers: call.headers,
-        lookup: guardedLookup(host, reach, resolve),
-        // A fresh connection per call: a pooled socket would skip the lookup and the address check.
-        agent: false,
-      });
-    } catch (error) {
-      // Node validates the method, path and header values synchronously; its messages never quote values.
-      finish(new OutboundRefusedError(host, `invalid request (${errorCode(error) ?? 'rejected by node'})`));
-      return;
-    }
-
-    request.on('socket', (socket: Socket) => {
-      // The address actually connected to, checked once more after the lookup allowed it.
-      socket.once('connect', () => {
-        const remote = socket.remoteAddress;
-        const refusal = remote === undefined ? 'no remote address' : addressPermitted(remote, reach);
-        if (refusal !== undefined) finish(new OutboundRefusedError(host, refusal));
-      });
-    });
-    request.on('error', (error) => finish(toOutboundError(error, host)));
-    request.on('response', (response: http.IncomingMessage) => {
-      const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxResponseBytes) {
-        finish(new OutboundResponseTooLargeError(host, maxResponseBytes));
+    const start = (): void => {
+      let answered = false;
+      let sent: http.ClientRequest;
+      try {
+        sent = request = transport.request({
+          protocol: target.protocol,
+          // http.request wants an IPv6 literal without the URL's brackets
+          hostname: host.replace(/^\[(.*)\]$/, '$1'),
+          port: target.port === '' ? undefined : Number(target.port),
+          path: `${target.pathname}${target.search}`,
+          method: call.method,
+          headers: call.headers,
+          // Pooled per host and address policy; a new socket is looked up and checked by the agent.
+          agent: call.agent,
+        });
+      } catch (error) {
+        // Node validates the method, path and header values synchronously; its messages never quote values.
+        finish(new OutboundRefusedError(host, `invalid request (${errorCode(error) ?? 'rejected by node'})`));
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxResponseBytes) finish(new OutboundResponseTooLargeError(host, maxResponseBytes));
-        else chunks.push(chunk);
+
+      sent.on('error', (error) => {
+        // A pooled socket the server closed while idle fails before any answer: sent again, once, on another.
+        const code = errorCode(error);
+        if (
+          !answered &&
+          !retried &&
+          !settled &&
+          sent.reusedSocket &&
+          IDEMPOTENT.has(call.method) &&
+          code &&
+          STALE_SOCKET.has(code)
+        ) {
+          retried = true;
+          start();
+          return;
+        }
+        finish(toOutboundError(error, host));
       });
-      response.on('end', () =>
-        finish(undefined, {
-          status: response.statusCode ?? 0,
-          headers: flattenHeaders(response.headers),
-          body: Buffer.concat(chunks),
-        }),
-      );
-      response.on('error', (error) => finish(toOutboundError(error, host)));
-      response.on('close', () => {
-        if (!response.complete) finish(new OutboundNetworkError(host, 'ECONNRESET'));
+      sent.on('response', (response: http.IncomingMessage) => {
+        answered = true;
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxResponseBytes) {
+          finish(new OutboundResponseTooLargeError(host, maxResponseBytes));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxResponseBytes) finish(new OutboundResponseTooLargeError(host, maxResponseBytes));
+          else chunks.push(chunk);
+        });
+        response.on('end', () =>
+          finish(undefined, {
+            status: response.statusCode ?? 0,
+            headers: flattenHeaders(response.headers),
+            body: Buffer.concat(chunks),
+          }),
+        );
+        response.on('error', (error) => finish(toOutboundError(error, host)));
+        response.on('close', () => {
+          if (!response.complete) finish(new OutboundNetworkError(host, 'ECONNRESET'));
+        });
       });
-    });
-    request.end(call.body);
+      sent.end(call.body);
+    };
+    start();
   });
 }
 
