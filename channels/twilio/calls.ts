@@ -1,7 +1,7 @@
 // Places outbound calls through Twilio's Calls API with the official client; their webhooks come back to us.
 import twilio from 'twilio';
 import type { TwilioAccount } from './accounts.js';
-import { BaseUrlRequestClient } from './sender.js';
+import { TwilioClients } from './sender.js';
 
 export interface OutboundCallRequest {
   accountSid: string;
@@ -49,23 +49,17 @@ export interface CallPlacer {
 const STATUS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'];
 
 export class TwilioCaller implements CallPlacer {
-  private readonly clients = new Map<string, twilio.Twilio>();
+  private readonly clients: TwilioClients;
 
-  constructor(private readonly accounts: () => Map<string, TwilioAccount>) {}
+  constructor(accounts: () => Map<string, TwilioAccount>) {
+    this.clients = new TwilioClients(accounts);
+  }
 
   private client(accountSid: string): twilio.Twilio {
-    const account = this.accounts().get(accountSid);
-    if (!account) throw new CallRefusedError(`no Twilio account ${accountSid} is configured`, 400);
-    const cacheKey = `${accountSid}\n${account.authToken}\n${account.apiBaseUrl ?? ''}`;
-    let client = this.clients.get(cacheKey);
-    if (!client) {
-      client = twilio(account.accountSid, account.authToken, {
-        autoRetry: false,
-        ...(account.apiBaseUrl ? { httpClient: new BaseUrlRequestClient(account.apiBaseUrl) } : {}),
-      });
-      this.clients.set(cacheKey, client);
-    }
-    return client;
+    return this.clients.get(
+      accountSid,
+      () => new CallRefusedError(`no Twilio account ${accountSid} is configured`, 400),
+    );
   }
 
   async place(request: OutboundCallRequest): Promise<{ sid: string }> {

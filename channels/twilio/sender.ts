@@ -57,6 +57,32 @@ const QUEUE_FULL = new Set([21611, 30001]);
 const RATE_EXCEEDED = 14107;
 
 /** Twilio's answer as the send queue acts on it: retry (with a slow-down for 14107) or give up. */
+/**
+ * The official client per configured account, made once per account and credentials: `accounts` is read on
+ * every use, so a configuration reload's new credentials take effect. Retries are off: the queues own them.
+ */
+export class TwilioClients {
+  private readonly clients = new Map<string, twilio.Twilio>();
+
+  constructor(private readonly accounts: () => Map<string, TwilioAccount>) {}
+
+  /** The account's client; `missing` is the error thrown when no such account is configured. */
+  get(accountSid: string, missing: () => Error): twilio.Twilio {
+    const account = this.accounts().get(accountSid);
+    if (!account) throw missing();
+    const cacheKey = `${accountSid}\n${account.authToken}\n${account.apiBaseUrl ?? ''}`;
+    let client = this.clients.get(cacheKey);
+    if (!client) {
+      client = twilio(account.accountSid, account.authToken, {
+        autoRetry: false, // the send queue owns retries, with backoff that survives restarts
+        ...(account.apiBaseUrl ? { httpClient: new BaseUrlRequestClient(account.apiBaseUrl) } : {}),
+      });
+      this.clients.set(cacheKey, client);
+    }
+    return client;
+  }
+}
+
 export function classify(error: unknown): Error {
   if (error instanceof SendRejectedError || error instanceof SendRetryableError) return error;
   const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : undefined;
@@ -90,24 +116,18 @@ export function classify(error: unknown): Error {
 }
 
 export class TwilioSender implements MessageSender {
-  private readonly clients = new Map<string, twilio.Twilio>();
+  private readonly clients: TwilioClients;
 
   /** `accounts` is read on every send, so a configuration reload's new credentials take effect. */
-  constructor(private readonly accounts: () => Map<string, TwilioAccount>) {}
+  constructor(accounts: () => Map<string, TwilioAccount>) {
+    this.clients = new TwilioClients(accounts);
+  }
 
   private client(accountSid: string): twilio.Twilio {
-    const account = this.accounts().get(accountSid);
-    if (!account) throw new SendRejectedError(`no Twilio account ${accountSid} is configured`, 400);
-    const cacheKey = `${accountSid}\n${account.authToken}\n${account.apiBaseUrl ?? ''}`;
-    let client = this.clients.get(cacheKey);
-    if (!client) {
-      client = twilio(account.accountSid, account.authToken, {
-        autoRetry: false, // the send queue owns retries, with backoff that survives restarts
-        ...(account.apiBaseUrl ? { httpClient: new BaseUrlRequestClient(account.apiBaseUrl) } : {}),
-      });
-      this.clients.set(cacheKey, client);
-    }
-    return client;
+    return this.clients.get(
+      accountSid,
+      () => new SendRejectedError(`no Twilio account ${accountSid} is configured`, 400),
+    );
   }
 
   async send(message: OutboundText): Promise<{ sid: string }> {

@@ -238,70 +238,101 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
     }
   }
 
-  router.post('/v1/messages', async (req, res) => {
-    const body = parse(SendMessageBodySchema, req.body, 'body');
-    const bot = botOf(res, body.bot);
+  /**
+   * What both POSTs do first: the recipient's route and the template named, then, under the request's
+   * Idempotency-Key, the recipient's conversation, refused when it opted out.
+   */
+  async function toRecipient(
+    req: Request,
+    res: Response,
+    endpoint: 'messages' | 'conversations',
+    body: { bot: string; to: Recipient; template?: TemplateRef | undefined },
+    bot: BotConfig,
+    work: (reached: {
+      route: Route;
+      template: ReturnType<typeof templateOf> | undefined;
+      workspace: string;
+      key: string;
+      now: number;
+      cid: string;
+      recipient: Awaited<ReturnType<MessageStore['recipient']>>;
+    }) => Promise<StoredAnswer>,
+  ): Promise<void> {
     const route = await routeOf(res, body.bot, bot, body.to);
     const template = body.template ? templateOf(body.bot, bot, route.channel, body.template) : undefined;
     const workspace = callerOf(res).workspace;
-    await idempotent(req, res, 'messages', body, async (key) => {
-      const now = kit.now();
+    await idempotent(req, res, endpoint, body, async (key) => {
       const cid = keys.conversationId(body.bot, route.identity);
       const recipient = await deps.messages.recipient(cid);
       if (recipient.optedOut) throw optedOut();
-      if (!template && !freeText(route.channel, recipient.lastInbound, now)) {
-        throw new ApiError(
-          409,
-          'outside_whatsapp_window',
-          'Not sent: the recipient has not written in the last 24 hours, and WhatsApp allows free text only within 24 hours of their last message. Send one of the bot\'s templates instead ("template": {"name": …, "variables": {…}}).',
-        );
-      }
-      // The same key names the same message, so a retry after a crash finds it instead of making another.
-      const id = `msg_${keys.naming.hash('message', workspace, key)}`;
-      await deps.messages.create({
-        id,
-        workspace,
-        botId: body.bot,
-        channel: route.channel,
-        cid,
-        createdAt: now,
-      });
-      const item: OutboxItem & { message: string } = {
-        id: `msg:${id}`,
-        botId: body.bot,
-        channel: route.channel,
-        accountSid: senderAccountOf(kit.config(), bot),
-        from: route.from,
-        to: route.to,
-        body: body.text ?? `[template ${body.template!.name}]`,
-        // A template goes as a template wherever the window is: it counts as outside it.
-        windowStart: template ? 0 : (recipient.lastInbound ?? 0),
-        cid,
-        message: id,
-        bulk: true,
-        ...(template ? { template } : {}),
-        ...traceField(),
-      };
-      await deps.messages.enqueue(item);
-      await deps.queues.kickSend(cid, { bulk: true });
-      await kit.audited(
-        res,
-        'message.send',
-        { bot: body.bot, conversation: cid, message: id },
-        userOf(res, body.to),
-      );
-      return {
-        status: 202,
-        body: JSON.stringify({
-          id,
-          status: 'queued',
-          bot: body.bot,
-          channel: route.channel,
-          conversation: cid,
-          sentAs: template ? 'template' : 'text',
-        }),
-      };
+      return work({ route, template, workspace, key, now: kit.now(), cid, recipient });
     });
+  }
+
+  router.post('/v1/messages', async (req, res) => {
+    const body = parse(SendMessageBodySchema, req.body, 'body');
+    const bot = botOf(res, body.bot);
+    await toRecipient(
+      req,
+      res,
+      'messages',
+      body,
+      bot,
+      async ({ route, template, workspace, key, now, cid, recipient }) => {
+        if (!template && !freeText(route.channel, recipient.lastInbound, now)) {
+          throw new ApiError(
+            409,
+            'outside_whatsapp_window',
+            'Not sent: the recipient has not written in the last 24 hours, and WhatsApp allows free text only within 24 hours of their last message. Send one of the bot\'s templates instead ("template": {"name": …, "variables": {…}}).',
+          );
+        }
+        // The same key names the same message, so a retry after a crash finds it instead of making another.
+        const id = `msg_${keys.naming.hash('message', workspace, key)}`;
+        await deps.messages.create({
+          id,
+          workspace,
+          botId: body.bot,
+          channel: route.channel,
+          cid,
+          createdAt: now,
+        });
+        const item: OutboxItem & { message: string } = {
+          id: `msg:${id}`,
+          botId: body.bot,
+          channel: route.channel,
+          accountSid: senderAccountOf(kit.config(), bot),
+          from: route.from,
+          to: route.to,
+          body: body.text ?? `[template ${body.template!.name}]`,
+          // A template goes as a template wherever the window is: it counts as outside it.
+          windowStart: template ? 0 : (recipient.lastInbound ?? 0),
+          cid,
+          message: id,
+          bulk: true,
+          ...(template ? { template } : {}),
+          ...traceField(),
+        };
+        await deps.messages.enqueue(item);
+        await deps.queues.kickSend(cid, { bulk: true });
+        await kit.audited(
+          res,
+          'message.send',
+          { bot: body.bot, conversation: cid, message: id },
+          userOf(res, body.to),
+        );
+        return {
+          status: 202,
+          body: JSON.stringify({
+            id,
+            status: 'queued',
+            bot: body.bot,
+            channel: route.channel,
+            conversation: cid,
+            sentAs: template ? 'template' : 'text',
+          }),
+        };
+      },
+    );
   });
 
   router.get('/v1/messages/:messageId', async (req, res) => {
@@ -333,61 +364,61 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
         [{ path: 'flow', message: 'unknown flow' }],
       );
     }
-    const route = await routeOf(res, body.bot, bot, body.to);
-    const template = body.template ? templateOf(body.bot, bot, route.channel, body.template) : undefined;
-    const workspace = callerOf(res).workspace;
-    await idempotent(req, res, 'conversations', body, async (key) => {
-      const now = kit.now();
-      const cid = keys.conversationId(body.bot, route.identity);
-      const recipient = await deps.messages.recipient(cid);
-      if (recipient.optedOut) throw optedOut();
-      const inside = freeText(route.channel, recipient.lastInbound, now);
-      if (!inside && !template) {
-        throw new ApiError(
-          409,
-          'outside_whatsapp_window',
-          'Not started: the recipient has not written in the last 24 hours, and WhatsApp allows free text only within 24 hours of their last message. Give a "template" for the flow\'s first prompt.',
-        );
-      }
-      const vars = Object.fromEntries(Object.entries(body.variables ?? {}).map(([k, v]) => [k, String(v)]));
-      const event: InboundEvent = {
-        // The same key names the same start: a retry after a crash is the inbox's duplicate.
-        id: `start:${keys.naming.hash('start', workspace, key)}`,
-        kind: 'start',
-        botId: body.bot,
-        channel: route.channel,
-        identity: route.identity,
-        from: route.to,
-        to: route.from,
-        provider: { accountSid: senderAccountOf(kit.config(), bot) },
-        text: '',
-        receivedAt: now,
-        start: {
-          flow: body.flow,
-          vars,
-          windowStart: recipient.lastInbound ?? 0,
-          ...(template && !inside ? { template } : {}),
-        },
-        ...traceField(),
-      };
-      await deps.conversations.accept(cid, event);
-      await deps.queues.kickConversation(cid);
-      await kit.audited(
-        res,
-        'conversation.start',
-        { bot: body.bot, conversation: cid },
-        userOf(res, body.to),
-      );
-      return {
-        status: 202,
-        body: JSON.stringify({
-          conversation: cid,
-          bot: body.bot,
+    await toRecipient(
+      req,
+      res,
+      'conversations',
+      body,
+      bot,
+      async ({ route, template, workspace, key, now, cid, recipient }) => {
+        const inside = freeText(route.channel, recipient.lastInbound, now);
+        if (!inside && !template) {
+          throw new ApiError(
+            409,
+            'outside_whatsapp_window',
+            'Not started: the recipient has not written in the last 24 hours, and WhatsApp allows free text only within 24 hours of their last message. Give a "template" for the flow\'s first prompt.',
+          );
+        }
+        const vars = Object.fromEntries(Object.entries(body.variables ?? {}).map(([k, v]) => [k, String(v)]));
+        const event: InboundEvent = {
+          // The same key names the same start: a retry after a crash is the inbox's duplicate.
+          id: `start:${keys.naming.hash('start', workspace, key)}`,
+          kind: 'start',
+          botId: body.bot,
           channel: route.channel,
-          flow: body.flow,
-          status: 'queued',
-        }),
-      };
-    });
+          identity: route.identity,
+          from: route.to,
+          to: route.from,
+          provider: { accountSid: senderAccountOf(kit.config(), bot) },
+          text: '',
+          receivedAt: now,
+          start: {
+            flow: body.flow,
+            vars,
+            windowStart: recipient.lastInbound ?? 0,
+            ...(template && !inside ? { template } : {}),
+          },
+          ...traceField(),
+        };
+        await deps.conversations.accept(cid, event);
+        await deps.queues.kickConversation(cid);
+        await kit.audited(
+          res,
+          'conversation.start',
+          { bot: body.bot, conversation: cid },
+          userOf(res, body.to),
+        );
+        return {
+          status: 202,
+          body: JSON.stringify({
+            conversation: cid,
+            bot: body.bot,
+            channel: route.channel,
+            flow: body.flow,
+            status: 'queued',
+          }),
+        };
+      },
+    );
   });
 }

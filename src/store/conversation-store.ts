@@ -391,6 +391,21 @@ export type OutboxClaim = { held: false; head: string | null } | { held: true; r
 /** A fenced pop: `fenced` when another job holds the outbox now, and this one must stop sending. */
 export type PoppedReply = Committed | { fenced: true };
 
+/** A live conversation as the operator sees it, from its sealed summary in the workspace's index. */
+function liveOf(cid: string, summary: SealedSummary, updatedAt: number): LiveConversation {
+  return {
+    cid,
+    botId: summary.b,
+    channel: summary.c,
+    identity: summary.i,
+    flow: summary.f,
+    step: summary.s,
+    waiting: summary.w,
+    updatedAt,
+    expiresAt: summary.e,
+  };
+}
+
 export class ConversationStore {
   /** The per-identity message limit's counts. */
   private readonly messages: FixedWindowLimiter;
@@ -595,17 +610,7 @@ export class ConversationStore {
         if (exists[i] !== 1) continue; // ended without a commit to say so (erased, expired)
         const summary = this.openJson<SealedSummary>(entry.sealed, places.liveSummary(workspace, entry.cid));
         if (!summary || summary.e <= options.now) continue;
-        const conversation: LiveConversation = {
-          cid: entry.cid,
-          botId: summary.b,
-          channel: summary.c,
-          identity: summary.i,
-          flow: summary.f,
-          step: summary.s,
-          waiting: summary.w,
-          updatedAt: entry.at,
-          expiresAt: summary.e,
-        };
+        const conversation = liveOf(entry.cid, summary, entry.at);
         if (!options.keep(conversation)) continue;
         if (found.length === options.limit) return { conversations: found, more: true };
         found.push(conversation);
@@ -629,17 +634,7 @@ export class ConversationStore {
     ]);
     const summary = sealed ? this.openJson<SealedSummary>(sealed, places.liveSummary(workspace, cid)) : null;
     if (!summary) return undefined;
-    const conversation: LiveConversation = {
-      cid,
-      botId: summary.b,
-      channel: summary.c,
-      identity: summary.i,
-      flow: summary.f,
-      step: summary.s,
-      waiting: summary.w,
-      updatedAt: 0,
-      expiresAt: summary.e,
-    };
+    const conversation = liveOf(cid, summary, 0);
     const state = rawState ? this.openJson<DialogState>(rawState, places.conversation(cid, 'state')) : null;
     return { conversation, state };
   }

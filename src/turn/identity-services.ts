@@ -211,7 +211,9 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
         recordHistory: async (entries) => {
           if (entries.length === 0) return;
           const user = await resolve();
-          const at = deps.now();
+          // A turn's lines are dated by the event that made it, not by when they were written (after the
+          // commit, possibly after its replies went out, or retried through a failover).
+          const at = scope.event.receivedAt;
           await deps.identity.appendHistory(
             user,
             entries.map((e) => ({ ...e, channel: scope.event.channel, at })),
