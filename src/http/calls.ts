@@ -1,4 +1,6 @@
 // The operator API's outbound calls: POST /v1/calls places a call through Twilio that runs a flow when answered.
+import type { IdempotencyStore } from '../store/idempotency.js';
+import { idempotentRunner } from './idempotency.js';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { accountOf, CallRefusedError, CallUnavailableError, type CallPlacer } from '../../channels/index.js';
@@ -80,9 +82,12 @@ export interface CallsDeps {
   /** Places calls through Twilio; absent in the sandbox, where calls are answered 409. */
   placer: CallPlacer | undefined;
   conversations: ConversationStore;
+  /** Where each Idempotency-Key's first answer is kept. */
+  idempotency: IdempotencyStore;
 }
 
 export function mountCalls(router: Router, deps: CallsDeps, kit: RouteKit): void {
+  const idempotent = idempotentRunner(deps.idempotency, kit.callerOf);
   router.post('/v1/calls', async (req, res) => {
     const body = kit.parse(PlaceCallBodySchema, req.body, 'body');
     const config = kit.config();
@@ -123,77 +128,83 @@ export function mountCalls(router: Router, deps: CallsDeps, kit: RouteKit): void
       to = number;
     }
 
-    const callerCid = deps.conversations.keys.conversationId(body.bot, identityOf('voice', to));
-    const [optedOut] = await deps.conversations.optedOut([callerCid]);
-    if (optedOut)
-      throw new ApiError(409, 'opted_out', `${to} opted out of bot "${body.bot}": it is not called.`);
-    if (!deps.placer)
-      throw new ApiError(
-        409,
-        'calls_need_twilio',
-        'Outbound calls need a Twilio account: the sandbox cannot place calls. Add a twilio section to the configuration, or try the flow with an inbound call in the simulator.',
-      );
-    const account = accountOf(config, bot);
-    if (!account)
-      throw new ApiError(409, 'calls_need_twilio', `Bot "${body.bot}" has no Twilio account to call with.`);
+    // A retried request (the same Idempotency-Key) gets the first answer: one call, never two.
+    await idempotent(req, res, 'calls', body, async () => {
+      const callerCid = deps.conversations.keys.conversationId(body.bot, identityOf('voice', to));
+      const [optedOut] = await deps.conversations.optedOut([callerCid]);
+      if (optedOut)
+        throw new ApiError(409, 'opted_out', `${to} opted out of bot "${body.bot}": it is not called.`);
+      if (!deps.placer)
+        throw new ApiError(
+          409,
+          'calls_need_twilio',
+          'Outbound calls need a Twilio account: the sandbox cannot place calls. Add a twilio section to the configuration, or try the flow with an inbound call in the simulator.',
+        );
+      const account = accountOf(config, bot);
+      if (!account)
+        throw new ApiError(409, 'calls_need_twilio', `Bot "${body.bot}" has no Twilio account to call with.`);
 
-    let sid: string;
-    try {
-      ({ sid } = await deps.placer.place({
-        accountSid: account.accountSid,
-        from,
+      let sid: string;
+      try {
+        ({ sid } = await deps.placer.place({
+          accountSid: account.accountSid,
+          from,
+          to,
+          publicUrl: config.server.publicUrl,
+          detectMachine: body.machineDetection !== undefined,
+        }));
+      } catch (error) {
+        if (error instanceof CallRefusedError) {
+          kit.logger.warn('Twilio refused an outbound call', {
+            bot: body.bot,
+            errorCode: error.code,
+            reason: error.message,
+          });
+          throw new ApiError(
+            424,
+            'twilio_refused',
+            `Twilio refused to place the call${error.code ? ` (error ${error.code})` : ''}: ${error.message}`,
+            [
+              {
+                path: 'to',
+                message: error.code ? `Twilio error ${error.code}` : `Twilio answered ${error.status}`,
+              },
+            ],
+          );
+        }
+        if (error instanceof CallUnavailableError) {
+          kit.logger.warn('outbound call not placed: Twilio unavailable', {
+            bot: body.bot,
+            reason: error.message,
+          });
+          res.set('Retry-After', '5');
+          throw new ApiError(
+            424,
+            'twilio_unavailable',
+            `The call was not placed: ${error.message}. Nothing was called; retry.`,
+          );
+        }
+        throw error;
+      }
+      await deps.calls.remember(sid, {
+        bot: body.bot,
         to,
-        publicUrl: config.server.publicUrl,
-        detectMachine: body.machineDetection !== undefined,
-      }));
-    } catch (error) {
-      if (error instanceof CallRefusedError) {
-        kit.logger.warn('Twilio refused an outbound call', {
+        flow,
+        vars: body.variables ?? {},
+        ...(body.machineDetection ? { machineMessage: body.machineDetection.message } : {}),
+      });
+      kit.logger.info('outbound call placed', { bot: body.bot, channel: 'voice', flow });
+      return {
+        status: 201,
+        body: JSON.stringify({
+          id: sid,
+          conversation: deps.conversations.keys.callConversationId(body.bot, identityOf('voice', to), sid),
           bot: body.bot,
-          errorCode: error.code,
-          reason: error.message,
-        });
-        throw new ApiError(
-          424,
-          'twilio_refused',
-          `Twilio refused to place the call${error.code ? ` (error ${error.code})` : ''}: ${error.message}`,
-          [
-            {
-              path: 'to',
-              message: error.code ? `Twilio error ${error.code}` : `Twilio answered ${error.status}`,
-            },
-          ],
-        );
-      }
-      if (error instanceof CallUnavailableError) {
-        kit.logger.warn('outbound call not placed: Twilio unavailable', {
-          bot: body.bot,
-          reason: error.message,
-        });
-        res.set('Retry-After', '5');
-        throw new ApiError(
-          424,
-          'twilio_unavailable',
-          `The call was not placed: ${error.message}. Nothing was called; retry.`,
-        );
-      }
-      throw error;
-    }
-    await deps.calls.remember(sid, {
-      bot: body.bot,
-      to,
-      flow,
-      vars: body.variables ?? {},
-      ...(body.machineDetection ? { machineMessage: body.machineDetection.message } : {}),
-    });
-    kit.logger.info('outbound call placed', { bot: body.bot, channel: 'voice', flow });
-    res.status(201).json({
-      id: sid,
-      conversation: deps.conversations.keys.callConversationId(body.bot, identityOf('voice', to), sid),
-      bot: body.bot,
-      to,
-      flow,
-      status: 'queued',
+          to,
+          flow,
+          status: 'queued',
+        }),
+      };
     });
   });
 }

@@ -9,6 +9,7 @@ import { identityOf, type Channel, type InboundEvent } from '../core/events.js';
 import type { Queues } from '../queue/queues.js';
 import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
 import type { IdempotencyStore, StoredAnswer } from '../store/idempotency.js';
+import { idempotentRunner } from './idempotency.js';
 import type { MessageStore } from '../store/message-store.js';
 import { traceField } from '../tracing.js';
 import { ApiError } from './api-error.js';
@@ -24,11 +25,6 @@ export interface ProactiveDeps {
   channels: ChannelRegistry;
 }
 
-/** How long the first request with a key holds it (a crash lets it go then) and how long a repeat waits for it. */
-const IDEMPOTENCY_LEASE_MS = 30_000;
-const IDEMPOTENCY_WAIT_MS = 10_000;
-const MAX_IDEMPOTENCY_KEY = 255;
-
 type Recipient = z.output<typeof SendMessageBodySchema>['to'];
 type TemplateRef = NonNullable<z.output<typeof SendMessageBodySchema>['template']>;
 /** Who a message goes to and from, on which channel. */
@@ -39,13 +35,6 @@ interface Route {
   to: string;
   from: string;
 }
-
-const errorBody = (e: ApiError) =>
-  JSON.stringify({
-    error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
-  });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKit): void {
   const { parse, callerOf } = kit;
@@ -175,68 +164,7 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
       'The recipient opted out of this bot (STOP): nothing was sent. They opt back in by sending START.',
     );
 
-  /**
-   * Runs `work` once per Idempotency-Key and body in the workspace: a repeat gets the first answer (a 202
-   * or a 409), one at the same time waits for it. Other errors (a bad body, an unknown bot) are not kept:
-   * the corrected request may use the same key.
-   */
-  async function idempotent(
-    req: Request,
-    res: Response,
-    endpoint: string,
-    body: unknown,
-    work: (key: string) => Promise<StoredAnswer>,
-  ): Promise<void> {
-    const key = req.get('idempotency-key') ?? '';
-    if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
-      throw new ApiError(
-        400,
-        'idempotency_key_required',
-        `Send an Idempotency-Key header (a unique string of at most ${MAX_IDEMPOTENCY_KEY} characters, such as a UUID) so that a retried request is not sent twice.`,
-      );
-    }
-    const workspace = callerOf(res).workspace;
-    const canonical = `${endpoint}\n${JSON.stringify(body)}`;
-    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
-    for (;;) {
-      const claimed = await deps.idempotency.claim(workspace, key, canonical, IDEMPOTENCY_LEASE_MS);
-      if (claimed.state === 'new') {
-        let answer: StoredAnswer;
-        try {
-          answer = await work(key);
-        } catch (error) {
-          if (!(error instanceof ApiError && error.status === 409)) {
-            await deps.idempotency.release(claimed.claim).catch(() => undefined);
-            throw error;
-          }
-          answer = { status: 409, body: errorBody(error) };
-        }
-        await deps.idempotency.complete(claimed.claim, answer);
-        res.status(answer.status).type('application/json').send(answer.body);
-        return;
-      }
-      if (!claimed.sameBody) {
-        throw new ApiError(
-          422,
-          'idempotency_key_reused',
-          'This Idempotency-Key was used in the last 24 hours for another request: use a new key for a new request.',
-        );
-      }
-      if (claimed.state === 'done') {
-        res.set('Idempotent-Replayed', 'true');
-        res.status(claimed.status).type('application/json').send(claimed.body);
-        return;
-      }
-      if (Date.now() > deadline) {
-        throw new ApiError(
-          409,
-          'idempotency_key_in_use',
-          'A request with this Idempotency-Key is still being handled: retry in a few seconds for its answer.',
-        );
-      }
-      await sleep(20);
-    }
-  }
+  const idempotent = idempotentRunner(deps.idempotency, callerOf);
 
   /**
    * What both POSTs do first: the recipient's route and the template named, then, under the request's

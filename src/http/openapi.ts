@@ -861,7 +861,7 @@ export function operatorOpenApiDocument(): JsonSchema {
           operationId: 'placeCall',
           summary:
             'Place a call from a bot’s voice number through Twilio; when it is answered the flow runs on the keypad as on an incoming call. No answer, busy, failed and canceled calls arrive as call.failed events.',
-          parameters: [],
+          parameters: [IDEMPOTENCY_KEY],
           requestBody: body('PlaceCall'),
           responses: {
             '201': answer('Twilio is placing the call.', 'PlacedCall'),

@@ -118,6 +118,7 @@ export async function startWeb(deps: {
         calls: outboundCalls,
         placer: deps.stores.recorder ? undefined : providerCaller(() => directory().config),
         conversations: store,
+        idempotency: deps.stores.web.idempotency,
       },
       audit: new AuditLog(connection, deps.stores.keys, deps.stores.identityKeys, deps.stores.cipher),
       revokeAtProvider: workspaceRevocation({

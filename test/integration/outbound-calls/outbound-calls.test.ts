@@ -1,6 +1,7 @@
 // Outbound calls: POST /v1/calls places a call through the fake Twilio API with the gateway's URLs; the test
 // plays Twilio's side (signed webhooks of an outbound-api call) through a keypad flow; a call nobody
 // answers is reported as call.failed; an answering machine is left the configured message.
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEventReceiver, type FakeEventReceiver } from '../../fakes/event-receiver.js';
 import { ACCOUNT_SID, botYaml, configVariables, NUMBERS, PUBLIC_URL } from '../../support/config.js';
@@ -61,10 +62,14 @@ async function start(): Promise<Harness> {
   });
 }
 
-async function placeCall(harness: Harness, body: unknown, raw?: string) {
+async function placeCall(harness: Harness, body: unknown, raw?: string, key: string = randomUUID()) {
   const res = await fetch(`${harness.main!.url}/v1/calls`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${API_KEY}`,
+      'content-type': 'application/json',
+      'idempotency-key': key,
+    },
     body: raw ?? JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -278,6 +283,23 @@ describe('POST /v1/calls', () => {
     );
     expect(huge.status).toBe(413);
     expect(h.twilio.calls).toEqual([]);
+  });
+
+  it('places one call for the same Idempotency-Key posted 3 times at once, and asks for a key when there is none', async () => {
+    h = await start();
+    const body = { bot: 'clinic', to: CALLEE };
+    const answers = await Promise.all([1, 2, 3].map(() => placeCall(h!, body, undefined, 'visit-0412')));
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(h.twilio.calls).toHaveLength(1);
+    const res = await fetch(`${h.main!.url}/v1/calls`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('idempotency_key_required');
+    expect(h.twilio.calls).toHaveLength(1);
   });
 
   it('answers 424 with Twilio’s code when Twilio refuses the call, and remembers nothing', async () => {
