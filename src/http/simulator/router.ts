@@ -36,7 +36,7 @@ export interface SandboxUserView {
  * anything the user typed.
  */
 export interface SandboxConversationView {
-  /** The user replied STOP: nothing is sent until START. */
+  /** The user replied STOP: only HELP is answered until START. */
   optedOut: boolean;
   /** The bot's auth components this identity is locked out of, with the end of each lockout (ms). */
   lockouts: { component: string; until: number }[];

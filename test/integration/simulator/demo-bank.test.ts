@@ -175,7 +175,7 @@ describe('the user panel shows where the conversation stands', () => {
 
       await send('STOP');
       await stateIs('opted-out');
-      expect(await states()).toContain('Opted out: nothing is sent until you reply START.');
+      expect(await states()).toContain('Opted out: only HELP is answered until you reply START.');
       await send('START');
       await expect
         .poll(async () => (await states()).some((s) => s.startsWith('Opted out')), { timeout: 15_000 })

@@ -724,7 +724,7 @@
       li.dataset.state = kind;
       list.appendChild(li);
     };
-    if (conversation?.optedOut) line('opted-out', 'Opted out: nothing is sent until you reply START.');
+    if (conversation?.optedOut) line('opted-out', 'Opted out: only HELP is answered until you reply START.');
     for (const lock of conversation?.lockouts ?? []) {
       line('locked-out', 'Locked out of ' + lock.component + ': ' + minutesLeft(lock.until) + '.');
     }
