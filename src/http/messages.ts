@@ -242,6 +242,13 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
         };
         await deps.messages.enqueue(item);
         await deps.queues.kickSend(cid, { bulk: true });
+        kit.logger.info('proactive message queued', {
+          bot: body.bot,
+          channel: route.channel,
+          conversation: cid,
+          message: id,
+          sentAs: template ? 'template' : 'text',
+        });
         await kit.audited(
           res,
           'message.send',
@@ -330,6 +337,12 @@ export function mountProactive(router: Router, deps: ProactiveDeps, kit: RouteKi
         };
         await deps.conversations.accept(cid, event);
         await deps.queues.kickConversation(cid);
+        kit.logger.info('flow started by the operator', {
+          bot: body.bot,
+          channel: route.channel,
+          conversation: cid,
+          flow: body.flow,
+        });
         await kit.audited(
           res,
           'conversation.start',
