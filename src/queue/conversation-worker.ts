@@ -450,8 +450,9 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         else logger.info('user opted in', fields);
       }
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
-      if (turn.replies.length) await sendNow(cid, `${token ?? `job:${job.id}`}:${event.id}`);
+      // History first: once a reply has arrived, the user's history has its turn.
       await turn.afterCommit?.();
+      if (turn.replies.length) await sendNow(cid, `${token ?? `job:${job.id}`}:${event.id}`);
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;
