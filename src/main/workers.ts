@@ -12,6 +12,7 @@ import type { OutboundClient } from '../net/outbound.js';
 import { createEventWorker } from '../operator-events/index.js';
 import { createConversationWorker, type FinishedTurn } from '../queue/conversation-worker.js';
 import { createSendWorker } from '../queue/send-worker.js';
+import { createReplySender, type SendFailure } from '../queue/reply-sender.js';
 import { SendPacer } from '../store/pacer.js';
 import { identityServices } from '../turn/identity-services.js';
 import { loggedEmitter } from '../turn/message-failed.js';
@@ -60,6 +61,36 @@ export function startWorkers(deps: {
     lockDuration: env.SWITCHBOARD_LOCK_MS,
     retryBaseMs: env.SWITCHBOARD_RETRY_BASE_MS,
   };
+  // One sender of replies: the send jobs', and the conversation worker's right after a commit.
+  const replyOptions = {
+    ...common,
+    channels,
+    sender,
+    contents: deps.stores.work.contents,
+    pacer: new SendPacer(connection, deps.stores.keys),
+    maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
+    onFailure: async ({ item, reason, code }: SendFailure) => {
+      if (item.message) {
+        // A proactive message Twilio refused (or that never got through): its record says so.
+        const changed = await messages.advance(
+          item.message,
+          'failed',
+          deps.clock.now(),
+          code !== undefined ? String(code) : undefined,
+        );
+        if (changed) await messageStatus(changed, item.to);
+      }
+      await messageFailed({
+        botId: item.botId,
+        channel: item.channel,
+        to: item.to,
+        key: `reply:${item.id}:failed`,
+        reason,
+        ...(code !== undefined ? { code } : {}),
+      });
+    },
+  };
+  const replies = createReplySender(replyOptions);
   const workers: Worker[] = [];
   for (let shard = 0; shard < env.SWITCHBOARD_QUEUE_SHARDS; shard++) {
     workers.push(
@@ -68,6 +99,7 @@ export function startWorkers(deps: {
         engine,
         services,
         channels,
+        replies,
         redactInbound: async (event) =>
           channels.get(event.channel)?.redact?.(event, { directory: deps.directory(), sender, logger }),
         concurrency: env.SWITCHBOARD_CONCURRENCY,
@@ -77,32 +109,8 @@ export function startWorkers(deps: {
       }),
       createSendWorker(shard, {
         ...common,
-        channels,
-        sender,
-        contents: deps.stores.work.contents,
-        pacer: new SendPacer(connection, deps.stores.keys),
+        ...replyOptions,
         concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
-        maxAttempts: env.SWITCHBOARD_SEND_ATTEMPTS,
-        onFailure: async ({ item, reason, code }) => {
-          if (item.message) {
-            // A proactive message Twilio refused (or that never got through): its record says so.
-            const changed = await messages.advance(
-              item.message,
-              'failed',
-              deps.clock.now(),
-              code !== undefined ? String(code) : undefined,
-            );
-            if (changed) await messageStatus(changed, item.to);
-          }
-          await messageFailed({
-            botId: item.botId,
-            channel: item.channel,
-            to: item.to,
-            key: `reply:${item.id}:failed`,
-            reason,
-            ...(code !== undefined ? { code } : {}),
-          });
-        },
       }),
     );
   }

@@ -29,6 +29,7 @@ import { backoffMs } from './backoff.js';
 import { throttled } from '../log-throttle.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
+import type { DrainOutcome, ReplySender } from './reply-sender.js';
 import { conversationAttributes, inSpan, traceField } from '../tracing.js';
 
 export interface ConversationWorkerOptions {
@@ -39,6 +40,8 @@ export interface ConversationWorkerOptions {
   redactInbound?: (event: InboundEvent) => Promise<void>;
   queues: Queues;
   store: ConversationStore;
+  /** Sends a turn's replies right after its commit; what it cannot finish is left to the send queue. */
+  replies: ReplySender;
   engine: DialogEngine;
   directory: () => Directory;
   logger: Logger;
@@ -325,6 +328,41 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     return dropped;
   }
 
+  /**
+   * Sends the outbox right after a commit, under a claim of this turn's own (`claim`, fenced as a send
+   * job's is), so the common reply costs no send job. What it cannot finish goes to the send queue: a
+   * bulk send at the head, a reply that must wait for its slot or be retried (the claim is kept until
+   * then, so a later turn does not send it early), an outbox another holder has, an error.
+   */
+  async function sendNow(cid: string, claim: string): Promise<void> {
+    const lease = opts.lockDuration;
+    const taken = await store.claimOutbox(cid, claim, lease);
+    if (taken.held) {
+      // Its holder sends these too as it pops its way down the outbox; a send job after it, in case it stops.
+      logger.info('outbox held by another send job; trying again when its claim lapses', {
+        conversation: cid,
+        retryInMs: taken.retryInMs,
+      });
+      await queues.kickSend(cid);
+      return;
+    }
+    let outcome: DrainOutcome;
+    try {
+      outcome = await opts.replies.drain(cid, claim, lease, taken.head, { inline: true });
+    } catch (error) {
+      logger.warn('reply not sent after its turn; left to the send queue', {
+        conversation: cid,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      outcome = { done: false, later: 0 };
+    }
+    if (outcome.done) return;
+    const hold = outcome.later - 10;
+    if (hold > 0) await store.claimOutbox(cid, claim, hold);
+    else await store.releaseOutbox(cid, claim);
+    await queues.kickSend(cid, { delayMs: outcome.later, ...(outcome.slot ? { slot: outcome.slot } : {}) });
+  }
+
   async function process(job: Job<KickData>, token?: string): Promise<void> {
     const { cid } = job.data;
     const head = await store.head(cid);
@@ -412,8 +450,9 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         else logger.info('user opted in', fields);
       }
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
-      if (turn.replies.length) await queues.kickSend(cid);
+      // History first: once a reply has arrived, the user's history has its turn.
       await turn.afterCommit?.();
+      if (turn.replies.length) await sendNow(cid, `${token ?? `job:${job.id}`}:${event.id}`);
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;

@@ -54,7 +54,7 @@ export class Queues {
   }
 
   async kickConversation(cid: string): Promise<void> {
-    await this.kick(this.conversations[shardOf(cid, this.shards)]!, cid);
+    await this.kick(this.conversations[shardOf(cid, this.shards)]!, { cid });
   }
 
   /**
@@ -62,14 +62,24 @@ export class Queues {
    * and deduplicated apart from reply kicks, so a reply's kick is never folded into a bulk job waiting
    * its turn (both then drain the same outbox, one at a time by its claim).
    */
-  async kickSend(cid: string, opts: { bulk?: boolean } = {}): Promise<void> {
-    await this.kick(this.sends[shardOf(cid, this.shards)]!, cid, opts.bulk === true);
+  async kickSend(
+    cid: string,
+    opts: { bulk?: boolean; delayMs?: number; slot?: KickData['slot'] } = {},
+  ): Promise<void> {
+    const data: KickData = {
+      cid,
+      ...(opts.bulk === true ? { bulk: true } : {}),
+      ...(opts.slot ? { slot: opts.slot } : {}),
+    };
+    await this.kick(this.sends[shardOf(cid, this.shards)]!, data, opts.delayMs);
   }
 
-  private async kick(queue: Queue<KickData>, cid: string, bulk = false): Promise<void> {
-    await queue.add('kick', bulk ? { cid, bulk: true } : { cid }, {
-      deduplication: { id: bulk ? `${cid}:bulk` : cid, keepLastIfActive: true },
+  private async kick(queue: Queue<KickData>, data: KickData, delayMs = 0): Promise<void> {
+    const bulk = data.bulk === true;
+    await queue.add('kick', data, {
+      deduplication: { id: bulk ? `${data.cid}:bulk` : data.cid, keepLastIfActive: true },
       ...(bulk ? { priority: BULK_PRIORITY } : {}),
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
       removeOnComplete: true,
       removeOnFail: { age: 86_400 },
     });

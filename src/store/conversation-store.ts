@@ -135,8 +135,9 @@ return out`;
  *       live at (ms), live summary ('' to remove), reply...
  */
 const COMMIT = `
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then
-  if redis.call('GET', KEYS[7]) == ARGV[10] then return redis.call('LINDEX', KEYS[1], 0) or false end
+local heads = redis.call('LRANGE', KEYS[1], 0, 1)
+if heads[1] ~= ARGV[1] then
+  if redis.call('GET', KEYS[7]) == ARGV[10] then return heads[1] or false end
   return -1
 end
 redis.call('LPOP', KEYS[1])
@@ -151,10 +152,10 @@ end
 if ARGV[11] ~= '' then${liveIndexLua('KEYS[8]', 'KEYS[9]', 'ARGV[11]', 'ARGV[12]', 'ARGV[13]')}
 end
 if #ARGV > 13 then
-  for i = 14, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, 14))
   redis.call('EXPIRE', KEYS[3], ${MAILBOX_TTL})
 end
-return redis.call('LINDEX', KEYS[1], 0) or false`;
+return heads[2] or false`;
 
 /** Remove the head of a list if it is the given item; returns the next head, or false (-1 if it was not the head). */
 const POP_IF_HEAD = `
@@ -187,10 +188,11 @@ const POP_REPLY = `
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[5]) end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[3] then return -2 end
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return -1 end
+local heads = redis.call('LRANGE', KEYS[1], 0, 1)
+if heads[1] ~= ARGV[1] then return -1 end
 redis.call('LPOP', KEYS[1])
 if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
-local nextHead = redis.call('LINDEX', KEYS[1], 0)
+local nextHead = heads[2]
 if nextHead then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
   return nextHead

@@ -104,6 +104,20 @@ redis.call('HSETNX', KEYS[1], 'seen', ARGV[3])
 if redis.call('HEXISTS', KEYS[1], 'bind') == 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return 1`;
 
+/**
+ * An identity's own history entries and its touch, in one call (the two keys share its slot).
+ * KEYS: history, record. ARGV: history limit, history ttl, then TOUCH's ARGV (4), then the sealed entries.
+ */
+const APPEND_AND_TOUCH = `
+redis.call('LPUSH', KEYS[1], unpack(ARGV, 7))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('HSETNX', KEYS[2], 'id', ARGV[3])
+redis.call('HSET', KEYS[2], 'ws', ARGV[4])
+redis.call('HSETNX', KEYS[2], 'seen', ARGV[5])
+if redis.call('HEXISTS', KEYS[2], 'bind') == 0 then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+return 1`;
+
 /** Unbind an identity only if it is still bound as we read it (another request may have rebound it). */
 const UNBIND_IF = `
 if redis.call('HGET', KEYS[1], 'bind') ~= ARGV[1] then return 0 end
@@ -121,6 +135,10 @@ const scripts = {
     [record: string, sealedIdentity: string, workspace: string, now: number, ttl: number],
     number
   >(1, TOUCH),
+  appendAndTouch: new Script<
+    [history: string, record: string, limit: number, ttl: number, ...touch: (string | number)[]],
+    number
+  >(2, APPEND_AND_TOUCH),
   unbindIf: new Script<[record: string, expected: string, ttl: number], number>(1, UNBIND_IF),
   eraseIf: new Script<
     [record: string, history: string, lockout: string, failures: string, expected: string],
@@ -700,6 +718,25 @@ export class IdentityStore {
         place,
       ),
     );
+    if (user.tier !== 'verified' && scope.externalId === undefined) {
+      // The identity's own history: its entries and its touch in one round trip.
+      const hash = this.keys.identityHash(user.workspace, user.identity);
+      await writeDurably(this.redis, this.options.durability ?? NO_REPLICAS, key, () =>
+        scripts.appendAndTouch.run(
+          this.redis,
+          key,
+          this.keys.identityRecord(hash),
+          this.historyLimit,
+          this.historyTtl,
+          this.cipher.seal(user.identity, places.identityAddress(user.workspace)),
+          user.workspace,
+          this.now(),
+          this.anonymousTtl,
+          ...sealed,
+        ),
+      );
+      return;
+    }
     await writeDurably(this.redis, this.options.durability ?? NO_REPLICAS, key, () =>
       this.redis
         .multi()
