@@ -87,9 +87,9 @@ export class Keys {
     return `${this.prefix}:c:{*`;
   }
 
-  /** A SCAN pattern matching every inbound dedupe mark (of conversations and calls). */
+  /** A SCAN pattern matching every dedupe set (`seen`, of conversations and calls) and proactive message mark (`queued`). */
   everySeen(): string {
-    return `${this.prefix}:c:*:seen:*`;
+    return `${this.prefix}:c:*:seen*`;
   }
 
   /** The conversation (its hash tag: the caller's id for a call) a key found by that pattern belongs to. */
@@ -113,9 +113,18 @@ export class Keys {
     return `${this.conv(cid)}:state`;
   }
 
-  /** A provider id already accepted for this conversation. */
-  seen(cid: string, providerId: string): string {
-    return `${this.conv(cid)}:seen:${providerId}`;
+  /**
+   * The provider ids accepted for this conversation within their dedupe window: one sorted set per
+   * conversation (member: the id; score: when its window ends, in ms), trimmed by the accept script and
+   * expiring with its newest member, so no key per message is left behind.
+   */
+  seen(cid: string): string {
+    return `${this.conv(cid)}:seen`;
+  }
+
+  /** A proactive message already queued into this conversation's outbox (its id), for its record's life. */
+  queued(cid: string, message: string): string {
+    return `${this.conv(cid)}:seen:msg:${message}`;
   }
 
   /**

@@ -133,7 +133,7 @@ export class MessageStore {
     const sealed = this.cipher.seal(JSON.stringify(item), places.conversation(item.cid, 'outbox'));
     const added = await scripts.enqueue.run(
       this.redis,
-      this.keys.seen(item.cid, `msg:${item.message}`),
+      this.keys.queued(item.cid, item.message),
       this.keys.outbox(item.cid),
       MESSAGE_RECORD_TTL,
       sealed,
