@@ -1,6 +1,6 @@
 // What one idle conversation leaves in Redis: a short, fixed list of keys, and no key per message.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MESSAGE_SEEN_TTL } from '../../../src/store/keys.js';
+import { LAST_INBOUND_MARK, LAST_INBOUND_TTL, MESSAGE_SEEN_TTL } from '../../../src/store/keys.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { manualClock, type ManualClock } from '../../support/clock.js';
 import { startHarness, type Harness } from '../../support/harness.js';
@@ -28,7 +28,7 @@ async function conversationKeys(): Promise<string[]> {
 }
 
 describe('an idle conversation', () => {
-  it('after one answered SMS holds exactly its state, commit, WhatsApp window, rate minute, dedupe set and sent mark', async () => {
+  it('after one answered SMS holds exactly its state, commit, rate minute, dedupe set and sent mark', async () => {
     const sid = newSid();
     await h.webhooks.sms(USER, 'hi', { MessageSid: sid });
     const [reply] = await h.twilio.waitForMessages(USER, 1);
@@ -43,16 +43,19 @@ describe('an idle conversation', () => {
     expect(await conversationKeys()).toEqual(
       [
         h.keys.lastCommit(cid),
-        h.keys.lastInbound(cid),
         h.keys.rate(cid, minute),
         h.keys.seen(cid),
         h.keys.sent(cid, reply!.sid),
         h.keys.state(cid),
       ].sort(),
     );
-    // One dedupe set for the conversation, its member's score the end of its window.
+    // One dedupe set for the conversation, its member's score the end of its window; beside it the last
+    // inbound time (for WhatsApp's window), scored by the end of its keeping.
     expect(await h.redis.type(h.keys.seen(cid))).toBe('zset');
+    expect(h.keys.lastInbound(cid)).toEqual({ key: h.keys.seen(cid), member: LAST_INBOUND_MARK });
     expect(await h.redis.zrange(h.keys.seen(cid), '0', '-1', 'WITHSCORES')).toEqual([
+      LAST_INBOUND_MARK,
+      String(clock.now() + LAST_INBOUND_TTL * 1000),
       sid,
       String(clock.now() + WINDOW_MS),
     ]);
@@ -71,13 +74,15 @@ describe('an idle conversation', () => {
     const second = newSid();
     await h.webhooks.sms(USER, 'two', { MessageSid: second });
     await h.twilio.waitForMessages(USER, 2);
-    expect(await h.redis.zrange(h.keys.seen(cid), '0', '-1')).toEqual([first, second]);
+    expect(await h.redis.zrange(h.keys.seen(cid), '0', '-1')).toEqual([first, LAST_INBOUND_MARK, second]);
 
     clock.advance(1);
     const third = newSid();
     await h.webhooks.sms(USER, 'three', { MessageSid: third });
     await h.twilio.waitForMessages(USER, 3);
     expect(await h.redis.zrange(h.keys.seen(cid), '0', '-1', 'WITHSCORES')).toEqual([
+      LAST_INBOUND_MARK,
+      String(clock.now() + LAST_INBOUND_TTL * 1000),
       second,
       String(acceptedAt + WINDOW_MS - 1 + WINDOW_MS),
       third,
@@ -88,5 +93,17 @@ describe('an idle conversation', () => {
     for (const key of await conversationKeys()) {
       for (const id of [first, second, third]) expect(key).not.toContain(id);
     }
+  });
+});
+
+describe('a rolling upgrade from the key-per-message layout', () => {
+  it('still treats a MessageSid an earlier version marked as a duplicate', async () => {
+    const sid = newSid();
+    await h.redis.set(h.keys.legacySeen(cid, sid), '1', 'EX', MESSAGE_SEEN_TTL);
+    expect((await h.webhooks.sms(USER, 'taken by the old version', { MessageSid: sid })).status).toBe(200);
+    await h.main!.logs.waitForMessage('duplicate webhook ignored', (l) => l.event === sid);
+    await h.webhooks.sms(USER, 'next');
+    expect((await h.twilio.waitForMessages(USER, 1)).map((m) => m.body)).toEqual(['got next']);
+    expect(await h.redis.zrange(h.keys.seen(cid), '0', '-1')).not.toContain(sid);
   });
 });
