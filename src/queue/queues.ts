@@ -22,6 +22,13 @@ export interface KickData {
   slot?: { reply: string; at: number };
 }
 
+/**
+ * Entries BullMQ keeps in a queue's events stream (its default is 10,000, some 2 MB a queue). Nothing of
+ * ours reads the stream (no QueueEvents: voice turns are announced by pub/sub), so it is kept short; BullMQ
+ * trims it approximately, to whole stream nodes (100 entries by Redis's default).
+ */
+export const QUEUE_EVENTS_KEPT = 100;
+
 /** BullMQ priority of a bulk kick: after every reply kick (those have none and are taken first). */
 export const BULK_PRIORITY = 10;
 
@@ -42,11 +49,20 @@ export class Queues {
     this.conversations = Array.from(
       { length: shards },
       (_, shard) =>
-        new Queue<KickData>(CONVERSATION_QUEUE, { connection, prefix: keys.conversationQueuePrefix(shard) }),
+        new Queue<KickData>(CONVERSATION_QUEUE, {
+          connection,
+          prefix: keys.conversationQueuePrefix(shard),
+          streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
+        }),
     );
     this.sends = Array.from(
       { length: shards },
-      (_, shard) => new Queue<KickData>(SEND_QUEUE, { connection, prefix: keys.sendQueuePrefix(shard) }),
+      (_, shard) =>
+        new Queue<KickData>(SEND_QUEUE, {
+          connection,
+          prefix: keys.sendQueuePrefix(shard),
+          streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
+        }),
     );
     // Without a listener BullMQ prints connection errors raw to stderr; the connection's own listener
     // (src/main/gateway.ts) logs an outage once, as JSON, and a failed add surfaces as a 503.

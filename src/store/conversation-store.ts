@@ -11,6 +11,8 @@ import {
   CALL_MEMORY_TTL,
   CALL_SEEN_TTL,
   Keys,
+  LAST_INBOUND_MARK,
+  LAST_INBOUND_TTL,
   MAILBOX_TTL,
   MAX_CALL_MS,
   MESSAGE_SEEN_TTL,
@@ -21,39 +23,49 @@ import { places } from './places.js';
 import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
 
 /**
- * Accept an event once: remember its provider id and append it to the conversation's inbox. ARGV[4]
- * '1' (durable acceptance): a copy seen before is touched, so that the WAIT that follows also covers
- * the first copy's write, which may not have reached a replica yet.
+ * Accept an event once: remember its provider id (ARGV at `id`) in the conversation's dedupe set (KEYS[1],
+ * scored by when its window of ARGV[1] seconds ends, counted from ARGV at `now`, in ms; members whose window
+ * ended are trimmed first, and the set expires with its newest member) and append it to the inbox. ARGV[4]
+ * '1' (durable acceptance): a copy seen before touches the set, so that the WAIT that follows also covers
+ * the first copy's write, which may not have reached a replica yet. `onNew` runs for a new event only.
+ * The key at `legacy` is the id's mark as earlier versions wrote it (`Keys.legacySeen`): one there is a
+ * duplicate too.
  */
-const ACCEPT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+const accept = (id: string, now: string, legacy: string, onNew = '') => `
+local now = tonumber(${now})
+local window = tonumber(ARGV[1]) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('EXISTS', ${legacy}) == 0 and redis.call('ZADD', KEYS[1], 'NX', now + window, ${id}) == 1 then
+  redis.call('PEXPIRE', KEYS[1], window)
   redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])${onNew}
   return 1
 end
-if ARGV[4] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if ARGV[4] == '1' then redis.call('PEXPIRE', KEYS[1], window) end
 return 0`;
 
 /**
- * Accept an SMS or WhatsApp event once (as ACCEPT); a new message from the user (ARGV[5], its time in ms)
- * also restarts the WhatsApp window, kept in KEYS[3] for ARGV[6] seconds. KEYS: seen, inbox, lastInbound
+ * Accept an SMS or WhatsApp event once (as `accept`); a new message from the user (ARGV[5], its time in ms)
+ * also restarts the WhatsApp window: the dedupe set's member ARGV[9] is scored by that time plus ARGV[6]
+ * seconds, when it stops saying anything (see `Keys.lastInbound`). KEYS: seen, inbox, legacy seen;
+ * ARGV[7]: the time it was received (ms), ARGV[8]: its provider id.
  */
-const ACCEPT_MESSAGE =
+const ACCEPT_MESSAGE = accept(
+  'ARGV[8]',
+  'ARGV[7]',
+  'KEYS[3]',
   `
-if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6]) end` +
-  ACCEPT;
-
-/** Seconds the last inbound time is kept: past the 24-hour window, after which it says nothing. */
-export const LAST_INBOUND_TTL = 86_400 + 3600;
+  if ARGV[5] ~= '' then redis.call('ZADD', KEYS[1], tonumber(ARGV[5]) + tonumber(ARGV[6]) * 1000, ARGV[9]) end`,
+);
 
 /**
- * Accept a voice event once (as ACCEPT, after the call's check), and only while its call is live: a call
+ * Accept a voice event once (as `accept`, after the call's check), and only while its call is live: a call
  * is known from its first webhook (turn 0) on, for CALL_MEMORY_TTL; once Twilio reports it over, or it is
  * older than a call can last, its events are refused. Returns 1 (new), 0 (duplicate), -1 (the call is
  * over), -2 (no such call here).
- * KEYS: seen, inbox, call
- * ARGV: seenTtl, event, inboxTtl, durable (as ACCEPT), kind ('start', 'turn' or 'end'), now (ms), callTtl,
- *       maxCallMs
+ * KEYS: seen, inbox, call, legacy seen
+ * ARGV: seenTtl, event, inboxTtl, durable (as `accept`), kind ('start', 'turn' or 'end'), now (ms), callTtl,
+ *       maxCallMs, provider id
  */
 const ACCEPT_CALL =
   `
@@ -67,7 +79,8 @@ else
   redis.call('HSET', KEYS[3], 'at', ARGV[6])
   redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
-if ARGV[5] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` + ACCEPT;
+if ARGV[5] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` +
+  accept('ARGV[9]', 'ARGV[6]', 'KEYS[4]');
 
 /** A voice turn's answer, unless its call is over or never started here (-1). KEYS: turn, call */
 const TURN_ANSWER = `
@@ -244,13 +257,16 @@ const scripts = {
     [
       seen: string,
       inbox: string,
-      lastInbound: string,
+      legacySeen: string,
       seenTtl: number,
       event: string,
       inboxTtl: number,
       durable: '0' | '1',
       inboundAt: number | '',
       lastInboundTtl: number,
+      receivedAt: number,
+      eventId: string,
+      lastInboundMark: string,
     ],
     number
   >(3, ACCEPT_MESSAGE),
@@ -270,7 +286,7 @@ const scripts = {
   >(2, POP_IF_HEAD),
   countAttempt: new Script<[attempts: string, itemId: string], number>(1, COUNT_ATTEMPT),
   forgetDeadLetters: new Script<[deadLetters: string, ...cids: string[]], number>(1, FORGET_DEAD_LETTERS),
-  acceptCall: new Script<Arg[], number>(3, ACCEPT_CALL),
+  acceptCall: new Script<Arg[], number>(4, ACCEPT_CALL),
   turnAnswer: new Script<[turn: string, call: string], string | number | null>(2, TURN_ANSWER),
   claimOutbox: new Script<
     [claim: string, outbox: string, token: string, leaseMs: number],
@@ -435,15 +451,18 @@ export class ConversationStore {
     const added = await writeDurably(this.redis, this.durability, inbox, () =>
       scripts.accept.run(
         this.redis,
-        this.keys.seen(cid, event.id),
+        this.keys.seen(cid),
         inbox,
-        this.keys.lastInbound(cid),
+        this.keys.legacySeen(cid, event.id),
         MESSAGE_SEEN_TTL,
         sealed,
         MAILBOX_TTL,
         durable,
         event.kind === 'message' ? event.receivedAt : '',
         LAST_INBOUND_TTL,
+        event.receivedAt,
+        event.id,
+        LAST_INBOUND_MARK,
       ),
     );
     return added === 1;
@@ -456,9 +475,10 @@ export class ConversationStore {
     const result = await writeDurably(this.redis, this.durability, inbox, () =>
       scripts.acceptCall.run(
         this.redis,
-        this.keys.seen(cid, event.id),
+        this.keys.seen(cid),
         inbox,
         this.keys.call(cid),
+        this.keys.legacySeen(cid, event.id),
         CALL_SEEN_TTL,
         this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox')),
         MAILBOX_TTL,
@@ -467,6 +487,7 @@ export class ConversationStore {
         event.receivedAt,
         CALL_MEMORY_TTL,
         MAX_CALL_MS,
+        event.id,
       ),
     );
     return result === 1 ? 'new' : result === 0 ? 'duplicate' : result === -1 ? 'ended' : 'unknown';
@@ -811,7 +832,8 @@ export class ConversationStore {
       k.attempts(cid),
       k.optOut(cid),
       k.lastCommit(cid),
-      k.lastInbound(cid),
+      k.seen(cid),
+      k.legacyLastInbound(cid),
     );
   }
 

@@ -4,8 +4,9 @@ import type { ConversationStore } from './conversation-store.js';
 
 /**
  * Removes the conversations' keys and dead letters; returns how many dead letters went. `forget()`
- * cannot name the per-message keys (`seen:<MessageSid>`, `rate:<minute>`, voice turns): a SCAN finds
- * them, on every master of a cluster. Erasure is rare, and SCAN does not block Redis. One UNLINK per
+ * cannot name the keys with a minute or a provider id in their names (`hits:<minute>`, `sent:<MessageSid>`,
+ * voice turns, and the `seen:<id>` marks of earlier versions): a SCAN finds them, on every master of a
+ * cluster. Erasure is rare, and SCAN does not block Redis. One UNLINK per
  * conversation: its keys share one hash tag, two conversations' keys may not share a slot.
  */
 export async function eraseConversations(

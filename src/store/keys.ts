@@ -14,6 +14,10 @@ export const MESSAGE_SEEN_TTL = 90 * 86_400;
  * deliver after at most 10 hours, and a carrier's late report comes within a day or two.
  */
 export const SENT_TTL = 3 * 86_400;
+/** The member of a conversation's dedupe set that holds its last inbound time (no provider id starts with `@`). */
+export const LAST_INBOUND_MARK = '@in';
+/** Seconds the last inbound time is kept: past the 24-hour window, after which it says nothing. */
+export const LAST_INBOUND_TTL = 86_400 + 3600;
 /** Seconds an unhandled inbox or outbox lives without activity: far beyond any retry schedule. */
 export const MAILBOX_TTL = 86_400;
 /** Seconds a voice turn's rendered answer is kept for the webhook (and its redirects) to pick up. */
@@ -87,9 +91,9 @@ export class Keys {
     return `${this.prefix}:c:{*`;
   }
 
-  /** A SCAN pattern matching every inbound dedupe mark (of conversations and calls). */
+  /** A SCAN pattern matching every dedupe set (`seen`, of conversations and calls) and proactive message mark (`queued`). */
   everySeen(): string {
-    return `${this.prefix}:c:*:seen:*`;
+    return `${this.prefix}:c:*:seen*`;
   }
 
   /** The conversation (its hash tag: the caller's id for a call) a key found by that pattern belongs to. */
@@ -113,9 +117,42 @@ export class Keys {
     return `${this.conv(cid)}:state`;
   }
 
-  /** A provider id already accepted for this conversation. */
-  seen(cid: string, providerId: string): string {
+  /**
+   * The provider ids accepted for this conversation within their dedupe window: one sorted set per
+   * conversation (member: the id; score: when its window ends, in ms), trimmed by the accept script and
+   * expiring with its newest member, so no key per message is left behind.
+   */
+  seen(cid: string): string {
+    return `${this.conv(cid)}:seen`;
+  }
+
+  /**
+   * A provider id's dedupe mark as versions before the dedupe set wrote it (a key per id, kept 90 days):
+   * still consulted by the accept scripts, so that a copy or replay of a message an older gateway took
+   * during a rolling upgrade, or in the 90 days before it, stays a duplicate. Nothing writes it any more.
+   */
+  legacySeen(cid: string, providerId: string): string {
     return `${this.conv(cid)}:seen:${providerId}`;
+  }
+
+  /** The last inbound time as versions before the dedupe set kept it (read as a fallback for a day). */
+  legacyLastInbound(cid: string): string {
+    return `${this.conv(cid)}:lastin`;
+  }
+
+  /**
+   * Beside the provider ids in `seen`: when the identity last wrote to this bot, kept a little past
+   * WhatsApp's 24-hour window as the member `LAST_INBOUND_MARK` scored by the end of that keeping (see
+   * `LAST_INBOUND_TTL`). Set by the accept script of every inbound message, read by proactive sends to tell
+   * whether the window is open.
+   */
+  lastInbound(cid: string): { key: string; member: string } {
+    return { key: this.seen(cid), member: LAST_INBOUND_MARK };
+  }
+
+  /** A proactive message already queued into this conversation's outbox (its id), for its record's life. */
+  queued(cid: string, message: string): string {
+    return `${this.conv(cid)}:seen:msg:${message}`;
   }
 
   /**
@@ -149,22 +186,17 @@ export class Keys {
     return `${this.conv(cid)}:att`;
   }
 
-  /**
-   * When the identity last wrote to this bot (ms), kept a little past WhatsApp's 24-hour window: set by the
-   * accept script of every inbound message, read by proactive sends to tell whether the window is open.
-   */
-  lastInbound(cid: string): string {
-    return `${this.conv(cid)}:lastin`;
-  }
-
   /** Set while the channel identity has opted out of this bot (kept until it opts back in). */
   optOut(cid: string): string {
     return `${this.caller(cid)}:optout`;
   }
 
-  /** Messages counted in the current minute, for the per-identity rate limit. */
+  /**
+   * Messages counted in the current minute, for the per-identity rate limit: a hash of their ids (earlier
+   * versions kept a set under `:rate:`; the new name keeps the two types apart during a rolling upgrade).
+   */
   rate(cid: string, minute: number): string {
-    return `${this.caller(cid)}:rate:${minute}`;
+    return `${this.caller(cid)}:hits:${minute}`;
   }
 
   /** A voice call's first event time (`at`) and, once Twilio reported it over, `ended`. */

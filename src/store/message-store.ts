@@ -4,7 +4,7 @@ import type { Channel } from '../core/events.js';
 import type { DataCipher } from './cipher.js';
 import type { Connection } from './connections.js';
 import type { OutboxItem } from './conversation-store.js';
-import { MAILBOX_TTL, type Keys } from './keys.js';
+import { LAST_INBOUND_TTL, MAILBOX_TTL, type Keys } from './keys.js';
 import { places } from './places.js';
 import { Script } from './scripts.js';
 
@@ -101,11 +101,17 @@ export class MessageStore {
     const replies = (await this.redis
       .pipeline()
       .exists(this.keys.optOut(cid))
-      .get(this.keys.lastInbound(cid))
+      .zscore(this.keys.lastInbound(cid).key, this.keys.lastInbound(cid).member)
+      .get(this.keys.legacyLastInbound(cid))
       .exec()) as [Error | null, unknown][];
     for (const [error] of replies) if (error) throw error;
-    const last = replies[1]![1] as string | null;
-    return { optedOut: Number(replies[0]![1]) === 1, lastInbound: last === null ? undefined : Number(last) };
+    // Scored by when it stops saying anything: the time itself is that much earlier. An earlier version's
+    // plain time (its key lives a day) counts until then.
+    const kept = replies[1]![1] as string | null;
+    const legacy = replies[2]![1] as string | null;
+    const times = [kept === null ? NaN : Number(kept) - LAST_INBOUND_TTL * 1000, Number(legacy ?? NaN)];
+    const last = Math.max(...times.filter(Number.isFinite));
+    return { optedOut: Number(replies[0]![1]) === 1, lastInbound: Number.isFinite(last) ? last : undefined };
   }
 
   /** Records a new message as queued (a retry of the same message leaves its record as it is). */
@@ -133,7 +139,7 @@ export class MessageStore {
     const sealed = this.cipher.seal(JSON.stringify(item), places.conversation(item.cid, 'outbox'));
     const added = await scripts.enqueue.run(
       this.redis,
-      this.keys.seen(item.cid, `msg:${item.message}`),
+      this.keys.queued(item.cid, item.message),
       this.keys.outbox(item.cid),
       MESSAGE_RECORD_TTL,
       sealed,

@@ -55,7 +55,7 @@ describe('a replayed message webhook', () => {
       expect((await h.twilio.waitForMessages(address, 1)).map((m) => m.body)).toEqual(['got pay 10']);
 
       // A day (the old dedupe window) and a minute pass.
-      await age(h.keys.seen(cid, sid), DAY_MS + 60_000);
+      await age(h.keys.seen(cid), DAY_MS + 60_000);
       const duplicates = await inboundCount(channel, 'duplicate');
       const replayed = await h.webhooks.post(path, params, { signature });
       expect([replayed.status, replayed.body]).toEqual([200, EMPTY_TWIML]);
@@ -78,9 +78,13 @@ describe('a replayed message webhook', () => {
   it('is remembered for 90 days', async () => {
     const sid = newSid();
     expect((await h.webhooks.sms(USER, 'hi', { MessageSid: sid })).status).toBe(200);
-    const ttl = await h.redis.ttl(h.keys.seen(h.conversation('echo', `sms:${USER}`), sid));
+    const seen = h.keys.seen(h.conversation('echo', `sms:${USER}`));
+    const ttl = await h.redis.ttl(seen);
     expect(ttl).toBeGreaterThan(90 * 86_400 - 60);
     expect(ttl).toBeLessThanOrEqual(90 * 86_400);
+    const windowEnd = Number(await h.redis.zscore(seen, sid)) - Date.now();
+    expect(windowEnd).toBeGreaterThan((90 * 86_400 - 60) * 1000);
+    expect(windowEnd).toBeLessThanOrEqual(90 * 86_400 * 1000);
   });
 });
 

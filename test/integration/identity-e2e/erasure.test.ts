@@ -113,14 +113,13 @@ describe('DELETE /v1/users/{id}', () => {
           .slice(w.h.prefix.length + 1)
           .replace(/\{[A-Za-z0-9_-]{22}\}/, '{H}')
           .replace(/:(SM|MM)[0-9a-f]{32}$/, ':SID')
-          .replace(/:rate:\d+$/, ':rate:MINUTE'),
+          .replace(/:hits:\d+$/, ':hits:MINUTE'),
       )
       .sort();
     expect([...new Set(shapes)]).toEqual([
       'c:{H}:commit',
-      'c:{H}:lastin',
-      'c:{H}:rate:MINUTE',
-      'c:{H}:seen:SID',
+      'c:{H}:hits:MINUTE',
+      'c:{H}:seen',
       'c:{H}:sent:SID',
       'c:{H}:state',
       'i:{H}',
