@@ -145,6 +145,9 @@ export function webhookRouter(deps: WebhookDeps): Router {
           : keys.conversationId(bot.id, event.identity);
       const meta = { conversation: cid, bot: bot.id, channel, event: event.id };
       annotateActiveSpan(() => conversationAttributes(meta));
+      // Listening before the event is queued: a new turn's answer is then heard without a read of Redis.
+      const expected =
+        opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
       try {
         const outcome: CallAccepted =
           opts.call !== undefined
@@ -158,14 +161,18 @@ export function webhookRouter(deps: WebhookDeps): Router {
             ...meta,
             reason: outcome === 'ended' ? 'the call is over' : 'the call did not start here',
           });
+          expected?.cancel();
           return { cid, bot, refused: true };
         }
         // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
         await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
         metrics.inbound.inc({ channel, status: outcome === 'new' ? 'accepted' : 'duplicate' });
         if (outcome === 'duplicate') logger.info('duplicate webhook ignored', meta);
-        return { cid, bot, refused: false };
+        if (!expected) return { cid, bot, refused: false };
+        const look = outcome !== 'new';
+        return { cid, bot, refused: false, answer: (ms: number) => expected.answer(ms, look) };
       } catch (error) {
+        expected?.cancel();
         unavailable(res, channel, error);
         return undefined;
       }
