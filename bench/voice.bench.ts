@@ -71,22 +71,26 @@ async function start(kind: string, cli: string | undefined, twilioApiUrl: string
   } else {
     const config = await writeConfigFile(testConfigYaml({ bots: BOT, twilioApiUrl }));
     file = config;
-    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'start'], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...configVariables(),
-        REDIS_URL: redis.url,
-        SWITCHBOARD_CONFIG: config.path,
-        SWITCHBOARD_KEY_PREFIX: 'bench',
-        SWITCHBOARD_DATA_KEY: dataKey(),
-        SWITCHBOARD_MODE: 'production',
-        SWITCHBOARD_REDIS_SERVER: 'false',
-        LOG_LEVEL: 'info',
-        PORT: String(port),
+    child = spawn(
+      process.execPath,
+      [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'start'],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...configVariables(),
+          REDIS_URL: redis.url,
+          SWITCHBOARD_CONFIG: config.path,
+          SWITCHBOARD_KEY_PREFIX: 'bench',
+          SWITCHBOARD_DATA_KEY: dataKey(),
+          SWITCHBOARD_MODE: 'production',
+          SWITCHBOARD_REDIS_SERVER: 'false',
+          LOG_LEVEL: 'info',
+          PORT: String(port),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     await waitStarted(child, kind, 'switchboard started');
   }
   return {
@@ -161,7 +165,7 @@ async function measure(kind: string, cli: string | undefined, apiUrl: string) {
     return elapsed;
   };
   try {
-    await openLoop(50, 100, call);
+    await openLoop(100, Number(process.env.BENCH_WARM_UP ?? 1000), call); // warm (JIT) as after other load
     const figures = new Map<number, number[]>();
     for (const rate of RATES) {
       await sleep(500);

@@ -40,7 +40,12 @@ export interface WebhookKit {
     bot: BotRef | undefined,
     opts: { number: string | undefined; call?: string; turn?: number },
   ): Promise<
-    | { cid: string; bot: BotRef; refused: boolean; answer?: (ms: number) => Promise<string | 'over' | undefined> }
+    | {
+        cid: string;
+        bot: BotRef;
+        refused: boolean;
+        answer?: (ms: number) => Promise<string | 'over' | undefined>;
+      }
     | undefined
   >;
   /** 404 for a number no bot serves; the bot otherwise. */
