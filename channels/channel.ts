@@ -30,14 +30,24 @@ export interface WebhookKit {
   /**
    * Accepts an event into its conversation (a call's own when `call` is given) and kicks it, within the
    * Redis deadline. Answers 404 when no bot serves it and 503 when Redis is away (then undefined);
-   * `refused` when a call is over or was never seen here: nothing is queued.
+   * `refused` when a call is over or was never seen here: nothing is queued. With `turn` (a call's turn),
+   * the wait for that turn's answer begins before the event is queued, and `answer` gives it (as `waitTurn`,
+   * without a read of Redis when the event is new: nothing can have answered it before).
    */
   accept(
     res: Response,
     parsed: ChannelEvent,
     bot: BotRef | undefined,
-    opts: { number: string | undefined; call?: string },
-  ): Promise<{ cid: string; bot: BotRef; refused: boolean } | undefined>;
+    opts: { number: string | undefined; call?: string; turn?: number },
+  ): Promise<
+    | {
+        cid: string;
+        bot: BotRef;
+        refused: boolean;
+        answer?: (ms: number) => Promise<string | 'over' | undefined>;
+      }
+    | undefined
+  >;
   /** 404 for a number no bot serves; the bot otherwise. */
   servedBy(
     res: Response,

@@ -157,13 +157,17 @@ async function answerTurn(
   botId: string,
   turn: number,
   hold: number,
+  wait: (ms: number) => Promise<string | 'over' | undefined> = (ms) => kit.waitTurn(cid, turn, ms),
 ) {
   const directory = kit.directory();
   const bot = directory.bot(botId);
-  if (!bot) return void res.status(404).type('text/plain').send('The bot is no longer configured.');
+  if (!bot) {
+    void wait(0).catch(() => undefined); // the wait begun with the event ends here
+    return void res.status(404).type('text/plain').send('The bot is no longer configured.');
+  }
   const settings = voiceSettings(bot);
   try {
-    const answer = await kit.waitTurn(cid, turn, bot.voice.replyWaitMs);
+    const answer = await wait(bot.voice.replyWaitMs);
     if (answer === 'over') return void res.status(200).type('text/xml').send(voiceAdapter.hangupTwiml());
     if (answer !== undefined) return void res.status(200).type('text/xml').send(answer);
   } catch (error) {
@@ -242,9 +246,10 @@ async function voiceTurn(req: Request, res: Response, kit: WebhookKit, turn: num
   const queued = await kit.accept(res, parsed.value, admitted.bot, {
     number: admitted.number,
     call: params.CallSid!,
+    turn,
   });
   if (queued?.refused) res.status(200).type('text/xml').send(voiceAdapter.hangupTwiml());
-  else if (queued) await answerTurn(res, kit, queued.cid, queued.bot.id, turn, 0);
+  else if (queued) await answerTurn(res, kit, queued.cid, queued.bot.id, turn, 0, queued.answer);
 }
 
 /** The query of the transfer's URLs: what to say, and how (the bot's voice settings at the time). */

@@ -145,27 +145,49 @@ export function webhookRouter(deps: WebhookDeps): Router {
           : keys.conversationId(bot.id, event.identity);
       const meta = { conversation: cid, bot: bot.id, channel, event: event.id };
       annotateActiveSpan(() => conversationAttributes(meta));
+      // Listening before the event is queued: a new turn's answer is then heard without a read of Redis.
+      const expected =
+        opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
+      const kick = () => withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
+      // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
+      // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs.
+      let kicked: Promise<void> | undefined;
       try {
-        const outcome: CallAccepted =
+        const accepted =
           opts.call !== undefined
-            ? await withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
-            : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))
-              ? 'new'
-              : 'duplicate';
+            ? withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
+            : undefined;
+        if (expected) (kicked = kick()).catch(() => undefined);
+        const outcome: CallAccepted = accepted
+          ? await accepted
+          : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))
+            ? 'new'
+            : 'duplicate';
         if (outcome === 'ended' || outcome === 'unknown') {
           metrics.inbound.inc({ channel, status: 'refused' });
           logger.warn('event of a call that is over or unknown refused', {
             ...meta,
             reason: outcome === 'ended' ? 'the call is over' : 'the call did not start here',
           });
+          expected?.cancel();
           return { cid, bot, refused: true };
         }
         // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
-        await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
+        await (kicked ?? kick());
         metrics.inbound.inc({ channel, status: outcome === 'new' ? 'accepted' : 'duplicate' });
         if (outcome === 'duplicate') logger.info('duplicate webhook ignored', meta);
-        return { cid, bot, refused: false };
+        if (!expected) return { cid, bot, refused: false };
+        const look = outcome !== 'new';
+        const answer = async (ms: number) => {
+          const answered = await expected.answer(ms, look);
+          // Not answered in time: kick again (idempotent), in case the first kick ran before the event was in
+          // the inbox (its accept had to load the script again after a Redis restart, so it went behind the kick).
+          if (answered === undefined) await kick().catch(() => undefined);
+          return answered;
+        };
+        return { cid, bot, refused: false, answer };
       } catch (error) {
+        expected?.cancel();
         unavailable(res, channel, error);
         return undefined;
       }

@@ -145,6 +145,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       turns,
       clock,
       outbound,
+      // Web and workers in one process: a voice turn's answer reaches its waiting webhook directly.
+      voiceAnswered: (cid, turn, answer) => running.waiter?.answered(cid, turn, answer),
     });
   }
 

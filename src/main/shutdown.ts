@@ -10,7 +10,7 @@ export interface Running {
   web?: WebServer;
   /** METRICS_PORT's server: closed last, so a scrape during the stop still sees the counts. */
   metrics?: WebServer;
-  waiter?: { close(): Promise<void> };
+  waiter?: { close(): Promise<void>; answered(cid: string, turn: number, answer: string): void };
   /** Operator event sinks, then queues: closed once no worker or request can add to them. */
   sinks: { close(): Promise<unknown> }[];
   queues: { close(): Promise<unknown> }[];

@@ -31,6 +31,8 @@ export function startWorkers(deps: {
   turns: EventEmitter<{ turn: [FinishedTurn] }>;
   clock: Clock;
   outbound: OutboundClient;
+  /** A voice turn's committed answer, handed to this process's waiting webhooks. */
+  voiceAnswered?: (cid: string, turn: number, answer: string) => void;
 }): Worker[] {
   const { env, logger, metrics, channels, sender } = deps;
   const { connection, queues, store, identity, messageFailed, signIns, messages, messageStatus } =
@@ -106,6 +108,7 @@ export function startWorkers(deps: {
         maxAttempts: env.SWITCHBOARD_TURN_ATTEMPTS,
         now: () => deps.clock.now(),
         onTurn: (turn) => deps.turns.emit('turn', turn),
+        ...(deps.voiceAnswered ? { onVoiceAnswer: deps.voiceAnswered } : {}),
       }),
       createSendWorker(shard, {
         ...common,

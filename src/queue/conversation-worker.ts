@@ -55,6 +55,8 @@ export interface ConversationWorkerOptions {
   now: () => number;
   /** Told of every turn this worker finished, in process (no Redis round trip): tests await it. */
   onTurn?: (turn: FinishedTurn) => void;
+  /** A voice turn's committed answer, for a webhook of this process waiting on it (no pub/sub hop). */
+  onVoiceAnswer?: (cid: string, turn: number, answer: string) => void;
 }
 
 /** A turn the worker is done with: committed (`handled`) or given up on (`dead-lettered`). */
@@ -417,6 +419,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         optedOut = again.optedOut;
         continue;
       }
+      if (turn.voiceTurn) opts.onVoiceAnswer?.(cid, turn.voiceTurn.turn, turn.voiceTurn.answer);
       if (committed.liveIndexFailed) {
         logger.warn('live conversation index not updated', {
           conversation: cid,

@@ -131,6 +131,35 @@ describe('a call', () => {
   });
 });
 
+describe('a call answered by a worker of another process', () => {
+  it("hears each new turn's answer over pub/sub, without a hold, and gives a duplicate the same answer", async () => {
+    // Web and workers apart: nothing hands the answer over in process, so the publish must be heard.
+    h = await startHarness({
+      bots: phoneLine(10_000),
+      label: 'voice-apart',
+      gateway: { web: true, workers: false },
+    });
+    const workers = await h.startGateway({ web: false, workers: true });
+    const call = newSid('CA');
+
+    const first = await h.webhooks.call(call, CALLER);
+    expect(first).toMatchObject({ status: 200, body: FIRST_PROMPTS });
+    const action = twimlAttribute(first.body, 'Gather', 'action')!;
+    const second = await h.webhooks.gather(action, call, CALLER, '1234');
+    const secondPrompts =
+      `${XML}<Response>${SAY}You entered 1234.</Say>` +
+      `${gather(1, 2, 'Press 1 to hear it again or 2 to finish.')}</Response>`;
+    expect(second).toMatchObject({ status: 200, body: secondPrompts });
+    // Twilio's retry of a webhook already answered: read from Redis, the same TwiML, the turn not run again.
+    expect(await h.webhooks.gather(action, call, CALLER, '1234')).toMatchObject({
+      status: 200,
+      body: secondPrompts,
+    });
+    await workers.turns.handledCount(2);
+    expect(workers.turns.finished('handled').map((t) => t.eventId)).toEqual([`${call}:0`, `${call}:1`]);
+  });
+});
+
 describe('a call that never started here', () => {
   it('gets a hang-up for its gathers and redirects, and its status changes nothing', async () => {
     h = await startHarness({ bots: phoneLine(2500), label: 'voice-unknown' });
