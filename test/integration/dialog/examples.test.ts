@@ -29,9 +29,6 @@ vi.mock('node:dns', async (importOriginal) => {
   return { ...real, lookup, default: { ...real, lookup } };
 });
 
-/** Said after a wrong answer, before the question again (the default `retry` text). */
-const RETRY = "Sorry, that doesn't look right.";
-
 const example = (name: string) => readFileSync(join(REPO_ROOT, 'config/examples', name), 'utf8');
 
 function checkConfig(file: string, variables: Record<string, string>) {

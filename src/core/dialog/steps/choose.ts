@@ -136,7 +136,9 @@ export const choose = defineStep<'choose', ChooseOptions, ChoosePending>({
     const misses = pending.misses + 1;
     if (misses > options.retries) {
       turn.say(
-        options.invalid === undefined ? await text(turn, 'chooseInvalid') : await turn.render(options.invalid),
+        options.invalid === undefined
+          ? await text(turn, 'chooseInvalid')
+          : await turn.render(options.invalid),
       );
       return 'ended';
     }
