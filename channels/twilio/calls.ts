@@ -1,7 +1,7 @@
 // Places outbound calls through Twilio's Calls API with the official client; their webhooks come back to us.
 import twilio from 'twilio';
 import type { TwilioAccount } from './accounts.js';
-import { TwilioClients } from './sender.js';
+import { TwilioClients, twilioErrorFields } from './sender.js';
 
 export interface OutboundCallRequest {
   accountSid: string;
@@ -77,11 +77,8 @@ export class TwilioCaller implements CallPlacer {
       return { sid: call.sid };
     } catch (error) {
       if (error instanceof CallRefusedError) throw error;
-      const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : NaN;
-      const rawCode = typeof error === 'object' && error && 'code' in error ? Number(error.code) : NaN;
-      const code = Number.isFinite(rawCode) ? rawCode : undefined;
-      const message = error instanceof Error ? error.message : String(error);
-      if (!Number.isFinite(status)) throw new CallUnavailableError(`Twilio unreachable: ${message}`);
+      const { status, code, message } = twilioErrorFields(error);
+      if (status === undefined) throw new CallUnavailableError(`Twilio unreachable: ${message}`);
       if (status === 429 || status >= 500)
         throw new CallUnavailableError(`Twilio answered ${status}: ${message}`, status);
       throw new CallRefusedError(message, status, code);

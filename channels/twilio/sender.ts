@@ -83,14 +83,21 @@ export class TwilioClients {
   }
 }
 
+/** What the twilio client's error says: the HTTP status (none when Twilio never answered), Twilio's code, the message. */
+export function twilioErrorFields(error: unknown): { status?: number; code?: number; message: string } {
+  const rawStatus = typeof error === 'object' && error && 'status' in error ? Number(error.status) : NaN;
+  const rawCode = typeof error === 'object' && error && 'code' in error ? Number(error.code) : NaN;
+  return {
+    ...(Number.isFinite(rawStatus) ? { status: rawStatus } : {}),
+    ...(Number.isFinite(rawCode) ? { code: rawCode } : {}),
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
 export function classify(error: unknown): Error {
   if (error instanceof SendRejectedError || error instanceof SendRetryableError) return error;
-  const status = typeof error === 'object' && error && 'status' in error ? Number(error.status) : undefined;
-  const rawCode = typeof error === 'object' && error && 'code' in error ? Number(error.code) : NaN;
-  const code = Number.isFinite(rawCode) ? rawCode : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  if (status === undefined || Number.isNaN(status))
-    return new SendRetryableError(`Twilio unreachable: ${message}`);
+  const { status, code, message } = twilioErrorFields(error);
+  if (status === undefined) return new SendRetryableError(`Twilio unreachable: ${message}`);
   // Codes first: Twilio answers 14107 with a 429 too, and it asks for more than a retry.
   if (code === RATE_EXCEEDED)
     return new SendRetryableError(
