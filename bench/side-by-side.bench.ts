@@ -145,6 +145,9 @@ async function startTarget(kind: Kind, fake: FastTwilioApi): Promise<Target> {
         PORT: String(port),
       },
       'switchboard',
+      [],
+      // BENCH_PROFILE=<dir>: a V8 CPU profile of the Switchboard process, written when it stops.
+      process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
     );
     pid = start.pid;
     stopProcess = async () => {
@@ -232,6 +235,8 @@ interface RunFigures {
   repliesPerSecond: number;
   /** CPU of the pipeline's process and its redis-server per reply, under the end-to-end load. */
   cpuPerReply: number;
+  /** The part of cpuPerReply spent by the pipeline's redis-server. */
+  redisCpuPerReply: number;
   latencies: number[];
   voice: Map<number, number[]>;
   /** Webhooks not answered 200 (or a voice answer without a Gather): must be 0 for the figures to stand. */
@@ -281,6 +286,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     round,
     repliesPerSecond: 0,
     cpuPerReply: 0,
+    redisCpuPerReply: 0,
     latencies: [],
     voice: new Map(),
     failures: 0,
@@ -291,11 +297,13 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     // (1) end to end: a warm-up, then CONVERSATIONS new conversations saying "hi".
     figures.failures += (await closedLoop(target, fake, senders, WARM_UP)).failures;
     await sleep(500);
-    const cpuBefore = cpuMs(target.pid) + cpuMs(target.redisPid);
+    const redisCpuBefore = cpuMs(target.redisPid);
+    const cpuBefore = cpuMs(target.pid) + redisCpuBefore;
     const e2e = await closedLoop(target, fake, senders, CONVERSATIONS);
     figures.failures += e2e.failures;
     figures.repliesPerSecond = (CONVERSATIONS - e2e.failures) / e2e.seconds;
     figures.cpuPerReply = (cpuMs(target.pid) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
+    figures.redisCpuPerReply = (cpuMs(target.redisPid) - redisCpuBefore) / CONVERSATIONS;
     await sleep(1000); // what a turn leaves for later (outbox, events) lands
     figures.extraReplies = fake.count - (CONVERSATIONS - e2e.failures);
     if (round === 1) {
@@ -472,6 +480,8 @@ function report(
   const sRps = mean('switchboard', (r) => r.repliesPerSecond);
   const bCpu = mean('baseline', (r) => r.cpuPerReply);
   const sCpu = mean('switchboard', (r) => r.cpuPerReply);
+  const bRedisCpu = mean('baseline', (r) => r.redisCpuPerReply);
+  const sRedisCpu = mean('switchboard', (r) => r.redisCpuPerReply);
   const memory = (kind: Kind) => of(kind).find((r) => r.memory)?.memory;
   const sMem = memory('switchboard');
   const bMem = memory('baseline');
@@ -507,12 +517,13 @@ function report(
     `| Redis commands per SMS turn (\`INFO commandstats\` deltas, scripts' inner commands included) | ${fixed(b.commands)} (${fixed(b.scripts, 1)} script calls) | ${fixed(s.commands)} (${fixed(s.scripts, 1)} script calls) | ${ratio(s.commands, b.commands)} |`,
     `| Redis calls from clients per SMS turn (a round trip each at most) | ${fixed(b.commands - b.inScripts, 1)} | ${fixed(s.commands - s.inScripts, 1)} | ${ratio(s.commands - s.inScripts, b.commands - b.inScripts)} |`,
     `| CPU ms per reply under the end-to-end load (pipeline process + its redis-server) | ${fixed(bCpu, 2)} | ${fixed(sCpu, 2)} | ${ratio(sCpu, bCpu)} |`,
+    `| … of which redis-server | ${fixed(bRedisCpu, 2)} | ${fixed(sRedisCpu, 2)} | ${ratio(sRedisCpu, bRedisCpu)} |`,
     '',
     `Commands counted over ${COMMAND_TURNS} conversations of one message, one after another, after 5 uncounted; ` +
       `an idle window as long ran ${fixed(b.idle, 1)} (baseline) and ${fixed(s.idle, 1)} (Switchboard) commands ` +
       "per turn-equivalent (polling, included above). Latencies pool every round's samples.",
     '',
-    '| run | replies/s | CPU ms per reply | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
+    '| run | replies/s | CPU ms per reply (redis-server) | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
     '|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const p = (samples: number[]) => {
@@ -521,7 +532,7 @@ function report(
       };
       return (
         `| ${r.round}${r.kind === 'baseline' ? 'A baseline' : 'B Switchboard'} | ${fixed(r.repliesPerSecond)} | ` +
-        `${fixed(r.cpuPerReply, 2)} | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
+        `${fixed(r.cpuPerReply, 2)} (${fixed(r.redisCpuPerReply, 2)}) | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
       );
     }),
     '',

@@ -90,11 +90,12 @@ export async function spawnSwitchboard(
   env: Record<string, string>,
   name: string = command,
   args: string[] = [],
+  nodeArgs: string[] = [],
 ): Promise<SwitchboardProcess> {
   ensureBuilt();
   // Readiness is read from the "switchboard started" line, which is logged at info.
   const level = ['error', 'warn'].includes(env.LOG_LEVEL ?? '') ? 'info' : (env.LOG_LEVEL ?? 'info');
-  const child = spawn(process.execPath, [CLI, command, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, command, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: level },
     stdio: ['ignore', 'pipe', 'pipe'],
