@@ -15,7 +15,6 @@ import { systemClock } from './system-clock.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import type { FinishedTurn } from '../queue/conversation-worker.js';
-import { jobsInFlight } from '../queue/reclaim.js';
 import { createOutboundClient } from '../net/outbound.js';
 import type { Keys } from '../store/keys.js';
 import { createMetricsApp } from '../http/app.js';
@@ -190,7 +189,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const unfinished = () => ({
     requests: webServer?.answering() ?? 0,
-    jobs: running.workers.reduce((n, w) => n + jobsInFlight(w), 0),
+    jobs: running.workers.reduce((n, w) => n + w.inFlight(), 0),
   });
   const ready = readiness({
     ping: () => (opts.roles.workers ? work : web).connection.ping(),

@@ -1,12 +1,12 @@
 // The order a gateway stops in: the web server stops taking work, then workers finish their jobs, then
 // the queues and connections close.
-import type { Worker } from 'bullmq';
+import type { QueueWorker } from '../queue/kick-worker.js';
 import type { WebServer } from '../http/server.js';
 import type { Connection } from '../store/connections.js';
 import { quitWithin } from '../store/open.js';
 
 export interface Running {
-  workers: Worker[];
+  workers: QueueWorker[];
   web?: WebServer;
   /** METRICS_PORT's server: closed last, so a scrape during the stop still sees the counts. */
   metrics?: WebServer;

@@ -1,5 +1,6 @@
 // Wiring of the workers role: per shard a conversation worker and a send worker, and one event worker.
-import type { Worker } from 'bullmq';
+import type { QueueWorker } from '../queue/kick-worker.js';
+import { asQueueWorker } from '../queue/reclaim.js';
 import type { EventEmitter } from 'node:events';
 import type { ChannelRegistry, MessageSender } from '../../channels/index.js';
 import type { Directory } from '../config/directory.js';
@@ -33,7 +34,7 @@ export function startWorkers(deps: {
   outbound: OutboundClient;
   /** A voice turn's committed answer, handed to this process's waiting webhooks. */
   voiceAnswered?: (cid: string, turn: number, answer: string) => void;
-}): Worker[] {
+}): QueueWorker[] {
   const { env, logger, metrics, channels, sender } = deps;
   const { connection, queues, store, identity, messageFailed, signIns, messages, messageStatus } =
     deps.stores.work;
@@ -93,10 +94,10 @@ export function startWorkers(deps: {
     },
   };
   const replies = createReplySender(replyOptions);
-  const workers: Worker[] = [];
+  const workers: QueueWorker[] = [];
   for (let shard = 0; shard < env.SWITCHBOARD_QUEUE_SHARDS; shard++) {
     workers.push(
-      createConversationWorker(shard, {
+      ...createConversationWorker(shard, {
         ...common,
         engine,
         services,
@@ -110,21 +111,25 @@ export function startWorkers(deps: {
         onTurn: (turn) => deps.turns.emit('turn', turn),
         ...(deps.voiceAnswered ? { onVoiceAnswer: deps.voiceAnswered } : {}),
       }),
-      createSendWorker(shard, {
-        ...common,
-        ...replyOptions,
-        concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
-      }),
+      asQueueWorker(
+        createSendWorker(shard, {
+          ...common,
+          ...replyOptions,
+          concurrency: env.SWITCHBOARD_SEND_CONCURRENCY,
+        }),
+      ),
     );
   }
   workers.push(
-    createEventWorker({
-      connection,
-      prefix: deps.stores.keys.prefix,
-      directory: deps.directory,
-      logger,
-      backoff: { baseMs: env.SWITCHBOARD_EVENT_RETRY_BASE_MS },
-    }),
+    asQueueWorker(
+      createEventWorker({
+        connection,
+        prefix: deps.stores.keys.prefix,
+        directory: deps.directory,
+        logger,
+        backoff: { baseMs: env.SWITCHBOARD_EVENT_RETRY_BASE_MS },
+      }),
+    ),
   );
   return workers;
 }

@@ -1,5 +1,5 @@
 // Drains a conversation's inbox one event at a time, in order: the thin shell around the dialog engine.
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Connection } from '../store/connections.js';
 import { providerField, type ChannelAdapter, type ChannelRegistry } from '../../channels/index.js';
 import {
@@ -26,8 +26,8 @@ import type { BotConfig } from '../config/index.js';
 import { textRoute } from '../turn/sign-in-services.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
-import { throttled } from '../log-throttle.js';
-import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
+import { asQueueWorker } from './reclaim.js';
+import { KickWorker, type Kick, type QueueWorker } from './kick-worker.js';
 import { untilItLands } from './until-it-lands.js';
 import type { DrainOutcome, ReplySender } from './reply-sender.js';
 import { conversationAttributes, inSpan, traceField } from '../tracing.js';
@@ -280,7 +280,7 @@ function turnSpan<T>(cid: string, event: InboundEvent, work: () => Promise<T>): 
   return inSpan('turn', { attributes, parent: event.traceparent }, work);
 }
 
-export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): Worker<KickData> {
+export function createConversationWorker(shard: number, opts: ConversationWorkerOptions): QueueWorker[] {
   const { store, queues, logger, metrics } = opts;
 
   async function deadLetter(
@@ -365,8 +365,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     await queues.kickSend(cid, { delayMs: outcome.later, ...(outcome.slot ? { slot: outcome.slot } : {}) });
   }
 
-  async function process(job: Job<KickData>, token?: string): Promise<void> {
-    const { cid } = job.data;
+  async function process(kick: Kick): Promise<void> {
+    const { cid, token } = kick;
     const head = await store.head(cid);
     if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
     let raw = head.raw;
@@ -399,8 +399,9 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
             attempt: attempts,
             reason,
           });
-          await job.moveToDelayed(Date.now() + backoffMs(attempts, opts.retryBaseMs), token);
-          throw new DelayedError();
+          // Back to the queue for after the backoff, still the conversation's only kick: nothing overtakes it.
+          kick.retryAt(Date.now() + backoffMs(attempts, opts.retryBaseMs));
+          return;
         }
         const dropped = await deadLetter(cid, raw, event, reason, state);
         raw = dropped.lost ? (await store.head(cid)).raw : dropped.next;
@@ -455,39 +456,36 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
       // History first: once a reply has arrived, the user's history has its turn.
       await turn.afterCommit?.();
-      if (turn.replies.length) await sendNow(cid, `${token ?? `job:${job.id}`}:${event.id}`);
+      if (turn.replies.length) await sendNow(cid, `${token}:${event.id}`);
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;
     }
   }
 
-  const jobs = tracked(process);
-  const worker = new ReclaimingWorker<KickData>(CONVERSATION_QUEUE, jobs.process, {
+  const worker = new KickWorker({
+    store: queues.kicks,
     connection: opts.connection,
-    prefix: queues.keys.conversationQueuePrefix(shard),
+    shard,
     concurrency: opts.concurrency,
-    lockDuration: opts.lockDuration,
-    stalledInterval: Math.max(1000, Math.floor(opts.lockDuration / 2)),
-    maxStalledCount: 10,
+    leaseMs: opts.lockDuration,
+    process,
+    logger,
+    queue: CONVERSATION_QUEUE,
   });
-  jobs.attach(worker);
-  reclaimAfterOutage(worker, opts.connection, logger, CONVERSATION_QUEUE);
-  worker.on('failed', (job, error) => {
-    logger.error('conversation job failed', {
-      conversation: job?.data.cid,
-      reason: error.message,
-      stack: error.stack,
-    });
-    // Keep the conversation moving: a new kick drains whatever is left in its inbox.
-    if (job)
-      void untilItLands(() => queues.kickConversation(job.data.cid), {
-        what: 're-kick',
-        logger,
-        meta: { conversation: job.data.cid },
-      });
-  });
-  const workerError = throttled((m, meta) => logger.error(m, meta), 'conversation worker error');
-  worker.on('error', (error) => workerError(error.message));
-  return worker;
+  // Kicks an earlier version's web process put on BullMQ during a rolling upgrade: moved to the new queue.
+  const bridge = new Worker<KickData>(
+    CONVERSATION_QUEUE,
+    async (job) => {
+      await queues.kickConversation(job.data.cid);
+    },
+    {
+      connection: opts.connection,
+      prefix: queues.keys.conversationQueuePrefix(shard),
+      concurrency: 1,
+      lockDuration: opts.lockDuration,
+    },
+  );
+  bridge.on('error', () => undefined); // the connection's own listener logs an outage once
+  return [worker, asQueueWorker(bridge)];
 }

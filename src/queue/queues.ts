@@ -4,6 +4,7 @@ import type { Connection } from '../store/connections.js';
 import { createHash } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
 import type { QueueSnapshot } from '../metrics.js';
+import { KickQueueStore } from '../store/kick-queue.js';
 
 export const CONVERSATION_QUEUE = 'conversations';
 export const SEND_QUEUE = 'replies';
@@ -34,10 +35,14 @@ export const BULK_PRIORITY = 10;
 
 /**
  * Producers for both queues. A "kick" says "this conversation has work": deduplicated by conversation
- * id while a job for it waits, and kept for after the active one (keepLastIfActive), so one worker at a
+ * id while one waits, and kept for after the drain running (keepLastIfActive), so one worker at a
  * time drains a conversation, in order, and an event that arrives mid-drain is never left behind.
+ * Conversation kicks go to Switchboard's own queue (`src/store/kick-queue.ts`: one script call a kick);
+ * send kicks, which need delays and priorities and are rare (a bulk send, a paced or retried reply), to BullMQ.
  */
 export class Queues {
+  readonly kicks: KickQueueStore;
+  /** The BullMQ conversation queues of earlier versions: only drained into `kicks` (a rolling upgrade). */
   readonly conversations: Queue<KickData>[];
   readonly sends: Queue<KickData>[];
 
@@ -46,6 +51,7 @@ export class Queues {
     readonly keys: Keys,
     readonly shards: number,
   ) {
+    this.kicks = new KickQueueStore(connection, keys);
     this.conversations = Array.from(
       { length: shards },
       (_, shard) =>
@@ -70,7 +76,7 @@ export class Queues {
   }
 
   async kickConversation(cid: string): Promise<void> {
-    await this.kick(this.conversations[shardOf(cid, this.shards)]!, { cid });
+    await this.kicks.kick(shardOf(cid, this.shards), cid, Date.now());
   }
 
   /**
@@ -116,16 +122,18 @@ export class Queues {
       const since = Math.min(...heads.flat().map((job) => job.timestamp));
       return Number.isFinite(since) ? Math.max(0, (now - since) / 1000) : 0;
     };
-    const [conversations, sends, oldestConversation, oldestSend] = await Promise.all([
-      count(this.conversations),
+    const [kicks, sends, oldestSend] = await Promise.all([
+      Promise.all(Array.from({ length: this.shards }, (_, shard) => this.kicks.depth(shard, now))),
       count(this.sends),
-      oldest(this.conversations),
       oldest(this.sends),
     ]);
     return {
-      conversations,
+      conversations: kicks.reduce((sum, k) => sum + k.count, 0),
       sends,
-      oldestWaitingSeconds: { conversations: oldestConversation, sends: oldestSend },
+      oldestWaitingSeconds: {
+        conversations: Math.max(0, ...kicks.map((k) => k.oldestWaitingMs)) / 1000,
+        sends: oldestSend,
+      },
     };
   }
 

@@ -3,6 +3,7 @@ import { Job, Worker, type JobJson } from 'bullmq';
 import { onReconnect, type Connection } from '../store/connections.js';
 import { activeJobLocks } from '../store/job-locks.js';
 import type { Logger } from '../log.js';
+import type { QueueWorker } from './kick-worker.js';
 
 /**
  * A BullMQ worker that knows which jobs Redis has handed it, from the answer that moved each to active
@@ -108,4 +109,13 @@ async function reclaim(worker: Worker, connection: Connection): Promise<string[]
     }
   }
   return handedBack;
+}
+
+/** A BullMQ worker as the gateway sees its workers (running, jobs in flight, a graceful stop). */
+export function asQueueWorker(worker: Worker): QueueWorker {
+  return {
+    isRunning: () => worker.isRunning(),
+    inFlight: () => jobsInFlight(worker),
+    close: () => worker.close(),
+  };
 }

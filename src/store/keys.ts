@@ -327,6 +327,15 @@ export class Keys {
     return `${this.prefix}:{conv${shard}}`;
   }
 
+  /**
+   * A conversation queue shard's kicks (`src/store/kick-queue.ts`): `due` (sorted set, conversation id scored
+   * by when it may be taken, or its lease's end while a worker drains it), `state` (hash, conversation id to
+   * `q` or its holder's token) and `wake` (list of tokens blocked workers wait on). One hash tag: one slot.
+   */
+  kicks(shard: number, part: 'due' | 'state' | 'wake'): string {
+    return `${this.conversationQueuePrefix(shard)}:kicks:${part}`;
+  }
+
   /** BullMQ prefix of a send queue shard. */
   sendQueuePrefix(shard: number): string {
     return `${this.prefix}:{send${shard}}`;

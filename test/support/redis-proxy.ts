@@ -2,7 +2,7 @@
 // way to freeze a worker in the middle of a turn), or cut every client off for a while (a Redis blip).
 import { listenOnLoopback } from '../fakes/loopback.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { bullmqQueueKey } from '../../src/store/keys.js';
+import { TAKE_SHA } from '../../src/store/kick-queue.js';
 
 export interface RedisProxy {
   /** redis://127.0.0.1:PORT: give it to the process to freeze. */
@@ -32,11 +32,9 @@ export function commitCommandPattern(prefix: string): RegExp {
   return new RegExp(`\\r\\n\\$1\\r\\n[5-9]\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}:in\\r\\n`);
 }
 
-/** Matches BullMQ's moveToActive on a queue: 11 keys, the first the queue's wait list. */
-export function moveToActivePattern(queuePrefix: string, queue: string): RegExp {
-  return new RegExp(
-    `\\r\\n\\$2\\r\\n11\\r\\n\\$\\d+\\r\\n${escape(bullmqQueueKey(queuePrefix, queue, 'wait'))}\\r\\n`,
-  );
+/** Matches a conversation queue worker's take (`src/store/kick-queue.ts`) on the shard whose due set is `dueKey`. */
+export function kickTakePattern(dueKey: string): RegExp {
+  return new RegExp(`${TAKE_SHA}\\r\\n\\$1\\r\\n3\\r\\n\\$\\d+\\r\\n${escape(dueKey)}\\r\\n`);
 }
 
 /** Matches a send job's first look at an outbox: its claim and head (2 keys), or a bare LINDEX. */

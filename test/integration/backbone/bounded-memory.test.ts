@@ -25,6 +25,7 @@ const PERMANENT = [
 /** Waits until no conversation or outbox has work left (a reply is popped just after Twilio took it). */
 async function quiet(h: Harness): Promise<void> {
   await eventually(async () => {
+    if ((await h.redis.zcard(h.keys.kicks(0, 'due'))) > 0) return undefined;
     for (const prefix of [h.keys.conversationQueuePrefix(0), h.keys.sendQueuePrefix(0)]) {
       for (const list of ['wait', 'active', 'delayed']) {
         const name = prefix.includes('conv') ? 'conversations' : 'replies';

@@ -1,5 +1,5 @@
-// A 3-second Redis blip with a turn in flight: the job Redis handed out as the connections dropped is
-// recovered as soon as they are back, not when its lock lapses (default lock time: 30 s).
+// A 3-second Redis blip with a turn in flight: the conversation Redis handed out as the connections dropped
+// is recovered as soon as they are back, not when its lease lapses (default lock time: 30 s).
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/main/local-redis.js';
 import { CONVERSATION_QUEUE, Queues } from '../../../src/queue/queues.js';
@@ -10,7 +10,7 @@ import { configVariables } from '../../support/config.js';
 import { jsonRequest } from '../../support/json-api.js';
 import {
   commitCommandPattern,
-  moveToActivePattern,
+  kickTakePattern,
   startRedisProxy,
   type RedisProxy,
 } from '../../support/redis-proxy.js';
@@ -45,12 +45,12 @@ describe('a 3-second Redis blip', () => {
 
     expect((await twilio.sms(USER, 'm0')).status).toBe(200);
     await h.twilio.waitForMessages(USER, 1);
-    // Idle again (its job finished), so the next message's job is fetched by a moveToActive of its own.
+    // Idle again (its drain finished), so the next message's conversation is taken by a take of its own.
     await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'idle');
 
-    // Redis runs the worker's moveToActive for m1, then the connections drop before its answer arrives:
-    // the job is active under the worker's lock, and the worker never heard of it.
-    const cut = proxy.cutWhen(moveToActivePattern(h.keys.conversationQueuePrefix(0), CONVERSATION_QUEUE));
+    // Redis runs the worker's take of m1's conversation, then the connections drop before its answer
+    // arrives: the conversation is held under the worker's lease, and the worker never heard of it.
+    const cut = proxy.cutWhen(kickTakePattern(h.keys.kicks(0, 'due')));
     expect((await twilio.sms(USER, 'm1')).status).toBe(200);
     await cut;
     await worker.logs.waitForMessage('Redis connection error', () => true, 5000);

@@ -162,7 +162,7 @@ describe('on a three-master Redis Cluster', () => {
     }
     const queueMasters = new Set<string>();
     for (let shard = 0; shard < SHARDS; shard++) {
-      queueMasters.add(await masterOf(client, `${h.keys.conversationQueuePrefix(shard)}:conversations:meta`));
+      queueMasters.add(await masterOf(client, h.keys.kicks(shard, 'due')));
     }
     expect(queueMasters.size).toBeGreaterThan(1);
   });

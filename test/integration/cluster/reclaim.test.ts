@@ -1,9 +1,9 @@
-// A Redis Cluster master fails over while a worker holds a job it never heard of (its answer was lost with that master): the job is handed back at once, not when its lock lapses; one it fetched and has not started stays.
+// A Redis Cluster master fails over while a send worker holds a job it never heard of (its answer was lost with that master): the job is handed back at once, not when its lock lapses; one it fetched and has not started stays.
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONVERSATION_QUEUE } from '../../../src/queue/queues.js';
+import { SEND_QUEUE } from '../../../src/queue/queues.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from '../../../src/queue/reclaim.js';
 import { bullmqQueueKey } from '../../../src/store/keys.js';
 import { captureLogs } from '../../support/logs.js';
@@ -17,7 +17,7 @@ import { eventually } from '../../support/wait.js';
 
 const NODE_TIMEOUT_MS = 1000;
 const LOCK_MS = 30_000;
-const prefix = `test-reclaim-${randomBytes(4).toString('hex')}:{conv0}`;
+const prefix = `test-reclaim-${randomBytes(4).toString('hex')}:{send0}`;
 
 let cluster: RunningRedisCluster;
 let client: Cluster;
@@ -56,11 +56,11 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     );
     connection.on('error', () => undefined);
     const redis = connection as unknown as Redis;
-    queue = new Queue(CONVERSATION_QUEUE, { connection: redis, prefix });
+    queue = new Queue(SEND_QUEUE, { connection: redis, prefix });
     queue.on('error', () => undefined);
     const { logger, logs } = captureLogs('info', 'reclaim');
     const jobs = tracked(async () => undefined);
-    worker = new ReclaimingWorker(CONVERSATION_QUEUE, jobs.process, {
+    worker = new ReclaimingWorker(SEND_QUEUE, jobs.process, {
       connection: redis,
       prefix,
       autorun: false,
@@ -68,11 +68,11 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     });
     worker.on('error', () => undefined);
     jobs.attach(worker);
-    reclaimAfterOutage(worker, redis, logger, CONVERSATION_QUEUE);
+    reclaimAfterOutage(worker, redis, logger, SEND_QUEUE);
 
     // Redis moved the job to active under the worker's lock, and the worker never got the answer: here
     // another client's fetch stands for the answer lost with the master.
-    lost = new Worker(CONVERSATION_QUEUE, null, { connection: redis, prefix, autorun: false });
+    lost = new Worker(SEND_QUEUE, null, { connection: redis, prefix, autorun: false });
     lost.on('error', () => undefined);
     const added = await queue.add('kick', { cid: 'c1' });
     const taken = await lost.getNextJob(`${worker.id}:lost`);
@@ -80,7 +80,7 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     // And one it did get, and has not started yet (BullMQ fetches the next job before it starts one).
     const next = await queue.add('kick', { cid: 'c2' });
     expect((await worker.getNextJob(`${worker.id}:7`))?.id).toBe(next.id);
-    const active = bullmqQueueKey(prefix, CONVERSATION_QUEUE, 'active');
+    const active = bullmqQueueKey(prefix, SEND_QUEUE, 'active');
     const owner = await masterOf(client, active);
     const master = cluster.nodes.find((n) => `127.0.0.1:${n.port}` === owner)!;
     // Its replica holds the active job too (the failover keeps it, as it would keep one moved just before).
@@ -108,13 +108,13 @@ describe('a worker on a Redis Cluster whose queue master fails over', () => {
     master.process.kill('SIGKILL');
     const killedAt = Date.now();
     await logs.waitForMessage('jobs handed back after a Redis outage', () => true, 15_000);
-    const wait = bullmqQueueKey(prefix, CONVERSATION_QUEUE, 'wait');
+    const wait = bullmqQueueKey(prefix, SEND_QUEUE, 'wait');
     expect(await connection.lrange(wait, 0, -1)).toEqual([added.id]);
     expect(await connection.lrange(active, 0, -1)).toEqual([next.id]);
     // Within the failover and a few seconds more; the lock alone would have held it for 30 s.
     expect(Date.now() - killedAt).toBeLessThan(2 * NODE_TIMEOUT_MS + 5000);
     expect(logs.find('jobs handed back after a Redis outage')).toMatchObject([
-      { queue: CONVERSATION_QUEUE, jobs: 1 },
+      { queue: SEND_QUEUE, jobs: 1 },
     ]);
   }, 60_000);
 });

@@ -1,0 +1,203 @@
+// Takes conversations off a shard of the conversation queue and drains each under a lease, a few at a time.
+import { randomUUID } from 'node:crypto';
+import { onReconnect, type Connection } from '../store/connections.js';
+import type { KickQueueStore } from '../store/kick-queue.js';
+import type { Logger } from '../log.js';
+import { throttled } from '../log-throttle.js';
+
+/** One conversation taken off the queue, for as long as its drain runs. */
+export interface Kick {
+  cid: string;
+  /** The take's token: fences what this drain does (its outbox claim) against a worker that took it over. */
+  token: string;
+  /** Queue it again for `at` (ms) instead of letting go when the drain returns: a retry's backoff. */
+  retryAt(at: number): void;
+}
+
+/** What a gateway asks of any of its workers: running, how much it holds, and a graceful stop. */
+export interface QueueWorker {
+  isRunning(): boolean;
+  /** Jobs (or drains) it is running now: what a stop waits for. */
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+export interface KickWorkerOptions {
+  store: KickQueueStore;
+  /** The worker's connection; a duplicate of it blocks while the shard is idle. */
+  connection: Connection;
+  shard: number;
+  concurrency: number;
+  /** A drain's lease (ms), renewed every half of it while it runs; a dead worker's drains come due after it. */
+  leaseMs: number;
+  process: (kick: Kick) => Promise<void>;
+  logger: Logger;
+  /** The queue's name in logs. */
+  queue: string;
+}
+
+/** The longest an idle worker blocks before it looks again (leases that ended, a lost wake-up token). */
+const MAX_IDLE_MS = 5_000;
+/** How long a worker waits before it tries Redis again after a failed take. */
+const RETRY_TAKE_MS = 1_000;
+/** How soon a drain that threw is tried again. */
+const RETRY_FAILED_MS = 1_000;
+
+/**
+ * The conversation queue's worker. It takes up to `concurrency` conversations in one script call, drains
+ * each, and lets go (one script call), or queues it again when it was kicked meanwhile. Idle, it blocks on the
+ * shard's wake-up list (BLPOP on a connection of its own), so a kick is picked up without polling; it still
+ * looks every few seconds, for leases that ended. No job objects, no per-kick bookkeeping beyond the lease.
+ */
+export class KickWorker implements QueueWorker {
+  /** Prefix of this worker's take tokens: what it holds is found by it after an outage. */
+  private readonly id = `w:${randomUUID()}:`;
+  private seq = 0;
+  private readonly active = new Map<string, { token: string; done: Promise<void> }>();
+  private readonly blocking: Connection;
+  private running = true;
+  private loop: Promise<void>;
+  private slotFreed?: () => void;
+  /** The take in flight: a hand-back after an outage waits for it, so it knows what the take gave. */
+  private taking: Promise<unknown> = Promise.resolve();
+  private readonly renewTimer: NodeJS.Timeout;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly logError: (reason: string) => void;
+
+  constructor(private readonly opts: KickWorkerOptions) {
+    this.blocking = opts.connection.duplicate();
+    this.blocking.on('error', () => undefined); // the worker's own connection logs an outage once
+    this.logError = throttled((m, meta) => opts.logger.error(m, meta), 'conversation worker error');
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(opts.leaseMs / 2)));
+    this.renewTimer.unref();
+    onReconnect(opts.connection, () => void this.handBack());
+    this.loop = this.run();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Stops taking, lets the drains in flight finish (and let go), then closes its blocking connection. */
+  async close(): Promise<void> {
+    if (!this.running) return this.loop;
+    this.running = false;
+    this.blocking.disconnect();
+    this.slotFreed?.();
+    await this.loop;
+    await Promise.all([...this.active.values()].map((a) => a.done));
+    clearInterval(this.renewTimer);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+  }
+
+  private async run(): Promise<void> {
+    const { store, shard, leaseMs, concurrency } = this.opts;
+    while (this.running) {
+      const free = concurrency - this.active.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      const token = `${this.id}${++this.seq}`;
+      let nextDueAt: number | undefined;
+      try {
+        const taking = store.take(shard, Date.now(), leaseMs, free, token);
+        this.taking = taking.catch(() => undefined);
+        const taken = await taking;
+        for (const cid of taken.cids) this.drain(cid, token);
+        // All it asked for: more may be due. Fewer: nothing else was due, and the wake list says when.
+        if (taken.cids.length === free) continue;
+        nextDueAt = taken.nextDueAt;
+      } catch (error) {
+        if (!this.running) break;
+        this.logError(error instanceof Error ? error.message : String(error));
+        await new Promise((resolve) => setTimeout(resolve, RETRY_TAKE_MS));
+        continue;
+      }
+      const wait = Math.min(MAX_IDLE_MS, nextDueAt !== undefined ? nextDueAt - Date.now() : MAX_IDLE_MS);
+      if (wait <= 0) continue;
+      try {
+        await store.waitForWork(this.blocking, shard, wait);
+      } catch (error) {
+        if (!this.running) break;
+        this.logError(error instanceof Error ? error.message : String(error));
+        await new Promise((resolve) => setTimeout(resolve, RETRY_TAKE_MS));
+      }
+    }
+  }
+
+  private drain(cid: string, token: string): void {
+    const { store, shard, logger } = this.opts;
+    let retryAt: number | undefined;
+    const kick: Kick = { cid, token, retryAt: (at) => void (retryAt = at) };
+    const done = (async () => {
+      try {
+        await this.opts.process(kick);
+      } catch (error) {
+        logger.error('conversation job failed', {
+          conversation: cid,
+          reason: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        });
+        // Keep the conversation moving: whatever is left in its inbox is drained again shortly.
+        retryAt = Date.now() + RETRY_FAILED_MS;
+      }
+      try {
+        await store.release(shard, cid, token, Date.now(), retryAt);
+        if (retryAt !== undefined) this.wakeAt(retryAt);
+      } catch (error) {
+        // Its lease ends on its own: another look (this worker's or another's) takes it then.
+        this.logError(error instanceof Error ? error.message : String(error));
+      }
+    })().finally(() => {
+      this.active.delete(cid);
+      this.slotFreed?.();
+      this.slotFreed = undefined;
+    });
+    this.active.set(cid, { token, done });
+  }
+
+  /** A retry comes due at `at`: a worker blocked on the shard is woken then, not at its next idle look. */
+  private wakeAt(at: number): void {
+    const timer = setTimeout(
+      () => {
+        this.retryTimers.delete(timer);
+        if (this.running) this.opts.store.nudge(this.opts.shard).catch(() => undefined);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  private async renew(): Promise<void> {
+    const held = [...this.active.entries()].map(([cid, a]) => [cid, a.token] as [string, string]);
+    try {
+      await this.opts.store.renew(this.opts.shard, Date.now() + this.opts.leaseMs, held);
+    } catch (error) {
+      this.logError(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /**
+   * After an outage: a take whose answer was lost left conversations held under this worker's tokens that it
+   * is not draining. Left alone they would wait for their lease to end; they go back to the queue now.
+   */
+  private async handBack(): Promise<void> {
+    const { store, shard, logger, queue } = this.opts;
+    await this.taking; // a take resent after the reconnect: what it gave is being drained, not lost
+    try {
+      const jobs = await store.handBack(shard, Date.now(), this.id, [...this.active.keys()]);
+      if (jobs > 0) logger.info('jobs handed back after a Redis outage', { queue, jobs });
+    } catch (error) {
+      logger.warn('could not check for jobs lost in a Redis outage; their locks will lapse', {
+        queue,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
