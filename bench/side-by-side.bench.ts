@@ -7,6 +7,7 @@
 // the ratio Switchboard / baseline.
 //
 // `npm run bench` (builds first); BENCH_QUICK=1 for a run of under a minute that only proves the harness.
+// BENCH_WORKERS=N runs Switchboard as one `serve` and N `worker` processes; BENCH_PROFILE=<dir> profiles it.
 // `npm run bench -- --webhook` (or `-- --commands`) runs the older webhook-only bench (bench/webhook.bench.ts).
 import { request, Agent } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -44,6 +45,7 @@ const LATENCY_SECONDS = knob('BENCH_LATENCY_SECONDS', 10, 3);
 const VOICE_SECONDS = knob('BENCH_VOICE_SECONDS', 10, 3);
 const COMMAND_TURNS = knob('BENCH_COMMAND_TURNS', 200, 50);
 const VOICE_RATES = [100, 20] as const;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 0);
 
 type Kind = 'baseline' | 'switchboard';
 
@@ -79,6 +81,9 @@ function cpuMs(pid: number): number {
   }
 }
 
+/** CPU of all of a pipeline's processes (ms). */
+const processCpu = (target: Target) => target.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -90,9 +95,12 @@ function percentile(sorted: number[], p: number): number {
 interface Target {
   kind: Kind;
   url: URL;
-  pid: number;
+  /** The pipeline's processes (one, unless BENCH_WORKERS splits Switchboard into serve and workers). */
+  pids: number[];
   redisPid: number;
   admin: Redis;
+  /** Error and warning lines the pipeline logged (Switchboard only): why a webhook failed, if one did. */
+  problems(): string[];
   stop(): Promise<void>;
 }
 
@@ -100,7 +108,8 @@ async function startTarget(kind: Kind, fake: FastTwilioApi): Promise<Target> {
   const redis = await startRedisServer();
   const admin = new Redis(redis.url);
   const port = await freePort();
-  let pid: number;
+  let pids: number[];
+  let problems = (): string[] => [];
   let stopProcess: () => Promise<unknown>;
   if (kind === 'baseline') {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/baseline-pipeline.js')], {
@@ -119,7 +128,7 @@ async function startTarget(kind: Kind, fake: FastTwilioApi): Promise<Target> {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => logs.write(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk));
     await logs.waitForMessage('listening', () => true, 20_000);
-    pid = child.pid!;
+    pids = [child.pid!];
     stopProcess = () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve(undefined);
@@ -131,36 +140,46 @@ async function startTarget(kind: Kind, fake: FastTwilioApi): Promise<Target> {
     // benchmark's number is given the pacer's highest rate (a deployment this busy uses short codes or many numbers).
     const pacing = `pacing:\n  numbers: { "${NUMBERS.sms}": 1000 }\n`;
     const file = await writeConfigFile(pacing + testConfigYaml({ bots: BOTS, twilioApiUrl: fake.url }));
-    const start = await spawnSwitchboard(
-      'start',
-      {
-        ...configVariables(),
-        REDIS_URL: redis.url,
-        SWITCHBOARD_CONFIG: file.path,
-        SWITCHBOARD_KEY_PREFIX: 'bench',
-        SWITCHBOARD_DATA_KEY: dataKey(),
-        SWITCHBOARD_MODE: 'production',
-        SWITCHBOARD_REDIS_SERVER: 'false',
-        LOG_LEVEL: 'info',
-        PORT: String(port),
-      },
-      'switchboard',
-      [],
-      // BENCH_PROFILE=<dir>: a V8 CPU profile of the Switchboard process, written when it stops.
-      process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+    const env = {
+      ...configVariables(),
+      REDIS_URL: redis.url,
+      SWITCHBOARD_CONFIG: file.path,
+      SWITCHBOARD_KEY_PREFIX: 'bench',
+      SWITCHBOARD_DATA_KEY: dataKey(),
+      SWITCHBOARD_MODE: 'production',
+      SWITCHBOARD_REDIS_SERVER: 'false',
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+    };
+    // BENCH_PROFILE=<dir>: a V8 CPU profile of each Switchboard process, written when it stops.
+    const nodeArgs = process.env.BENCH_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+      : [];
+    // BENCH_WORKERS=N: one `serve` and N `worker` processes instead of one `start` (how it scales out).
+    const roles: ('start' | 'serve' | 'worker')[] =
+      WORKERS > 0 ? ['serve', ...Array.from({ length: WORKERS }, () => 'worker' as const)] : ['start'];
+    const started = await Promise.all(
+      roles.map((role, i) => spawnSwitchboard(role, env, `switchboard-${role}-${i}`, [], nodeArgs)),
     );
-    pid = start.pid;
+    pids = started.map((p) => p.pid);
+    problems = () =>
+      started.flatMap((p) =>
+        p.logs.lines
+          .filter((l) => l.level === 'error' || l.level === 'warn')
+          .map((l) => JSON.stringify(l)),
+      );
     stopProcess = async () => {
-      await start.stop('SIGTERM');
+      await Promise.all(started.map((p) => p.stop('SIGTERM')));
       await file.remove();
     };
   }
   return {
     kind,
     url: new URL(`http://127.0.0.1:${port}`),
-    pid,
+    pids,
     redisPid: redis.process.pid!,
     admin,
+    problems: () => problems(),
     async stop() {
       await stopProcess();
       admin.disconnect();
@@ -269,7 +288,8 @@ async function closedLoop(target: Target, fake: FastTwilioApi, senders: Senders,
     Array.from({ length: CONNECTIONS }, async () => {
       while (next < requests.length) {
         const answer = await post(target, agent, requests[next++]!);
-        if (answer.status !== 200) failures++;
+        if (answer.status !== 200 && ++failures <= 3)
+          process.stderr.write(`${target.kind}: SMS webhook answered ${answer.status}: ${answer.body}\n`);
       }
     }),
   );
@@ -298,11 +318,11 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     figures.failures += (await closedLoop(target, fake, senders, WARM_UP)).failures;
     await sleep(500);
     const redisCpuBefore = cpuMs(target.redisPid);
-    const cpuBefore = cpuMs(target.pid) + redisCpuBefore;
+    const cpuBefore = processCpu(target) + redisCpuBefore;
     const e2e = await closedLoop(target, fake, senders, CONVERSATIONS);
     figures.failures += e2e.failures;
     figures.repliesPerSecond = (CONVERSATIONS - e2e.failures) / e2e.seconds;
-    figures.cpuPerReply = (cpuMs(target.pid) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
+    figures.cpuPerReply = (processCpu(target) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
     figures.redisCpuPerReply = (cpuMs(target.redisPid) - redisCpuBefore) / CONVERSATIONS;
     await sleep(1000); // what a turn leaves for later (outbox, events) lands
     figures.extraReplies = fake.count - (CONVERSATIONS - e2e.failures);
@@ -351,6 +371,11 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
       figures.voice.set(rate, await openLoop(rate, rate * VOICE_SECONDS, call));
     }
     openAgent.destroy();
+    const problems = target.problems();
+    if (problems.length > 0)
+      process.stderr.write(
+        `${kind} logged ${problems.length} warnings or errors; the first:\n${problems.slice(0, 5).join('\n')}\n`,
+      );
     return figures;
   } finally {
     await target.stop();
@@ -498,6 +523,7 @@ function report(
     `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}; ` +
       `load average (1, 5, 15 min) before ${load.before.map((l) => l.toFixed(2)).join(', ')}, ` +
       `after ${load.after.map((l) => l.toFixed(2)).join(', ')}; ${ROUNDS} round(s) A B, ${fixed(seconds)} s in all` +
+      `; Switchboard as ${WORKERS > 0 ? `one serve and ${WORKERS} worker process(es)` : 'one start process'}` +
       (QUICK ? ' (BENCH_QUICK: a harness check, not figures to quote)' : ''),
     '',
     '| figure | baseline | Switchboard | ratio |',
