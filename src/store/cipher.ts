@@ -55,21 +55,10 @@ export const SANDBOX_DATA_KEY = createHash('sha256').update('switchboard sandbox
  */
 const BOUND = '2';
 
-/** Places remembered per process: a turn seals and opens several values of the same conversation. */
-const REMEMBERED_PLACES = 10_000;
-const placeBytes = new Map<string, Buffer>();
-
 function associatedData(place: SealedPlace): Buffer {
-  // JSON keeps the names apart: ["a.b","c"] and ["a","b.c"] are different places.
-  const text = JSON.stringify(place);
-  let bytes = placeBytes.get(text);
-  if (bytes === undefined) {
-    bytes = Buffer.from(text, 'utf8');
-    // Emptied when full, as the key names' cache: cheaper than an LRU order, and the next turns fill it again.
-    if (placeBytes.size >= REMEMBERED_PLACES) placeBytes.clear();
-    placeBytes.set(text, bytes);
-  }
-  return bytes;
+  // JSON keeps the names apart: ["a.b","c"] and ["a","b.c"] are different places. Not cached: measured,
+  // a map of places cost more than the copy it saves (most places are a new conversation's).
+  return Buffer.from(JSON.stringify(place), 'utf8');
 }
 
 const IV_BYTES = 12;
