@@ -1,5 +1,5 @@
 // AES-256-GCM for everything kept in Redis that could be a secret, bound to where it is kept, with key rotation.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
 
 /**
  * Where a sealed value belongs, as names from the general to the particular: what kind of record,
@@ -56,8 +56,30 @@ export const SANDBOX_DATA_KEY = createHash('sha256').update('switchboard sandbox
 const BOUND = '2';
 
 function associatedData(place: SealedPlace): Buffer {
-  // JSON keeps the names apart: ["a.b","c"] and ["a","b.c"] are different places.
+  // JSON keeps the names apart: ["a.b","c"] and ["a","b.c"] are different places. Not cached: measured,
+  // a map of places cost more than the copy it saves (most places are a new conversation's).
   return Buffer.from(JSON.stringify(place), 'utf8');
+}
+
+const IV_BYTES = 12;
+/** IVs drawn from the CSPRNG at a time: one call per 512 seals rather than one per seal. */
+const IV_POOL_BYTES = IV_BYTES * 512;
+const ivPool = Buffer.alloc(IV_POOL_BYTES);
+let ivOffset = IV_POOL_BYTES;
+
+/**
+ * A fresh random IV. Its bytes are a view of the pool, valid until the pool is refilled: the caller
+ * copies them out before returning (seal is synchronous). Each byte is handed out once, then the whole
+ * pool is drawn again, so no IV repeats any more than with one `randomBytes(12)` per seal.
+ */
+function nextIv(): Buffer {
+  if (ivOffset === IV_POOL_BYTES) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
 }
 
 function decrypt(key: Buffer, payload: string, aad: Buffer | undefined): string | undefined {
@@ -67,7 +89,10 @@ function decrypt(key: Buffer, payload: string, aad: Buffer | undefined): string 
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
     if (aad) decipher.setAAD(aad);
     decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    const plain = decipher.update(raw.subarray(28));
+    // GCM's final() yields no bytes; it checks the tag, and nothing is returned unless it passes.
+    decipher.final();
+    return plain.toString('utf8');
   } catch {
     return undefined;
   }
@@ -91,12 +116,13 @@ export function createDataCipher(current: string, old: string[] = []): DataCiphe
   }
   return {
     seal(plain, place) {
-      const iv = randomBytes(12);
+      const iv = nextIv();
       const cipher = createCipheriv('aes-256-gcm', primary.bytes, iv);
       cipher.setAAD(associatedData(place));
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      const tag = cipher.getAuthTag();
-      return `${BOUND}.${primary.id}.${Buffer.concat([iv, tag, body]).toString('base64url')}`;
+      const body = cipher.update(plain, 'utf8');
+      // GCM's final() yields no bytes (a stream mode): it only makes the tag.
+      cipher.final();
+      return `${BOUND}.${primary.id}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
     },
     open(sealed, place) {
       const found = envelope(sealed);

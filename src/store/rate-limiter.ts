@@ -1,5 +1,6 @@
 // The one rate limiter: hits counted in fixed windows, one round trip per hit.
 import type { Connection } from './connections.js';
+import { Script } from './scripts.js';
 
 export interface Hits {
   /** Hits counted in the current window, this one included. */
@@ -7,6 +8,25 @@ export interface Hits {
   /** Milliseconds until the window ends and the count starts over. */
   retryAfterMs: number;
 }
+
+/**
+ * Count one hit in a window's key and return the count. ARGV: keepMs, then the hit's id for a hit counted
+ * once (none for one counted each time).
+ * One script rather than a MULTI: the client encodes and writes one command instead of four or five,
+ * and the Node CPU a command costs is most of what a hit costs.
+ */
+const HIT = new Script<[key: string, keepMs: number, ...id: string[]], number>(
+  1,
+  `
+if #ARGV == 1 then
+  local n = redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return n
+end
+redis.call('HSET', KEYS[1], ARGV[2], '')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('HLEN', KEYS[1])`,
+);
 
 /**
  * Fixed windows (a minute by default): simple, one round trip, and at most twice the rate across a
@@ -31,11 +51,9 @@ export class FixedWindowLimiter {
   async hit(keyOf: (window: number) => string, at: number, id?: string): Promise<Hits> {
     const window = Math.floor(at / this.windowMs);
     const key = keyOf(window);
-    const replies =
-      id === undefined
-        ? await this.redis.multi().incr(key).pexpire(key, this.keepMs).exec()
-        : await this.redis.multi().hset(key, id, '').pexpire(key, this.keepMs).hlen(key).exec();
-    const count = Number(replies?.[id === undefined ? 0 : 2]?.[1] ?? 0);
-    return { count, retryAfterMs: (window + 1) * this.windowMs - at };
+    const count = await (id === undefined
+      ? HIT.run(this.redis, key, this.keepMs)
+      : HIT.run(this.redis, key, this.keepMs, id));
+    return { count: Number(count), retryAfterMs: (window + 1) * this.windowMs - at };
   }
 }

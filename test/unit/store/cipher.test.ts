@@ -35,4 +35,20 @@ describe('createDataCipher', () => {
     for (const junk of ['', 'abc', '2.x.y', 'a.b.c.d', `2.${'A'.repeat(6)}.${'A'.repeat(40)}`])
       expect(cipher.open(junk, ['p'])).toBeUndefined();
   });
+
+  it('gives every seal its own IV, across refills of the pool IVs are drawn from, and the envelope stays 2.<key id>.<iv|tag|body>', () => {
+    const ivs = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      const sealed = cipher.seal(`v${i}`, ['conversation', `c${i % 7}`, 'state']);
+      const [version, keyId, payload] = sealed.split('.');
+      expect(version).toBe('2');
+      expect(keyId).toHaveLength(6);
+      const raw = Buffer.from(payload!, 'base64url');
+      expect(raw).toHaveLength(12 + 16 + `v${i}`.length);
+      ivs.add(raw.subarray(0, 12).toString('hex'));
+      expect(cipher.open(sealed, ['conversation', `c${i % 7}`, 'state'])).toBe(`v${i}`);
+      expect(cipher.open(sealed, ['conversation', `c${(i + 1) % 7}`, 'state'])).toBeUndefined();
+    }
+    expect(ivs.size).toBe(1500);
+  });
 });
