@@ -361,7 +361,9 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
       if (answer.status !== 200 || !answer.body.includes('<Gather')) {
         figures.failures++;
         if (figures.failures <= 3)
-          process.stderr.write(`${kind}: voice answered ${answer.status}: ${answer.body}\n`);
+          process.stderr.write(
+            `${kind}: voice answered ${answer.status} after ${elapsed.toFixed(0)} ms: ${answer.body}\n`,
+          );
       }
       return elapsed;
     };
