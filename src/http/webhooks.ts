@@ -150,14 +150,17 @@ export function webhookRouter(deps: WebhookDeps): Router {
         opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
       const kick = () => withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
       // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
-      // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs.
+      // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs,
+      // and so does a call's kick while the accept script is new to the connection: its first use is refused
+      // (NOSCRIPT) and sent again, behind the kick, which would then find an empty inbox.
       let kicked: Promise<void> | undefined;
       try {
+        const inOrder = deps.store.callAcceptInOrder();
         const accepted =
           opts.call !== undefined
             ? withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
             : undefined;
-        if (expected) (kicked = kick()).catch(() => undefined);
+        if (expected && inOrder) (kicked = kick()).catch(() => undefined);
         const outcome: CallAccepted = accepted
           ? await accepted
           : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))

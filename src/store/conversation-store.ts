@@ -481,6 +481,14 @@ export class ConversationStore {
   }
 
   /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
+  /**
+   * Whether a command sent right behind `acceptCall` runs after it in Redis: false until this connection has
+   * run the script once (its first use is refused NOSCRIPT and sent again, behind anything sent meanwhile).
+   */
+  callAcceptInOrder(): boolean {
+    return scripts.acceptCall.ranBefore(this.redis);
+  }
+
   async acceptCall(cid: string, event: InboundEvent): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);

@@ -31,7 +31,7 @@ function fresh(): void {
 /** The shard's three keys, as Redis holds them. */
 async function shard0() {
   return {
-    due: await redis.zrange(keys.kicks(0, 'due'), 0, -1, 'WITHSCORES'),
+    due: await redis.zrange(keys.kicks(0, 'due'), '0', '-1', 'WITHSCORES'),
     state: await redis.hgetall(keys.kicks(0, 'state')),
     wake: await redis.llen(keys.kicks(0, 'wake')),
   };
