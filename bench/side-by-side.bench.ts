@@ -409,6 +409,17 @@ interface CommandFigures {
   scripts: number;
   /** Commands in an idle window as long as the counted one, per turn: polling to subtract by eye. */
   idle: number;
+  /** Bytes clients wrote to Redis, and Redis wrote back, per turn (INFO stats; MONITOR's own stream included in out). */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+async function netBytes(admin: Redis): Promise<{ in: number; out: number }> {
+  const info = await admin.info('stats');
+  return {
+    in: Number(/total_net_input_bytes:(\d+)/.exec(info)?.[1]),
+    out: Number(/total_net_output_bytes:(\d+)/.exec(info)?.[1]),
+  };
 }
 
 /** A MONITOR connection of its own, calling `onLine` listeners with each line Redis sends. */
@@ -460,12 +471,14 @@ async function countCommands(kind: Kind, fake: FastTwilioApi): Promise<CommandFi
     monitor.onLine((line) => {
       if (watching && line.includes(' lua] ')) inScripts++;
     });
+    const bytesBefore = await netBytes(target.admin);
     await target.admin.config('RESETSTAT');
     watching = true;
     const began = performance.now();
     for (let i = 0; i < COMMAND_TURNS; i++) await turn();
     await sleep(1000); // the last pops and job completions land
     const total = await commandStats(target.admin);
+    const bytesAfter = await netBytes(target.admin);
     watching = false;
     const elapsed = performance.now() - began;
     await target.admin.config('RESETSTAT');
@@ -482,6 +495,8 @@ async function countCommands(kind: Kind, fake: FastTwilioApi): Promise<CommandFi
       inScripts: inScripts / COMMAND_TURNS,
       scripts: scripts / COMMAND_TURNS,
       idle: sum(idle) / COMMAND_TURNS,
+      bytesIn: (bytesAfter.in - bytesBefore.in) / COMMAND_TURNS,
+      bytesOut: (bytesAfter.out - bytesBefore.out) / COMMAND_TURNS,
     };
   } finally {
     monitor.disconnect();
@@ -561,6 +576,7 @@ function report(
     `| Redis after ${fixed(sMem?.conversations ?? 0)} answered conversations (one message each, idle) | ${memoryCell(bMem)} | ${memoryCell(sMem)} | ${perConversation(sMem)} |`,
     `| Redis commands per SMS turn (\`INFO commandstats\` deltas, scripts' inner commands included) | ${fixed(b.commands)} (${fixed(b.scripts, 1)} script calls) | ${fixed(s.commands)} (${fixed(s.scripts, 1)} script calls) | ${ratio(s.commands, b.commands)} |`,
     `| Redis calls from clients per SMS turn (a round trip each at most) | ${fixed(b.commands - b.inScripts, 1)} | ${fixed(s.commands - s.inScripts, 1)} | ${ratio(s.commands - s.inScripts, b.commands - b.inScripts)} |`,
+    `| bytes written to Redis per SMS turn (\`INFO stats\` total_net_input_bytes) | ${fixed(b.bytesIn)} | ${fixed(s.bytesIn)} | ${ratio(s.bytesIn, b.bytesIn)} |`,
     `| CPU ms per reply under the end-to-end load (pipeline process + its redis-server) | ${fixed(bCpu, 2)} | ${fixed(sCpu, 2)} | ${ratio(sCpu, bCpu)} |`,
     `| … of which redis-server | ${fixed(bRedisCpu, 2)} | ${fixed(sRedisCpu, 2)} | ${ratio(sRedisCpu, bRedisCpu)} |`,
     '',
