@@ -21,8 +21,6 @@ import {
   ACCOUNT_SID,
   AUTH_TOKEN,
   botYaml,
-  configVariables,
-  dataKey,
   NUMBERS,
   PUBLIC_URL,
   testConfigYaml,
@@ -32,6 +30,7 @@ import { LogCollector } from '../test/support/logs.js';
 import { REPO_ROOT, spawnSwitchboard } from '../test/support/processes.js';
 import { newSid, TwilioWebhookClient } from '../test/support/webhooks.js';
 import { startFastTwilioApi, type FastTwilioApi } from './fast-twilio-api.js';
+import { benchSwitchboardEnv } from './switchboard-env.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** A knob: its environment variable, else the full run's value, else (BENCH_QUICK=1) the quick one's. */
@@ -142,17 +141,7 @@ async function startTarget(kind: Kind, fake: FastTwilioApi): Promise<Target> {
     // benchmark's number is given the pacer's highest rate (a deployment this busy uses short codes or many numbers).
     const pacing = `pacing:\n  numbers: { "${NUMBERS.sms}": 1000 }\n`;
     const file = await writeConfigFile(pacing + testConfigYaml({ bots: BOTS, twilioApiUrl: fake.url }));
-    const env = {
-      ...configVariables(),
-      REDIS_URL: redis.url,
-      SWITCHBOARD_CONFIG: file.path,
-      SWITCHBOARD_KEY_PREFIX: 'bench',
-      SWITCHBOARD_DATA_KEY: dataKey(),
-      SWITCHBOARD_MODE: 'production',
-      SWITCHBOARD_REDIS_SERVER: 'false',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-    };
+    const env = benchSwitchboardEnv(redis.url, file.path, port);
     // BENCH_PROFILE=<dir>: a V8 CPU profile of each Switchboard process, written when it stops.
     const nodeArgs = process.env.BENCH_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]

@@ -2,6 +2,7 @@
 // `switchboard start`, in turn (A B A B), at 100 and at 20 calls/s, each run with its own redis-server.
 // BENCH_OTHER_CLI=path/to/cli.js adds a third pipeline, another build of Switchboard (an A/B of a change).
 // `npm run bench:voice` (builds first); BENCH_ROUNDS, BENCH_VOICE_SECONDS to taste.
+import { benchSwitchboardEnv } from './switchboard-env.js';
 import { request, Agent } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -11,8 +12,6 @@ import {
   ACCOUNT_SID,
   AUTH_TOKEN,
   botYaml,
-  configVariables,
-  dataKey,
   NUMBERS,
   PUBLIC_URL,
   testConfigYaml,
@@ -78,15 +77,7 @@ async function start(kind: string, cli: string | undefined, twilioApiUrl: string
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '',
-          ...configVariables(),
-          REDIS_URL: redis.url,
-          SWITCHBOARD_CONFIG: config.path,
-          SWITCHBOARD_KEY_PREFIX: 'bench',
-          SWITCHBOARD_DATA_KEY: dataKey(),
-          SWITCHBOARD_MODE: 'production',
-          SWITCHBOARD_REDIS_SERVER: 'false',
-          LOG_LEVEL: 'info',
-          PORT: String(port),
+          ...benchSwitchboardEnv(redis.url, config.path, port),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
