@@ -480,7 +480,6 @@ export class ConversationStore {
     return added === 1;
   }
 
-  /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
   /**
    * Whether a command sent right behind `acceptCall` runs after it in Redis: false until this connection has
    * run the script once (its first use is refused NOSCRIPT and sent again, behind anything sent meanwhile).
@@ -489,6 +488,7 @@ export class ConversationStore {
     return scripts.acceptCall.ranBefore(this.redis);
   }
 
+  /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
   async acceptCall(cid: string, event: InboundEvent): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
