@@ -155,12 +155,12 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // (NOSCRIPT) and sent again, behind the kick, which would then find an empty inbox.
       let kicked: Promise<void> | undefined;
       try {
-        const inOrder = deps.store.callAcceptInOrder();
+        const inOrder = expected !== undefined && deps.store.callAcceptInOrder();
         const accepted =
           opts.call !== undefined
             ? withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
             : undefined;
-        if (expected && inOrder) (kicked = kick()).catch(() => undefined);
+        if (inOrder) (kicked = kick()).catch(() => undefined);
         const outcome: CallAccepted = accepted
           ? await accepted
           : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))

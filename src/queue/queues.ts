@@ -42,8 +42,6 @@ export const BULK_PRIORITY = 10;
  */
 export class Queues {
   readonly kicks: KickQueueStore;
-  /** The BullMQ conversation queues of earlier versions: only drained into `kicks` (a rolling upgrade). */
-  readonly conversations: Queue<KickData>[];
   readonly sends: Queue<KickData>[];
 
   constructor(
@@ -52,15 +50,6 @@ export class Queues {
     readonly shards: number,
   ) {
     this.kicks = new KickQueueStore(connection, keys);
-    this.conversations = Array.from(
-      { length: shards },
-      (_, shard) =>
-        new Queue<KickData>(CONVERSATION_QUEUE, {
-          connection,
-          prefix: keys.conversationQueuePrefix(shard),
-          streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
-        }),
-    );
     this.sends = Array.from(
       { length: shards },
       (_, shard) =>
@@ -72,7 +61,7 @@ export class Queues {
     );
     // Without a listener BullMQ prints connection errors raw to stderr; the connection's own listener
     // (src/main/gateway.ts) logs an outage once, as JSON, and a failed add surfaces as a 503.
-    for (const queue of [...this.conversations, ...this.sends]) queue.on('error', () => undefined);
+    for (const queue of this.sends) queue.on('error', () => undefined);
   }
 
   async kickConversation(cid: string): Promise<void> {
@@ -138,6 +127,6 @@ export class Queues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.conversations, ...this.sends].map((q) => q.close()));
+    await Promise.all(this.sends.map((q) => q.close()));
   }
 }
