@@ -252,7 +252,7 @@ interface RunFigures {
   failures: number;
   /** Replies beyond one per message in the end-to-end run: must be 0 (a doubled reply). */
   extraReplies: number;
-  memory?: { bytes: number; keys: number; conversations: number };
+  memory?: { bytes: number; keys: number; conversations: number; byShape: Map<string, KeyShare> };
 }
 
 async function smsTurn(target: Target, agent: Agent, fake: FastTwilioApi, req: Signed, from: string) {
@@ -322,6 +322,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
         bytes: after.bytes - memoryBefore.bytes,
         keys: after.keys - memoryBefore.keys,
         conversations: WARM_UP + CONVERSATIONS,
+        byShape: await memoryByShape(target.admin),
       };
     }
 
@@ -377,6 +378,39 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
 async function redisMemory(admin: Redis): Promise<{ bytes: number; keys: number }> {
   const info = await admin.info('memory');
   return { bytes: Number(/used_memory:(\d+)/.exec(info)?.[1]), keys: await admin.dbsize() };
+}
+
+interface KeyShare {
+  keys: number;
+  bytes: number;
+}
+
+/**
+ * What Redis holds, by the shape of its key names (hash tags and ids blanked: `sb:c:{…}:state`), with
+ * `MEMORY USAGE` of each key: which kinds of key a conversation's bytes go to.
+ */
+async function memoryByShape(admin: Redis): Promise<Map<string, KeyShare>> {
+  const shapes = new Map<string, KeyShare>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    const pipeline = admin.pipeline();
+    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', '0');
+    const usages = (await pipeline.exec()) ?? [];
+    keys.forEach((key, i) => {
+      const shape = key
+        .replace(/\{[^}]*\}/g, '{…}')
+        .split(':')
+        .map((part) => (/^[\w.-]{12,}$|^\d+$/.test(part) ? '*' : part))
+        .join(':');
+      const share = shapes.get(shape) ?? { keys: 0, bytes: 0 };
+      share.keys += 1;
+      share.bytes += Number(usages[i]?.[1] ?? 0);
+      shapes.set(shape, share);
+    });
+  } while (cursor !== '0');
+  return shapes;
 }
 
 /** Calls per command since the last RESETSTAT (scripts' inner commands included, as Redis counts them). */
@@ -573,6 +607,22 @@ function report(
       `an idle window as long ran ${fixed(b.idle, 1)} (baseline) and ${fixed(s.idle, 1)} (Switchboard) commands ` +
       "per turn-equivalent (polling, included above). Latencies pool every round's samples.",
     '',
+    ...(sMem
+      ? [
+          `Switchboard's Redis after those conversations, by key shape (\`MEMORY USAGE\`; used_memory also counts Redis's own structures):`,
+          '',
+          '| key shape | keys | bytes per conversation |',
+          '|---|---|---|',
+          ...[...sMem.byShape]
+            .sort(([, x], [, y]) => y.bytes - x.bytes)
+            .filter(([, share]) => share.bytes / sMem.conversations >= 1)
+            .map(
+              ([shape, share]) =>
+                `| \`${shape}\` | ${fixed(share.keys)} | ${fixed(share.bytes / sMem.conversations)} |`,
+            ),
+          '',
+        ]
+      : []),
     '| run | replies/s | CPU ms per reply (redis-server) | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
     '|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
