@@ -24,6 +24,7 @@ import { abandon, stopInOrder, type Running } from './shutdown.js';
 import { openStores } from './stores.js';
 import { startWeb } from './web.js';
 import { startWorkers } from './workers.js';
+import { KickWorker } from '../queue/kick-worker.js';
 
 export { ListenError } from '../http/server.js';
 
@@ -147,6 +148,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // Web and workers in one process: a voice turn's answer reaches its waiting webhook directly.
       voiceAnswered: (cid, turn, answer) => running.waiter?.answered(cid, turn, answer),
     });
+    // Web and workers in one process: what a webhook kicks, a free worker slot here takes at once.
+    if (opts.roles.web) {
+      for (const worker of running.workers)
+        if (worker instanceof KickWorker) web.queues.takeLocally(worker.shard, worker);
+    }
   }
 
   let webServer: WebServer | undefined;

@@ -54,6 +54,12 @@ export class KickWorker implements QueueWorker {
   private readonly id = `w:${randomUUID()}:`;
   private seq = 0;
   private readonly active = new Map<string, { token: string; done: Promise<void> }>();
+  /** Conversations reserved by `reserve` whose kick has not answered yet: settled by `adopt` or `unreserve`. */
+  private readonly reserved = new Map<string, (drained: Promise<void>) => void>();
+  /** Conversations taken again while being drained here: drained once more, in turn, under the new take. */
+  private readonly again = new Set<string>();
+  /** Slots the take in flight asked for: a reservation does not take one of them. */
+  private asking = 0;
   private readonly blocking: Connection;
   private running = true;
   private loop: Promise<void>;
@@ -78,6 +84,16 @@ export class KickWorker implements QueueWorker {
     return this.running;
   }
 
+  /** The queue shard it takes from. */
+  get shard(): number {
+    return this.opts.shard;
+  }
+
+  /** How long a take (or a kick that takes for this worker) holds a conversation before it comes due again. */
+  get leaseMs(): number {
+    return this.opts.leaseMs;
+  }
+
   inFlight(): number {
     return this.active.size;
   }
@@ -89,7 +105,7 @@ export class KickWorker implements QueueWorker {
     this.blocking.disconnect();
     this.slotFreed?.();
     await this.loop;
-    await Promise.all([...this.active.values()].map((a) => a.done));
+    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
     clearInterval(this.renewTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
   }
@@ -105,9 +121,10 @@ export class KickWorker implements QueueWorker {
       const token = `${this.id}${++this.seq}`;
       let nextDueAt: number | undefined;
       try {
+        this.asking = free;
         const taking = store.take(shard, Date.now(), leaseMs, free, token);
         this.taking = taking.catch(() => undefined);
-        const taken = await taking;
+        const taken = await taking.finally(() => (this.asking = 0));
         for (const cid of taken.cids) this.drain(cid, token);
         // All it asked for: more may be due. Fewer: nothing else was due, and the wake list says when.
         if (taken.cids.length === free) continue;
@@ -130,8 +147,54 @@ export class KickWorker implements QueueWorker {
     }
   }
 
+  /**
+   * A slot for a conversation this process is about to kick (`KickQueueStore.kickAndTake`), with the token to
+   * take it under; undefined when every slot is busy, or the worker is stopping or already draining it. The
+   * slot counts as a drain (its lease is renewed, a hand-back leaves it alone) until `adopt` or `unreserve`.
+   */
+  reserve(cid: string): string | undefined {
+    if (!this.running || this.active.has(cid)) return undefined;
+    if (this.active.size + this.asking >= this.opts.concurrency) return undefined;
+    const token = `${this.id}${++this.seq}`;
+    let settle!: (drained: Promise<void>) => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    this.reserved.set(cid, settle);
+    this.active.set(cid, { token, done });
+    return token;
+  }
+
+  /** The kick took the reserved conversation: drain it here, as if a take had given it. */
+  adopt(cid: string, token: string): void {
+    const settle = this.reserved.get(cid);
+    if (!settle || this.active.get(cid)?.token !== token) return;
+    this.drain(cid, token); // while still reserved: the placeholder is replaced, not queued behind
+    this.reserved.delete(cid);
+    settle(this.active.get(cid)!.done);
+  }
+
+  /** The kick did not take it (queued or held elsewhere), or failed: the slot is free again. */
+  unreserve(cid: string, token: string): void {
+    const settle = this.reserved.get(cid);
+    if (!settle) return;
+    this.reserved.delete(cid);
+    settle(Promise.resolve());
+    if (this.active.get(cid)?.token !== token) return; // a take of this worker's gave it meanwhile
+    this.active.delete(cid);
+    this.slotFreed?.();
+    this.slotFreed = undefined;
+  }
+
   private drain(cid: string, token: string): void {
     const { store, shard, logger } = this.opts;
+    const running = this.active.get(cid);
+    if (running && !this.reserved.has(cid)) {
+      // Taken again while this worker drains it (a failover lost the lease's record, and a kick queued it):
+      // never two drains of one conversation here. The take's lease is the one renewed now, and the drain
+      // running goes round once more under it when it ends.
+      running.token = token;
+      this.again.add(cid);
+      return;
+    }
     let retryAt: number | undefined;
     const kick: Kick = { cid, token, retryAt: (at) => void (retryAt = at) };
     const done = (async () => {
@@ -154,7 +217,9 @@ export class KickWorker implements QueueWorker {
         this.logError(error instanceof Error ? error.message : String(error));
       }
     })().finally(() => {
+      const holder = this.active.get(cid)!;
       this.active.delete(cid);
+      if (this.again.delete(cid)) return this.drain(cid, holder.token);
       this.slotFreed?.();
       this.slotFreed = undefined;
     });

@@ -30,6 +30,17 @@ export interface KickData {
  */
 export const QUEUE_EVENTS_KEPT = 100;
 
+/**
+ * A worker of this process that drains what the process kicks when it has a free slot (see
+ * `KickQueueStore.kickAndTake`): its reservation, then the conversation handed over or the slot given back.
+ */
+export interface LocalTaker {
+  readonly leaseMs: number;
+  reserve(cid: string): string | undefined;
+  adopt(cid: string, token: string): void;
+  unreserve(cid: string, token: string): void;
+}
+
 /** BullMQ priority of a bulk kick: after every reply kick (those have none and are taken first). */
 export const BULK_PRIORITY = 10;
 
@@ -64,8 +75,32 @@ export class Queues {
     for (const queue of this.sends) queue.on('error', () => undefined);
   }
 
+  private readonly takers = new Map<number, LocalTaker>();
+
+  /**
+   * In a process that runs workers too: a kick of a conversation nobody queued or holds, while the shard's
+   * worker has a free slot, takes it for that worker in the same script call. No wake-up, no take: two
+   * round trips fewer before the turn starts, and a voice answer that never waits on another process.
+   */
+  takeLocally(shard: number, taker: LocalTaker): void {
+    this.takers.set(shard, taker);
+  }
+
   async kickConversation(cid: string): Promise<void> {
-    await this.kicks.kick(shardOf(cid, this.shards), cid, Date.now());
+    const shard = shardOf(cid, this.shards);
+    const taker = this.takers.get(shard);
+    const token = taker?.reserve(cid);
+    if (!taker || token === undefined) {
+      await this.kicks.kick(shard, cid, Date.now());
+      return;
+    }
+    let kicked: Awaited<ReturnType<KickQueueStore['kickAndTake']>> = 'held';
+    try {
+      kicked = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
+    } finally {
+      if (kicked === 'taken') taker.adopt(cid, token);
+      else taker.unreserve(cid, token);
+    }
   }
 
   /**

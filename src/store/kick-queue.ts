@@ -13,12 +13,22 @@ import { Script } from './scripts.js';
  * A conversation is in `due` exactly when it is in `state`.
  */
 
-/** KEYS: due, state, wake. ARGV: cid, now (ms). 1 when newly queued, 0 when already queued or held. */
-const KICK = new Script<[string, string, string, string, number], number>(
+/**
+ * KEYS: due, state, wake. ARGV: cid, now (ms), token ('' for none), lease (ms). Queues the conversation
+ * (1), or marks its holder to look again when it is held (0; also when already queued). With a token, a
+ * conversation neither queued nor held is taken at once instead, held by the token until now + lease (2):
+ * the kicking process drains it itself, with no wake-up and no take of a worker's.
+ */
+const KICK = new Script<[string, string, string, string, number, string, number], number>(
   3,
   `
 local s = redis.call('HGET', KEYS[2], ARGV[1])
 if not s then
+  if ARGV[3] ~= '' then
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[1])
+    return 2
+  end
   redis.call('HSET', KEYS[2], ARGV[1], 'q')
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
   redis.call('RPUSH', KEYS[3], '1')
@@ -137,7 +147,23 @@ export class KickQueueStore {
 
   /** Says the conversation has work (due now); true when it was not queued or held already. */
   async kick(shard: number, cid: string, now: number, redis: Connection = this.redis): Promise<boolean> {
-    return (await KICK.run(redis, ...this.three(shard), cid, now)) === 1;
+    return (await KICK.run(redis, ...this.three(shard), cid, now, '', 0)) === 1;
+  }
+
+  /**
+   * Says the conversation has work and takes it under `token` for `leaseMs` when nobody queued or holds it:
+   * 'taken' (the caller drains it and lets go, as after a take), else 'queued' (for a worker to take) or
+   * 'held' (its holder, or the worker that takes it, finds the work).
+   */
+  async kickAndTake(
+    shard: number,
+    cid: string,
+    now: number,
+    token: string,
+    leaseMs: number,
+  ): Promise<'taken' | 'queued' | 'held'> {
+    const answer = await KICK.run(this.redis, ...this.three(shard), cid, now, token, leaseMs);
+    return answer === 2 ? 'taken' : answer === 1 ? 'queued' : 'held';
   }
 
   async take(shard: number, now: number, leaseMs: number, max: number, token: string): Promise<Taken> {

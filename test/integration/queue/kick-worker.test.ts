@@ -1,0 +1,136 @@
+// The conversation queue's worker against a real Redis: a kick this process takes for itself (no wake-up,
+// no take), a reservation given back, and never two drains of one conversation in one worker.
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KickWorker, type Kick } from '../../../src/queue/kick-worker.js';
+import { Queues } from '../../../src/queue/queues.js';
+import type { Keys } from '../../../src/store/keys.js';
+import { dataKey } from '../../support/config.js';
+import { deletePrefix, keysFor, randomPrefix } from '../../support/harness.js';
+import { captureLogs } from '../../support/logs.js';
+
+const LEASE = 30_000;
+
+let redis: Redis;
+let prefix: string;
+let keys: Keys;
+let queues: Queues;
+let worker: KickWorker | undefined;
+
+beforeAll(() => {
+  redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+});
+afterAll(() => redis.disconnect());
+afterEach(async () => {
+  await worker?.close();
+  worker = undefined;
+  await Promise.all(queues.sends.map((queue) => queue.close()));
+  await deletePrefix(redis, prefix);
+});
+
+/** Drains that wait for the test to let each one end, in the order they started. */
+function gatedDrains() {
+  const started: { kick: Kick; finish: () => void }[] = [];
+  let waiting: ((count: number) => void)[] = [];
+  let running = 0;
+  let mostAtOnce = 0;
+  const process = (kick: Kick) =>
+    new Promise<void>((resolve) => {
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      started.push({
+        kick,
+        finish: () => {
+          running -= 1;
+          resolve();
+        },
+      });
+      for (const wake of waiting) wake(started.length);
+      waiting = [];
+    });
+  /** Resolves once `count` drains have started. */
+  const startedCount = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = (n: number) => (n >= count ? resolve() : waiting.push(check));
+      check(started.length);
+    });
+  return { process, started, startedCount, mostAtOnce: () => mostAtOnce };
+}
+
+function start(process: (kick: Kick) => Promise<void>, concurrency = 2): KickWorker {
+  prefix = randomPrefix('kickw');
+  keys = keysFor(prefix, dataKey());
+  queues = new Queues(redis, keys, 1);
+  worker = new KickWorker({
+    store: queues.kicks,
+    connection: redis,
+    shard: 0,
+    concurrency,
+    leaseMs: LEASE,
+    process,
+    logger: captureLogs().logger,
+    queue: 'conversations',
+  });
+  queues.takeLocally(0, worker);
+  return worker;
+}
+
+const state = () => redis.hgetall(keys.kicks(0, 'state'));
+
+describe('the conversation worker', () => {
+  it('drains a conversation its own process kicks at once, under the token the kick took it with', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    await queues.kickConversation('c1');
+    await drains.startedCount(1);
+    const { kick } = drains.started[0]!;
+    expect(kick.cid).toBe('c1');
+    // Taken in the kick's own script call: held by the drain's token, and no wake-up token was pushed.
+    expect(await state()).toEqual({ c1: kick.token });
+    expect(await redis.llen(keys.kicks(0, 'wake'))).toBe(0);
+    expect(worker!.inFlight()).toBe(1);
+
+    drains.started[0]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+    expect(worker!.inFlight()).toBe(0);
+  });
+
+  it('leaves a conversation to the queue when every slot is busy, and takes it when one frees', async () => {
+    const drains = gatedDrains();
+    start(drains.process, 1);
+    await queues.kickConversation('c1');
+    await drains.startedCount(1);
+    await queues.kickConversation('c2'); // no free slot: queued, with a wake-up token
+    expect(await state()).toEqual({ c1: drains.started[0]!.kick.token, c2: 'q' });
+
+    drains.started[0]!.finish();
+    await drains.startedCount(2);
+    expect(drains.started[1]!.kick.cid).toBe('c2');
+    drains.started[1]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+  });
+
+  it('never drains one conversation twice at once when it is taken again while draining', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    await queues.kickConversation('c1');
+    await drains.startedCount(1);
+    const first = drains.started[0]!.kick.token;
+    // The lease's record is lost (a failover to a replica that missed it), and a new message kicks again:
+    // the worker's own take gives it the conversation it is draining.
+    await redis.del(keys.kicks(0, 'state'), keys.kicks(0, 'due'));
+    await queues.kicks.kick(0, 'c1', Date.now());
+    await vi.waitFor(async () => expect((await state()).c1).toMatch(/^w:/));
+    const second = (await state()).c1!;
+    expect(second).not.toBe(first);
+    expect(drains.started).toHaveLength(1);
+
+    drains.started[0]!.finish();
+    await drains.startedCount(2);
+    expect(drains.started[1]!.kick).toMatchObject({ cid: 'c1', token: second });
+    expect(drains.mostAtOnce()).toBe(1);
+    drains.started[1]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+    expect(worker!.inFlight()).toBe(0);
+  });
+});
