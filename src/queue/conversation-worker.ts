@@ -20,7 +20,7 @@ import {
 } from '../turn/turn-services.js';
 import { SECRET_TEXT, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { ConversationStore, OutboxItem } from '../store/conversation-store.js';
+import type { ConversationStore, OutboxClaim, OutboxItem } from '../store/conversation-store.js';
 import type { Directory } from '../config/directory.js';
 import type { BotConfig } from '../config/index.js';
 import { textRoute } from '../turn/sign-in-services.js';
@@ -332,13 +332,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
 
   /**
    * Sends the outbox right after a commit, under a claim of this turn's own (`claim`, fenced as a send
-   * job's is), so the common reply costs no send job. What it cannot finish goes to the send queue: a
+   * job's is, and taken by the commit itself: `taken`), so the common reply costs no send job. What it cannot finish goes to the send queue: a
    * bulk send at the head, a reply that must wait for its slot or be retried (the claim is kept until
    * then, so a later turn does not send it early), an outbox another holder has, an error.
    */
-  async function sendNow(cid: string, claim: string): Promise<void> {
+  async function sendNow(cid: string, claim: string, taken: OutboxClaim, claimedAt: number): Promise<void> {
     const lease = opts.lockDuration;
-    const taken = await store.claimOutbox(cid, claim, lease);
     if (taken.held) {
       // Its holder sends these too as it pops its way down the outbox; a send job after it, in case it stops.
       logger.info('outbox held by another send job; trying again when its claim lapses', {
@@ -350,7 +349,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     }
     let outcome: DrainOutcome;
     try {
-      outcome = await opts.replies.drain(cid, claim, lease, taken.head, { inline: true });
+      outcome = await opts.replies.drain(cid, claim, lease, taken.head, { inline: true, claimedAt });
     } catch (error) {
       logger.warn('reply not sent after its turn; left to the send queue', {
         conversation: cid,
@@ -359,6 +358,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       outcome = { done: false, later: 0 };
     }
     if (outcome.done) return;
+    if (outcome.held) return void (await queues.kickSend(cid)); // its holder sends them; a send job after it
     const hold = outcome.later - 10;
     if (hold > 0) await store.claimOutbox(cid, claim, hold);
     else await store.releaseOutbox(cid, claim);
@@ -411,7 +411,12 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       const live = workspace
         ? { workspace, botId: event.botId, channel: event.channel, identity: event.identity, at: opts.now() }
         : undefined;
-      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn, live });
+      // A turn with replies sends them itself, under a claim the commit takes for it.
+      const claim = turn.replies.length
+        ? { token: `${token}:${event.id}`, leaseMs: opts.lockDuration }
+        : undefined;
+      const committing = Date.now();
+      const committed = await store.commit({ cid, head: raw, eventId: event.id, ...turn, live, claim });
       if (committed.lost) {
         // Another worker took this conversation over and committed the turn: carry on from the inbox.
         const again = await store.head(cid);
@@ -456,7 +461,13 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
       // History first: once a reply has arrived, the user's history has its turn.
       await turn.afterCommit?.();
-      if (turn.replies.length) await sendNow(cid, `${token}:${event.id}`);
+      if (claim)
+        await sendNow(
+          cid,
+          claim.token,
+          committed.outbox ?? (await store.claimOutbox(cid, claim.token, claim.leaseMs)),
+          committing,
+        );
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;

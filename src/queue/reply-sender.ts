@@ -51,10 +51,18 @@ export interface KeptSlot {
  * How a drain ended: `done` (the outbox is empty, or another holder has it now), or `later`: come back in
  * that many ms (a retry's backoff, a paced send's slot; 0: hand over to the send job now), keeping `slot`.
  */
-export type DrainOutcome = { done: true } | { done: false; later: number; slot?: KeptSlot; retry?: true };
+export type DrainOutcome =
+  { done: true } | { done: false; later: number; slot?: KeptSlot; retry?: true; held?: true };
 
 /** The longest a reserved slot is waited for inside a send job; a longer wait delays the job instead. */
 const MAX_PACING_SLEEP_MS = 2000;
+
+/**
+ * A send this long into the claim's lease since it was last confirmed (taken, or renewed by a pop) confirms
+ * it again first: a process paused or cut off past its lease finds its successor holding the outbox instead
+ * of sending what the successor sends.
+ */
+const CONFIRM_AFTER = 0.5;
 
 /** How often a bulk send stalled past its slot takes a new one before its job is delayed instead. */
 const MAX_PACING_TAKES = 3;
@@ -138,18 +146,21 @@ export function createReplySender(opts: ReplySenderOptions) {
   }
 
   /**
-   * Sends the outbox from `head` on, while `claim` holds it (checked and renewed at every pop, so a worker
-   * that lost its job in an outage stops instead of sending what its successor sends). `inline` (right
-   * after a commit): a bulk send, or a reply that must wait for its slot, is left to the send job.
+   * Sends the outbox from `head` on, while `claim` holds it (checked and renewed at every pop, and checked
+   * again before a send when half its lease has passed since, so a worker that lost its job in an outage
+   * stops instead of sending what its successor sends). `claimedAt`: when the claim was asked for (ms).
+   * `inline` (right after a commit): a bulk send, or a reply that must wait for its slot, is left to the
+   * send job. `held` in the outcome: another holder has the outbox now, for `later` ms at most.
    */
   async function drain(
     cid: string,
     claim: string,
     lease: number,
     head: string | null,
-    opts2: { slot?: KeptSlot; inline?: boolean } = {},
+    opts2: { slot?: KeptSlot; inline?: boolean; claimedAt?: number } = {},
   ): Promise<DrainOutcome> {
     let raw = head;
+    let confirmedAt = opts2.claimedAt ?? Date.now();
     while (raw) {
       const item = store.openReply(cid, raw);
       let sentSid: string | undefined;
@@ -158,6 +169,22 @@ export function createReplySender(opts: ReplySenderOptions) {
         const pace = await paced(item, opts2.slot, opts2.inline ? 0 : MAX_PACING_SLEEP_MS);
         if (pace.delayed !== undefined) {
           return { done: false, later: pace.delayed, ...(pace.slot ? { slot: pace.slot } : {}) };
+        }
+        if (Date.now() - confirmedAt > lease * CONFIRM_AFTER) {
+          const asked = Date.now();
+          const again = await store.claimOutbox(cid, claim, lease);
+          if (again.held) {
+            logger.info('outbox held by another send job; trying again when its claim lapses', {
+              conversation: cid,
+              retryInMs: again.retryInMs,
+            });
+            return { done: false, later: again.retryInMs, held: true };
+          }
+          confirmedAt = asked;
+          if (again.head !== raw) {
+            raw = again.head; // sent and popped by a holder in between: carry on from what is left
+            continue;
+          }
         }
         try {
           sentSid = await sendSpan(item, () => sendOne(item));
@@ -195,6 +222,7 @@ export function createReplySender(opts: ReplySenderOptions) {
       }
       // The provider has the reply: retry the pop through a failover rather than fail the job and send it again.
       const sent = raw;
+      const popping = Date.now();
       const popped = (await untilItLands(
         () => store.popReply(cid, sent, item?.id ?? '', claim, lease, sentSid, item?.message),
         { what: 'sent reply removal', logger, meta: { conversation: cid, reply: item?.id }, maxMs: 60_000 },
@@ -206,6 +234,7 @@ export function createReplySender(opts: ReplySenderOptions) {
         });
         return { done: true };
       }
+      confirmedAt = popping;
       if (!popped.lost) raw = popped.next;
       else {
         const again = await store.claimOutbox(cid, claim, lease);

@@ -29,6 +29,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     const { cid } = job.data;
     const claim = token ?? `job:${job.id}`;
     const lease = opts.lockDuration;
+    const claimedAt = Date.now();
     const taken = await store.claimOutbox(cid, claim, lease);
     if (taken.held) {
       // The job before this one is still finishing (its worker lost the lock but not the claim): after it.
@@ -41,6 +42,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     }
     try {
       const outcome = await sender.drain(cid, claim, lease, taken.head, {
+        claimedAt,
         ...(job.data.slot ? { slot: job.data.slot } : {}),
       });
       if (outcome.done) return;

@@ -136,21 +136,34 @@ for i = 1, #items, 2 do
 end
 return out`;
 
+/** Lua: take (or keep) the outbox's claim for `token`, a lease of `lease` ms, and answer as CLAIM_OUTBOX. */
+const claimOutboxLua = (claim: string, outbox: string, token: string, lease: string) => `
+local holder = redis.call('GET', ${claim})
+if holder and holder ~= ${token} then return {-2, redis.call('PTTL', ${claim})} end
+local head = redis.call('LINDEX', ${outbox}, 0)
+if head then redis.call('SET', ${claim}, ${token}, 'PX', ${lease}) elseif holder then redis.call('DEL', ${claim}) end
+return {1, head or false}`;
+
 /**
  * Commit a handled turn, only if its event is still at the head of the inbox (so a turn taken over by
  * another worker is committed once): pop it, keep or drop the state, queue the replies, publish a voice
  * answer, and keep the workspace's live index (on a single node; see UPDATE_LIVE): no round trip of its
- * own. Returns the next event, or false. The same commit sent again (its answer was lost with the
- * connection, and the client resent it) finds its own id and answers as it did the first time.
- * KEYS: inbox, state, outbox, attempts, turn, optout, lastCommit, live index, live summaries
+ * own. With a claim token, it then claims the outbox for the turn's own send, as CLAIM_OUTBOX does: no
+ * round trip of its own either. Returns {the next event or false, the claim's answer or false}, or -1 when
+ * the event is no longer the head. The same commit sent again (its answer was lost with the connection,
+ * and the client resent it) finds its own id and answers as it did the first time.
+ * KEYS: inbox, state, outbox, attempts, turn, optout, lastCommit, live index, live summaries, outbox claim
  * ARGV: head, eventId, state ('' to drop), stateTtl, turnAnswer ('' for none), turnTtl, channel, turnRef,
  *       optOut ('1' set, '0' clear, '' unchanged), commitId, live member ('' to leave the index alone),
- *       live at (ms), live summary ('' to remove), reply...
+ *       live at (ms), live summary ('' to remove), claim token ('' for none), claim lease (ms), reply...
  */
 const COMMIT = `
+local function claim()
+  if ARGV[14] == '' then return false end${claimOutboxLua('KEYS[10]', 'KEYS[3]', 'ARGV[14]', 'ARGV[15]')}
+end
 local heads = redis.call('LRANGE', KEYS[1], 0, 1)
 if heads[1] ~= ARGV[1] then
-  if redis.call('GET', KEYS[7]) == ARGV[10] then return heads[1] or false end
+  if redis.call('GET', KEYS[7]) == ARGV[10] then return {heads[1] or false, claim()} end
   return -1
 end
 redis.call('LPOP', KEYS[1])
@@ -164,11 +177,11 @@ if ARGV[5] ~= '' then
 end
 if ARGV[11] ~= '' then${liveIndexLua('KEYS[8]', 'KEYS[9]', 'ARGV[11]', 'ARGV[12]', 'ARGV[13]')}
 end
-if #ARGV > 13 then
-  redis.call('RPUSH', KEYS[3], unpack(ARGV, 14))
+if #ARGV > 15 then
+  redis.call('RPUSH', KEYS[3], unpack(ARGV, 16))
   redis.call('EXPIRE', KEYS[3], ${MAILBOX_TTL})
 end
-return heads[2] or false`;
+return {heads[2] or false, claim()}`;
 
 /** Remove the head of a list if it is the given item; returns the next head, or false (-1 if it was not the head). */
 const POP_IF_HEAD = `
@@ -182,12 +195,7 @@ return redis.call('LINDEX', KEYS[1], 0) or false`;
  * named by the job's lock token: held by another job, the answer is -2 and the milliseconds it has left.
  * KEYS: claim, outbox  ARGV: token, leaseMs
  */
-const CLAIM_OUTBOX = `
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return {-2, redis.call('PTTL', KEYS[1])} end
-local head = redis.call('LINDEX', KEYS[2], 0)
-if head then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) elseif holder then redis.call('DEL', KEYS[1]) end
-return {1, head or false}`;
+const CLAIM_OUTBOX = claimOutboxLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]');
 
 /**
  * Pop a handled reply, fenced by the claim: -2 when another job holds the outbox now (nothing popped), -1
@@ -258,6 +266,13 @@ redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
 type Arg = string | number;
+/** CLAIM_OUTBOX's answer: [1, the outbox's head or null] when claimed, [-2, ms left] when another holds it. */
+type ClaimAnswer = [number, string | number | null];
+
+function outboxClaimOf([status, value]: ClaimAnswer): OutboxClaim {
+  if (status === -2) return { held: true, retryInMs: Math.max(1, Number(value)) };
+  return { held: false, head: typeof value === 'string' ? value : null };
+}
 
 /** The conversation scripts: keys first, then arguments (see each script's KEYS and ARGV). */
 const scripts = {
@@ -278,7 +293,7 @@ const scripts = {
     ],
     number
   >(3, ACCEPT_MESSAGE),
-  commit: new Script<Arg[], string | number | null>(9, COMMIT),
+  commit: new Script<Arg[], number | [string | null, ClaimAnswer | null]>(10, COMMIT),
   updateLive: new Script<
     [index: string, summaries: string, cid: string, at: number, summary: string],
     number
@@ -300,10 +315,10 @@ const scripts = {
   forgetDeadLetters: new Script<[deadLetters: string, ...cids: string[]], number>(1, FORGET_DEAD_LETTERS),
   acceptCall: new Script<Arg[], number>(4, ACCEPT_CALL),
   turnAnswer: new Script<[turn: string, call: string], string | number | null>(2, TURN_ANSWER),
-  claimOutbox: new Script<
-    [claim: string, outbox: string, token: string, leaseMs: number],
-    [number, string | number | null]
-  >(2, CLAIM_OUTBOX),
+  claimOutbox: new Script<[claim: string, outbox: string, token: string, leaseMs: number], ClaimAnswer>(
+    2,
+    CLAIM_OUTBOX,
+  ),
   popReply: new Script<
     [
       outbox: string,
@@ -365,6 +380,8 @@ export interface CommitInput {
   optOut?: boolean;
   /** Who the conversation is with, for its workspace's live index (left alone without it). */
   live?: LiveConversationOf;
+  /** Claim the outbox for the turn's own send of its replies, as `claimOutbox` does, in the same call. */
+  claim?: { token: string; leaseMs: number };
 }
 
 /** What the live index knows of a conversation beyond its dialog state. */
@@ -413,7 +430,8 @@ interface SealedSummary {
  * Result of a conditional update: `lost` when another worker already did it. `liveIndexFailed`: on a
  * cluster, the live index's own write after a commit failed (the commit stands).
  */
-export type Committed = { lost: true } | { lost: false; next: string | null; liveIndexFailed?: Error };
+export type Committed =
+  { lost: true } | { lost: false; next: string | null; liveIndexFailed?: Error; outbox?: OutboxClaim };
 
 /** A send job's hold on an outbox: `held` says how long another job's claim has left. */
 export type OutboxClaim = { held: false; head: string | null } | { held: true; retryInMs: number };
@@ -555,6 +573,7 @@ export class ConversationStore {
       this.keys.optOut(cid),
       this.keys.lastCommit(cid),
       ...live.keys,
+      this.keys.outboxClaim(cid),
       input.head,
       input.eventId,
       input.state ? this.cipher.seal(JSON.stringify(input.state), places.conversation(cid, 'state')) : '',
@@ -567,6 +586,8 @@ export class ConversationStore {
       // Unique to this call: only a resend of this very command carries it.
       randomBytes(12).toString('base64url'),
       ...live.args,
+      input.claim?.token ?? '',
+      input.claim?.leaseMs ?? 0,
       ...input.replies.map((r) => this.cipher.seal(JSON.stringify(r), places.conversation(cid, 'outbox'))),
     ];
     const result = await writeDurably(
@@ -576,17 +597,18 @@ export class ConversationStore {
       () => scripts.commit.run(this.redis, ...args),
       { strict: false },
     );
-    if (result === -1) return { lost: true };
-    const next = typeof result === 'string' ? result : null;
+    if (typeof result === 'number') return { lost: true };
+    const next = result[0];
+    const outbox = result[1] ? { outbox: outboxClaimOf(result[1]) } : {};
     if (live.afterwards) {
       // The turn is committed whatever becomes of the index (the next commit writes it again): say so, go on.
       const failed = await live.afterwards().then(
         () => undefined,
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );
-      if (failed) return { lost: false, next, liveIndexFailed: failed };
+      if (failed) return { lost: false, next, liveIndexFailed: failed, ...outbox };
     }
-    return { lost: false, next };
+    return { lost: false, next, ...outbox };
   }
 
   /**
@@ -738,15 +760,15 @@ export class ConversationStore {
    * pop) and returns its oldest reply, unless another job holds it.
    */
   async claimOutbox(cid: string, token: string, leaseMs: number): Promise<OutboxClaim> {
-    const [status, value] = await scripts.claimOutbox.run(
-      this.redis,
-      this.keys.outboxClaim(cid),
-      this.keys.outbox(cid),
-      token,
-      leaseMs,
+    return outboxClaimOf(
+      await scripts.claimOutbox.run(
+        this.redis,
+        this.keys.outboxClaim(cid),
+        this.keys.outbox(cid),
+        token,
+        leaseMs,
+      ),
     );
-    if (status === -2) return { held: true, retryInMs: Math.max(1, Number(value)) };
-    return { held: false, head: typeof value === 'string' ? value : null };
   }
 
   /** Gives the outbox up (a send job that stops early: a retry later, an error). */

@@ -27,9 +27,9 @@ export interface RedisProxy {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 
-/** Matches the RESP of the conversation commit script: 6 keys or more, the first one an inbox. */
+/** Matches the RESP of the conversation commit script: 10 keys, the first one an inbox. */
 export function commitCommandPattern(prefix: string): RegExp {
-  return new RegExp(`\\r\\n\\$1\\r\\n[5-9]\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}:in\\r\\n`);
+  return new RegExp(`\\r\\n\\$2\\r\\n10\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}:in\\r\\n`);
 }
 
 /** Matches a conversation queue worker's take (`src/store/kick-queue.ts`) on the shard whose due set is `dueKey`. */
@@ -37,12 +37,9 @@ export function kickTakePattern(dueKey: string): RegExp {
   return new RegExp(`${TAKE_SHA}\\r\\n\\$1\\r\\n3\\r\\n\\$\\d+\\r\\n${escape(dueKey)}\\r\\n`);
 }
 
-/** Matches a send job's first look at an outbox: its claim and head (2 keys), or a bare LINDEX. */
-export function outboxReadPattern(prefix: string): RegExp {
-  const outbox = `${escape(prefix)}:c:\\{[^}]+\\}:out`;
-  return new RegExp(
-    `(lindex\\r\\n\\$\\d+\\r\\n${outbox}\\r\\n|\\r\\n\\$1\\r\\n2\\r\\n\\$\\d+\\r\\n${outbox}:claim\\r\\n)`,
-  );
+/** Matches a send taking its slot in its sender's pace (`src/store/pacer.ts`): one key, the sender's pace. */
+export function paceTakePattern(prefix: string): RegExp {
+  return new RegExp(`\\r\\n\\$1\\r\\n1\\r\\n\\$\\d+\\r\\n${escape(prefix)}:pace:\\{`);
 }
 
 export async function startRedisProxy(target: string): Promise<RedisProxy> {

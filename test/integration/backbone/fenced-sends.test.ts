@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Queues } from '../../../src/queue/queues.js';
 import { botYaml } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
-import { outboxReadPattern, startRedisProxy } from '../../support/redis-proxy.js';
+import { paceTakePattern, startRedisProxy } from '../../support/redis-proxy.js';
 import { eventually } from '../../support/wait.js';
 
 const USER = '+12125551234';
@@ -43,8 +43,9 @@ describe('fenced sends', () => {
       () => proxy.close(),
     );
     const cutOff = await h.spawn('worker', 'cut-off', { REDIS_URL: proxy.url });
-    // It handles the turn (four replies queued), then its send job is frozen as it reads the outbox.
-    const frozen = proxy.holdWhen(outboxReadPattern(h.prefix));
+    // It handles the turn (four replies queued, the outbox claimed by the commit for the turn's own send),
+    // then it is frozen as it takes the first reply's slot in the sender's pace.
+    const frozen = proxy.holdWhen(paceTakePattern(h.prefix));
     expect((await h.webhooks.sms(USER, 'hello')).status).toBe(200);
     await frozen;
 
@@ -53,7 +54,8 @@ describe('fenced sends', () => {
     const successor = await h.spawn('worker', 'successor');
     await sending.arrived;
 
-    // The cut-off worker gets Redis back while its successor is mid-outbox.
+    // The cut-off worker gets Redis back while its successor is mid-outbox: past half its claim's lease, it
+    // confirms the claim before sending, and finds the successor holding it.
     proxy.release();
     await eventually(
       () =>

@@ -2,7 +2,7 @@
 // a job that lost it is refused at the pop, and the last pop gives it up.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDataCipher } from '../../../src/store/cipher.js';
-import { ConversationStore } from '../../../src/store/conversation-store.js';
+import { ConversationStore, type OutboxItem } from '../../../src/store/conversation-store.js';
 import { SENT_TTL } from '../../../src/store/keys.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
@@ -86,5 +86,52 @@ describe('outbox claim', () => {
     expect(await store.popReply(cid, 'r2', 'x:1', 'worker-b:2', 5000)).toEqual({ lost: false, next: 'r3' });
     expect(await h.redis.get(h.keys.outboxClaim(cid))).toBe('worker-b:2');
     expect(await h.redis.keys(h.keys.sent(cid, '*'))).toHaveLength(2);
+  });
+  it("is taken by a turn's commit for the turn's own send, in the same call, unless another job holds it", async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'claim-commit', gateway: false });
+    const cipher = createDataCipher(h.processEnv.SWITCHBOARD_DATA_KEY!);
+    const store = new ConversationStore(h.redis, h.keys, cipher);
+    const cid = 'claim-commit';
+    const claimKey = h.keys.outboxClaim(cid);
+    const reply = (id: string): OutboxItem => ({
+      id,
+      cid,
+      botId: 'echo',
+      channel: 'sms',
+      accountSid: 'AC1',
+      from: '+15550000001',
+      to: '+15550000002',
+      body: `reply ${id}`,
+      windowStart: 0,
+    });
+    const turn = (event: string, claim?: { token: string; leaseMs: number }) =>
+      store.commit({
+        cid,
+        head: event,
+        eventId: event,
+        state: null,
+        stateTtlSeconds: 60,
+        replies: [reply(`${event}:0`)],
+        ...(claim ? { claim } : {}),
+      });
+    await h.redis.rpush(h.keys.inbox(cid), 'e1', 'e2', 'e3');
+
+    const first = await turn('e1', { token: 'w:a:1:e1', leaseMs: 5000 });
+    const [head] = await h.redis.lrange(h.keys.outbox(cid), 0, -1);
+    expect(first).toEqual({ lost: false, next: 'e2', outbox: { held: false, head } });
+    expect(store.openReply(cid, head!)?.body).toBe('reply e1:0');
+    expect(await h.redis.get(claimKey)).toBe('w:a:1:e1');
+    expect(await h.redis.pttl(claimKey)).toBeGreaterThan(4000);
+
+    // Another job holds the outbox: the commit lands, and says how long that claim has left.
+    const second = await turn('e2', { token: 'w:a:1:e2', leaseMs: 5000 });
+    expect(second).toMatchObject({ lost: false, next: 'e3', outbox: { held: true } });
+    expect(await h.redis.get(claimKey)).toBe('w:a:1:e1');
+    expect(await h.redis.llen(h.keys.outbox(cid))).toBe(2);
+
+    // Without a claim (a turn whose replies are sent by a send job), the claim is left alone.
+    await h.redis.del(claimKey);
+    expect(await turn('e3')).toEqual({ lost: false, next: null });
+    expect(await h.redis.exists(claimKey)).toBe(0);
   });
 });
