@@ -246,6 +246,10 @@ interface RunFigures {
   cpuPerReply: number;
   /** The part of cpuPerReply spent by the pipeline's redis-server. */
   redisCpuPerReply: number;
+  /** Redis commands per reply under the end-to-end load (`INFO commandstats`; scripts' inner commands included). */
+  loadCommandsPerReply: number;
+  /** Of those, script calls (each one client call). */
+  loadScriptsPerReply: number;
   latencies: number[];
   voice: Map<number, number[]>;
   /** Webhooks not answered 200 (or a voice answer without a Gather): must be 0 for the figures to stand. */
@@ -297,6 +301,8 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     repliesPerSecond: 0,
     cpuPerReply: 0,
     redisCpuPerReply: 0,
+    loadCommandsPerReply: 0,
+    loadScriptsPerReply: 0,
     latencies: [],
     voice: new Map(),
     failures: 0,
@@ -307,9 +313,13 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     // (1) end to end: a warm-up, then CONVERSATIONS new conversations saying "hi".
     figures.failures += (await closedLoop(target, fake, senders, WARM_UP)).failures;
     await sleep(500);
+    await target.admin.config('RESETSTAT');
     const redisCpuBefore = cpuMs(target.redisPid);
     const cpuBefore = processCpu(target) + redisCpuBefore;
     const e2e = await closedLoop(target, fake, senders, CONVERSATIONS);
+    const underLoad = await commandStats(target.admin);
+    figures.loadCommandsPerReply = sumOf(underLoad) / CONVERSATIONS;
+    figures.loadScriptsPerReply = scriptCalls(underLoad) / CONVERSATIONS;
     figures.failures += e2e.failures;
     figures.repliesPerSecond = (CONVERSATIONS - e2e.failures) / e2e.seconds;
     figures.cpuPerReply = (processCpu(target) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
@@ -425,6 +435,13 @@ async function commandStats(admin: Redis): Promise<Map<string, number>> {
   return stats;
 }
 
+const sumOf = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
+const scriptCalls = (stats: Map<string, number>) =>
+  ['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'].reduce(
+    (n, name) => n + (stats.get(name) ?? 0),
+    0,
+  );
+
 interface CommandFigures {
   /** Per SMS turn: every command Redis ran, those run inside scripts, and script calls. */
   commands: number;
@@ -508,16 +525,11 @@ async function countCommands(kind: Kind, fake: FastTwilioApi): Promise<CommandFi
     await sleep(elapsed);
     const idle = await commandStats(target.admin);
     agent.destroy();
-    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    const scripts = ['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'].reduce(
-      (n, name) => n + (total.get(name) ?? 0),
-      0,
-    );
     return {
-      commands: sum(total) / COMMAND_TURNS,
+      commands: sumOf(total) / COMMAND_TURNS,
       inScripts: inScripts / COMMAND_TURNS,
-      scripts: scripts / COMMAND_TURNS,
-      idle: sum(idle) / COMMAND_TURNS,
+      scripts: scriptCalls(total) / COMMAND_TURNS,
+      idle: sumOf(idle) / COMMAND_TURNS,
       bytesIn: (bytesAfter.in - bytesBefore.in) / COMMAND_TURNS,
       bytesOut: (bytesAfter.out - bytesBefore.out) / COMMAND_TURNS,
     };
@@ -623,8 +635,8 @@ function report(
           '',
         ]
       : []),
-    '| run | replies/s | CPU ms per reply (redis-server) | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
-    '|---|---|---|---|---|---|---|---|',
+    '| run | replies/s | CPU ms per reply (redis-server) | Redis commands (script calls) per reply under that load | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const p = (samples: number[]) => {
         const sorted = [...samples].sort((x, y) => x - y);
@@ -632,7 +644,7 @@ function report(
       };
       return (
         `| ${r.round}${r.kind === 'baseline' ? 'A baseline' : 'B Switchboard'} | ${fixed(r.repliesPerSecond)} | ` +
-        `${fixed(r.cpuPerReply, 2)} (${fixed(r.redisCpuPerReply, 2)}) | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
+        `${fixed(r.cpuPerReply, 2)} (${fixed(r.redisCpuPerReply, 2)}) | ${fixed(r.loadCommandsPerReply, 1)} (${fixed(r.loadScriptsPerReply, 1)}) | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
       );
     }),
     '',
