@@ -425,7 +425,11 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         optedOut = again.optedOut;
         continue;
       }
-      if (turn.voiceTurn) opts.onVoiceAnswer?.(cid, turn.voiceTurn.turn, turn.voiceTurn.answer);
+      if (turn.voiceTurn && opts.onVoiceAnswer) {
+        opts.onVoiceAnswer(cid, turn.voiceTurn.turn, turn.voiceTurn.answer);
+        // The caller's webhook waits in this process: let it answer before the turn's log line and history.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (committed.liveIndexFailed) {
         logger.warn('live conversation index not updated', {
           conversation: cid,
