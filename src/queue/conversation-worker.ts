@@ -29,7 +29,7 @@ import { backoffMs } from './backoff.js';
 import { asQueueWorker } from './reclaim.js';
 import { KickWorker, type Kick, type QueueWorker } from './kick-worker.js';
 import { untilItLands } from './until-it-lands.js';
-import type { DrainOutcome, ReplySender } from './reply-sender.js';
+import { outboxHeld, type DrainOutcome, type ReplySender } from './reply-sender.js';
 import { conversationAttributes, inSpan, traceField } from '../tracing.js';
 
 export interface ConversationWorkerOptions {
@@ -340,12 +340,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     const lease = opts.lockDuration;
     if (taken.held) {
       // Its holder sends these too as it pops its way down the outbox; a send job after it, in case it stops.
-      logger.info('outbox held by another send job; trying again when its claim lapses', {
-        conversation: cid,
-        retryInMs: taken.retryInMs,
-      });
-      await queues.kickSend(cid);
-      return;
+      outboxHeld(logger, cid, taken.retryInMs);
+      return queues.kickSend(cid);
     }
     let outcome: DrainOutcome;
     try {
@@ -358,7 +354,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       outcome = { done: false, later: 0 };
     }
     if (outcome.done) return;
-    if (outcome.held) return void (await queues.kickSend(cid)); // its holder sends them; a send job after it
+    if (outcome.held) return queues.kickSend(cid); // as above: the claim lapsed, and another holder has it
     const hold = outcome.later - 10;
     if (hold > 0) await store.claimOutbox(cid, claim, hold);
     else await store.releaseOutbox(cid, claim);
@@ -465,13 +461,8 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
       // History first: once a reply has arrived, the user's history has its turn.
       await turn.afterCommit?.();
-      if (claim)
-        await sendNow(
-          cid,
-          claim.token,
-          committed.outbox ?? (await store.claimOutbox(cid, claim.token, claim.leaseMs)),
-          committing,
-        );
+      // The commit claimed the outbox when the turn asked it to (`claim`): its answer is always there then.
+      if (claim && committed.outbox) await sendNow(cid, claim.token, committed.outbox, committing);
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;

@@ -53,11 +53,15 @@ export class KickWorker implements QueueWorker {
   /** Prefix of this worker's take tokens: what it holds is found by it after an outage. */
   private readonly id = `w:${randomUUID()}:`;
   private seq = 0;
-  private readonly active = new Map<string, { token: string; done: Promise<void> }>();
-  /** Conversations reserved by `reserve` whose kick has not answered yet: settled by `adopt` or `unreserve`. */
-  private readonly reserved = new Map<string, (drained: Promise<void>) => void>();
-  /** Conversations taken again while being drained here: drained once more, in turn, under the new take. */
-  private readonly again = new Set<string>();
+  /**
+   * What it drains, by conversation: the take's token and when the drain is done. `settle`: a reservation
+   * (`reserve`) whose kick has not answered yet, settled by `adopt` or `unreserve`. `again`: taken again
+   * while being drained here, so drained once more, in turn, under the new take's token.
+   */
+  private readonly active = new Map<
+    string,
+    { token: string; done: Promise<void>; settle?: (drained: Promise<void>) => void; again?: true }
+  >();
   /** Slots the take in flight asked for: a reservation does not take one of them. */
   private asking = 0;
   private readonly blocking: Connection;
@@ -158,27 +162,24 @@ export class KickWorker implements QueueWorker {
     const token = `${this.id}${++this.seq}`;
     let settle!: (drained: Promise<void>) => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
-    this.reserved.set(cid, settle);
-    this.active.set(cid, { token, done });
+    this.active.set(cid, { token, done, settle });
     return token;
   }
 
   /** The kick took the reserved conversation: drain it here, as if a take had given it. */
   adopt(cid: string, token: string): void {
-    const settle = this.reserved.get(cid);
-    if (!settle || this.active.get(cid)?.token !== token) return;
-    this.drain(cid, token); // while still reserved: the placeholder is replaced, not queued behind
-    this.reserved.delete(cid);
-    settle(this.active.get(cid)!.done);
+    const reservation = this.active.get(cid);
+    if (!reservation?.settle || reservation.token !== token) return;
+    this.drain(cid, token); // the reservation is replaced by the drain, not queued behind
+    reservation.settle(this.active.get(cid)!.done);
   }
 
   /** The kick did not take it (queued or held elsewhere), or failed: the slot is free again. */
   unreserve(cid: string, token: string): void {
-    const settle = this.reserved.get(cid);
-    if (!settle) return;
-    this.reserved.delete(cid);
-    settle(Promise.resolve());
-    if (this.active.get(cid)?.token !== token) return; // a take of this worker's gave it meanwhile
+    const reservation = this.active.get(cid);
+    // Not reserved under `token` any more: a take of this worker's gave it meanwhile, and drains it.
+    if (!reservation?.settle || reservation.token !== token) return;
+    reservation.settle(Promise.resolve());
     this.active.delete(cid);
     this.slotFreed?.();
     this.slotFreed = undefined;
@@ -187,12 +188,12 @@ export class KickWorker implements QueueWorker {
   private drain(cid: string, token: string): void {
     const { store, shard, logger } = this.opts;
     const running = this.active.get(cid);
-    if (running && !this.reserved.has(cid)) {
+    if (running && !running.settle) {
       // Taken again while this worker drains it (a failover lost the lease's record, and a kick queued it):
       // never two drains of one conversation here. The take's lease is the one renewed now, and the drain
       // running goes round once more under it when it ends.
       running.token = token;
-      this.again.add(cid);
+      running.again = true;
       return;
     }
     let retryAt: number | undefined;
@@ -219,7 +220,7 @@ export class KickWorker implements QueueWorker {
     })().finally(() => {
       const holder = this.active.get(cid)!;
       this.active.delete(cid);
-      if (this.again.delete(cid)) return this.drain(cid, holder.token);
+      if (holder.again) return this.drain(cid, holder.token);
       this.slotFreed?.();
       this.slotFreed = undefined;
     });

@@ -94,11 +94,11 @@ export class Queues {
       await this.kicks.kick(shard, cid, Date.now());
       return;
     }
-    let kicked: Awaited<ReturnType<KickQueueStore['kickAndTake']>> = 'held';
+    let taken = false;
     try {
-      kicked = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
+      taken = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
     } finally {
-      if (kicked === 'taken') taker.adopt(cid, token);
+      if (taken) taker.adopt(cid, token);
       else taker.unreserve(cid, token);
     }
   }

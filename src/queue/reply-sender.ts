@@ -48,8 +48,9 @@ export interface KeptSlot {
 }
 
 /**
- * How a drain ended: `done` (the outbox is empty, or another holder has it now), or `later`: come back in
- * that many ms (a retry's backoff, a paced send's slot; 0: hand over to the send job now), keeping `slot`.
+ * How a drain ended: `done` (the outbox is empty, or another holder took it over mid-pop), or `later`: come
+ * back in that many ms (a retry's backoff, a paced send's slot; 0: hand over to the send job now), keeping
+ * `slot`; `held`: another holder has the outbox, for `later` ms at most.
  */
 export type DrainOutcome =
   { done: true } | { done: false; later: number; slot?: KeptSlot; retry?: true; held?: true };
@@ -70,6 +71,14 @@ const MAX_PACING_TAKES = 3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type ReplySender = ReturnType<typeof createReplySender>;
+
+/** Says a send stood back: another send job holds the outbox, and sends what this one would have. */
+export function outboxHeld(logger: Logger, cid: string, retryInMs: number): void {
+  logger.info('outbox held by another send job; trying again when its claim lapses', {
+    conversation: cid,
+    retryInMs,
+  });
+}
 
 export function createReplySender(opts: ReplySenderOptions) {
   const { store, logger, metrics } = opts;
@@ -174,10 +183,7 @@ export function createReplySender(opts: ReplySenderOptions) {
           const asked = Date.now();
           const again = await store.claimOutbox(cid, claim, lease);
           if (again.held) {
-            logger.info('outbox held by another send job; trying again when its claim lapses', {
-              conversation: cid,
-              retryInMs: again.retryInMs,
-            });
+            outboxHeld(logger, cid, again.retryInMs);
             return { done: false, later: again.retryInMs, held: true };
           }
           confirmedAt = asked;

@@ -5,7 +5,7 @@ import { SEND_QUEUE, type KickData, type Queues } from './queues.js';
 import { throttled } from '../log-throttle.js';
 import { ReclaimingWorker, reclaimAfterOutage, tracked } from './reclaim.js';
 import { untilItLands } from './until-it-lands.js';
-import { createReplySender, type ReplySenderOptions } from './reply-sender.js';
+import { createReplySender, outboxHeld, type ReplySenderOptions } from './reply-sender.js';
 
 export type { SendFailure } from './reply-sender.js';
 
@@ -33,10 +33,7 @@ export function createSendWorker(shard: number, opts: SendWorkerOptions): Worker
     const taken = await store.claimOutbox(cid, claim, lease);
     if (taken.held) {
       // The job before this one is still finishing (its worker lost the lock but not the claim): after it.
-      logger.info('outbox held by another send job; trying again when its claim lapses', {
-        conversation: cid,
-        retryInMs: taken.retryInMs,
-      });
+      outboxHeld(logger, cid, taken.retryInMs);
       await job.moveToDelayed(Date.now() + taken.retryInMs, token);
       throw new DelayedError();
     }

@@ -152,8 +152,8 @@ export class KickQueueStore {
 
   /**
    * Says the conversation has work and takes it under `token` for `leaseMs` when nobody queued or holds it:
-   * 'taken' (the caller drains it and lets go, as after a take), else 'queued' (for a worker to take) or
-   * 'held' (its holder, or the worker that takes it, finds the work).
+   * true when taken (the caller drains it and lets go, as after a take); false when it was queued or held
+   * already (its holder, or the worker that takes it, finds the work).
    */
   async kickAndTake(
     shard: number,
@@ -161,9 +161,8 @@ export class KickQueueStore {
     now: number,
     token: string,
     leaseMs: number,
-  ): Promise<'taken' | 'queued' | 'held'> {
-    const answer = await KICK.run(this.redis, ...this.three(shard), cid, now, token, leaseMs);
-    return answer === 2 ? 'taken' : answer === 1 ? 'queued' : 'held';
+  ): Promise<boolean> {
+    return (await KICK.run(this.redis, ...this.three(shard), cid, now, token, leaseMs)) === 2;
   }
 
   async take(shard: number, now: number, leaseMs: number, max: number, token: string): Promise<Taken> {
