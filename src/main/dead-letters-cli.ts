@@ -36,7 +36,7 @@ export async function runDeadLetters(args: string[], io: Streams): Promise<numbe
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: idAsPositional(args),
       allowPositionals: true,
       options: {
         url: { type: 'string' },
@@ -114,6 +114,17 @@ export async function runDeadLetters(args: string[], io: Streams): Promise<numbe
     io.err(`${error.message}\n`);
     return 1;
   }
+}
+
+/**
+ * A dead letter's id is random base64url and can begin with a dash (`-55UCUiNFtVf`), which the option parser
+ * would read as flags. The word after `replay` is the id whatever it looks like, so it is moved behind a `--`.
+ */
+function idAsPositional(args: string[]): string[] {
+  const at = args.indexOf('replay');
+  const id = args[at + 1];
+  if (at < 0 || id === undefined || !/^-[^-]/.test(id) || args.includes('--')) return args;
+  return [...args.slice(0, at + 1), ...args.slice(at + 2), '--', id];
 }
 
 class CliRefusal extends Error {

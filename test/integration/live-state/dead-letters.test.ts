@@ -172,6 +172,12 @@ describe('dead letters', () => {
       stdout: '',
       stderr: 'No such dead letter in this workspace.\n',
     });
+    // An id is random base64url: one that begins with a dash is still the id, not a flag.
+    expect(await cli(['replay', '-55UCUiNFtVf', '--url', url])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'No such dead letter in this workspace.\n',
+    });
     expect(await cli(['list', '--url', url])).toEqual({ code: 0, stdout: 'No dead letters.\n', stderr: '' });
 
     // Each replay is in the audit log, by the key's fingerprint.
