@@ -21,11 +21,10 @@ afterAll(async () => {
   await w?.close();
 });
 
-/** A code of the same shape as `code` that is not it (the last character changed). */
+/** A code of the same shape as `code` that is not it: the last character swapped for another of the alphabet. */
 function near(code: string, n: number): string {
-  const digits = '0123456789';
-  const last = digits[(digits.indexOf(code.at(-1)!) + 1 + n) % 10] ?? String(n % 10);
-  return `${code.slice(0, -1)}${last === code.at(-1) ? String((n + 3) % 10) : last}`;
+  const others = [...'0123456789ABCDEFGHJKMNPQRSTVWXYZ'].filter((c) => c !== code.at(-1));
+  return `${code.slice(0, -1)}${others[n % others.length]}`;
 }
 
 describe('link codes per workspace', () => {
