@@ -1,4 +1,4 @@
-// Send pacing per sender: a bulk of 300 at 5/s arrives no faster than 5 a second (by the fake Twilio API's
+// Send pacing per sender: a bulk of 120 at 5/s arrives no faster than 5 a second (by the fake Twilio API's
 // own arrival times) while a reply to someone talking to the bot goes first; 429, 21611 and 30001 are
 // retried and sent once; 14107 slows the sender down.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,8 +75,8 @@ function busiestWindow(messages: FakeTwilioMessage[], windowMs: number): number 
 
 describe('pacing', () => {
   it(
-    'drains 300 bulk messages at 5/s from one number while a reply to a user who writes meanwhile goes first',
-    { timeout: 180_000 },
+    'drains 120 bulk messages at 5/s from one number while a reply to a user who writes meanwhile goes first',
+    { timeout: 90_000 },
     async () => {
       // Two worker processes share the pace: it is held in Redis, not in a process.
       h = await startHarness({
@@ -90,11 +90,11 @@ describe('pacing', () => {
       });
       expect(h.config.pacing.numbers).toEqual({ [NUMBERS.sms]: 5 });
       await Promise.all([1, 2].map((n) => h!.spawn('worker', `worker-${n}`)));
-      const bulk = recipients(300);
+      const bulk = recipients(120);
       await bulkSend(h, bulk, (i) => `Your prescription is ready (${i}).`);
 
-      // A user writes while the bulk is draining: their answer is not queued behind the 250 still waiting.
-      await h.twilio.waitForTotal(50, 30_000);
+      // A user writes while the bulk is draining: their answer is not queued behind the 80 still waiting.
+      await h.twilio.waitForTotal(40, 30_000);
       const answered = await h.webhooks.sms(TALKER, 'hello');
       expect(answered.status).toBe(200);
       const bulkBefore = h.twilio.messages.length;
@@ -104,13 +104,13 @@ describe('pacing', () => {
       // Sent within one slot of the webhook: at most the 5 a second holds, and one caught mid-send.
       expect(bulkBeforeReply - bulkBefore).toBeLessThanOrEqual(6);
 
-      const all = await h.twilio.waitForTotal(301, 150_000);
+      const all = await h.twilio.waitForTotal(121, 60_000);
       const bulkArrivals = all.filter((m) => m.to !== TALKER);
       expect(new Set(bulkArrivals.map((m) => m.to))).toEqual(new Set(bulk));
       expect(all.every((m) => m.from === NUMBERS.sms)).toBe(true);
-      expect(all.indexOf(reply!)).toBeLessThan(300);
-      // Exactly once each: the fake accepted 301 messages, one per address.
-      expect(h.twilio.requests.filter((r) => r.status === 201)).toHaveLength(301);
+      expect(all.indexOf(reply!)).toBeLessThan(120);
+      // Exactly once each: the fake accepted 121 messages, one per address.
+      expect(h.twilio.requests.filter((r) => r.status === 201)).toHaveLength(121);
 
       // The rate, from the fake API's own clock. By Redis's clock the pacer grants slots at least 200 ms
       // apart, so a second holds 5 grants. A send leaves its worker at most 100 ms (half an interval) after
@@ -122,9 +122,9 @@ describe('pacing', () => {
       expect(busiestWindow(all, 1000)).toBeLessThanOrEqual(7);
       // Over longer windows the jitter does not add up: 10 s hold at most 50 sends, plus the two above.
       expect(busiestWindow(all, 10_000)).toBeLessThanOrEqual(52);
-      // And the whole bulk took at least its 300 slots of 200 ms (a lower bound, never an upper one).
+      // And the whole bulk took at least its 120 slots of 200 ms (a lower bound, never an upper one).
       const span = all.at(-1)!.at - all[0]!.at;
-      expect(span).toBeGreaterThanOrEqual(299 * 200 - 200);
+      expect(span).toBeGreaterThanOrEqual(119 * 200 - 200);
     },
   );
 
