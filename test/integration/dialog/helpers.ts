@@ -215,9 +215,13 @@ export function twilioYaml(twilioApiUrl: string): string {
   ].join('\n');
 }
 
-/** A US number nobody else in the run uses, so each test has a conversation of its own. */
+/** Subscriber numbers 1,000,000–9,999,999, handed out in turn from a random start: no two calls share one. */
+let nextSubscriber = randomInt(0, 9_000_000);
+
+/** A US number nobody else in the file uses, so each test has a conversation of its own. */
 export function randomNumber(): string {
-  return `+1202${String(randomInt(1_000_000, 9_999_999))}`;
+  nextSubscriber = (nextSubscriber + 1) % 9_000_000;
+  return `+1202${String(1_000_000 + nextSubscriber)}`;
 }
 
 /** An SMS or WhatsApp conversation: each `send` returns exactly the replies of its turn, in order. */
