@@ -125,13 +125,47 @@ export function workspaceOfKey(config: Config, presented: string): string | unde
   return found;
 }
 
-function describeIssues(error: z.ZodError, where: string): ApiError {
+/** JSON's names for what a missing field should have been. */
+const JSON_TYPES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+};
+
+/** The value at `path` inside `value`, or undefined where the path leaves it. */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let at = value;
+  for (const part of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[part];
+  }
+  return at;
+}
+
+/** What a JSON value is, in the words of an error message. */
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'boolean') return String(value);
+  return JSON_TYPES[typeof value] ?? typeof value;
+}
+
+function describeIssues(error: z.ZodError, where: string, input: unknown): ApiError {
   const details = error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    } else if (issue.code === 'invalid_type') {
+      const got = valueAt(input, issue.path);
+      const expected = JSON_TYPES[issue.expected] ?? issue.expected;
+      message =
+        got === undefined ? `missing; expected ${expected}` : `expected ${expected}, got ${jsonTypeOf(got)}`;
+    }
     return { path, message };
   });
   const message = details
@@ -143,7 +177,7 @@ function describeIssues(error: z.ZodError, where: string): ApiError {
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const result = schema.safeParse(value);
-  if (!result.success) throw describeIssues(result.error, where);
+  if (!result.success) throw describeIssues(result.error, where, value);
   return result.data;
 }
 

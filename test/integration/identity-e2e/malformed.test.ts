@@ -106,7 +106,7 @@ const CASES: Case[] = [
     options: { body: { userId: 42, identities: [] } },
     status: 422,
     code: 'validation_failed',
-    message: 'body userId: Invalid input: expected string, received number',
+    message: 'body userId: expected a string, got a number',
   },
   {
     name: 'a missing field (identities)',
@@ -115,7 +115,7 @@ const CASES: Case[] = [
     options: { body: { userId: 'member-2' } },
     status: 422,
     code: 'validation_failed',
-    message: 'body identities: Invalid input: expected array, received undefined',
+    message: 'body identities: missing; expected an array',
   },
   {
     name: 'an unknown field (a typo of externalId)',

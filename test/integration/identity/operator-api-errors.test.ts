@@ -130,14 +130,14 @@ describe('malformed bodies', () => {
       body: { userId: 'u-1' },
       status: 422,
       code: 'validation_failed',
-      message: 'body identities: Invalid input: expected array, received undefined',
+      message: 'body identities: missing; expected an array',
     },
     {
       name: 'a wrong type',
       body: { userId: 42, identities: [] },
       status: 422,
       code: 'validation_failed',
-      message: 'body userId: Invalid input: expected string, received number',
+      message: 'body userId: expected a string, got a number',
     },
     {
       name: 'an unknown channel',
@@ -190,7 +190,7 @@ describe('malformed bodies', () => {
       status: 422,
       code: 'validation_failed',
       message:
-        'body userId: Invalid input: expected string, received undefined; body identities: Invalid input: expected array, received undefined',
+        'body userId: missing; expected a string; body identities: missing; expected an array',
     },
   ];
 
@@ -216,7 +216,7 @@ describe('malformed bodies', () => {
     });
     expect(renew.status).toBe(422);
     expect((renew.json as { error: { message: string } }).error.message).toBe(
-      'body ttl: Invalid input: expected number, received string',
+      'body ttl: expected a number, got a string',
     );
     const link = await call(api, 'POST', '/v1/link-codes', { body: { userId: 'u-1', ttl: 999_999 } });
     expect(link.status).toBe(422);
