@@ -111,11 +111,59 @@ async function reclaim(worker: Worker, connection: Connection): Promise<string[]
   return handedBack;
 }
 
-/** A BullMQ worker as the gateway sees its workers (running, jobs in flight, a graceful stop). */
+/** How long a stopping BullMQ worker with no job left is waited for before it is let go. */
+export const IDLE_CLOSE_GRACE_MS = 2000;
+
+/**
+ * Resolves once `worker` has run no job for `graceMs` in a row (looked at every 100 ms), unless `stop`
+ * is called first.
+ */
+function idleFor(worker: Worker, graceMs: number): { idle: Promise<void>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const idle = new Promise<void>((resolve) => {
+    let idleSince: number | undefined;
+    const look = () => {
+      if (stopped) return;
+      const now = Date.now();
+      idleSince = jobsInFlight(worker) === 0 ? (idleSince ?? now) : undefined;
+      if (idleSince !== undefined && now - idleSince >= graceMs) return resolve();
+      timer = setTimeout(look, 100);
+      timer.unref();
+    };
+    look();
+  });
+  return {
+    idle,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * A BullMQ worker as the gateway sees its workers (running, jobs in flight, a graceful stop). The stop
+ * waits for the jobs in flight; BullMQ's own close can then still wait forever on a connection left
+ * reconnecting by a Redis outage (taskforcesh/bullmq#4656), so once the worker has run nothing for
+ * `IDLE_CLOSE_GRACE_MS` it is disconnected and let go.
+ */
 export function asQueueWorker(worker: Worker): QueueWorker {
   return {
     isRunning: () => worker.isRunning(),
     inFlight: () => jobsInFlight(worker),
-    close: () => worker.close(),
+    close: async () => {
+      const closing = worker.close();
+      const waiting = idleFor(worker, IDLE_CLOSE_GRACE_MS);
+      const closed = await Promise.race([closing.then(() => true), waiting.idle.then(() => false)]);
+      waiting.stop();
+      if (closed) return;
+      closing.catch(() => undefined);
+      // Its connections are cut, not quit; not waited for either, past a second (the same wait may hold it).
+      const cut = worker.disconnect().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([cut, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+    },
   };
 }
