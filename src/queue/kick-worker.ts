@@ -185,6 +185,33 @@ export class KickWorker implements QueueWorker {
     this.slotFreed = undefined;
   }
 
+  /**
+   * The kick of a reservation failed, and Redis may have run it before its answer was lost: the
+   * conversation would then be held under `token` with no drain here, until the lease lapsed. The slot is
+   * free again at once; the take, if it landed, goes back to the queue (due now) as soon as Redis answers.
+   */
+  lost(cid: string, token: string): void {
+    this.unreserve(cid, token);
+    const { store, shard, leaseMs } = this.opts;
+    const until = Date.now() + leaseMs;
+    const giveBack = async (): Promise<void> => {
+      try {
+        const now = Date.now();
+        if ((await store.release(shard, cid, token, now, now)) === 'queued') await store.nudge(shard);
+      } catch (error) {
+        if (!this.running || Date.now() >= until) return; // the lease lapses on its own then
+        this.logError(error instanceof Error ? error.message : String(error));
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(timer);
+          void giveBack();
+        }, RETRY_TAKE_MS);
+        timer.unref();
+        this.retryTimers.add(timer);
+      }
+    };
+    void giveBack();
+  }
+
   private drain(cid: string, token: string): void {
     const { store, shard, logger } = this.opts;
     const running = this.active.get(cid);
@@ -197,6 +224,7 @@ export class KickWorker implements QueueWorker {
       return;
     }
     let retryAt: number | undefined;
+    let released: 'queued' | 'done' | 'lost' | undefined;
     const kick: Kick = { cid, token, retryAt: (at) => void (retryAt = at) };
     const done = (async () => {
       try {
@@ -211,7 +239,7 @@ export class KickWorker implements QueueWorker {
         retryAt = Date.now() + RETRY_FAILED_MS;
       }
       try {
-        await store.release(shard, cid, token, Date.now(), retryAt);
+        released = await store.release(shard, cid, token, Date.now(), retryAt);
         if (retryAt !== undefined) this.wakeAt(retryAt);
       } catch (error) {
         // Its lease ends on its own: another look (this worker's or another's) takes it then.
@@ -221,6 +249,10 @@ export class KickWorker implements QueueWorker {
       const holder = this.active.get(cid)!;
       this.active.delete(cid);
       if (holder.again) return this.drain(cid, holder.token);
+      // Not held by this drain's take any more. A failover can put back an older take of this very worker
+      // (a replica that missed the later ones): nobody drains under it, so it goes back to the queue now
+      // rather than when its lease lapses.
+      if (released === 'lost') void this.handBack();
       this.slotFreed?.();
       this.slotFreed = undefined;
     });

@@ -39,6 +39,8 @@ export interface LocalTaker {
   reserve(cid: string): string | undefined;
   adopt(cid: string, token: string): void;
   unreserve(cid: string, token: string): void;
+  /** The kick failed: it may have taken the conversation all the same (its answer lost). See `KickWorker.lost`. */
+  lost(cid: string, token: string): void;
 }
 
 /** BullMQ priority of a bulk kick: after every reply kick (those have none and are taken first). */
@@ -94,13 +96,15 @@ export class Queues {
       await this.kicks.kick(shard, cid, Date.now());
       return;
     }
-    let taken = false;
+    let taken: boolean;
     try {
       taken = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
-    } finally {
-      if (taken) taker.adopt(cid, token);
-      else taker.unreserve(cid, token);
+    } catch (error) {
+      taker.lost(cid, token);
+      throw error;
     }
+    if (taken) taker.adopt(cid, token);
+    else taker.unreserve(cid, token);
   }
 
   /**

@@ -17,12 +17,14 @@ import { Script } from './scripts.js';
  * KEYS: due, state, wake. ARGV: cid, now (ms), token ('' for none), lease (ms). Queues the conversation
  * (1), or marks its holder to look again when it is held (0; also when already queued). With a token, a
  * conversation neither queued nor held is taken at once instead, held by the token until now + lease (2):
- * the kicking process drains it itself, with no wake-up and no take of a worker's.
+ * the kicking process drains it itself, with no wake-up and no take of a worker's. The same kick sent
+ * again (a client resends what it had sent when its connection dropped) finds its own take: taken (2).
  */
 const KICK = new Script<[string, string, string, string, number, string, number], number>(
   3,
   `
 local s = redis.call('HGET', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' and (s == ARGV[3] or s == ARGV[3] .. '+') then return 2 end
 if not s then
   if ARGV[3] ~= '' then
     redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
@@ -125,8 +127,9 @@ end
 return n`,
 );
 
-/** The SHA of the take script (a test cuts the connection right after Redis ran one). */
+/** The SHAs of the take and kick scripts (a test cuts the connection right after Redis ran one). */
 export const TAKE_SHA = TAKE.sha;
+export const KICK_SHA = KICK.sha;
 
 /** A take's answer: the conversations now held, and when the next one waiting comes due (ms), if any. */
 export interface Taken {

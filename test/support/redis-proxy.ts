@@ -2,7 +2,7 @@
 // way to freeze a worker in the middle of a turn), or cut every client off for a while (a Redis blip).
 import { listenOnLoopback } from '../fakes/loopback.js';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { TAKE_SHA } from '../../src/store/kick-queue.js';
+import { KICK_SHA, TAKE_SHA } from '../../src/store/kick-queue.js';
 
 export interface RedisProxy {
   /** redis://127.0.0.1:PORT: give it to the process to freeze. */
@@ -35,6 +35,13 @@ export function commitCommandPattern(prefix: string): RegExp {
 /** Matches a conversation queue worker's take (`src/store/kick-queue.ts`) on the shard whose due set is `dueKey`. */
 export function kickTakePattern(dueKey: string): RegExp {
   return new RegExp(`${TAKE_SHA}\\r\\n\\$1\\r\\n3\\r\\n\\$\\d+\\r\\n${escape(dueKey)}\\r\\n`);
+}
+
+/** Matches a kick (`src/store/kick-queue.ts`) on the shard whose due set is `dueKey` that takes the conversation for its process. */
+export function kickAndTakePattern(dueKey: string): RegExp {
+  return new RegExp(
+    `${KICK_SHA}\\r\\n\\$1\\r\\n3\\r\\n\\$\\d+\\r\\n${escape(dueKey)}\\r\\n(?:\\$\\d+\\r\\n[^\\r]*\\r\\n){4}\\$\\d+\\r\\nw:`,
+  );
 }
 
 /** Matches a send taking its slot in its sender's pace (`src/store/pacer.ts`): one key, the sender's pace. */
@@ -76,9 +83,19 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
     client.on('data', (chunk: Buffer) => {
       if (dropped) return;
       if (held) return void held.push(chunk);
+      const before = tail.length;
       const text = tail + chunk.toString('latin1');
       tail = text.slice(-512);
-      if (hold && hold.pattern.test(text)) {
+      // A match must end in this chunk: the tail alone holds commands that went through already.
+      const matches = (pattern: RegExp) => {
+        const found = new RegExp(pattern.source, pattern.flags.replace('g', '') + 'g');
+        for (let m = found.exec(text); m; m = found.exec(text)) {
+          if (m.index + m[0].length > before) return true;
+          found.lastIndex = m.index + 1;
+        }
+        return false;
+      };
+      if (hold && matches(hold.pattern)) {
         held = [chunk];
         const { resolve } = hold;
         hold = undefined;
@@ -90,7 +107,7 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
         return;
       }
       upstream.write(chunk);
-      if (cutAt && cutAt.pattern.test(text)) {
+      if (cutAt && matches(cutAt.pattern)) {
         const { resolve } = cutAt;
         cutAt = undefined;
         cutEveryone();

@@ -1,15 +1,18 @@
-// A 3-second Redis blip with a turn in flight: the conversation Redis handed out as the connections dropped
-// is recovered as soon as they are back, not when its lease lapses (default lock time: 30 s).
+// A Redis blip with a turn in flight: the conversation Redis handed out as the connections dropped (to a
+// worker's take, or to a webhook's kick for its own process) is recovered as soon as they are back, not when
+// its lease lapses (default lock time: 30 s).
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/main/local-redis.js';
 import { CONVERSATION_QUEUE, Queues } from '../../../src/queue/queues.js';
 import { ECHO_BOT } from '../../support/bots.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { KickQueueStore } from '../../../src/store/kick-queue.js';
 import { configVariables } from '../../support/config.js';
 import { jsonRequest } from '../../support/json-api.js';
 import {
   commitCommandPattern,
+  kickAndTakePattern,
   kickTakePattern,
   startRedisProxy,
   type RedisProxy,
@@ -18,6 +21,7 @@ import { eventually } from '../../support/wait.js';
 import { TwilioWebhookClient } from '../../support/webhooks.js';
 
 const USER = '+12125551234';
+const KICKER = '+12125557788';
 
 let h: Harness | undefined;
 let proxy: RedisProxy | undefined;
@@ -121,5 +125,51 @@ describe('a 3-second Redis blip', () => {
     expect(worker.logs.find('turn handled')).toHaveLength(1);
     expect(h.twilio.messagesTo(USER)).toHaveLength(1);
     expect(await h.deadLetters()).toEqual([]);
+  }, 60_000);
+
+  it("a webhook's kick that took its conversation for its own process, its answer lost: drained once Redis is back, and the process still stops", async () => {
+    h = await startHarness({ bots: ECHO_BOT, label: 'blip-kick', gateway: false });
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    // One process with web and workers (`start`): its webhooks take their conversations for its own worker.
+    const gateway = await h.startGateway({ web: true, workers: true }, 'start', {
+      REDIS_URL: proxy.url,
+      SWITCHBOARD_LOCK_MS: 600_000, // far longer than the test waits: left to its lease, it would never be answered
+    });
+    const twilio = new TwilioWebhookClient(gateway.url!);
+    queues = new Queues(h.redis, h.keys, 1);
+
+    expect((await twilio.sms(KICKER, 'm0')).status).toBe(200);
+    await h.twilio.waitForMessages(KICKER, 1);
+    await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'idle');
+
+    // Redis runs m1's kick, which takes the conversation for the process; its answer never comes back.
+    const cut = proxy.cutWhen(kickAndTakePattern(h.keys.kicks(0, 'due')));
+    const m1 = twilio.smsParams(KICKER, 'm1');
+    expect((await twilio.post('/webhooks/sms', m1)).status).toBe(503);
+    await cut;
+    const cid = h.conversation('echo', `sms:${KICKER}`);
+    const held = await eventually(
+      async () => (await h!.redis.hget(h!.keys.kicks(0, 'state'), cid)) ?? undefined,
+      'the take held in Redis',
+    );
+    expect(held).toMatch(/^w:/);
+    proxy.restore();
+
+    // Twilio sends m1 again: a duplicate now, and its kick finds the conversation held.
+    const accepted = await eventually(
+      async () => ((await twilio.post('/webhooks/sms', m1)).status === 200 ? true : undefined),
+      'the retried m1 accepted',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(accepted).toBe(true);
+    const replies = await h.twilio.waitForMessages(KICKER, 2, 10_000);
+    expect(replies.map((m) => m.body)).toEqual(['got m0', 'got m1']);
+    await eventually(async () => ((await queues!.depth()).conversations === 0 ? true : undefined), 'drained');
+    expect(h.twilio.messagesTo(KICKER)).toHaveLength(2);
+    expect(await new KickQueueStore(h.redis, h.keys).depth(0, Date.now())).toMatchObject({ count: 0 });
+
+    // And it stops: BullMQ's workers, whose connections went through the outage, are not waited on forever.
+    await gateway.close();
+    expect(gateway.logs.find('switchboard stopped')).toHaveLength(1);
   }, 60_000);
 });

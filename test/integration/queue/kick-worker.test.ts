@@ -77,6 +77,16 @@ function start(process: (kick: Kick) => Promise<void>, concurrency = 2): KickWor
 
 const state = () => redis.hgetall(keys.kicks(0, 'state'));
 
+/** A slot reserved for `cid`, once the worker's first take (which asks for every slot) has answered. */
+async function reserved(cid: string): Promise<string> {
+  let token: string | undefined;
+  await vi.waitFor(() => {
+    token = worker!.reserve(cid);
+    expect(token).toBeDefined();
+  });
+  return token!;
+}
+
 describe('the conversation worker', () => {
   it('drains a conversation its own process kicks at once, under the token the kick took it with', async () => {
     const drains = gatedDrains();
@@ -106,6 +116,57 @@ describe('the conversation worker', () => {
     drains.started[0]!.finish();
     await drains.startedCount(2);
     expect(drains.started[1]!.kick.cid).toBe('c2');
+    drains.started[1]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+  });
+
+  it('gives back at once a take whose kick failed after Redis ran it, instead of leaving it to its lease', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    // What `kickConversation` does, with the answer of the kick lost: Redis took it under the reservation.
+    const lostToken = await reserved('c1');
+    expect(await queues.kicks.kickAndTake(0, 'c1', Date.now(), lostToken, LEASE)).toBe(true);
+    worker!.lost('c1', lostToken);
+    // The slot is free again, the take goes back to the queue, and the worker's own take drains it.
+    await drains.startedCount(1);
+    const { kick } = drains.started[0]!;
+    expect(kick.cid).toBe('c1');
+    expect(kick.token).not.toBe(lostToken);
+    expect(await state()).toEqual({ c1: kick.token });
+    drains.started[0]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+    expect(worker!.inFlight()).toBe(0);
+  });
+
+  it('gives back nothing when the failed kick never ran', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    const token = await reserved('c1');
+    worker!.lost('c1', token);
+    expect(worker!.inFlight()).toBe(0);
+    // Another process holds it meanwhile: its take is left alone.
+    await queues.kicks.kickAndTake(0, 'c1', Date.now(), 'w:other:1', LEASE);
+    await vi.waitFor(async () => expect(await state()).toEqual({ c1: 'w:other:1' }));
+    expect(drains.started).toHaveLength(0);
+  });
+
+  it('gives back an older take of its own that a failover put back, once its drain finds it no longer holds it', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    await queues.kickConversation('c1');
+    await drains.startedCount(1);
+    const { kick } = drains.started[0]!;
+    // A failover to a replica that missed the later takes: the conversation is held by an earlier token of
+    // this worker's, kicked meanwhile, under a lease far from over. Nothing of this worker drains under it.
+    const older = kick.token.replace(/\d+$/, '0');
+    await redis.hset(keys.kicks(0, 'state'), 'c1', `${older}+`);
+    await redis.zadd(keys.kicks(0, 'due'), Date.now() + LEASE, 'c1');
+
+    drains.started[0]!.finish();
+    await drains.startedCount(2);
+    expect(drains.started[1]!.kick.cid).toBe('c1');
+    expect(drains.started[1]!.kick.token).not.toBe(older);
+    expect(drains.mostAtOnce()).toBe(1);
     drains.started[1]!.finish();
     await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
   });

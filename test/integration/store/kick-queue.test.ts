@@ -127,4 +127,16 @@ describe('the conversation queue', () => {
     expect(await store.kickAndTake(0, 'c1', T + 4, 'w:a:3', LEASE)).toBe(false);
     expect(await shard0()).toEqual({ due: ['c1', String(T + 3)], state: { c1: 'q' }, wake: 1 });
   });
+  it('answers a kick sent again (its first answer lost) with its own take, kicked meanwhile or not', async () => {
+    fresh();
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    // The client resends the very command after its connection dropped: the take is its own.
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect(await shard0()).toEqual({ due: ['c1', String(T + LEASE)], state: { c1: 'w:a:1' }, wake: 0 });
+    // Another kick marked it meanwhile: still its own, and the mark is kept for after the drain.
+    expect(await store.kick(0, 'c1', T + 1)).toBe(false);
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect((await shard0()).state).toEqual({ c1: 'w:a:1+' });
+    expect(await store.release(0, 'c1', 'w:a:1', T + 2)).toBe('queued');
+  });
 });
