@@ -79,40 +79,51 @@ export async function startRedisCluster(
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < count; i++) {
-      const port = await freePort();
-      // The cluster bus listens on a port of its own: a free one too, given explicitly (the default,
-      // port + 10000, is past 65535 for much of the ephemeral range, and redis-server then exits).
-      const busPort = await freePort();
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--cluster-port',
-          String(busPort),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--cluster-node-timeout',
-          String(nodeTimeoutMs),
-        ],
-        { stdio: 'ignore' },
-      );
-      const node: RedisClusterNode = { port, url: `redis://127.0.0.1:${port}`, process: child };
-      child.once('error', (error) => (node.failure = error));
-      nodes.push(node);
-    }
-    await Promise.all(nodes.map(answering));
+    /** One node on free ports; a port taken by another process between the check and the bind makes
+     * redis-server exit, so it is started again on others (up to three times). */
+    const startNode = async (): Promise<RedisClusterNode> => {
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        // The cluster bus listens on a port of its own: a free one too, given explicitly (the default,
+        // port + 10000, is past 65535 for much of the ephemeral range, and redis-server then exits).
+        const busPort = await freePort();
+        const child = spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--cluster-port',
+            String(busPort),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-node-timeout',
+            String(nodeTimeoutMs),
+          ],
+          { stdio: 'ignore' },
+        );
+        const node: RedisClusterNode = { port, url: `redis://127.0.0.1:${port}`, process: child };
+        child.once('error', (error) => (node.failure = error));
+        try {
+          await answering(node);
+          return node;
+        } catch (error) {
+          if (attempt < 3 && node.process.exitCode !== null) continue;
+          node.process.kill('SIGKILL');
+          throw error;
+        }
+      }
+    };
+    for (let i = 0; i < count; i++) nodes.push(await startNode());
     await run('redis-cli', [
       '--cluster',
       'create',
