@@ -1,7 +1,8 @@
 // Finds a Redis that answers, or (sandbox only) starts a private redis-server for development and tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { withoutCredentials, type Logger } from '../log.js';
 
@@ -45,18 +46,45 @@ export async function redisAnswers(url: string): Promise<boolean> {
   return (await probeRedis(url)) === 'answers';
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` on loopback (0: any) and lets it go; resolves with the port bound, or undefined when taken. */
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.on('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
   });
+}
+
+/** The kernel's range of ports for outgoing connections (Linux), when it can be read. */
+function ephemeralRange(): [number, number] | undefined {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    return low && high ? [Number(low), Number(high)] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A loopback port free now, for a server that starts a moment later (a redis-server, a process spawned with
+ * PORT). Drawn below the kernel's range for outgoing connections when there is room: a port from that
+ * range may be handed to any process's next connection before the server binds it.
+ */
+export async function freePort(): Promise<number> {
+  const range = ephemeralRange();
+  if (range && range[0] > 12_000) {
+    for (let i = 0; i < 20; i++) {
+      const port = await tryPort(randomInt(10_000, range[0]));
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await tryPort(0);
+  if (port === undefined) throw new Error('no free loopback port');
+  return port;
 }
 
 /** Starts a private, memory-only redis-server on a free loopback port; `args` are added to its command line. */

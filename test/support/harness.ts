@@ -1,9 +1,8 @@
 // The integration test harness, the one entry point of every test that runs a gateway: a config on disk,
 // a fresh key prefix, a fake Twilio API, the gateway in process, worker processes on demand, signed
 // webhooks, the turns its workers finish, and a cleanup that leaves Redis as it found it.
+import { freePort } from '../../src/main/local-redis.js';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ChannelAdapter } from '../../channels/index.js';
 import type { Clock } from '../../src/core/ports/clock.js';
@@ -70,14 +69,8 @@ export interface HarnessOptions {
   loopbackPublicUrl?: boolean | number;
 }
 
-/** A free loopback port: listened on and let go, for a server that must know its URL before it starts. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A free loopback port, for a server that must know its URL before it starts (see `freePort` itself). */
+export { freePort };
 
 /** A dead-lettered turn as the conversation worker records it. */
 export interface DeadLetter {
