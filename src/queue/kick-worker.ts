@@ -174,8 +174,12 @@ export class KickWorker implements QueueWorker {
     reservation.settle(this.active.get(cid)!.done);
   }
 
-  /** The kick did not take it (queued or held elsewhere), or failed: the slot is free again. */
-  unreserve(cid: string, token: string): void {
+  /**
+   * The kick did not take it (queued or held elsewhere), or failed: the slot is free again. `heldBy`: the
+   * take the kick found holding it. One of this worker's own that it does not drain (a failover put back
+   * a take the promoted replica had not seen let go) would wait for its lease: it goes back to the queue.
+   */
+  unreserve(cid: string, token: string, heldBy?: string): void {
     const reservation = this.active.get(cid);
     // Not reserved under `token` any more: a take of this worker's gave it meanwhile, and drains it.
     if (!reservation?.settle || reservation.token !== token) return;
@@ -183,6 +187,7 @@ export class KickWorker implements QueueWorker {
     this.active.delete(cid);
     this.slotFreed?.();
     this.slotFreed = undefined;
+    if (heldBy?.startsWith(this.id)) void this.handBack();
   }
 
   /**

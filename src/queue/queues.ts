@@ -38,7 +38,8 @@ export interface LocalTaker {
   readonly leaseMs: number;
   reserve(cid: string): string | undefined;
   adopt(cid: string, token: string): void;
-  unreserve(cid: string, token: string): void;
+  /** `heldBy`: the token the kick found holding the conversation (see `KickWorker.unreserve`). */
+  unreserve(cid: string, token: string, heldBy?: string): void;
   /** The kick failed: it may have taken the conversation all the same (its answer lost). See `KickWorker.lost`. */
   lost(cid: string, token: string): void;
 }
@@ -96,15 +97,15 @@ export class Queues {
       await this.kicks.kick(shard, cid, Date.now());
       return;
     }
-    let taken: boolean;
+    let kicked: Awaited<ReturnType<KickQueueStore['kickAndTake']>>;
     try {
-      taken = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
+      kicked = await this.kicks.kickAndTake(shard, cid, Date.now(), token, taker.leaseMs);
     } catch (error) {
       taker.lost(cid, token);
       throw error;
     }
-    if (taken) taker.adopt(cid, token);
-    else taker.unreserve(cid, token);
+    if (kicked.taken) taker.adopt(cid, token);
+    else taker.unreserve(cid, token, kicked.heldBy);
   }
 
   /**

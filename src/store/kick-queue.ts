@@ -19,8 +19,9 @@ import { Script } from './scripts.js';
  * conversation neither queued nor held is taken at once instead, held by the token until now + lease (2):
  * the kicking process drains it itself, with no wake-up and no take of a worker's. The same kick sent
  * again (a client resends what it had sent when its connection dropped) finds its own take: taken (2).
+ * A kick with a token that finds the conversation held answers with the holder's token (marked as above).
  */
-const KICK = new Script<[string, string, string, string, number, string, number], number>(
+const KICK = new Script<[string, string, string, string, number, string, number], number | string>(
   3,
   `
 local s = redis.call('HGET', KEYS[2], ARGV[1])
@@ -37,6 +38,7 @@ if not s then
   return 1
 end
 if s ~= 'q' and string.sub(s, -1) ~= '+' then redis.call('HSET', KEYS[2], ARGV[1], s .. '+') end
+if ARGV[3] ~= '' and s ~= 'q' then return s end
 return 0`,
 );
 
@@ -155,8 +157,8 @@ export class KickQueueStore {
 
   /**
    * Says the conversation has work and takes it under `token` for `leaseMs` when nobody queued or holds it:
-   * true when taken (the caller drains it and lets go, as after a take); false when it was queued or held
-   * already (its holder, or the worker that takes it, finds the work).
+   * taken (the caller drains it and lets go, as after a take), or not: queued already (the worker that
+   * takes it finds the work), or held, with the holder's token (the holder finds it).
    */
   async kickAndTake(
     shard: number,
@@ -164,8 +166,10 @@ export class KickQueueStore {
     now: number,
     token: string,
     leaseMs: number,
-  ): Promise<boolean> {
-    return (await KICK.run(this.redis, ...this.three(shard), cid, now, token, leaseMs)) === 2;
+  ): Promise<{ taken: true } | { taken: false; heldBy?: string }> {
+    const answer = await KICK.run(this.redis, ...this.three(shard), cid, now, token, leaseMs);
+    if (answer === 2) return { taken: true };
+    return typeof answer === 'string' ? { taken: false, heldBy: answer } : { taken: false };
   }
 
   async take(shard: number, now: number, leaseMs: number, max: number, token: string): Promise<Taken> {

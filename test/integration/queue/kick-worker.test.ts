@@ -125,7 +125,7 @@ describe('the conversation worker', () => {
     start(drains.process);
     // What `kickConversation` does, with the answer of the kick lost: Redis took it under the reservation.
     const lostToken = await reserved('c1');
-    expect(await queues.kicks.kickAndTake(0, 'c1', Date.now(), lostToken, LEASE)).toBe(true);
+    expect(await queues.kicks.kickAndTake(0, 'c1', Date.now(), lostToken, LEASE)).toEqual({ taken: true });
     worker!.lost('c1', lostToken);
     // The slot is free again, the take goes back to the queue, and the worker's own take drains it.
     await drains.startedCount(1);
@@ -167,6 +167,28 @@ describe('the conversation worker', () => {
     expect(drains.started[1]!.kick.cid).toBe('c1');
     expect(drains.started[1]!.kick.token).not.toBe(older);
     expect(drains.mostAtOnce()).toBe(1);
+    drains.started[1]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+  });
+
+  it('gives back at the next kick an older take of its own that a failover put back after its drain let go', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    await queues.kickConversation('c1');
+    await drains.startedCount(1);
+    const { kick } = drains.started[0]!;
+    drains.started[0]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+    // The promoted replica missed the release: the conversation is held again by the drain's take, under
+    // a lease far from over, and nothing of this worker drains under it.
+    await redis.hset(keys.kicks(0, 'state'), 'c1', kick.token);
+    await redis.zadd(keys.kicks(0, 'due'), Date.now() + LEASE, 'c1');
+
+    // A new message kicks: the kick finds the worker's own old take, which goes back to the queue.
+    await queues.kickConversation('c1');
+    await drains.startedCount(2);
+    expect(drains.started[1]!.kick.cid).toBe('c1');
+    expect(drains.started[1]!.kick.token).not.toBe(kick.token);
     drains.started[1]!.finish();
     await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
   });

@@ -115,27 +115,30 @@ describe('the conversation queue', () => {
   });
   it('takes a conversation nobody queued or holds for the kicking process, and only that one', async () => {
     fresh();
-    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toEqual({ taken: true });
     // Held under the token at once: no wake-up token, so no worker is woken for it.
     expect(await shard0()).toEqual({ due: ['c1', String(T + LEASE)], state: { c1: 'w:a:1' }, wake: 0 });
     expect((await store.take(0, T + 1, LEASE, 10, 'w:b:1')).cids).toEqual([]);
     // Kicked again while held: marked for after, not taken twice.
-    expect(await store.kickAndTake(0, 'c1', T + 2, 'w:a:2', LEASE)).toBe(false);
+    expect(await store.kickAndTake(0, 'c1', T + 2, 'w:a:2', LEASE)).toEqual({
+      taken: false,
+      heldBy: 'w:a:1',
+    });
     expect((await shard0()).state).toEqual({ c1: 'w:a:1+' });
     expect(await store.release(0, 'c1', 'w:a:1', T + 3)).toBe('queued');
     // Queued for a worker: a kick that could take it leaves it to that worker.
-    expect(await store.kickAndTake(0, 'c1', T + 4, 'w:a:3', LEASE)).toBe(false);
+    expect(await store.kickAndTake(0, 'c1', T + 4, 'w:a:3', LEASE)).toEqual({ taken: false });
     expect(await shard0()).toEqual({ due: ['c1', String(T + 3)], state: { c1: 'q' }, wake: 1 });
   });
   it('answers a kick sent again (its first answer lost) with its own take, kicked meanwhile or not', async () => {
     fresh();
-    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toEqual({ taken: true });
     // The client resends the very command after its connection dropped: the take is its own.
-    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toEqual({ taken: true });
     expect(await shard0()).toEqual({ due: ['c1', String(T + LEASE)], state: { c1: 'w:a:1' }, wake: 0 });
     // Another kick marked it meanwhile: still its own, and the mark is kept for after the drain.
     expect(await store.kick(0, 'c1', T + 1)).toBe(false);
-    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toBe(true);
+    expect(await store.kickAndTake(0, 'c1', T, 'w:a:1', LEASE)).toEqual({ taken: true });
     expect((await shard0()).state).toEqual({ c1: 'w:a:1+' });
     expect(await store.release(0, 'c1', 'w:a:1', T + 2)).toBe('queued');
   });
