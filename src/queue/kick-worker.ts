@@ -197,24 +197,7 @@ export class KickWorker implements QueueWorker {
    */
   lost(cid: string, token: string): void {
     this.unreserve(cid, token);
-    const { store, shard, leaseMs } = this.opts;
-    const until = Date.now() + leaseMs;
-    const giveBack = async (): Promise<void> => {
-      try {
-        const now = Date.now();
-        if ((await store.release(shard, cid, token, now, now)) === 'queued') await store.nudge(shard);
-      } catch (error) {
-        if (!this.running || Date.now() >= until) return; // the lease lapses on its own then
-        this.logError(error instanceof Error ? error.message : String(error));
-        const timer = setTimeout(() => {
-          this.retryTimers.delete(timer);
-          void giveBack();
-        }, RETRY_TAKE_MS);
-        timer.unref();
-        this.retryTimers.add(timer);
-      }
-    };
-    void giveBack();
+    void this.handBack();
   }
 
   private drain(cid: string, token: string): void {
@@ -290,13 +273,23 @@ export class KickWorker implements QueueWorker {
    * After an outage: a take whose answer was lost left conversations held under this worker's tokens that it
    * is not draining. Left alone they would wait for their lease to end; they go back to the queue now.
    */
-  private async handBack(): Promise<void> {
+  private async handBack(until = Date.now() + this.opts.leaseMs): Promise<void> {
     const { store, shard, logger, queue } = this.opts;
     await this.taking; // a take resent after the reconnect: what it gave is being drained, not lost
     try {
       const jobs = await store.handBack(shard, Date.now(), this.id, [...this.active.keys()]);
       if (jobs > 0) logger.info('jobs handed back after a Redis outage', { queue, jobs });
     } catch (error) {
+      // Tried again while Redis comes back; past the leases it could save, they lapse on their own.
+      if (this.running && Date.now() + RETRY_TAKE_MS < until) {
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(timer);
+          void this.handBack(until);
+        }, RETRY_TAKE_MS);
+        timer.unref();
+        this.retryTimers.add(timer);
+        return;
+      }
       logger.warn('could not check for jobs lost in a Redis outage; their locks will lapse', {
         queue,
         reason: error instanceof Error ? error.message : String(error),
