@@ -75,7 +75,8 @@ export async function openStores(opts: {
   // socket writes the largest cost of a webhook (bench/webhook.bench.ts, docs/architecture.md).
   const webOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true };
   const web = connect(env, 'switchboard:web', webOptions, logger);
-  const work = connect(env, 'switchboard:work', { maxRetriesPerRequest: null }, logger);
+  // The workers' connection writes the commands of one burst together instead (see `coalesceWrites`).
+  const work = connect(env, 'switchboard:work', { maxRetriesPerRequest: null }, logger, true);
   const workspaces = botsByWorkspace(opts.config.bots, Object.keys(opts.config.workspaces));
   const prefix = env.SWITCHBOARD_KEY_PREFIX;
   const { keys, identityKeys } = await openKeys({
