@@ -84,6 +84,18 @@ function cpuMs(pid: number): number {
 /** CPU of all of a pipeline's processes (ms). */
 const processCpu = (target: Target) => target.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
 
+/** Write syscalls (write, writev: sockets, pipes, the log) a process has made, from /proc; NaN elsewhere. */
+function writeSyscalls(pid: number): number {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Write syscalls of all of a pipeline's processes. */
+const processWrites = (target: Target) => target.pids.reduce((sum, pid) => sum + writeSyscalls(pid), 0);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -246,6 +258,8 @@ interface RunFigures {
   cpuPerReply: number;
   /** The part of cpuPerReply spent by the pipeline's redis-server. */
   redisCpuPerReply: number;
+  /** Write syscalls of the pipeline's processes per reply, under the end-to-end load. */
+  writesPerReply: number;
   /** Redis commands per reply under the end-to-end load (`INFO commandstats`; scripts' inner commands included). */
   loadCommandsPerReply: number;
   /** Of those, script calls (each one client call). */
@@ -301,6 +315,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     repliesPerSecond: 0,
     cpuPerReply: 0,
     redisCpuPerReply: 0,
+    writesPerReply: 0,
     loadCommandsPerReply: 0,
     loadScriptsPerReply: 0,
     latencies: [],
@@ -316,6 +331,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     await target.admin.config('RESETSTAT');
     const redisCpuBefore = cpuMs(target.redisPid);
     const cpuBefore = processCpu(target) + redisCpuBefore;
+    const writesBefore = processWrites(target);
     const e2e = await closedLoop(target, fake, senders, CONVERSATIONS);
     const underLoad = await commandStats(target.admin);
     figures.loadCommandsPerReply = sumOf(underLoad) / CONVERSATIONS;
@@ -324,6 +340,7 @@ async function measureRun(kind: Kind, round: number, fake: FastTwilioApi): Promi
     figures.repliesPerSecond = (CONVERSATIONS - e2e.failures) / e2e.seconds;
     figures.cpuPerReply = (processCpu(target) + cpuMs(target.redisPid) - cpuBefore) / CONVERSATIONS;
     figures.redisCpuPerReply = (cpuMs(target.redisPid) - redisCpuBefore) / CONVERSATIONS;
+    figures.writesPerReply = (processWrites(target) - writesBefore) / CONVERSATIONS;
     await sleep(1000); // what a turn leaves for later (outbox, events) lands
     figures.extraReplies = fake.count - (CONVERSATIONS - e2e.failures);
     if (round === 1) {
@@ -574,6 +591,8 @@ function report(
   const sRps = mean('switchboard', (r) => r.repliesPerSecond);
   const bCpu = mean('baseline', (r) => r.cpuPerReply);
   const sCpu = mean('switchboard', (r) => r.cpuPerReply);
+  const bWrites = mean('baseline', (r) => r.writesPerReply);
+  const sWrites = mean('switchboard', (r) => r.writesPerReply);
   const bRedisCpu = mean('baseline', (r) => r.redisCpuPerReply);
   const sRedisCpu = mean('switchboard', (r) => r.redisCpuPerReply);
   const memory = (kind: Kind) => of(kind).find((r) => r.memory)?.memory;
@@ -614,6 +633,7 @@ function report(
     `| bytes written to Redis per SMS turn (\`INFO stats\` total_net_input_bytes) | ${fixed(b.bytesIn)} | ${fixed(s.bytesIn)} | ${ratio(s.bytesIn, b.bytesIn)} |`,
     `| CPU ms per reply under the end-to-end load (pipeline process + its redis-server) | ${fixed(bCpu, 2)} | ${fixed(sCpu, 2)} | ${ratio(sCpu, bCpu)} |`,
     `| … of which redis-server | ${fixed(bRedisCpu, 2)} | ${fixed(sRedisCpu, 2)} | ${ratio(sRedisCpu, bRedisCpu)} |`,
+    `| write syscalls per reply under the end-to-end load (pipeline processes: Redis, HTTP, the log) | ${fixed(bWrites, 1)} | ${fixed(sWrites, 1)} | ${ratio(sWrites, bWrites)} |`,
     '',
     `Commands counted over ${COMMAND_TURNS} conversations of one message, one after another, after 5 uncounted; ` +
       `an idle window as long ran ${fixed(b.idle, 1)} (baseline) and ${fixed(s.idle, 1)} (Switchboard) commands ` +
@@ -635,8 +655,8 @@ function report(
           '',
         ]
       : []),
-    '| run | replies/s | CPU ms per reply (redis-server) | Redis commands (script calls) per reply under that load | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| run | replies/s | CPU ms per reply (redis-server) | write syscalls per reply | Redis commands (script calls) per reply under that load | latency p50 / p99 ms | voice 100/s p50 / p99 ms | voice 20/s p50 / p99 ms | failed webhooks | extra replies |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const p = (samples: number[]) => {
         const sorted = [...samples].sort((x, y) => x - y);
@@ -644,7 +664,7 @@ function report(
       };
       return (
         `| ${r.round}${r.kind === 'baseline' ? 'A baseline' : 'B Switchboard'} | ${fixed(r.repliesPerSecond)} | ` +
-        `${fixed(r.cpuPerReply, 2)} (${fixed(r.redisCpuPerReply, 2)}) | ${fixed(r.loadCommandsPerReply, 1)} (${fixed(r.loadScriptsPerReply, 1)}) | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
+        `${fixed(r.cpuPerReply, 2)} (${fixed(r.redisCpuPerReply, 2)}) | ${fixed(r.writesPerReply, 1)} | ${fixed(r.loadCommandsPerReply, 1)} (${fixed(r.loadScriptsPerReply, 1)}) | ${p(r.latencies)} | ${p(r.voice.get(100) ?? [])} | ${p(r.voice.get(20) ?? [])} | ${r.failures} | ${r.extraReplies} |`
       );
     }),
     '',
