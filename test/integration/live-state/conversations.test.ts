@@ -1,9 +1,9 @@
 // GET /v1/conversations through the real gateway: what is happening now, paged, filtered, never what was typed;
 // the index kept inside the commit script (no command of its own), trimmed by score, left by an ended conversation.
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_RETENTION_MS } from '../../../src/store/conversation-store.js';
 import { manualClock } from '../../support/clock.js';
+import { monitorRedis, type Monitored } from '../../support/redis-monitor.js';
 import { botOn, NUMBERS, startDialogHarness, type DialogHarness, type TextChat } from '../dialog/helpers.js';
 import { allPages, api } from './helpers.js';
 
@@ -133,10 +133,9 @@ describe('GET /v1/conversations', () => {
     // A conversation last active longer ago than the retention: the next commit trims it.
     await h.redis.zadd(index, clock.now() - LIVE_RETENTION_MS - 1, 'long-gone');
     await h.redis.hset(h.keys.liveConversationSummaries('test'), 'long-gone', 'x');
-    const monitor = await new Redis(h.processEnv.REDIS_URL!).monitor();
-    const commands: { args: string[]; source: string }[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args.some((a) => a.includes(index))) commands.push({ args, source });
+    const commands: Monitored[] = [];
+    const monitor = await monitorRedis(h.processEnv.REDIS_URL!, (command) => {
+      if (command.args.some((a) => a.includes(index))) commands.push(command);
     });
     try {
       const erin = h.sms('+12025550105');
@@ -151,7 +150,7 @@ describe('GET /v1/conversations', () => {
       expect(Number(await h.redis.zscore(index, h.cid('desk', erin.identity)))).toBe(clock.now());
       expect(await h.redis.pttl(index)).toBeGreaterThan(LIVE_RETENTION_MS - 60_000);
     } finally {
-      monitor.disconnect();
+      monitor.close();
     }
   });
 
