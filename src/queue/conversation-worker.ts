@@ -81,6 +81,18 @@ export interface HandledTurn {
 }
 
 /** Runs one event through the dialog and renders what it produced for the event's channel. */
+/**
+ * The events whose turn all but always looks its user up: the engine, when the conversation starts, and
+ * the history of what was said, after the commit.
+ */
+const READS_USER: ReadonlySet<InboundEvent['kind']> = new Set([
+  'message',
+  'call.start',
+  'call.input',
+  'call.noinput',
+  'start',
+]);
+
 export async function handleEvent(
   opts: Pick<
     ConversationWorkerOptions,
@@ -108,6 +120,18 @@ export async function handleEvent(
       Math.max(bot.sessionTimeout, waiting) + (awaitsSecret(bot, kept) ? SECRET_PROMPT_MEMORY_SECONDS : 60)
     );
   };
+  const services = createTurnServices(opts.services, {
+    cid,
+    botId: event.botId,
+    bot,
+    workspaceId: bot.workspace,
+    workspace,
+    event,
+    state,
+  });
+  // The user is looked up: asked for now, the lookup goes out with the rate counter's hit (one write, one
+  // round trip) and the turn and its history find it answered. A failure is the turn's own, when it asks.
+  if (READS_USER.has(event.kind)) services.user().catch(() => undefined);
   if (event.kind === 'message' && !optedOut) {
     const count = await opts.store.countMessage(cid, event);
     if (count > bot.rateLimit.messagesPerMinute) {
@@ -130,15 +154,6 @@ export async function handleEvent(
     // A call looks at its sign-in itself while it holds: the event has nothing to add.
     return { state, stateTtlSeconds: ttlOf(state), replies: [] };
   }
-  const services = createTurnServices(opts.services, {
-    cid,
-    botId: event.botId,
-    bot,
-    workspaceId: bot.workspace,
-    workspace,
-    event,
-    state,
-  });
   const result = await opts.engine.turn({ botId: event.botId, bot, event, now, optedOut, services }, state);
   logTurnText(opts.services.logger, cid, event, result);
   const stateTtlSeconds = ttlOf(result.state);

@@ -59,15 +59,26 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
       const workspace = scope.workspaceId;
       const identity = scope.event.identity;
       const callId = callIdOf(scope);
-      let resolved: ResolvedUser | undefined;
-      const resolve = async () =>
-        (resolved ??= await deps.identity.resolveUser({
+      // The lookup, not only its answer, is remembered: a user asked for early (the worker does, for a
+      // turn that starts a conversation) and asked for again by the turn is read once.
+      let resolved: Promise<ResolvedUser> | undefined;
+      const known = (user: ResolvedUser) => (resolved = Promise.resolve(user));
+      const resolve = () => {
+        if (resolved) return resolved;
+        const lookup = deps.identity.resolveUser({
           workspace,
           identity,
           channel: scope.event.channel,
           trustCallerId: scope.bot.voice.trustCallerId,
           ...(callId ? { callId } : {}),
-        }));
+        });
+        resolved = lookup;
+        // A failed lookup is not remembered: the next ask reads again.
+        lookup.catch(() => {
+          if (resolved === lookup) resolved = undefined;
+        });
+        return lookup;
+      };
       const userScope = async () => {
         const user = await resolve();
         return {
@@ -80,8 +91,9 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
       return {
         user: async () => view(await resolve()),
         markVerified: async (userId, component) => {
+          let verified: ResolvedUser;
           try {
-            resolved = await deps.identity.markVerified({
+            verified = await deps.identity.markVerified({
               workspace,
               identity,
               userId,
@@ -95,7 +107,8 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
             if (error instanceof IdentityMoveForbiddenError) return { moved: 'forbidden' };
             throw error;
           }
-          return view(resolved);
+          known(verified);
+          return view(verified);
         },
         saveProfile: async (profile) => {
           await deps.identity.saveProfile({ workspace, identity, ...profile });
@@ -127,7 +140,7 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
                 : {}),
             };
           }
-          resolved = outcome.user;
+          known(outcome.user);
           return { ok: true, user: view(outcome.user) };
         },
         logout: async () => {

@@ -2,7 +2,7 @@
 // services (identity store, token store, lockout and link codes on a real Redis, the outbound client on loopback).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperatorEventType } from '../../../src/core/ports.js';
 import { Templates } from '../../../src/core/templates.js';
 import { createMetrics } from '../../../src/metrics.js';
@@ -13,7 +13,8 @@ import { RedisRefreshLock } from '../../../src/store/refresh-lock.js';
 import { Lockout } from '../../../src/store/lockout.js';
 import { dialogPortsConformance, type DialogPortsSubject } from '../../support/conformance/dialog-ports.js';
 import { captureLogs, waitForLogs } from '../../support/logs.js';
-import { identityWorld, type IdentityWorld } from '../identity/setup.js';
+import { identityWorld, redisUrl, type IdentityWorld } from '../identity/setup.js';
+import { monitorRedis } from '../../support/redis-monitor.js';
 import { FakeServices } from '../../unit/dialog/support/fake-services.js';
 
 const NAMESPACES = ['bank-login', 'member-pin'];
@@ -43,7 +44,7 @@ afterAll(async () => {
 
 let identities = 0;
 
-dialogPortsConformance('the Redis-backed turn services', async () => {
+async function redisSubject(): Promise<DialogPortsSubject> {
   const config = world.config.current;
   const bot = config.bots['acme-bank']!;
   const workspace = {
@@ -111,7 +112,35 @@ dialogPortsConformance('the Redis-backed turn services', async () => {
       return told();
     },
     recordHistory: (lines) => services.recordHistory(lines),
-  } satisfies DialogPortsSubject;
+  };
+}
+
+dialogPortsConformance('the Redis-backed turn services', redisSubject);
+
+describe('the Redis-backed turn services, asked for a user', () => {
+  it('read the identity once for the turn, however often and however early it is asked (two at once too)', async () => {
+    const subject = await redisSubject();
+    const reads: string[] = [];
+    const marker = `${world.prefix}:read-the-user-done`;
+    let seen: () => void;
+    const seenMarker = new Promise<void>((resolve) => (seen = resolve));
+    const monitor = await monitorRedis(redisUrl(), ({ args }) => {
+      if (args[0]?.toLowerCase() === 'hmget' && args[1]?.startsWith(world.prefix)) reads.push(args[1]);
+      if (args[1] === marker) seen();
+    });
+    try {
+      const [early, again] = await Promise.all([subject.ports.user(), subject.ports.user()]);
+      expect(again).toEqual(early);
+      expect(await subject.ports.user()).toEqual(early);
+      expect(early.tier).toBe('anonymous');
+      // MONITOR shows commands in the order Redis ran them: once it shows this one, it has shown the reads.
+      await world.redis.exists(marker);
+      await seenMarker;
+      expect(reads).toHaveLength(1);
+    } finally {
+      monitor.close();
+    }
+  });
 });
 
 dialogPortsConformance("the engine's unit-test fake", async () => {
