@@ -148,7 +148,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // Listening before the event is queued: a new turn's answer is then heard without a read of Redis.
       const expected =
         opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
-      const kick = () => withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
+      const kick = () => withDeadline(deps.queues.kickConversation(cid, event), deps.redisDeadlineMs);
       // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
       // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs,
       // and so does a call's kick while the accept script is new to the connection: its first use is refused

@@ -17,6 +17,7 @@ import {
   type HistoryLine,
   type TurnServiceDeps,
   type TurnServices,
+  type UserLookup,
 } from '../turn/turn-services.js';
 import { SECRET_TEXT, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -102,6 +103,8 @@ export async function handleEvent(
   event: InboundEvent,
   state: DialogState | null,
   optedOut: boolean,
+  /** The lookup of the event's user, begun before the turn (`IdentityServices.lookUp`). */
+  lookup?: UserLookup,
 ): Promise<HandledTurn> {
   const directory = opts.directory();
   const bot = directory.bot(event.botId);
@@ -128,6 +131,7 @@ export async function handleEvent(
     workspace,
     event,
     state,
+    ...(lookup ? { lookup } : {}),
   });
   // The user is looked up: asked for now, the lookup goes out with the rate counter's hit (one write, one
   // round trip) and the turn and its history find it answered. A failure is the turn's own, when it asks.
@@ -376,8 +380,20 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     await queues.kickSend(cid, { delayMs: outcome.later, ...(outcome.slot ? { slot: outcome.slot } : {}) });
   }
 
+  /**
+   * The user of the event whose kick handed the conversation over in this process, looked up before the
+   * head is read (the two leave together): for the turn of that very event, which is most often the head.
+   */
+  function leadLookup(lead: InboundEvent | undefined): { eventId: string; lookup: UserLookup } | undefined {
+    const identity = opts.services.identity;
+    const bot = lead && READS_USER.has(lead.kind) ? opts.directory().bot(lead.botId) : undefined;
+    if (!identity || !bot || !lead) return undefined;
+    return { eventId: lead.id, lookup: identity.lookUp({ workspaceId: bot.workspace, bot, event: lead }) };
+  }
+
   async function process(kick: Kick): Promise<void> {
     const { cid, token } = kick;
+    let lead = leadLookup(kick.lead);
     const head = await store.head(cid);
     if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
     let raw = head.raw;
@@ -397,7 +413,9 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       }
       let turn: HandledTurn;
       try {
-        turn = await turnSpan(cid, event, () => handleEvent(opts, cid, event, state, optedOut));
+        const lookup = lead?.eventId === event.id ? lead.lookup : undefined;
+        lead = undefined;
+        turn = await turnSpan(cid, event, () => handleEvent(opts, cid, event, state, optedOut, lookup));
       } catch (error) {
         const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         const attempts = await store.countAttempt(cid, event.id);

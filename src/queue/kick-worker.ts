@@ -4,6 +4,7 @@ import { onReconnect, type Connection } from '../store/connections.js';
 import type { KickQueueStore } from '../store/kick-queue.js';
 import type { Logger } from '../log.js';
 import { throttled } from '../log-throttle.js';
+import type { InboundEvent } from '../core/events.js';
 
 /** One conversation taken off the queue, for as long as its drain runs. */
 export interface Kick {
@@ -12,6 +13,11 @@ export interface Kick {
   token: string;
   /** Queue it again for `at` (ms) instead of letting go when the drain returns: a retry's backoff. */
   retryAt(at: number): void;
+  /**
+   * The event whose kick took the conversation for this worker, in this process (never from Redis): most
+   * likely the head, so what its turn reads can go out with the head's read.
+   */
+  lead?: InboundEvent;
 }
 
 /** What a gateway asks of any of its workers: running, how much it holds, and a graceful stop. */
@@ -166,11 +172,11 @@ export class KickWorker implements QueueWorker {
     return token;
   }
 
-  /** The kick took the reserved conversation: drain it here, as if a take had given it. */
-  adopt(cid: string, token: string): void {
+  /** The kick took the reserved conversation: drain it here, as if a take had given it. `lead`: see `Kick`. */
+  adopt(cid: string, token: string, lead?: InboundEvent): void {
     const reservation = this.active.get(cid);
     if (!reservation?.settle || reservation.token !== token) return;
-    this.drain(cid, token); // the reservation is replaced by the drain, not queued behind
+    this.drain(cid, token, lead); // the reservation is replaced by the drain, not queued behind
     reservation.settle(this.active.get(cid)!.done);
   }
 
@@ -200,7 +206,7 @@ export class KickWorker implements QueueWorker {
     void this.handBack();
   }
 
-  private drain(cid: string, token: string): void {
+  private drain(cid: string, token: string, lead?: InboundEvent): void {
     const { store, shard, logger } = this.opts;
     const running = this.active.get(cid);
     if (running && !running.settle) {
@@ -213,7 +219,7 @@ export class KickWorker implements QueueWorker {
     }
     let retryAt: number | undefined;
     let released: 'queued' | 'done' | 'lost' | undefined;
-    const kick: Kick = { cid, token, retryAt: (at) => void (retryAt = at) };
+    const kick: Kick = { cid, token, retryAt: (at) => void (retryAt = at), ...(lead ? { lead } : {}) };
     const done = (async () => {
       try {
         await this.opts.process(kick);

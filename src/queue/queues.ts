@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
 import type { QueueSnapshot } from '../metrics.js';
 import { KickQueueStore } from '../store/kick-queue.js';
+import type { InboundEvent } from '../core/events.js';
 
 export const CONVERSATION_QUEUE = 'conversations';
 export const SEND_QUEUE = 'replies';
@@ -37,7 +38,7 @@ export const QUEUE_EVENTS_KEPT = 100;
 export interface LocalTaker {
   readonly leaseMs: number;
   reserve(cid: string): string | undefined;
-  adopt(cid: string, token: string): void;
+  adopt(cid: string, token: string, lead?: InboundEvent): void;
   /** `heldBy`: the token the kick found holding the conversation (see `KickWorker.unreserve`). */
   unreserve(cid: string, token: string, heldBy?: string): void;
   /** The kick failed: it may have taken the conversation all the same (its answer lost). See `KickWorker.lost`. */
@@ -89,7 +90,8 @@ export class Queues {
     this.takers.set(shard, taker);
   }
 
-  async kickConversation(cid: string): Promise<void> {
+  /** `lead`: the event this kick is for, handed to this process's worker when the kick takes it (see `Kick`). */
+  async kickConversation(cid: string, lead?: InboundEvent): Promise<void> {
     const shard = shardOf(cid, this.shards);
     const taker = this.takers.get(shard);
     const token = taker?.reserve(cid);
@@ -104,7 +106,7 @@ export class Queues {
       taker.lost(cid, token);
       throw error;
     }
-    if (kicked.taken) taker.adopt(cid, token);
+    if (kicked.taken) taker.adopt(cid, token, lead);
     else taker.unreserve(cid, token, kicked.heldBy);
   }
 

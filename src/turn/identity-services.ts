@@ -42,11 +42,14 @@ function view(user: ResolvedUser): UserView {
   };
 }
 
-/** The bare CallSid of a voice event (`CA…:3` → `CA…`): a caller verified in a call stays so for that call. */
 /** Renders the bot's who-am-I texts (a handful of templates, parsed once). */
 const WHO_AM_I = new Templates({ cacheSize: 64 });
 
-function callIdOf(scope: TurnScope): string | undefined {
+/** Where a turn's user is looked up: its workspace, its bot (is a caller's number trusted?) and its event. */
+type LookupScope = Pick<TurnScope, 'workspaceId' | 'bot' | 'event'>;
+
+/** The bare CallSid of a voice event (`CA…:3` → `CA…`): a caller verified in a call stays so for that call. */
+function callIdOf(scope: LookupScope): string | undefined {
   return scope.event.channel === 'voice' ? scope.event.id.split(':')[0] : undefined;
 }
 
@@ -54,24 +57,36 @@ export function identityServices(deps: IdentityDeps): IdentityServices {
   /** Seconds from now until `until` (ms), at least 1. */
   const secondsUntil = (until: number | undefined) =>
     Math.max(1, Math.ceil(((until ?? deps.now()) - deps.now()) / 1000));
+  const lookUp = (scope: LookupScope) => {
+    const callId = callIdOf(scope);
+    return deps.identity.resolveUser({
+      workspace: scope.workspaceId,
+      identity: scope.event.identity,
+      channel: scope.event.channel,
+      trustCallerId: scope.bot.voice.trustCallerId,
+      ...(callId ? { callId } : {}),
+    });
+  };
   return {
+    lookUp(scope) {
+      const lookup = lookUp(scope);
+      // Not awaited until the turn asks; its failure is the turn's then.
+      lookup.catch(() => undefined);
+      return lookup;
+    },
     forTurn(scope) {
       const workspace = scope.workspaceId;
       const identity = scope.event.identity;
       const callId = callIdOf(scope);
-      // The lookup, not only its answer, is remembered: a user asked for early (the worker does, for a
-      // turn that starts a conversation) and asked for again by the turn is read once.
+      // The lookup, not only its answer, is remembered: a user asked for early (the worker does, as soon
+      // as it knows the event) and asked for again by the turn is read once.
       let resolved: Promise<ResolvedUser> | undefined;
+      let begun = scope.lookup;
       const known = (user: ResolvedUser) => (resolved = Promise.resolve(user));
       const resolve = () => {
         if (resolved) return resolved;
-        const lookup = deps.identity.resolveUser({
-          workspace,
-          identity,
-          channel: scope.event.channel,
-          trustCallerId: scope.bot.voice.trustCallerId,
-          ...(callId ? { callId } : {}),
-        });
+        const lookup = begun ?? lookUp(scope);
+        begun = undefined;
         resolved = lookup;
         // A failed lookup is not remembered: the next ask reads again.
         lookup.catch(() => {

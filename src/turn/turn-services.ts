@@ -10,14 +10,23 @@ import type { Templates } from '../core/templates.js';
 import type { Logger } from '../log.js';
 import { statusClass, type Metrics } from '../metrics.js';
 import type { OutboundClient } from '../net/outbound.js';
+import type { ResolvedUser } from '../identity/index.js';
 import { signInServices, type SignInDeps } from './sign-in-services.js';
 import type { TakenTokens } from '../store/token-store.js';
 import { revokeAtProviders } from './provider-revocation.js';
 import { refreshUserToken, type TokenRecord } from './token-refresh.js';
 import { turnSpans } from './turn-spans.js';
 
+/** A lookup of a turn's user begun before its turn (`IdentityServices.lookUp`); opaque to the worker. */
+export type UserLookup = Promise<ResolvedUser>;
+
 /** The identity and token services (users, link codes, token cache, lockouts) as the turn sees them. */
 export interface IdentityServices {
+  /**
+   * Begins the lookup of the user of a turn about to run: a worker that knows the event before it has read
+   * the conversation's head sends the two together. A failure is the turn's, when it asks (`TurnScope.lookup`).
+   */
+  lookUp(scope: Pick<TurnScope, 'workspaceId' | 'bot' | 'event'>): UserLookup;
   forTurn(scope: TurnScope): Pick<
     DialogServices,
     | 'user'
@@ -94,6 +103,8 @@ export interface TurnScope {
   event: InboundEvent;
   /** The dialog state the turn starts from, named in its log lines (the engine moves a copy). */
   state?: { flow: string; step: number } | null;
+  /** The lookup of this turn's user, begun already (`IdentityServices.lookUp`, for this very event). */
+  lookup?: UserLookup;
 }
 
 export interface TurnServiceDeps {

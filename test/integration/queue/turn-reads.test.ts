@@ -1,6 +1,7 @@
 // What a turn reads, and in what order, seen by Redis itself (MONITOR): a message's turn asks for its user
 // (the engine's, for a conversation's start, and its history's) before its rate counter's hit, so the two
-// travel together, and reads it once.
+// travel together, and reads it once; a call's turn, handed over by its webhook's kick in this process,
+// asks for the caller before it reads the conversation's head.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../support/clock.js';
 import { monitorRedis, type RedisMonitor } from '../../support/redis-monitor.js';
@@ -16,6 +17,14 @@ const DESK = botOn(
         - end: "Thanks."`,
   { sms: NUMBERS.sms },
 );
+const LINE = botOn(
+  'line',
+  `    flows:
+      main:
+        - ask: { prompt: "Your four digit code?", save: code, keypad: true, digits: 4 }
+        - end: "Thanks."`,
+  { voice: NUMBERS.voice },
+);
 
 const clock = manualClock();
 let h: DialogHarness;
@@ -24,7 +33,7 @@ let monitor: RedisMonitor;
 let recording: { commands: string[]; last: (command: string) => boolean; done: () => void } | undefined;
 
 beforeAll(async () => {
-  h = await startDialogHarness({ bots: DESK, label: 'turn-reads', clock });
+  h = await startDialogHarness({ bots: `${DESK}\n${LINE}`, label: 'turn-reads', clock });
   monitor = await monitorRedis(h.processEnv.REDIS_URL!, ({ args, source }) => {
     if (!recording || source === 'lua') return;
     const command = args[0]!.toLowerCase();
@@ -76,5 +85,19 @@ describe('a turn’s reads', () => {
       expect(userRead).toBeLessThan(turn.commands.findIndex(isRateHit));
       expect(turn.commands.filter(isUserRead)).toHaveLength(1);
     }
+  });
+
+  it('a call’s turn, kicked in this process, asks for the caller before the head, and reads them once', async () => {
+    const call = h.call('+12025550162');
+    const isUserRead = (c: string) => c.startsWith('hmget i:{');
+    // The head's read and the commit both name the call's inbox first; the head's comes first.
+    const isInbox = (c: string) => /^evalsha c:\{[^}]+\}\.[^:]+:in$/.test(c);
+    const isHistory = (c: string) => /^evalsha i:\{[^}]+\}:hist$/.test(c);
+    const turn = await commandsOf(async () => [await call.start()], isHistory);
+    expect(turn.replies[0]).toContain('Your four digit code?');
+    const userRead = turn.commands.findIndex(isUserRead);
+    expect(userRead).toBeGreaterThanOrEqual(0);
+    expect(userRead).toBeLessThan(turn.commands.findIndex(isInbox));
+    expect(turn.commands.filter(isUserRead)).toHaveLength(1);
   });
 });
