@@ -5,9 +5,10 @@ import type { ChannelEvent, ChannelRegistry, DeliveryStatus, WebhookKit } from '
 import type { InboundEvent } from '../core/events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { Lead } from '../queue/kick-worker.js';
 import type { Queues } from '../queue/queues.js';
 import type { TurnWaiter } from '../queue/turn-waiter.js';
-import type { CallAccepted, ConversationStore } from '../store/conversation-store.js';
+import type { CallAccepted, ConversationStore, HeadRead } from '../store/conversation-store.js';
 import type { BotRef, Directory } from '../config/directory.js';
 import type { StatusRecorder } from './status-recorder.js';
 import type { OutboundCalls } from '../store/call-store.js';
@@ -148,7 +149,14 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // Listening before the event is queued: a new turn's answer is then heard without a read of Redis.
       const expected =
         opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
-      const kick = () => withDeadline(deps.queues.kickConversation(cid, event), deps.redisDeadlineMs);
+      // The kick hands this process's worker the event and, when the accept queued nothing before it, what
+      // the worker's first read would say (it skips that read): see `Lead`.
+      let tell: (head: HeadRead | undefined) => void = () => undefined;
+      const lead: Lead = { event };
+      if (deps.queues.takesHere(cid)) lead.head = new Promise((resolve) => (tell = resolve));
+      const peek = lead.head ? (head: HeadRead) => tell(head) : undefined;
+      const told = <T>(accepting: Promise<T>) => accepting.finally(() => tell(undefined));
+      const kick = () => withDeadline(deps.queues.kickConversation(cid, lead), deps.redisDeadlineMs);
       // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
       // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs,
       // and so does a call's kick while the accept script is new to the connection: its first use is refused
@@ -158,12 +166,12 @@ export function webhookRouter(deps: WebhookDeps): Router {
         const inOrder = expected !== undefined && deps.store.callAcceptInOrder();
         const accepted =
           opts.call !== undefined
-            ? withDeadline(deps.store.acceptCall(cid, event), deps.redisDeadlineMs)
+            ? withDeadline(told(deps.store.acceptCall(cid, event, peek)), deps.redisDeadlineMs)
             : undefined;
         if (inOrder) (kicked = kick()).catch(() => undefined);
         const outcome: CallAccepted = accepted
           ? await accepted
-          : (await withDeadline(deps.store.accept(cid, event), deps.redisDeadlineMs))
+          : (await withDeadline(told(deps.store.accept(cid, event, peek)), deps.redisDeadlineMs))
             ? 'new'
             : 'duplicate';
         if (outcome === 'ended' || outcome === 'unknown') {

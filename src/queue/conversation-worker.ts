@@ -383,6 +383,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
   /**
    * The user of the event whose kick handed the conversation over in this process, looked up before the
    * head is read (the two leave together): for the turn of that very event, which is most often the head.
+   * It goes even when the accept saw the head: the turn then starts with the lookup on its way.
    */
   function leadLookup(lead: InboundEvent | undefined): { eventId: string; lookup: UserLookup } | undefined {
     const identity = opts.services.identity;
@@ -393,8 +394,9 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
 
   async function process(kick: Kick): Promise<void> {
     const { cid, token } = kick;
-    let lead = leadLookup(kick.lead);
-    const head = await store.head(cid);
+    let lead = leadLookup(kick.lead?.event);
+    // What the webhook's accept saw, when its event was the only one queued: no read of the head then.
+    const head = (await kick.lead?.head) ?? (await store.head(cid));
     if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
     let raw = head.raw;
     let state = head.state;

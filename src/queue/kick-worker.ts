@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { onReconnect, type Connection } from '../store/connections.js';
 import type { KickQueueStore } from '../store/kick-queue.js';
+import type { HeadRead } from '../store/conversation-store.js';
 import type { Logger } from '../log.js';
 import { throttled } from '../log-throttle.js';
 import type { InboundEvent } from '../core/events.js';
@@ -13,11 +14,19 @@ export interface Kick {
   token: string;
   /** Queue it again for `at` (ms) instead of letting go when the drain returns: a retry's backoff. */
   retryAt(at: number): void;
-  /**
-   * The event whose kick took the conversation for this worker, in this process (never from Redis): most
-   * likely the head, so what its turn reads can go out with the head's read.
-   */
-  lead?: InboundEvent;
+  /** Handed over by the kick that took the conversation for this worker, in this process: see `Lead`. */
+  lead?: Lead;
+}
+
+/**
+ * What a webhook of this process knows of the conversation its kick took for this worker (never from
+ * Redis): its event, most likely the head, whose user is looked up with the head's read; and, when its
+ * accept queued the only event, what the head's read would say (then there is no read). Settled before
+ * the kick answers: the accept's answer comes first.
+ */
+export interface Lead {
+  event: InboundEvent;
+  head?: Promise<HeadRead | undefined>;
 }
 
 /** What a gateway asks of any of its workers: running, how much it holds, and a graceful stop. */
@@ -173,7 +182,7 @@ export class KickWorker implements QueueWorker {
   }
 
   /** The kick took the reserved conversation: drain it here, as if a take had given it. `lead`: see `Kick`. */
-  adopt(cid: string, token: string, lead?: InboundEvent): void {
+  adopt(cid: string, token: string, lead?: Lead): void {
     const reservation = this.active.get(cid);
     if (!reservation?.settle || reservation.token !== token) return;
     this.drain(cid, token, lead); // the reservation is replaced by the drain, not queued behind
@@ -206,7 +215,7 @@ export class KickWorker implements QueueWorker {
     void this.handBack();
   }
 
-  private drain(cid: string, token: string, lead?: InboundEvent): void {
+  private drain(cid: string, token: string, lead?: Lead): void {
     const { store, shard, logger } = this.opts;
     const running = this.active.get(cid);
     if (running && !running.settle) {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Keys } from '../store/keys.js';
 import type { QueueSnapshot } from '../metrics.js';
 import { KickQueueStore } from '../store/kick-queue.js';
-import type { InboundEvent } from '../core/events.js';
+import type { Lead } from './kick-worker.js';
 
 export const CONVERSATION_QUEUE = 'conversations';
 export const SEND_QUEUE = 'replies';
@@ -38,7 +38,7 @@ export const QUEUE_EVENTS_KEPT = 100;
 export interface LocalTaker {
   readonly leaseMs: number;
   reserve(cid: string): string | undefined;
-  adopt(cid: string, token: string, lead?: InboundEvent): void;
+  adopt(cid: string, token: string, lead?: Lead): void;
   /** `heldBy`: the token the kick found holding the conversation (see `KickWorker.unreserve`). */
   unreserve(cid: string, token: string, heldBy?: string): void;
   /** The kick failed: it may have taken the conversation all the same (its answer lost). See `KickWorker.lost`. */
@@ -90,8 +90,13 @@ export class Queues {
     this.takers.set(shard, taker);
   }
 
-  /** `lead`: the event this kick is for, handed to this process's worker when the kick takes it (see `Kick`). */
-  async kickConversation(cid: string, lead?: InboundEvent): Promise<void> {
+  /** Whether a kick of the conversation may take it for this process's worker (see `takeLocally`). */
+  takesHere(cid: string): boolean {
+    return this.takers.has(shardOf(cid, this.shards));
+  }
+
+  /** `lead`: what the kick hands this process's worker when it takes the conversation for it (see `Lead`). */
+  async kickConversation(cid: string, lead?: Lead): Promise<void> {
     const shard = shardOf(cid, this.shards);
     const taker = this.takers.get(shard);
     const token = taker?.reserve(cid);

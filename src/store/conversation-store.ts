@@ -23,6 +23,17 @@ import { places } from './places.js';
 import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
 
 /**
+ * Where an accept finds what the head's read (HEAD) would say, when asked (`asked` '1') and the event it
+ * queued is the only one: the state, the outbox and the opt-out flag (all of the conversation's slot).
+ */
+interface Peek {
+  asked: string;
+  state: string;
+  outbox: string;
+  optOut: string;
+}
+
+/**
  * Accept an event once: remember its provider id (ARGV at `id`) in the conversation's dedupe set (KEYS[1],
  * scored by when its window of ARGV[1] seconds ends, counted from ARGV at `now`, in ms; members whose window
  * ended are trimmed first, and the set expires with its newest member) and append it to the inbox. ARGV[4]
@@ -31,14 +42,17 @@ import { NO_REPLICAS, writeDurably, type Durability } from './durability.js';
  * The key at `legacy` is the id's mark as earlier versions wrote it (`Keys.legacySeen`): one there is a
  * duplicate too.
  */
-const accept = (id: string, now: string, legacy: string, onNew = '') => `
+const accept = (id: string, now: string, legacy: string, peek: Peek, onNew = '') => `
 local now = tonumber(${now})
 local window = tonumber(ARGV[1]) * 1000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('EXISTS', ${legacy}) == 0 and redis.call('ZADD', KEYS[1], 'NX', now + window, ${id}) == 1 then
   redis.call('PEXPIRE', KEYS[1], window)
-  redis.call('RPUSH', KEYS[2], ARGV[2])
+  local queued = redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[3])${onNew}
+  if ${peek.asked} == '1' and queued == 1 then
+    return {1, redis.call('GET', ${peek.state}), redis.call('LLEN', ${peek.outbox}), redis.call('EXISTS', ${peek.optOut})}
+  end
   return 1
 end
 if ARGV[4] == '1' then redis.call('PEXPIRE', KEYS[1], window) end
@@ -47,13 +61,15 @@ return 0`;
 /**
  * Accept an SMS or WhatsApp event once (as `accept`); a new message from the user (ARGV[5], its time in ms)
  * also restarts the WhatsApp window: the dedupe set's member ARGV[9] is scored by that time plus ARGV[6]
- * seconds, when it stops saying anything (see `Keys.lastInbound`). KEYS: seen, inbox, legacy seen;
- * ARGV[7]: the time it was received (ms), ARGV[8]: its provider id.
+ * seconds, when it stops saying anything (see `Keys.lastInbound`). KEYS: seen, inbox, legacy seen, state,
+ * outbox, opt-out; ARGV[7]: the time it was received (ms), ARGV[8]: its provider id, ARGV[10]: '1' to be
+ * told the head's read with the event's 1 (`Peek`).
  */
 const ACCEPT_MESSAGE = accept(
   'ARGV[8]',
   'ARGV[7]',
   'KEYS[3]',
+  { asked: 'ARGV[10]', state: 'KEYS[4]', outbox: 'KEYS[5]', optOut: 'KEYS[6]' },
   `
   if ARGV[5] ~= '' then redis.call('ZADD', KEYS[1], tonumber(ARGV[5]) + tonumber(ARGV[6]) * 1000, ARGV[9]) end`,
 );
@@ -63,9 +79,9 @@ const ACCEPT_MESSAGE = accept(
  * is known from its first webhook (turn 0) on, for CALL_MEMORY_TTL; once Twilio reports it over, or it is
  * older than a call can last, its events are refused. Returns 1 (new), 0 (duplicate), -1 (the call is
  * over), -2 (no such call here).
- * KEYS: seen, inbox, call, legacy seen
+ * KEYS: seen, inbox, call, legacy seen, state, outbox, opt-out
  * ARGV: seenTtl, event, inboxTtl, durable (as `accept`), kind ('start', 'turn' or 'end'), now (ms), callTtl,
- *       maxCallMs, provider id
+ *       maxCallMs, provider id, '1' to be told the head's read with the 1 (`Peek`)
  */
 const ACCEPT_CALL =
   `
@@ -80,7 +96,12 @@ else
   redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
 if ARGV[5] == 'end' then redis.call('HSET', KEYS[3], 'ended', '1') end` +
-  accept('ARGV[9]', 'ARGV[6]', 'KEYS[4]');
+  accept('ARGV[9]', 'ARGV[6]', 'KEYS[4]', {
+    asked: 'ARGV[10]',
+    state: 'KEYS[5]',
+    outbox: 'KEYS[6]',
+    optOut: 'KEYS[7]',
+  });
 
 /** A voice turn's answer, unless its call is over or never started here (-1). KEYS: turn, call */
 const TURN_ANSWER = `
@@ -259,6 +280,16 @@ return redis.call('LLEN', KEYS[1])`;
 const HEAD = `
 return {redis.call('LINDEX', KEYS[1], 0), redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3]), redis.call('EXISTS', KEYS[4])}`;
 
+/** What a drain reads first (`head`), or what an accept saw right after it queued the only event (its `peek`). */
+export interface HeadRead {
+  /** The oldest unhandled event, sealed as queued (what the commit is fenced by). */
+  raw: string | null;
+  state: DialogState | null;
+  /** Replies in the outbox: a turn whose worker died before sending them. */
+  pendingReplies: number;
+  optedOut: boolean;
+}
+
 /** Count one more failed attempt at an item and return the count. */
 const COUNT_ATTEMPT = `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -266,6 +297,8 @@ redis.call('EXPIRE', KEYS[1], ${MAILBOX_TTL})
 return n`;
 
 type Arg = string | number;
+/** An accept script's answer: 1, 0 or below; or, asked to peek, [1, state, outbox length, opted out]. */
+type AcceptAnswer = number | [1, string | null, number, number];
 /** CLAIM_OUTBOX's answer: [1, the outbox's head or null] when claimed, [-2, ms left] when another holds it. */
 type ClaimAnswer = [number, string | number | null];
 
@@ -281,6 +314,9 @@ const scripts = {
       seen: string,
       inbox: string,
       legacySeen: string,
+      state: string,
+      outbox: string,
+      optOut: string,
       seenTtl: number,
       event: string,
       inboxTtl: number,
@@ -290,9 +326,10 @@ const scripts = {
       receivedAt: number,
       eventId: string,
       lastInboundMark: string,
+      peek: '0' | '1',
     ],
-    number
-  >(3, ACCEPT_MESSAGE),
+    AcceptAnswer
+  >(6, ACCEPT_MESSAGE),
   commit: new Script<Arg[], number | [string | null, ClaimAnswer | null]>(10, COMMIT),
   updateLive: new Script<
     [index: string, summaries: string, cid: string, at: number, summary: string],
@@ -313,7 +350,7 @@ const scripts = {
   >(4, HEAD),
   countAttempt: new Script<[attempts: string, itemId: string], number>(1, COUNT_ATTEMPT),
   forgetDeadLetters: new Script<[deadLetters: string, ...cids: string[]], number>(1, FORGET_DEAD_LETTERS),
-  acceptCall: new Script<Arg[], number>(4, ACCEPT_CALL),
+  acceptCall: new Script<Arg[], AcceptAnswer>(7, ACCEPT_CALL),
   turnAnswer: new Script<[turn: string, call: string], string | number | null>(2, TURN_ANSWER),
   claimOutbox: new Script<[claim: string, outbox: string, token: string, leaseMs: number], ClaimAnswer>(
     2,
@@ -474,16 +511,19 @@ export class ConversationStore {
    * durability it returns only once that many replicas hold the write, and throws `DurabilityError`
    * when they do not within the timeout.
    */
-  async accept(cid: string, event: InboundEvent): Promise<boolean> {
+  async accept(cid: string, event: InboundEvent, peek?: (head: HeadRead) => void): Promise<boolean> {
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
     const durable = this.durability.replicas > 0 ? '1' : '0';
     const inbox = this.keys.inbox(cid);
-    const added = await writeDurably(this.redis, this.durability, inbox, () =>
+    const answer = await writeDurably(this.redis, this.durability, inbox, () =>
       scripts.accept.run(
         this.redis,
         this.keys.seen(cid),
         inbox,
         this.keys.legacySeen(cid, event.id),
+        this.keys.state(cid),
+        this.keys.outbox(cid),
+        this.keys.optOut(cid),
         MESSAGE_SEEN_TTL,
         sealed,
         MAILBOX_TTL,
@@ -493,9 +533,36 @@ export class ConversationStore {
         event.receivedAt,
         event.id,
         LAST_INBOUND_MARK,
+        peek ? '1' : '0',
       ),
     );
-    return added === 1;
+    return this.accepted(cid, sealed, answer, peek) === 1;
+  }
+
+  /**
+   * An accept script's answer as a number (1 new, 0 duplicate, below 0 refused); a new event that is the
+   * only one queued, when `peek` asked for it, comes with what the head's read would have said.
+   */
+  private accepted(cid: string, sealed: string, answer: AcceptAnswer, peek?: (head: HeadRead) => void): number {
+    if (typeof answer === 'number') return answer;
+    const [, state, pending, optedOut] = answer;
+    peek?.(this.headRead(cid, sealed, state, pending, optedOut));
+    return 1;
+  }
+
+  private headRead(
+    cid: string,
+    raw: string | null,
+    state: string | null,
+    pending: number | string,
+    optedOut: number | string,
+  ): HeadRead {
+    return {
+      raw,
+      state: state ? this.openJson<DialogState>(state, places.conversation(cid, 'state')) : null,
+      pendingReplies: Number(pending),
+      optedOut: Number(optedOut) === 1,
+    };
   }
 
   /**
@@ -507,18 +574,26 @@ export class ConversationStore {
   }
 
   /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
-  async acceptCall(cid: string, event: InboundEvent): Promise<CallAccepted> {
+  async acceptCall(
+    cid: string,
+    event: InboundEvent,
+    peek?: (head: HeadRead) => void,
+  ): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
-    const result = await writeDurably(this.redis, this.durability, inbox, () =>
+    const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
+    const answer = await writeDurably(this.redis, this.durability, inbox, () =>
       scripts.acceptCall.run(
         this.redis,
         this.keys.seen(cid),
         inbox,
         this.keys.call(cid),
         this.keys.legacySeen(cid, event.id),
+        this.keys.state(cid),
+        this.keys.outbox(cid),
+        this.keys.optOut(cid),
         CALL_SEEN_TTL,
-        this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox')),
+        sealed,
         MAILBOX_TTL,
         this.durability.replicas > 0 ? '1' : '0',
         kind,
@@ -526,15 +601,15 @@ export class ConversationStore {
         CALL_MEMORY_TTL,
         MAX_CALL_MS,
         event.id,
+        peek ? '1' : '0',
       ),
     );
+    const result = this.accepted(cid, sealed, answer, peek);
     return result === 1 ? 'new' : result === 0 ? 'duplicate' : result === -1 ? 'ended' : 'unknown';
   }
 
   /** The oldest unhandled event (raw, to commit against) and the dialog state, in one round trip. */
-  async head(
-    cid: string,
-  ): Promise<{ raw: string | null; state: DialogState | null; pendingReplies: number; optedOut: boolean }> {
+  async head(cid: string): Promise<HeadRead> {
     const [raw, state, pending, optedOut] = await scripts.head.run(
       this.redis,
       this.keys.inbox(cid),
@@ -542,12 +617,7 @@ export class ConversationStore {
       this.keys.outbox(cid),
       this.keys.optOut(cid),
     );
-    return {
-      raw,
-      state: state ? this.openJson<DialogState>(state, places.conversation(cid, 'state')) : null,
-      pendingReplies: Number(pending),
-      optedOut: Number(optedOut) === 1,
-    };
+    return this.headRead(cid, raw, state, pending, optedOut);
   }
 
   async state(cid: string): Promise<DialogState | null> {
