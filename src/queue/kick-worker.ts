@@ -172,13 +172,17 @@ export class KickWorker implements QueueWorker {
    * slot counts as a drain (its lease is renewed, a hand-back leaves it alone) until `adopt` or `unreserve`.
    */
   reserve(cid: string): string | undefined {
-    if (!this.running || this.active.has(cid)) return undefined;
-    if (this.active.size + this.asking >= this.opts.concurrency) return undefined;
+    if (!this.hasRoom(cid)) return undefined;
     const token = `${this.id}${++this.seq}`;
     let settle!: (drained: Promise<void>) => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
     this.active.set(cid, { token, done, settle });
     return token;
+  }
+
+  /** Whether `reserve` would give a slot for the conversation now (a free slot, and not drained here already). */
+  hasRoom(cid: string): boolean {
+    return this.running && !this.active.has(cid) && this.active.size + this.asking < this.opts.concurrency;
   }
 
   /** The kick took the reserved conversation: drain it here, as if a take had given it. `lead`: see `Kick`. */

@@ -37,6 +37,7 @@ export const QUEUE_EVENTS_KEPT = 100;
  */
 export interface LocalTaker {
   readonly leaseMs: number;
+  hasRoom(cid: string): boolean;
   reserve(cid: string): string | undefined;
   adopt(cid: string, token: string, lead?: Lead): void;
   /** `heldBy`: the token the kick found holding the conversation (see `KickWorker.unreserve`). */
@@ -90,9 +91,12 @@ export class Queues {
     this.takers.set(shard, taker);
   }
 
-  /** Whether a kick of the conversation may take it for this process's worker (see `takeLocally`). */
+  /**
+   * Whether a kick of the conversation sent now would most likely take it for this process's worker (see
+   * `takeLocally`): its worker has a free slot. Under load a kick queues it instead.
+   */
   takesHere(cid: string): boolean {
-    return this.takers.has(shardOf(cid, this.shards));
+    return this.takers.get(shardOf(cid, this.shards))?.hasRoom(cid) ?? false;
   }
 
   /** `lead`: what the kick hands this process's worker when it takes the conversation for it (see `Lead`). */
