@@ -151,11 +151,11 @@ export function webhookRouter(deps: WebhookDeps): Router {
         opts.call !== undefined && opts.turn !== undefined ? deps.waiter.expect(cid, opts.turn) : undefined;
       // The kick hands this process's worker the event and, when the accept queued nothing before it, what
       // the worker's first read would say (it skips that read): see `Lead`.
-      let tell: (head: HeadRead | undefined) => void = () => undefined;
       const lead: Lead = { event };
-      if (deps.queues.takesHere(cid)) lead.head = new Promise((resolve) => (tell = resolve));
-      const peek = lead.head ? (head: HeadRead) => tell(head) : undefined;
-      const told = <T>(accepting: Promise<T>) => accepting.finally(() => tell(undefined));
+      let peek: ((head?: HeadRead) => void) | undefined;
+      if (deps.queues.takesHere(cid)) lead.head = new Promise((resolve) => (peek = resolve));
+      // Settled once the accept has answered, with nothing when it saw no head (a resolve's second call is void).
+      const told = <T>(accepting: Promise<T>) => accepting.finally(() => peek?.());
       const kick = () => withDeadline(deps.queues.kickConversation(cid, lead), deps.redisDeadlineMs);
       // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
       // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs,

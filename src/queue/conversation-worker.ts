@@ -81,7 +81,6 @@ export interface HandledTurn {
   afterCommit?: () => Promise<void>;
 }
 
-/** Runs one event through the dialog and renders what it produced for the event's channel. */
 /**
  * The events whose turn all but always looks its user up: the engine, when the conversation starts, and
  * the history of what was said, after the commit.
@@ -94,6 +93,7 @@ const READS_USER: ReadonlySet<InboundEvent['kind']> = new Set([
   'start',
 ]);
 
+/** Runs one event through the dialog and renders what it produced for the event's channel. */
 export async function handleEvent(
   opts: Pick<
     ConversationWorkerOptions,

@@ -33,6 +33,10 @@ interface Peek {
   optOut: string;
 }
 
+/** HEAD's reads after the inbox head, as a Lua list's items: the state, the outbox's length, the opt-out flag. */
+const headReads = (keys: Omit<Peek, 'asked'>) =>
+  `redis.call('GET', ${keys.state}), redis.call('LLEN', ${keys.outbox}), redis.call('EXISTS', ${keys.optOut})`;
+
 /**
  * Accept an event once: remember its provider id (ARGV at `id`) in the conversation's dedupe set (KEYS[1],
  * scored by when its window of ARGV[1] seconds ends, counted from ARGV at `now`, in ms; members whose window
@@ -51,7 +55,7 @@ if redis.call('EXISTS', ${legacy}) == 0 and redis.call('ZADD', KEYS[1], 'NX', no
   local queued = redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[3])${onNew}
   if ${peek.asked} == '1' and queued == 1 then
-    return {1, redis.call('GET', ${peek.state}), redis.call('LLEN', ${peek.outbox}), redis.call('EXISTS', ${peek.optOut})}
+    return {1, ${headReads(peek)}}
   end
   return 1
 end
@@ -278,7 +282,7 @@ return redis.call('LLEN', KEYS[1])`;
  * a read this small costs. Read only. KEYS: inbox, state, outbox, optout
  */
 const HEAD = `
-return {redis.call('LINDEX', KEYS[1], 0), redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3]), redis.call('EXISTS', KEYS[4])}`;
+return {redis.call('LINDEX', KEYS[1], 0), ${headReads({ state: 'KEYS[2]', outbox: 'KEYS[3]', optOut: 'KEYS[4]' })}}`;
 
 /** What a drain reads first (`head`), or what an accept saw right after it queued the only event (its `peek`). */
 export interface HeadRead {
@@ -543,7 +547,12 @@ export class ConversationStore {
    * An accept script's answer as a number (1 new, 0 duplicate, below 0 refused); a new event that is the
    * only one queued, when `peek` asked for it, comes with what the head's read would have said.
    */
-  private accepted(cid: string, sealed: string, answer: AcceptAnswer, peek?: (head: HeadRead) => void): number {
+  private accepted(
+    cid: string,
+    sealed: string,
+    answer: AcceptAnswer,
+    peek?: (head: HeadRead) => void,
+  ): number {
     if (typeof answer === 'number') return answer;
     const [, state, pending, optedOut] = answer;
     peek?.(this.headRead(cid, sealed, state, pending, optedOut));
@@ -574,11 +583,7 @@ export class ConversationStore {
   }
 
   /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
-  async acceptCall(
-    cid: string,
-    event: InboundEvent,
-    peek?: (head: HeadRead) => void,
-  ): Promise<CallAccepted> {
+  async acceptCall(cid: string, event: InboundEvent, peek?: (head: HeadRead) => void): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));

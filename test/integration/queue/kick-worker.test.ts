@@ -2,7 +2,7 @@
 // no take), a reservation given back, and never two drains of one conversation in one worker.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { KickWorker, type Kick } from '../../../src/queue/kick-worker.js';
+import { KickWorker, type Kick, type Lead } from '../../../src/queue/kick-worker.js';
 import { Queues } from '../../../src/queue/queues.js';
 import type { Keys } from '../../../src/store/keys.js';
 import { dataKey } from '../../support/config.js';
@@ -110,12 +110,45 @@ describe('the conversation worker', () => {
     start(drains.process, 1);
     await queues.kickConversation('c1');
     await drains.startedCount(1);
+    // What a webhook asks before it accepts (whether to read the head for the worker): no, for either.
+    expect(queues.takesHere('c2')).toBe(false);
+    expect(queues.takesHere('c1')).toBe(false);
     await queues.kickConversation('c2'); // no free slot: queued, with a wake-up token
     expect(await state()).toEqual({ c1: drains.started[0]!.kick.token, c2: 'q' });
 
     drains.started[0]!.finish();
     await drains.startedCount(2);
     expect(drains.started[1]!.kick.cid).toBe('c2');
+    drains.started[1]!.finish();
+    await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
+    await vi.waitFor(() => expect(queues.takesHere('c3')).toBe(true));
+  });
+
+  it('hands the drain what the kick that took it was given (the event and the head its accept read)', async () => {
+    const drains = gatedDrains();
+    start(drains.process);
+    await reserved('warm-up').then((token) => worker!.unreserve('warm-up', token));
+    expect(queues.takesHere('c1')).toBe(true);
+    const event: Lead['event'] = {
+      id: 'SM1',
+      kind: 'message',
+      botId: 'bot',
+      channel: 'sms',
+      identity: 'sms:+12025550100',
+      from: '+12025550100',
+      to: '+15005550006',
+      text: 'hi',
+      receivedAt: Date.now(),
+    };
+    const lead: Lead = { event, head: Promise.resolve(undefined) };
+    await queues.kickConversation('c1', lead);
+    await drains.startedCount(1);
+    expect(drains.started[0]!.kick.lead).toBe(lead);
+    drains.started[0]!.finish();
+    // A conversation taken from the queue comes with nothing.
+    await queues.kicks.kick(0, 'c2', Date.now());
+    await drains.startedCount(2);
+    expect(drains.started[1]!.kick.lead).toBeUndefined();
     drains.started[1]!.finish();
     await vi.waitFor(async () => expect(await redis.exists(keys.kicks(0, 'state'))).toBe(0));
   });
