@@ -38,8 +38,9 @@ export interface EventInput {
   formerUser?: { userId: string; externalId?: string | undefined } | undefined;
   /**
    * What happened, as a stable key (e.g. the inbound message id and the event type): the same key gives
-   * the same event id, so a turn run again after a worker crash reports nothing new — the receiver drops
-   * the copy by its id. Without a key every emit is a new event.
+   * the same event id, and the event is queued once within 24 hours, so a turn run again after a worker
+   * crash reports nothing new (a copy sent later still carries the id the receiver drops it by). Without
+   * a key every emit is a new event.
    */
   key?: string | undefined;
 }
@@ -114,6 +115,9 @@ export function wantsEvent(config: Config, workspace: string, type: EventType): 
   return events.types === undefined || events.types.includes(type);
 }
 
+/** How long after it is queued an event is still delivered (ms), and a keyed one queued at most once. */
+export const EVENT_DELIVERY_WINDOW_MS = 86_400_000;
+
 export interface QueuedEventSinkOptions {
   connection: Connection;
   /** Key names (the key-naming key hashes the per-user event indexes). */
@@ -171,6 +175,9 @@ export class QueuedEventSink implements EventSink {
       removeOnComplete: true,
       // Given-up events stay a week for inspection, then go: Redis memory stays bounded.
       removeOnFail: { age: 7 * 86_400, count: 10_000 },
+      // A keyed event is queued once for as long as its delivery may be retried: the job itself is gone
+      // once delivered, so without this a turn run again would send its events a second time.
+      ...(input.key ? { deduplication: { id: event.id, ttl: EVENT_DELIVERY_WINDOW_MS } } : {}),
     });
     return event.id;
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Connection } from '../store/connections.js';
 import { IdentityKeys } from '../store/identity-keys.js';
 import { SIGNATURE_HEADER, signSwitchboardEvent } from './signature.js';
-import { EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
+import { EVENT_DELIVERY_WINDOW_MS, EVENTS_QUEUE, type ConfigSource, type QueuedEvent } from './sink.js';
 import { throttled } from '../log-throttle.js';
 import { failed, hostOf, inSpan, injectTraceContext, SpanKind } from '../tracing.js';
 
@@ -25,7 +25,7 @@ export interface EventBackoff {
 export const DEFAULT_EVENT_BACKOFF: EventBackoff = {
   baseMs: 10_000,
   maxDelayMs: 3_600_000,
-  maxAgeMs: 86_400_000,
+  maxAgeMs: EVENT_DELIVERY_WINDOW_MS,
 };
 
 /**

@@ -100,5 +100,16 @@ export function eventSinkConformance(name: string, make: () => Promise<EventSink
       // The repeated one is queued once: four events in all.
       expect((await s.received(4)).map((r) => r.event.id).sort()).toEqual([first, other, ...unkeyed].sort());
     });
+
+    it('does not send a keyed event again once the first was delivered (a turn run again)', async () => {
+      const s = await make();
+      const first = await s.sink.emit({ ...failed, key: 'SM0003:auth.failed:0' });
+      await s.received(first === undefined ? 0 : 1);
+      expect(await s.sink.emit({ ...failed, key: 'SM0003:auth.failed:0' })).toBe(first);
+      // Delivered in order after the copy: once it has arrived, a copy queued before it would have too.
+      const marker = await s.sink.emit({ ...failed, type: 'user.verified', data: {} });
+      const got = await s.received(first === undefined ? 0 : 2);
+      expect(got.map((r) => r.event.id)).toEqual(first === undefined ? [] : [first, marker]);
+    });
   });
 }
