@@ -19,7 +19,7 @@ beforeAll(async () => {
       `    auth:
       door:
         type: fixed-code
-        code: "2468"
+        code: "246813579"
         fields:
           - { name: member, prompt: "${MEMBER}" }
           - { name: code, prompt: "${CODE}", secret: true }
@@ -42,7 +42,7 @@ describe('a registered auth method', () => {
     expect(authMethod('fixed-code')).toBe(fixedCode);
     expect(h.config.bots.club!.auth.door).toEqual({
       type: 'fixed-code',
-      code: '2468',
+      code: '246813579',
       fields: [
         { name: 'member', prompt: MEMBER, secret: false, keypad: false },
         { name: 'code', prompt: CODE, secret: true, keypad: false },
@@ -60,7 +60,7 @@ describe('a registered auth method', () => {
     expect(await c.send('alice')).toEqual([CODE]);
     expect(await c.send('1111')).toEqual([TEXT.wrong, MEMBER]);
     expect(await c.send('alice')).toEqual([CODE]);
-    expect(await c.send('2468')).toEqual([WELCOME]);
+    expect(await c.send('246813579')).toEqual([WELCOME]);
 
     // Typed ids are namespaced by the component's name, as for Switchboard's own methods.
     expect(await tokenKeys(h)).toEqual([tokenKey(h, { workspace: 'test', userId: 'door:alice' }, 'door')]);
@@ -79,7 +79,7 @@ describe('a registered auth method', () => {
         result: 'wrong_credentials',
       }),
     ).toBe(1);
-    expect(h.logs.lines.filter((l) => JSON.stringify(l).includes('2468'))).toEqual([]);
+    expect(h.logs.lines.filter((l) => JSON.stringify(l).includes('246813579'))).toEqual([]);
   });
 
   it("counts wrong codes against the typed member name, whatever phone they come from (the registry's default account field)", async () => {
@@ -99,6 +99,6 @@ describe('a registered auth method', () => {
     const c = h.sms();
     expect(await c.send('hi')).toEqual([MEMBER]);
     expect(await c.send('bob')).toEqual([CODE]);
-    expect(await c.send('2468')).toEqual([TEXT.locked(15)]);
+    expect(await c.send('246813579')).toEqual([TEXT.locked(15)]);
   });
 });
