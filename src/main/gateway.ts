@@ -129,7 +129,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     workers: [],
     sinks: [work.events, web.events],
     queues: [web.queues, work.queues],
-    connections: [web.connection, work.connection],
+    connections: stores.connections,
     outbound,
   };
   const turns = new EventEmitter<{ turn: [FinishedTurn] }>().setMaxListeners(0);

@@ -120,6 +120,8 @@ export const EVENT_DELIVERY_WINDOW_MS = 86_400_000;
 
 export interface QueuedEventSinkOptions {
   connection: Connection;
+  /** The connection BullMQ's events queue uses (see `openStores`); by default `connection`. */
+  jobs?: Connection;
   /** Key names (the key-naming key hashes the per-user event indexes). */
   keys: IdentityKeys;
   directory: ConfigSource;
@@ -137,7 +139,7 @@ export class QueuedEventSink implements EventSink {
   constructor(private readonly options: QueuedEventSinkOptions) {
     this.index = new EventIndex(options.connection, options.keys, ANONYMOUS_PREFIX);
     this.queue = new Queue<QueuedEvent>(EVENTS_QUEUE, {
-      connection: options.connection,
+      connection: options.jobs ?? options.connection,
       prefix: options.keys.eventsQueuePrefix(),
     });
     // Without a listener BullMQ prints connection errors raw; the connection's own listener logs the outage.

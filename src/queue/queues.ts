@@ -60,17 +60,19 @@ export class Queues {
   readonly kicks: KickQueueStore;
   readonly sends: Queue<KickData>[];
 
+  /** `jobs`: the connection BullMQ's send queue uses (see `openStores`); by default `connection`. */
   constructor(
     connection: Connection,
     readonly keys: Keys,
     readonly shards: number,
+    jobs: Connection = connection,
   ) {
     this.kicks = new KickQueueStore(connection, keys);
     this.sends = Array.from(
       { length: shards },
       (_, shard) =>
         new Queue<KickData>(SEND_QUEUE, {
-          connection,
+          connection: jobs,
           prefix: keys.sendQueuePrefix(shard),
           streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
         }),
