@@ -355,16 +355,29 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
    * bulk send at the head, a reply that must wait for its slot or be retried (the claim is kept until
    * then, so a later turn does not send it early), an outbox another holder has, an error.
    */
-  async function sendNow(cid: string, claim: string, taken: OutboxClaim, claimedAt: number): Promise<void> {
+  async function sendNow(
+    cid: string,
+    claim: string,
+    taken: OutboxClaim,
+    claimedAt: number,
+    recorded: Promise<void> | undefined,
+  ): Promise<void> {
     const lease = opts.lockDuration;
+    // Nothing is sent, nor handed to the send queue, before the turn's history has landed (or given up).
+    const settled = () => recorded?.catch(() => undefined);
     if (taken.held) {
       // Its holder sends these too as it pops its way down the outbox; a send job after it, in case it stops.
       outboxHeld(logger, cid, taken.retryInMs);
+      await settled();
       return queues.kickSend(cid);
     }
     let outcome: DrainOutcome;
     try {
-      outcome = await opts.replies.drain(cid, claim, lease, taken.head, { inline: true, claimedAt });
+      outcome = await opts.replies.drain(cid, claim, lease, taken.head, {
+        inline: true,
+        claimedAt,
+        ...(recorded ? { before: recorded } : {}),
+      });
     } catch (error) {
       logger.warn('reply not sent after its turn; left to the send queue', {
         conversation: cid,
@@ -372,6 +385,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
       });
       outcome = { done: false, later: 0 };
     }
+    await settled();
     if (outcome.done) return;
     if (outcome.held) return queues.kickSend(cid); // as above: the claim lapsed, and another holder has it
     const hold = outcome.later - 10;
@@ -494,10 +508,13 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
         else logger.info('user opted in', fields);
       }
       opts.onTurn?.({ conversationId: cid, eventId: event.id, outcome: 'handled', replies });
-      // History first: once a reply has arrived, the user's history has its turn.
-      await turn.afterCommit?.();
+      // History first: once a reply has arrived, the user's history has its turn. Its write leaves with
+      // the send's first command (the pacer's take, one socket write for both) and the send waits for it.
+      const recorded = turn.afterCommit?.();
+      recorded?.catch(() => undefined); // awaited below; the send only waits for it to settle
       // The commit claimed the outbox when the turn asked it to (`claim`): its answer is always there then.
-      if (claim && committed.outbox) await sendNow(cid, claim.token, committed.outbox, committing);
+      if (claim && committed.outbox) await sendNow(cid, claim.token, committed.outbox, committing, recorded);
+      await recorded;
       raw = committed.next;
       state = turn.state;
       if (turn.optOut !== undefined) optedOut = turn.optOut;

@@ -160,13 +160,15 @@ export function createReplySender(opts: ReplySenderOptions) {
    * stops instead of sending what its successor sends). `claimedAt`: when the claim was asked for (ms).
    * `inline` (right after a commit): a bulk send, or a reply that must wait for its slot, is left to the
    * send job. `held` in the outcome: another holder has the outbox now, for `later` ms at most.
+   * `before`: what must have happened before the first send (a turn's history write): the first reply's
+   * pacing is asked for meanwhile, and its send waits for it (and fails if it failed).
    */
   async function drain(
     cid: string,
     claim: string,
     lease: number,
     head: string | null,
-    opts2: { slot?: KeptSlot; inline?: boolean; claimedAt?: number } = {},
+    opts2: { slot?: KeptSlot; inline?: boolean; claimedAt?: number; before?: Promise<void> } = {},
   ): Promise<DrainOutcome> {
     let raw = head;
     let confirmedAt = opts2.claimedAt ?? Date.now();
@@ -179,6 +181,7 @@ export function createReplySender(opts: ReplySenderOptions) {
         if (pace.delayed !== undefined) {
           return { done: false, later: pace.delayed, ...(pace.slot ? { slot: pace.slot } : {}) };
         }
+        if (opts2.before) await opts2.before;
         if (Date.now() - confirmedAt > lease * CONFIRM_AFTER) {
           const asked = Date.now();
           const again = await store.claimOutbox(cid, claim, lease);

@@ -22,6 +22,8 @@ export interface RedisProxy {
   cutWhen(pattern: RegExp): Promise<void>;
   /** Accepts connections again after a cut. */
   restore(): void;
+  /** What clients send from now on, a chunk (one read of a client's socket) an entry, as latin1 text. */
+  record(): string[];
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
   const releases = new Set<() => void>();
   /** Clients to close when a cut happens. */
   const clients = new Set<() => void>();
+  let recorded: string[] | undefined;
 
   function cutEveryone(): void {
     cut = true;
@@ -82,6 +85,7 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
     clients.add(drop);
     client.on('data', (chunk: Buffer) => {
       if (dropped) return;
+      recorded?.push(chunk.toString('latin1'));
       if (held) return void held.push(chunk);
       const before = tail.length;
       const text = tail + chunk.toString('latin1');
@@ -137,6 +141,7 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
     },
     cutWhen: (pattern) => new Promise<void>((resolve) => (cutAt = { pattern, resolve })),
     restore: () => void (cut = false),
+    record: () => (recorded = []),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
