@@ -153,7 +153,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // the worker's first read would say (it skips that read): see `Lead`.
       const lead: Lead = { event };
       let peek: ((head?: HeadRead) => void) | undefined;
-      if (deps.queues.takesHere(cid)) lead.head = new Promise((resolve) => (peek = resolve));
+      if (deps.queues.takesHere(cid, lead)) lead.head = new Promise((resolve) => (peek = resolve));
       // Settled once the accept has answered, with nothing when it saw no head (a resolve's second call is void).
       const told = <T>(accepting: Promise<T>) => accepting.finally(() => peek?.());
       const kick = () => withDeadline(deps.queues.kickConversation(cid, lead), deps.redisDeadlineMs);

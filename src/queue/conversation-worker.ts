@@ -28,7 +28,7 @@ import { textRoute } from '../turn/sign-in-services.js';
 import { CONVERSATION_QUEUE, type KickData, type Queues } from './queues.js';
 import { backoffMs } from './backoff.js';
 import { asQueueWorker } from './reclaim.js';
-import { KickWorker, type Kick, type QueueWorker } from './kick-worker.js';
+import { KickWorker, type Kick, type Lead, type QueueWorker } from './kick-worker.js';
 import { untilItLands } from './until-it-lands.js';
 import { outboxHeld, type DrainOutcome, type ReplySender } from './reply-sender.js';
 import { conversationAttributes, inSpan, traceField } from '../tracing.js';
@@ -406,9 +406,15 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     return { eventId: lead.id, lookup: identity.lookUp({ workspaceId: bot.workspace, bot, event: lead }) };
   }
 
+  /**
+   * Lookups begun when a webhook of this process told the worker what it was about to kick (`prepare`):
+   * the user's read leaves alongside the accept instead of after the kick's answer.
+   */
+  const prepared = new WeakMap<Lead, ReturnType<typeof leadLookup>>();
+
   async function process(kick: Kick): Promise<void> {
     const { cid, token } = kick;
-    let lead = leadLookup(kick.lead?.event);
+    let lead = kick.lead && prepared.has(kick.lead) ? prepared.get(kick.lead) : leadLookup(kick.lead?.event);
     // What the webhook's accept saw, when its event was the only one queued: no read of the head then.
     const head = (await kick.lead?.head) ?? (await store.head(cid));
     if (head.pendingReplies > 0) await queues.kickSend(cid); // replies of a turn whose worker died before kicking
@@ -528,6 +534,7 @@ export function createConversationWorker(shard: number, opts: ConversationWorker
     concurrency: opts.concurrency,
     leaseMs: opts.lockDuration,
     process,
+    prepare: (told) => void prepared.set(told, leadLookup(told.event)),
     logger,
     queue: CONVERSATION_QUEUE,
   });

@@ -46,6 +46,11 @@ export interface KickWorkerOptions {
   /** A drain's lease (ms), renewed every half of it while it runs; a dead worker's drains come due after it. */
   leaseMs: number;
   process: (kick: Kick) => Promise<void>;
+  /**
+   * Told of what a webhook of this process is about to kick (see `LocalTaker.prepare`), before its accept
+   * is sent: `process` may start its first reads for it now, alongside the accept.
+   */
+  prepare?: (lead: Lead) => void;
   logger: Logger;
   /** The queue's name in logs. */
   queue: string;
@@ -183,6 +188,11 @@ export class KickWorker implements QueueWorker {
   /** Whether `reserve` would give a slot for the conversation now (a free slot, and not drained here already). */
   hasRoom(cid: string): boolean {
     return this.running && !this.active.has(cid) && this.active.size + this.asking < this.opts.concurrency;
+  }
+
+  /** A webhook of this process is about to accept and kick `lead`, most likely for this worker: see `prepare`. */
+  prepare(lead: Lead): void {
+    this.opts.prepare?.(lead);
   }
 
   /** The kick took the reserved conversation: drain it here, as if a take had given it. `lead`: see `Kick`. */

@@ -38,6 +38,8 @@ export const QUEUE_EVENTS_KEPT = 100;
 export interface LocalTaker {
   readonly leaseMs: number;
   hasRoom(cid: string): boolean;
+  /** A webhook is about to accept and kick `lead` (see `Queues.takesHere`). */
+  prepare(lead: Lead): void;
   reserve(cid: string): string | undefined;
   adopt(cid: string, token: string, lead?: Lead): void;
   /** `heldBy`: the token the kick found holding the conversation (see `KickWorker.unreserve`). */
@@ -95,10 +97,15 @@ export class Queues {
 
   /**
    * Whether a kick of the conversation sent now would most likely take it for this process's worker (see
-   * `takeLocally`): its worker has a free slot. Under load a kick queues it instead.
+   * `takeLocally`): its worker has a free slot. Under load a kick queues it instead. `lead`: what the
+   * webhook is about to accept and kick, told to that worker at once when it would take it, so that the
+   * turn's first reads leave alongside the accept.
    */
-  takesHere(cid: string): boolean {
-    return this.takers.get(shardOf(cid, this.shards))?.hasRoom(cid) ?? false;
+  takesHere(cid: string, lead?: Lead): boolean {
+    const taker = this.takers.get(shardOf(cid, this.shards));
+    if (!taker?.hasRoom(cid)) return false;
+    if (lead) taker.prepare(lead);
+    return true;
   }
 
   /** `lead`: what the kick hands this process's worker when it takes the conversation for it (see `Lead`). */

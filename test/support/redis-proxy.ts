@@ -46,6 +46,18 @@ export function kickAndTakePattern(dueKey: string): RegExp {
   );
 }
 
+/** Matches a voice event's accept (`src/store/conversation-store.ts`): seven keys, the first one a dedupe set. */
+export function acceptCallPattern(prefix: string): RegExp {
+  return new RegExp(
+    `\\r\\n\\$1\\r\\n7\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}(\\.[^:]+)?:seen\\r\\n`,
+  );
+}
+
+/** Matches the read of an identity's record (`HMGET`, the user's lookup). */
+export function identityReadPattern(prefix: string): RegExp {
+  return new RegExp(`\\$5\\r\\nhmget\\r\\n\\$\\d+\\r\\n${escape(prefix)}:i:\\{`, 'i');
+}
+
 /** Matches a send taking its slot in its sender's pace (`src/store/pacer.ts`): one key, the sender's pace. */
 export function paceTakePattern(prefix: string): RegExp {
   return new RegExp(`\\r\\n\\$1\\r\\n1\\r\\n\\$\\d+\\r\\n${escape(prefix)}:pace:\\{`);

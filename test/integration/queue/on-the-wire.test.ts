@@ -1,0 +1,81 @@
+// What a turn sends to Redis and when, seen on the wire (a Redis proxy in front of the process): a call's
+// user is read while its webhook's accept is still on its way, and after a commit the history write and the
+// reply's pacing leave in one socket write, the reply reaching Twilio only once the history has the turn.
+import { afterEach, describe, expect, it } from 'vitest';
+import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { botYaml } from '../../support/config.js';
+import { startHarness, type Harness } from '../../support/harness.js';
+import {
+  acceptCallPattern,
+  identityReadPattern,
+  paceTakePattern,
+  startRedisProxy,
+  type RedisProxy,
+} from '../../support/redis-proxy.js';
+import { newSid, TwilioWebhookClient } from '../../support/webhooks.js';
+import { eventually } from '../../support/wait.js';
+
+const BOT = botYaml(
+  'desk',
+  `    flows:
+      main:
+        - ask: { prompt: "Your code?", save: code, keypad: true, digits: 4 }
+        - end: "Thanks."`,
+);
+
+let h: Harness | undefined;
+let proxy: RedisProxy | undefined;
+afterEach(async () => {
+  await h?.close();
+  await proxy?.close();
+  h = proxy = undefined;
+});
+
+describe('on the wire', () => {
+  it('a call kicked for this process’s worker: its caller is read while the accept is held back', async () => {
+    h = await startHarness({ bots: BOT, label: 'wire-call', gateway: false });
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    const chunks = proxy.record();
+    const start = await h.startGateway({ web: true, workers: true }, 'start', { REDIS_URL: proxy.url });
+    const webhooks = new TwilioWebhookClient(start.url!, h.processEnv.PUBLIC_URL);
+    // The worker idle (its first take answered, blocked on the wake list): a kick would take the call for it.
+    await eventually(
+      () => (chunks.some((c) => c.includes('\r\nblpop\r\n')) ? true : undefined),
+      'an idle worker',
+    );
+
+    // The web connection's traffic stops at the accept: nothing of it, nor the kick behind it, reaches Redis.
+    const held = proxy.holdWhen(acceptCallPattern(h.prefix));
+    const answer = webhooks.call(newSid('CA'), '+12125551298');
+    await held;
+    const userRead = identityReadPattern(h.prefix);
+    await eventually(() => (chunks.some((c) => userRead.test(c)) ? true : undefined), 'the caller’s read');
+    proxy.release();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('Your code?');
+  });
+
+  it('the history write and the reply’s pacing leave together; the reply is sent once the history has the turn', async () => {
+    h = await startHarness({ bots: BOT, label: 'wire-sms', gateway: { web: true, workers: false } });
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    await h.spawn('worker', 'worker', { REDIS_URL: proxy.url });
+    const user = '+12125551299';
+    const keys = new IdentityKeys(h.keys);
+    const history = keys.identityHistory(keys.identityHash('test', `sms:${user}`));
+    const historyWrite = new RegExp(`\\r\\n\\$\\d+\\r\\n${history.replace(/[{}]/g, '\\$&')}\\r\\n`);
+    const paceTake = paceTakePattern(h.prefix);
+    const chunks = proxy.record();
+
+    const sending = h.twilio.holdNext();
+    expect((await h.webhooks.sms(user, 'hello')).status).toBe(200);
+    await sending.arrived;
+    // Twilio is being asked to send the reply: the history has the message and the reply already.
+    expect(await h.redis.llen(history)).toBe(2);
+    sending.release();
+    expect((await h.twilio.waitForMessages(user, 1)).map((m) => m.body)).toEqual(['Your code?']);
+
+    const together = chunks.filter((chunk) => historyWrite.test(chunk) && paceTake.test(chunk));
+    expect(together).toHaveLength(1);
+  });
+});
