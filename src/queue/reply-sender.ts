@@ -181,6 +181,8 @@ export function createReplySender(opts: ReplySenderOptions) {
         if (pace.delayed !== undefined) {
           return { done: false, later: pace.delayed, ...(pace.slot ? { slot: pace.slot } : {}) };
         }
+        // The slot stays the one taken: a history write retried through a failover can hold the send past
+        // it, and a late send can then leave close behind the next one (Twilio queues what runs ahead).
         if (opts2.before) await opts2.before;
         if (Date.now() - confirmedAt > lease * CONFIRM_AFTER) {
           const asked = Date.now();
