@@ -157,23 +157,27 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // Settled once the accept has answered, with nothing when it saw no head (a resolve's second call is void).
       const told = <T>(accepting: Promise<T>) => accepting.finally(() => peek?.());
       const kick = () => withDeadline(deps.queues.kickConversation(cid, lead), deps.redisDeadlineMs);
-      // A call's turn is kicked in the same round trip as its accept (sent behind it on one connection, so
-      // Redis runs them in that order); a refused event's kick finds nothing to do. Messages wait for theirs,
-      // and so does a call's kick while the accept script is new to the connection: its first use is refused
-      // (NOSCRIPT) and sent again, behind the kick, which would then find an empty inbox.
+      // The kick goes in the same round trip as the accept (sent behind it on one connection, so Redis runs
+      // them in that order); a refused event's kick finds nothing to do. Not while the accept script is new to
+      // the connection: its first use is refused (NOSCRIPT) and sent again, behind the kick, which would then
+      // find an empty inbox. When Redis lost the script since (a restart, a failover), the same happens: a
+      // message is kicked again once its accept has landed; a call's turn is, if it is not answered in time.
       let kicked: Promise<void> | undefined;
+      let reloaded = false;
       try {
-        const inOrder = expected !== undefined && deps.store.callAcceptInOrder();
+        const inOrder =
+          opts.call !== undefined
+            ? expected !== undefined && deps.store.callAcceptInOrder()
+            : deps.store.acceptInOrder();
         const accepted =
           opts.call !== undefined
             ? withDeadline(told(deps.store.acceptCall(cid, event, peek)), deps.redisDeadlineMs)
-            : undefined;
+            : withDeadline(
+                told(deps.store.accept(cid, event, peek, () => (reloaded = true))),
+                deps.redisDeadlineMs,
+              ).then((fresh): CallAccepted => (fresh ? 'new' : 'duplicate'));
         if (inOrder) (kicked = kick()).catch(() => undefined);
-        const outcome: CallAccepted = accepted
-          ? await accepted
-          : (await withDeadline(told(deps.store.accept(cid, event, peek)), deps.redisDeadlineMs))
-            ? 'new'
-            : 'duplicate';
+        const outcome: CallAccepted = await accepted;
         if (outcome === 'ended' || outcome === 'unknown') {
           metrics.inbound.inc({ channel, status: 'refused' });
           logger.warn('event of a call that is over or unknown refused', {
@@ -185,6 +189,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
         }
         // Kick on duplicates too: it repairs a kick lost when the first copy's request died halfway.
         await (kicked ?? kick());
+        if (kicked && reloaded) await withDeadline(deps.queues.kickConversation(cid), deps.redisDeadlineMs);
         metrics.inbound.inc({ channel, status: outcome === 'new' ? 'accepted' : 'duplicate' });
         if (outcome === 'duplicate') logger.info('duplicate webhook ignored', meta);
         if (!expected) return { cid, bot, refused: false };

@@ -515,13 +515,20 @@ export class ConversationStore {
    * durability it returns only once that many replicas hold the write, and throws `DurabilityError`
    * when they do not within the timeout.
    */
-  async accept(cid: string, event: InboundEvent, peek?: (head: HeadRead) => void): Promise<boolean> {
+  async accept(
+    cid: string,
+    event: InboundEvent,
+    peek?: (head: HeadRead) => void,
+    /** Told when Redis had lost the script: what was sent right behind the accept ran before it. */
+    reloaded?: () => void,
+  ): Promise<boolean> {
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
     const durable = this.durability.replicas > 0 ? '1' : '0';
     const inbox = this.keys.inbox(cid);
     const answer = await writeDurably(this.redis, this.durability, inbox, () =>
-      scripts.accept.run(
+      scripts.accept.runAndTell(
         this.redis,
+        reloaded,
         this.keys.seen(cid),
         inbox,
         this.keys.legacySeen(cid, event.id),
@@ -580,6 +587,11 @@ export class ConversationStore {
    */
   callAcceptInOrder(): boolean {
     return scripts.acceptCall.ranBefore(this.redis);
+  }
+
+  /** As `callAcceptInOrder`, for `accept` (a message's). */
+  acceptInOrder(): boolean {
+    return scripts.accept.ranBefore(this.redis);
   }
 
   /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */

@@ -24,6 +24,14 @@ export class Script<Args extends Arg[], Result> {
   }
 
   async run(redis: Connection, ...args: Args): Promise<Result> {
+    return this.runAndTell(redis, undefined, ...args);
+  }
+
+  /**
+   * As `run`; `reloaded` is called when Redis did not have the script and it was sent again (EVAL): a
+   * command sent right behind this one then ran before it.
+   */
+  async runAndTell(redis: Connection, reloaded: (() => void) | undefined, ...args: Args): Promise<Result> {
     let ran = ranOn.get(redis);
     if (!ran) ranOn.set(redis, (ran = new Set()));
     try {
@@ -33,6 +41,7 @@ export class Script<Args extends Arg[], Result> {
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       ran.delete(this.sha);
+      reloaded?.();
       return (await redis.eval(this.lua, this.keys, ...args)) as Result;
     }
   }

@@ -46,6 +46,20 @@ export function kickAndTakePattern(dueKey: string): RegExp {
   );
 }
 
+/** Matches a message's accept (`src/store/conversation-store.ts`): six keys, the first one a dedupe set. */
+export function acceptPattern(prefix: string): RegExp {
+  return new RegExp(
+    `\\r\\n\\$1\\r\\n6\\r\\n\\$\\d+\\r\\n${escape(prefix)}:c:\\{[^}]+\\}(\\.[^:]+)?:seen\\r\\n`,
+  );
+}
+
+/** Matches a kick of a conversation (`src/store/kick-queue.ts`), taking it for its process or not. */
+export function kickPattern(prefix: string): RegExp {
+  return new RegExp(
+    `${KICK_SHA}\\r\\n\\$1\\r\\n3\\r\\n\\$\\d+\\r\\n${escape(prefix)}:\\{conv\\d+\\}:kicks:due\\r\\n`,
+  );
+}
+
 /** Matches a voice event's accept (`src/store/conversation-store.ts`): seven keys, the first one a dedupe set. */
 export function acceptCallPattern(prefix: string): RegExp {
   return new RegExp(

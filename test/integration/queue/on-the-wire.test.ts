@@ -1,17 +1,24 @@
-// What a turn sends to Redis and when, seen on the wire (a Redis proxy in front of the process): a call's
-// user is read while its webhook's accept is still on its way, and after a commit the history write and the
-// reply's pacing leave in one socket write, the reply reaching Twilio only once the history has the turn.
+// What a turn sends to Redis and when, seen on the wire (a Redis proxy in front of the process): a message's
+// kick leaves with its accept, and is sent again when Redis had lost the accept script (the kick then ran
+// first); a call's user is read while its webhook's accept is still on its way; after a commit the history
+// write and the reply's pacing leave in one socket write, the reply reaching Twilio only once the history
+// has the turn.
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../../../src/main/local-redis.js';
 import { IdentityKeys } from '../../../src/store/identity-keys.js';
+import { KickQueueStore } from '../../../src/store/kick-queue.js';
 import { botYaml } from '../../support/config.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import {
   acceptCallPattern,
+  acceptPattern,
+  kickPattern,
   identityReadPattern,
   paceTakePattern,
   startRedisProxy,
   type RedisProxy,
 } from '../../support/redis-proxy.js';
+import { monitorRedis } from '../../support/redis-monitor.js';
 import { newSid, TwilioWebhookClient } from '../../support/webhooks.js';
 import { eventually } from '../../support/wait.js';
 
@@ -25,13 +32,64 @@ const BOT = botYaml(
 
 let h: Harness | undefined;
 let proxy: RedisProxy | undefined;
+const stops: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await h?.close();
   await proxy?.close();
   h = proxy = undefined;
+  for (const stop of stops.splice(0)) await stop();
 });
 
 describe('on the wire', () => {
+  it('a message’s kick leaves with its accept; when Redis had lost the accept script, it is kicked again', async () => {
+    // A Redis of its own: its scripts are flushed below, which the suite's other tests must not see.
+    const redis = await startRedisServer();
+    stops.push(() => redis.stop());
+    h = await startHarness({ bots: BOT, label: 'wire-kick', gateway: false, redisUrl: redis.url });
+    proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
+    const web = await h.startGateway({ web: true, workers: false }, 'web', { REDIS_URL: proxy.url });
+    const webhooks = new TwilioWebhookClient(web.url!, h.processEnv.PUBLIC_URL);
+    await h.spawn('worker', 'worker');
+    const first = '+12125551296';
+    expect((await webhooks.sms(first, 'hello')).status).toBe(200);
+    expect((await h.twilio.waitForMessages(first, 1)).map((m) => m.body)).toEqual(['Your code?']);
+    // The accept's first use went NOSCRIPT and was sent again; once it has run by its SHA, a message's kick
+    // rides with its accept.
+    expect((await webhooks.sms(first, '1234')).status).toBe(200);
+    expect((await h.twilio.waitForMessages(first, 2)).map((m) => m.body)).toEqual(['Your code?', 'Thanks.']);
+    const chunks = proxy.record();
+    expect((await webhooks.sms(first, 'hello')).status).toBe(200);
+    await h.twilio.waitForMessages(first, 3);
+    const accept = acceptPattern(h.prefix);
+    const kick = kickPattern(h.prefix);
+    expect(chunks.filter((c) => accept.test(c) && kick.test(c))).toHaveLength(1);
+
+    // Redis loses its scripts (a restart); the kick's comes back first (another process kicked), the accept's not.
+    await h.redis.script('FLUSH');
+    await new KickQueueStore(h.redis, h.keys).kick(0, 'someone-else', Date.now());
+    const user = '+12125551297';
+    const cid = h.conversation('desk', `sms:${user}`);
+    const inbox = h.keys.inbox(cid);
+    let headRead!: () => void;
+    const headReadDone = new Promise<void>((resolve) => (headRead = resolve));
+    const monitor = await monitorRedis(h.processEnv.REDIS_URL!, ({ args, source }) => {
+      if (source !== 'lua' && args[0]?.toLowerCase() === 'evalsha' && args[3] === inbox) headRead();
+    });
+    try {
+      // The accept is refused (NOSCRIPT) and its script sent again, held back here; the kick behind it ran.
+      const held = proxy.holdWhen(/\r\n\$4\r\neval\r\n/);
+      const answer = webhooks.sms(user, 'hello');
+      await held;
+      // The worker took the conversation and read an empty inbox.
+      await headReadDone;
+      proxy.release();
+      expect((await answer).status).toBe(200);
+      expect((await h.twilio.waitForMessages(user, 1)).map((m) => m.body)).toEqual(['Your code?']);
+    } finally {
+      monitor.close();
+    }
+  });
+
   it('a call kicked for this process’s worker: its caller is read while the accept is held back', async () => {
     h = await startHarness({ bots: BOT, label: 'wire-call', gateway: false });
     proxy = await startRedisProxy(h.processEnv.REDIS_URL!);
