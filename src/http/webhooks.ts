@@ -160,20 +160,18 @@ export function webhookRouter(deps: WebhookDeps): Router {
       // The kick goes in the same round trip as the accept (sent behind it on one connection, so Redis runs
       // them in that order); a refused event's kick finds nothing to do. Not while the accept script is new to
       // the connection: its first use is refused (NOSCRIPT) and sent again, behind the kick, which would then
-      // find an empty inbox. When Redis lost the script since (a restart, a failover), the same happens: a
-      // message is kicked again once its accept has landed; a call's turn is, if it is not answered in time.
+      // find an empty inbox. When Redis lost the script since (a restart, a failover), the same happens: the
+      // accept says so, and the conversation is kicked again once the accept has landed.
       let kicked: Promise<void> | undefined;
       let reloaded = false;
+      const toldReloaded = () => void (reloaded = true);
       try {
-        const inOrder =
-          opts.call !== undefined
-            ? expected !== undefined && deps.store.callAcceptInOrder()
-            : deps.store.acceptInOrder();
+        const inOrder = deps.store.acceptInOrder(opts.call !== undefined);
         const accepted =
           opts.call !== undefined
-            ? withDeadline(told(deps.store.acceptCall(cid, event, peek)), deps.redisDeadlineMs)
+            ? withDeadline(told(deps.store.acceptCall(cid, event, peek, toldReloaded)), deps.redisDeadlineMs)
             : withDeadline(
-                told(deps.store.accept(cid, event, peek, () => (reloaded = true))),
+                told(deps.store.accept(cid, event, peek, toldReloaded)),
                 deps.redisDeadlineMs,
               ).then((fresh): CallAccepted => (fresh ? 'new' : 'duplicate'));
         if (inOrder) (kicked = kick()).catch(() => undefined);
@@ -196,8 +194,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
         const look = outcome !== 'new';
         const answer = async (ms: number) => {
           const answered = await expected.answer(ms, look);
-          // Not answered in time: kick again (idempotent), in case the first kick ran before the event was in
-          // the inbox (its accept had to load the script again after a Redis restart, so it went behind the kick).
+          // Not answered in time: kick again (idempotent), in case the kick was lost on its way.
           if (answered === undefined) await kick().catch(() => undefined);
           return answered;
         };

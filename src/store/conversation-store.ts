@@ -582,26 +582,32 @@ export class ConversationStore {
   }
 
   /**
-   * Whether a command sent right behind `acceptCall` runs after it in Redis: false until this connection has
-   * run the script once (its first use is refused NOSCRIPT and sent again, behind anything sent meanwhile).
+   * Whether a command sent right behind `accept` (or, for `call`, `acceptCall`) most likely runs after it in
+   * Redis: false until this connection has run the script once (its first use is refused NOSCRIPT and sent
+   * again, behind anything sent meanwhile). A Redis that lost its scripts since does the same: the accept's
+   * `reloaded` says so.
    */
-  callAcceptInOrder(): boolean {
-    return scripts.acceptCall.ranBefore(this.redis);
+  acceptInOrder(call: boolean): boolean {
+    return (call ? scripts.acceptCall : scripts.accept).ranBefore(this.redis);
   }
 
-  /** As `callAcceptInOrder`, for `accept` (a message's). */
-  acceptInOrder(): boolean {
-    return scripts.accept.ranBefore(this.redis);
-  }
-
-  /** Queues a voice event of a call's conversation (see `callConversationId`) while the call is live. */
-  async acceptCall(cid: string, event: InboundEvent, peek?: (head: HeadRead) => void): Promise<CallAccepted> {
+  /**
+   * Queues a voice event of a call's conversation (see `callConversationId`) while the call is live.
+   * `peek` and `reloaded`: as `accept`'s.
+   */
+  async acceptCall(
+    cid: string,
+    event: InboundEvent,
+    peek?: (head: HeadRead) => void,
+    reloaded?: () => void,
+  ): Promise<CallAccepted> {
     const kind = event.kind === 'call.start' ? 'start' : event.kind === 'call.end' ? 'end' : 'turn';
     const inbox = this.keys.inbox(cid);
     const sealed = this.cipher.seal(JSON.stringify(event), places.conversation(cid, 'inbox'));
     const answer = await writeDurably(this.redis, this.durability, inbox, () =>
-      scripts.acceptCall.run(
+      scripts.acceptCall.runAndTell(
         this.redis,
+        reloaded,
         this.keys.seen(cid),
         inbox,
         this.keys.call(cid),

@@ -19,7 +19,7 @@ import {
   type RedisProxy,
 } from '../../support/redis-proxy.js';
 import { monitorRedis } from '../../support/redis-monitor.js';
-import { newSid, TwilioWebhookClient } from '../../support/webhooks.js';
+import { newSid, TwilioWebhookClient, type WebhookAnswer } from '../../support/webhooks.js';
 import { eventually } from '../../support/wait.js';
 
 const BOT = botYaml(
@@ -41,7 +41,7 @@ afterEach(async () => {
 });
 
 describe('on the wire', () => {
-  it('a message’s kick leaves with its accept; when Redis had lost the accept script, it is kicked again', async () => {
+  it('a message’s kick leaves with its accept; when Redis had lost the accept script, a message or a call is kicked again', async () => {
     // A Redis of its own: its scripts are flushed below, which the suite's other tests must not see.
     const redis = await startRedisServer();
     stops.push(() => redis.stop());
@@ -64,30 +64,47 @@ describe('on the wire', () => {
     const kick = kickPattern(h.prefix);
     expect(chunks.filter((c) => accept.test(c) && kick.test(c))).toHaveLength(1);
 
-    // Redis loses its scripts (a restart); the kick's comes back first (another process kicked), the accept's not.
-    await h.redis.script('FLUSH');
-    await new KickQueueStore(h.redis, h.keys).kick(0, 'someone-else', Date.now());
+    // Redis loses its scripts (a restart); the kick's comes back first (another process kicked), the accept's
+    // not. The accept is refused (NOSCRIPT), its script sent again and held back here, the kick behind it ran,
+    // and the worker read an empty inbox: once the accept has landed, the webhook kicks again.
+    const afterReload = async (cid: string, send: () => Promise<WebhookAnswer>) => {
+      await h!.redis.script('FLUSH');
+      await new KickQueueStore(h!.redis, h!.keys).kick(0, 'someone-else', Date.now());
+      const inbox = h!.keys.inbox(cid);
+      let headRead!: () => void;
+      const headReadDone = new Promise<void>((resolve) => (headRead = resolve));
+      const monitor = await monitorRedis(h!.processEnv.REDIS_URL!, ({ args, source }) => {
+        if (source !== 'lua' && args[0]?.toLowerCase() === 'evalsha' && args[3] === inbox) headRead();
+      });
+      try {
+        const held = proxy!.holdWhen(/\r\n\$4\r\neval\r\n/);
+        const answer = send();
+        await held;
+        await headReadDone;
+        proxy!.release();
+        return await answer;
+      } finally {
+        monitor.close();
+      }
+    };
     const user = '+12125551297';
-    const cid = h.conversation('desk', `sms:${user}`);
-    const inbox = h.keys.inbox(cid);
-    let headRead!: () => void;
-    const headReadDone = new Promise<void>((resolve) => (headRead = resolve));
-    const monitor = await monitorRedis(h.processEnv.REDIS_URL!, ({ args, source }) => {
-      if (source !== 'lua' && args[0]?.toLowerCase() === 'evalsha' && args[3] === inbox) headRead();
-    });
-    try {
-      // The accept is refused (NOSCRIPT) and its script sent again, held back here; the kick behind it ran.
-      const held = proxy.holdWhen(/\r\n\$4\r\neval\r\n/);
-      const answer = webhooks.sms(user, 'hello');
-      await held;
-      // The worker took the conversation and read an empty inbox.
-      await headReadDone;
-      proxy.release();
-      expect((await answer).status).toBe(200);
-      expect((await h.twilio.waitForMessages(user, 1)).map((m) => m.body)).toEqual(['Your code?']);
-    } finally {
-      monitor.close();
-    }
+    const texted = await afterReload(h.conversation('desk', `sms:${user}`), () =>
+      webhooks.sms(user, 'hello'),
+    );
+    expect(texted.status).toBe(200);
+    expect((await h.twilio.waitForMessages(user, 1)).map((m) => m.body)).toEqual(['Your code?']);
+
+    // A call the same way (two calls first, so that the connection has run the call's accept by its SHA):
+    // its webhook answers with the turn's Gather, not with a hold while it waits for an answer in vain.
+    const caller = '+12125551295';
+    for (let i = 0; i < 2; i++)
+      expect((await webhooks.call(newSid('CA'), caller)).body).toContain('Your code?');
+    const callSid = newSid('CA');
+    const called = await afterReload(h.keys.callConversationId('desk', `voice:${caller}`, callSid), () =>
+      webhooks.call(callSid, caller),
+    );
+    expect(called.status).toBe(200);
+    expect(called.body).toContain('Your code?');
   });
 
   it('a call kicked for this process’s worker: its caller is read while the accept is held back', async () => {
